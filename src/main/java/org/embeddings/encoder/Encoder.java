@@ -1,0 +1,97 @@
+package org.embeddings.encoder;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns texts into vectors the way one model was trained to be used:
+ * prompt for the role, tokenize (truncating to the card's limit), cut into length-sorted sub-batches under a token
+ * budget, run the ONNX graph, pool each row by the card's strategy, L2-normalize when the card says so.
+ * Results come back in input order. Thread-safe; one instance per model per node.
+ */
+public final class Encoder implements Closeable {
+    private final ModelCard card;
+    private final ModelTokenizer tokenizer;
+    private final OnnxModel model;
+    private final TokenBudgetBatcher batcher;
+    private final EncoderStats stats = new EncoderStats();
+
+    public Encoder(ModelCard card, ModelTokenizer tokenizer, OnnxModel model, TokenBudgetBatcher batcher) {
+        this.card = card;
+        this.tokenizer = tokenizer;
+        this.model = model;
+        this.batcher = batcher;
+    }
+
+    public ModelCard card() {
+        return card;
+    }
+
+    public EncoderStats stats() {
+        return stats;
+    }
+
+    /** Encodes one text. */
+    public float[] encode(String text, Role role) {
+        return encode(List.of(text), role)[0];
+    }
+
+    /**
+     * Encodes texts for a role. An empty or whitespace-only text is the caller's error and fails the call before
+     * any inference, naming its position.
+     */
+    public float[][] encode(List<String> texts, Role role) {
+        List<String> prompted = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (text == null || text.isBlank()) {
+                throw new InvalidInputException("text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
+            }
+            prompted.add(card.prompt().apply(role, text));
+        }
+        Tokens[] tokens = tokenizer.tokenize(prompted);
+        return encodeTokens(tokens);
+    }
+
+    /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
+    public float[][] encodeTokens(Tokens[] tokens) {
+        long start = System.nanoTime();
+        float[][] vectors = new float[tokens.length][];
+        TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
+        for (int b = 0; b < plan.batches(); b++) {
+            int from = plan.bounds()[b];
+            int to = plan.bounds()[b + 1];
+            OnnxModel.Output out = model.run(tokens, plan.order(), from, to);
+            if (out.dim() != card.dims()) {
+                throw new ModelLoadException("model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
+            }
+            for (int r = 0; r < out.batch(); r++) {
+                float[] v = card.pooling().pool(out.hidden(), out.mask(), r, out.seqLen(), out.dim());
+                vectors[plan.order()[from + r]] = card.normalize() ? Vectors.l2Normalize(v) : v;
+            }
+            stats.batches.increment();
+            stats.paddedTokens.add((long) out.batch() * out.seqLen());
+        }
+        stats.requests.increment();
+        stats.texts.add(tokens.length);
+        for (Tokens t : tokens) {
+            stats.tokens.add(t.length());
+        }
+        stats.inferenceNanos.add(System.nanoTime() - start);
+        return vectors;
+    }
+
+    public Tokens[] tokenize(List<String> texts, Role role) {
+        return tokenizer.tokenize(texts.stream().map(t -> card.prompt().apply(role, t)).toList());
+    }
+
+    @Override
+    public void close() {
+        try {
+            model.close();
+        } finally {
+            tokenizer.close();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package org.embeddings.encoder;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Resolves a model name to a loaded {@link Encoder}, once per node.
+ *
+ * <p>A model is installed by placing {@code model.onnx} and {@code tokenizer.json} in {@code <root>/<name>/}; roots
+ * are searched in order (the node's {@code config/embeddings/models} before the plugin's bundled {@code models}).
+ * Its card is the bundled card of that name, overlaid by the folder's {@code card.json}. Names are checked by
+ * {@link ModelName} before any path is built, and a folder that resolves outside its root (a symbolic link) is
+ * refused. Loading happens on first use; a load that fails is not remembered, so a fixed folder loads next time.
+ */
+public final class ModelRegistry implements Closeable {
+    public static final String ONNX_FILE = "model.onnx";
+    public static final String TOKENIZER_FILE = "tokenizer.json";
+    public static final String CARD_FILE = "card.json";
+
+    private final List<Path> roots;
+    private final EncoderSettings settings;
+    private final ConcurrentHashMap<String, Encoder> loaded = new ConcurrentHashMap<>();
+
+    public ModelRegistry(List<Path> roots, EncoderSettings settings) {
+        this.roots = List.copyOf(roots);
+        this.settings = settings;
+    }
+
+    /** The loaded encoder for a model name typed by a user, loading it on first use. */
+    public Encoder encoder(String name) {
+        String n = ModelName.normalize(name);
+        Encoder existing = loaded.get(n);
+        if (existing != null) {
+            return existing;
+        }
+        return loaded.computeIfAbsent(n, this::load);
+    }
+
+    /** The card a model name resolves to, without loading the model; fails for a name that is not installed. */
+    public ModelCard card(String name) {
+        String n = ModelName.normalize(name);
+        Encoder existing = loaded.get(n);
+        if (existing != null) {
+            return existing.card();
+        }
+        Path folder = folder(n).orElseThrow(() -> unknown(n));
+        return resolveCard(n, folder);
+    }
+
+    /** Fails with a 4xx-mapped error naming the installed models when {@code name} is not one of them. */
+    public void checkInstalled(String name) {
+        card(name);
+    }
+
+    public List<String> installed() {
+        List<String> names = new ArrayList<>();
+        for (Path root : roots) {
+            if (Files.isDirectory(root) == false) {
+                continue;
+            }
+            try (var dirs = Files.list(root)) {
+                dirs.filter(d -> Files.isRegularFile(d.resolve(ONNX_FILE)))
+                    .map(d -> d.getFileName().toString())
+                    .filter(n -> names.contains(n) == false)
+                    .forEach(names::add);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        names.sort(null);
+        return names;
+    }
+
+    public Optional<Encoder> loadedEncoder(String name) {
+        return Optional.ofNullable(loaded.get(ModelName.normalize(name)));
+    }
+
+    private Encoder load(String name) {
+        Path folder = folder(name).orElseThrow(() -> unknown(name));
+        ModelCard card = resolveCard(name, folder);
+        Path tokenizerFile = folder.resolve(TOKENIZER_FILE);
+        if (Files.isRegularFile(tokenizerFile) == false) {
+            throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + TOKENIZER_FILE);
+        }
+        ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
+        try {
+            OnnxModel model = new OnnxModel(folder.resolve(ONNX_FILE), card, settings.session());
+            return new Encoder(card, tokenizer, model, settings.batcher());
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    private ModelCard resolveCard(String name, Path folder) {
+        JsonObject json = CardCatalog.bundled(name).orElseGet(JsonObject::new);
+        Path cardFile = folder.resolve(CARD_FILE);
+        if (Files.isRegularFile(cardFile)) {
+            try {
+                json = ModelCard.merge(json, JsonParser.parseString(Files.readString(cardFile, StandardCharsets.UTF_8)).getAsJsonObject());
+            } catch (IOException | RuntimeException e) {
+                throw new ModelLoadException("cannot read [" + cardFile + "]: " + e.getMessage(), e);
+            }
+        }
+        if (json.size() == 0) {
+            throw new ModelLoadException(
+                "model [" + name + "] has no card: add " + CARD_FILE + " to [" + folder + "] with at least dims and pooling"
+            );
+        }
+        json.addProperty("name", name);
+        return ModelCard.fromJson(json);
+    }
+
+    private Optional<Path> folder(String name) {
+        for (Path root : roots) {
+            Path candidate = root.resolve(name);
+            if (Files.isRegularFile(candidate.resolve(ONNX_FILE)) == false) {
+                continue;
+            }
+            try {
+                Path real = candidate.toRealPath();
+                if (real.startsWith(root.toRealPath()) == false) {
+                    throw new InvalidInputException("model [" + name + "] resolves outside its model directory; refusing it");
+                }
+                return Optional.of(real);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private UnknownModelException unknown(String name) {
+        return new UnknownModelException("unknown model [" + name + "]; installed models: " + installed());
+    }
+
+    @Override
+    public void close() {
+        loaded.values().forEach(Encoder::close);
+        loaded.clear();
+    }
+}

@@ -1,0 +1,49 @@
+package org.embeddings.encoder;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A model's own tokenizer ({@code tokenizer.json}, Hugging Face tokenizers through DJL), with special tokens added
+ * and truncation to the card's token limit, and no padding: the batcher pads, knowing the whole batch. Long text
+ * is truncated, never refused.
+ */
+public final class ModelTokenizer implements Closeable {
+    private final HuggingFaceTokenizer tokenizer;
+
+    public ModelTokenizer(Path tokenizerJson, int maxTokens) {
+        NativeLibraries.ensureConfigured();
+        try {
+            this.tokenizer = NativeLibraries.withPluginClassLoader(
+                () -> HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(tokenizerJson)
+                    .optAddSpecialTokens(true)
+                    .optTruncation(true)
+                    .optMaxLength(maxTokens)
+                    .optPadding(false)
+                    .build()
+            );
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException("cannot load tokenizer [" + tokenizerJson + "]: " + e.getMessage(), e);
+        }
+    }
+
+    public Tokens[] tokenize(List<String> texts) {
+        Encoding[] encodings = tokenizer.batchEncode(texts, true, false);
+        Tokens[] out = new Tokens[encodings.length];
+        for (int i = 0; i < encodings.length; i++) {
+            out[i] = new Tokens(encodings[i].getIds(), encodings[i].getTypeIds());
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

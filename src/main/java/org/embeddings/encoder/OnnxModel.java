@@ -1,0 +1,142 @@
+package org.embeddings.encoder;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+
+import java.io.Closeable;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * One ONNX Runtime session for one model, shared by all callers (ORT sessions are thread-safe for {@code run}).
+ *
+ * <p>At load it checks the graph against the card: every input must be one this class can feed
+ * ({@code input_ids}, {@code attention_mask}, {@code token_type_ids}, {@code position_ids}), the card's output must
+ * exist, and its rank must fit the pooling (3 for token pooling, 2 for already pooled output). A mismatch fails with
+ * what the graph actually has. At call time it only pads a batch to its longest text, on the card's padding side,
+ * and runs.
+ */
+public final class OnnxModel implements Closeable {
+    private static final Set<String> FEEDABLE = Set.of("input_ids", "attention_mask", "token_type_ids", "position_ids");
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final Set<String> inputs;
+    private final String output;
+    private final int outputRank;
+    private final boolean padLeft;
+
+    /** Hidden states of one batch, flat, with the attention mask used to pad it. */
+    public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim) {}
+
+    public OnnxModel(Path onnxFile, ModelCard card, SessionSettings settings) {
+        this.env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = settings.toOptions()) {
+            this.session = env.createSession(onnxFile.toString(), options);
+        } catch (OrtException e) {
+            throw new ModelLoadException("cannot load ONNX model [" + onnxFile + "]: " + e.getMessage(), e);
+        }
+        try {
+            this.inputs = new TreeSet<>(session.getInputNames());
+            Set<String> unknown = new TreeSet<>(inputs);
+            unknown.removeAll(FEEDABLE);
+            if (unknown.isEmpty() == false || inputs.contains("input_ids") == false) {
+                throw new ModelLoadException(
+                    "model [" + card.name() + "] has ONNX inputs " + inputs + "; expected input_ids and any of " + new TreeSet<>(FEEDABLE)
+                );
+            }
+            Map<String, NodeInfo> outputs = session.getOutputInfo();
+            NodeInfo info = outputs.get(card.output());
+            if (info == null) {
+                throw new ModelLoadException(
+                    "model [" + card.name() + "] has no ONNX output [" + card.output() + "]; it has " + new TreeSet<>(outputs.keySet())
+                );
+            }
+            this.outputRank = ((TensorInfo) info.getInfo()).getShape().length;
+            if (outputRank != card.pooling().outputRank()) {
+                throw new ModelLoadException(
+                    "model [" + card.name() + "] output [" + card.output() + "] has rank " + outputRank + " but pooling ["
+                        + card.pooling().label() + "] needs rank " + card.pooling().outputRank()
+                );
+            }
+            this.output = card.output();
+            this.padLeft = card.paddingSide() == ModelCard.PaddingSide.LEFT;
+        } catch (OrtException | RuntimeException e) {
+            close();
+            throw e instanceof ModelLoadException m ? m : new ModelLoadException("cannot inspect model [" + card.name() + "]", e);
+        }
+    }
+
+    /** Runs the texts {@code tokens[order[from..to)]} as one padded batch. */
+    public Output run(Tokens[] tokens, int[] order, int from, int to) {
+        int batch = to - from;
+        int seqLen = 0;
+        for (int i = from; i < to; i++) {
+            seqLen = Math.max(seqLen, tokens[order[i]].length());
+        }
+        long[] ids = new long[batch * seqLen];
+        long[] mask = new long[batch * seqLen];
+        long[] types = new long[batch * seqLen];
+        long[] positions = new long[batch * seqLen];
+        for (int r = 0; r < batch; r++) {
+            Tokens t = tokens[order[from + r]];
+            int offset = r * seqLen + (padLeft ? seqLen - t.length() : 0);
+            System.arraycopy(t.ids(), 0, ids, offset, t.length());
+            System.arraycopy(t.typeIds(), 0, types, offset, t.length());
+            for (int k = 0; k < t.length(); k++) {
+                mask[offset + k] = 1;
+                positions[offset + k] = k;
+            }
+        }
+        long[] shape = { batch, seqLen };
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        try {
+            feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+            if (inputs.contains("attention_mask")) {
+                feed.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            }
+            if (inputs.contains("token_type_ids")) {
+                feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
+            }
+            if (inputs.contains("position_ids")) {
+                feed.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape));
+            }
+            try (OrtSession.Result result = session.run(feed, Set.of(output))) {
+                OnnxValue value = result.get(0);
+                long[] outShape = ((TensorInfo) value.getInfo()).getShape();
+                FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
+                float[] hidden = new float[buffer.remaining()];
+                buffer.get(hidden);
+                int dim = (int) outShape[outShape.length - 1];
+                return new Output(hidden, mask, batch, seqLen, dim);
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + batch + " x " + seqLen + ": " + e.getMessage(), e);
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    public Set<String> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package org.embeddings.encoder;
+
+import java.util.Locale;
+
+/**
+ * What a text is for. Asymmetric retrieval models were trained with different text in front of queries and
+ * passages, so every caller names the role; {@link #NONE} is symmetric use (similarity, clustering).
+ */
+public enum Role {
+    QUERY,
+    PASSAGE,
+    NONE;
+
+    /** Parses a role name case-insensitively; names the accepted values when it is none of them. */
+    public static Role of(String name) {
+        if (name != null) {
+            for (Role role : values()) {
+                if (role.name().equalsIgnoreCase(name.trim())) {
+                    return role;
+                }
+            }
+        }
+        throw new InvalidInputException("unknown role [" + name + "], expected one of [query, passage, none]");
+    }
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

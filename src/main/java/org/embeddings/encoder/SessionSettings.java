@@ -1,0 +1,32 @@
+package org.embeddings.encoder;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+/**
+ * How an ONNX Runtime session runs: intra-op threads (one session's parallelism across cores) and whether to use
+ * the CUDA execution provider, which needs the {@code onnxruntime_gpu} build on the classpath.
+ */
+public record SessionSettings(int intraOpThreads, boolean cuda) {
+    public SessionSettings {
+        if (intraOpThreads < 1) {
+            throw new InvalidInputException("intra-op threads must be at least 1, got " + intraOpThreads);
+        }
+    }
+
+    public static SessionSettings defaults() {
+        return new SessionSettings(Runtime.getRuntime().availableProcessors(), false);
+    }
+
+    OrtSession.SessionOptions toOptions() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        options.setIntraOpNumThreads(intraOpThreads);
+        options.setInterOpNumThreads(1);
+        if (cuda) {
+            options.addCUDA();
+        }
+        return options;
+    }
+}

@@ -1,0 +1,154 @@
+package org.embeddings.opensearch;
+
+import org.apache.lucene.util.SetOnce;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.NativeLibraries;
+import org.embeddings.encoder.SessionSettings;
+import org.embeddings.opensearch.ingest.EmbedProcessor;
+import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
+import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
+import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
+import org.embeddings.opensearch.query.EmbedKnnQueryParser;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.util.concurrent.OpenSearchExecutors;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.env.Environment;
+import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.mapper.Mapper;
+import org.opensearch.ingest.Processor;
+import org.opensearch.plugins.IngestPlugin;
+import org.opensearch.plugins.MapperPlugin;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.SearchPlugin;
+import org.opensearch.repositories.RepositoriesService;
+import org.opensearch.script.ScriptService;
+import org.opensearch.threadpool.ExecutorBuilder;
+import org.opensearch.threadpool.FixedExecutorBuilder;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+import org.opensearch.watcher.ResourceWatcherService;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query and
+ * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
+ * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
+ */
+public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin {
+    /** Directory under the node's config directory where users install models. */
+    public static final String MODELS_DIR = "embeddings/models";
+
+    /** ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors. */
+    public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
+        "embeddings.onnx.intra_op_threads",
+        0,
+        0,
+        Setting.Property.NodeScope
+    );
+    public static final Setting<Integer> TOKEN_BUDGET = Setting.intSetting(
+        "embeddings.batch.token_budget",
+        8192,
+        16,
+        Setting.Property.NodeScope
+    );
+    public static final Setting<Integer> MAX_BATCH = Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
+
+    private final SetOnce<InferenceService> inference = new SetOnce<>();
+    private final SetOnce<ModelRegistry> registry = new SetOnce<>();
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH);
+    }
+
+    @Override
+    public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
+        // One inference at a time by default: each run already spreads over all cores through intra-op threads.
+        return List.of(new FixedExecutorBuilder(settings, InferenceService.THREAD_POOL, 1, 1000, "thread_pool." + InferenceService.THREAD_POOL));
+    }
+
+    @Override
+    public Collection<Object> createComponents(
+        Client client,
+        ClusterService clusterService,
+        ThreadPool threadPool,
+        ResourceWatcherService resourceWatcherService,
+        ScriptService scriptService,
+        NamedXContentRegistry xContentRegistry,
+        Environment environment,
+        NodeEnvironment nodeEnvironment,
+        NamedWriteableRegistry namedWriteableRegistry,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<RepositoriesService> repositoriesServiceSupplier
+    ) {
+        Settings settings = environment.settings();
+        NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
+        EncoderSettings encoderSettings = new EncoderSettings(
+            new SessionSettings(intraOpThreads(settings), false),
+            TOKEN_BUDGET.get(settings),
+            MAX_BATCH.get(settings)
+        );
+        ModelRegistry models = new ModelRegistry(modelRoots(environment), encoderSettings);
+        registry.set(models);
+        inference.set(new InferenceService(models, threadPool.executor(InferenceService.THREAD_POOL)));
+        return List.of(inference.get());
+    }
+
+    private static int intraOpThreads(Settings settings) {
+        int configured = INTRA_OP_THREADS.get(settings);
+        return configured > 0 ? configured : OpenSearchExecutors.allocatedProcessors(settings);
+    }
+
+    /** Installed models first, then the models bundled in the plugin's own directory. */
+    static List<Path> modelRoots(Environment environment) {
+        Path bundled = bundledModels(environment);
+        return List.of(environment.configDir().resolve(MODELS_DIR), bundled);
+    }
+
+    private static Path bundledModels(Environment environment) {
+        try {
+            Path jar = Path.of(EmbeddingsPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (jar.toString().endsWith(".jar")) {
+                return jar.getParent().resolve("models");
+            }
+        } catch (Exception e) {
+            // fall through: not running from an installed plugin jar (unit tests)
+        }
+        return environment.pluginsDir().resolve("embeddings").resolve("models");
+    }
+
+    @Override
+    public Map<String, Mapper.TypeParser> getMappers() {
+        return Map.of(EmbeddingFieldMapper.CONTENT_TYPE, EmbeddingFieldMapper.typeParser(registry::get));
+    }
+
+    @Override
+    public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
+        return Map.of(EmbedProcessor.TYPE, new EmbedProcessorFactory(inference::get));
+    }
+
+    @Override
+    public List<QuerySpec<?>> getQueries() {
+        EmbedKnnQueryParser parser = new EmbedKnnQueryParser(inference::get);
+        return List.of(new QuerySpec<>(EmbedKnnQueryBuilder.NAME, in -> new EmbedKnnQueryBuilder(in, inference::get), parser::parse));
+    }
+
+    @Override
+    public void close() throws IOException {
+        ModelRegistry models = registry.get();
+        if (models != null) {
+            models.close();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package org.embeddings.opensearch.ingest;
+
+import org.embeddings.encoder.InvalidInputException;
+import org.embeddings.encoder.Role;
+import org.embeddings.opensearch.InferenceService;
+import org.opensearch.core.action.ActionListener;
+import org.opensearch.ingest.AbstractProcessor;
+import org.opensearch.ingest.IngestDocument;
+import org.opensearch.ingest.IngestDocumentWrapper;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * The {@code embed} ingest processor: for each {@code source -> target} pair of {@code field_map}, writes the passage
+ * embedding of the source text into the target field.
+ *
+ * <p>Algorithm: a bulk hands the processor all its documents at once ({@link #batchExecute}); it collects every text
+ * of every document, sends them to the encoder in one call (which cuts them into length-sorted sub-batches), and
+ * writes the vectors back. A document whose input is bad (missing field without {@code ignore_missing}, a value that
+ * is not a non-empty string) fails alone, with its own error; the others go on. Inference runs on the plugin's
+ * thread pool; the handler is called from there.
+ */
+public final class EmbedProcessor extends AbstractProcessor {
+    public static final String TYPE = "embed";
+
+    private final String model;
+    private final Map<String, String> fieldMap;
+    private final boolean ignoreMissing;
+    private final InferenceService inference;
+
+    EmbedProcessor(String tag, String description, String model, Map<String, String> fieldMap, boolean ignoreMissing, InferenceService inference) {
+        super(tag, description);
+        this.model = model;
+        this.fieldMap = new LinkedHashMap<>(fieldMap);
+        this.ignoreMissing = ignoreMissing;
+        this.inference = inference;
+    }
+
+    @Override
+    public String getType() {
+        return TYPE;
+    }
+
+    @Override
+    public IngestDocument execute(IngestDocument document) {
+        throw new UnsupportedOperationException("the [embed] processor runs asynchronously");
+    }
+
+    @Override
+    public void execute(IngestDocument document, BiConsumer<IngestDocument, Exception> handler) {
+        batchExecute(List.of(new IngestDocumentWrapper(0, 0, document, null)), results -> {
+            IngestDocumentWrapper result = results.get(0);
+            handler.accept(result.getException() == null ? result.getIngestDocument() : null, result.getException());
+        });
+    }
+
+    /** One text to embed: which document, which target field. */
+    private record Slot(IngestDocumentWrapper document, String target) {}
+
+    @Override
+    public void batchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
+        List<Slot> slots = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        for (IngestDocumentWrapper wrapper : documents) {
+            if (wrapper.getException() != null) {
+                continue;
+            }
+            List<Slot> own = new ArrayList<>();
+            List<String> ownTexts = new ArrayList<>();
+            try {
+                collect(wrapper, own, ownTexts);
+                slots.addAll(own);
+                texts.addAll(ownTexts);
+            } catch (InvalidInputException e) {
+                wrapper.update(wrapper.getIngestDocument(), e);
+            }
+        }
+        if (texts.isEmpty()) {
+            handler.accept(documents);
+            return;
+        }
+        inference.embed(model, Role.PASSAGE, texts, ActionListener.wrap(vectors -> {
+            for (int i = 0; i < vectors.length; i++) {
+                Slot slot = slots.get(i);
+                slot.document().getIngestDocument().setFieldValue(slot.target(), toList(vectors[i]));
+            }
+            handler.accept(documents);
+        }, e -> {
+            for (Slot slot : slots) {
+                slot.document().update(slot.document().getIngestDocument(), e);
+            }
+            handler.accept(documents);
+        }));
+    }
+
+    private void collect(IngestDocumentWrapper wrapper, List<Slot> slots, List<String> texts) {
+        IngestDocument doc = wrapper.getIngestDocument();
+        for (Map.Entry<String, String> e : fieldMap.entrySet()) {
+            Object value = doc.getFieldValue(e.getKey(), Object.class, true);
+            if (value == null) {
+                if (ignoreMissing) {
+                    continue;
+                }
+                throw new InvalidInputException("[embed] source field [" + e.getKey() + "] is missing or null; set ignore_missing to skip it");
+            }
+            if (value instanceof String text) {
+                if (text.isBlank()) {
+                    throw new InvalidInputException("[embed] source field [" + e.getKey() + "] is empty; nothing to embed");
+                }
+                slots.add(new Slot(wrapper, e.getValue()));
+                texts.add(text);
+            } else {
+                throw new InvalidInputException(
+                    "[embed] source field [" + e.getKey() + "] must be a string, got [" + value.getClass().getSimpleName() + "]"
+                );
+            }
+        }
+    }
+
+    private static List<Float> toList(float[] vector) {
+        List<Float> out = new ArrayList<>(vector.length);
+        for (float v : vector) {
+            out.add(v);
+        }
+        return out;
+    }
+}

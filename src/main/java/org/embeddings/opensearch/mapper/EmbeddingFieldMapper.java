@@ -1,0 +1,257 @@
+package org.embeddings.opensearch.mapper;
+
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.FieldExistsQuery;
+import org.apache.lucene.search.Query;
+import org.embeddings.encoder.ModelCard;
+import org.embeddings.encoder.ModelRegistry;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.mapper.FieldMapper;
+import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.mapper.MapperParsingException;
+import org.opensearch.index.mapper.ParametrizedFieldMapper;
+import org.opensearch.index.mapper.ParseContext;
+import org.opensearch.index.mapper.SourceValueFetcher;
+import org.opensearch.index.mapper.TextSearchInfo;
+import org.opensearch.index.mapper.ValueFetcher;
+import org.opensearch.index.query.QueryShardContext;
+import org.opensearch.search.lookup.SearchLookup;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The {@code embedding} field: one dense float vector per document, indexed in Lucene's HNSW graph through
+ * {@link KnnFloatVectorField}. Mapping: {@code dims} (or {@code model}, whose card gives the dims) and
+ * {@code similarity} ({@code cosine}, {@code dot_product}, {@code l2_norm}). A value of the wrong length, or with
+ * NaN or infinite components, fails the document with a 400 naming the field; the rest of a bulk is unaffected.
+ */
+public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
+    public static final String CONTENT_TYPE = "embedding";
+
+    private final int dims;
+    private final Similarity similarity;
+    private final String model;
+    private final org.apache.lucene.document.FieldType luceneType;
+    private final Supplier<ModelRegistry> registry;
+
+    private static EmbeddingFieldMapper toType(FieldMapper in) {
+        return (EmbeddingFieldMapper) in;
+    }
+
+    /** Parses mappings; needs the model registry to take a model-bound field's dims from its card. */
+    public static ParametrizedFieldMapper.TypeParser typeParser(Supplier<ModelRegistry> registry) {
+        return new ParametrizedFieldMapper.TypeParser((name, context) -> new Builder(name, registry));
+    }
+
+    public static final class Builder extends ParametrizedFieldMapper.Builder {
+        private final Parameter<Integer> dims = Parameter.intParam("dims", false, m -> toType(m).dims, 0);
+        private final Parameter<String> similarity = Parameter.restrictedStringParam(
+            "similarity",
+            false,
+            m -> toType(m).similarity.label,
+            "cosine",
+            "dot_product",
+            "l2_norm"
+        );
+        private final Parameter<String> model = Parameter.stringParam("model", false, m -> toType(m).model, null).acceptsNull();
+        private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+        private final Supplier<ModelRegistry> registry;
+
+        public Builder(String name, Supplier<ModelRegistry> registry) {
+            super(name);
+            this.registry = registry;
+        }
+
+        @Override
+        protected List<Parameter<?>> getParameters() {
+            return List.of(dims, similarity, model, meta);
+        }
+
+        @Override
+        public EmbeddingFieldMapper build(BuilderContext context) {
+            int d = dims.getValue();
+            String m = model.getValue();
+            if (m != null) {
+                ModelRegistry models = registry.get();
+                if (models == null) {
+                    throw new MapperParsingException("field [" + name + "]: models are not available on this node yet");
+                }
+                ModelCard card = models.card(m);
+                if (d != 0 && d != card.dims()) {
+                    throw new MapperParsingException(
+                        "field [" + name + "] has dims [" + d + "] but model [" + card.name() + "] produces [" + card.dims() + "]"
+                    );
+                }
+                d = card.dims();
+                m = card.name();
+            }
+            if (d < 1 || d > ModelCard.MAX_DIMS) {
+                throw new MapperParsingException(
+                    "field [" + name + "] of type [embedding] needs [dims] within [1, " + ModelCard.MAX_DIMS + "] or a [model], got [" + d + "]"
+                );
+            }
+            Similarity sim = Similarity.of(similarity.getValue());
+            EmbeddingFieldType type = new EmbeddingFieldType(buildFullName(context), d, sim, m, meta.getValue());
+            return new EmbeddingFieldMapper(name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, registry);
+        }
+    }
+
+    /** Vector similarity as users name it, and the Lucene function behind each name. */
+    public enum Similarity {
+        COSINE("cosine", VectorSimilarityFunction.COSINE),
+        DOT_PRODUCT("dot_product", VectorSimilarityFunction.DOT_PRODUCT),
+        L2_NORM("l2_norm", VectorSimilarityFunction.EUCLIDEAN);
+
+        final String label;
+        final VectorSimilarityFunction function;
+
+        Similarity(String label, VectorSimilarityFunction function) {
+            this.label = label;
+            this.function = function;
+        }
+
+        static Similarity of(String label) {
+            for (Similarity s : values()) {
+                if (s.label.equals(label)) {
+                    return s;
+                }
+            }
+            throw new MapperParsingException("unknown similarity [" + label + "], expected one of [cosine, dot_product, l2_norm]");
+        }
+    }
+
+    /** Searchable by KNN only; the vector is read back from _source. */
+    public static final class EmbeddingFieldType extends MappedFieldType {
+        private final int dims;
+        private final Similarity similarity;
+        private final String model;
+
+        EmbeddingFieldType(String name, int dims, Similarity similarity, String model, Map<String, String> meta) {
+            super(name, true, false, false, TextSearchInfo.NONE, meta);
+            this.dims = dims;
+            this.similarity = similarity;
+            this.model = model;
+        }
+
+        public int dims() {
+            return dims;
+        }
+
+        /** The model this field is bound to, or null when any model of the right dims may write it. */
+        public String model() {
+            return model;
+        }
+
+        public VectorSimilarityFunction similarityFunction() {
+            return similarity.function;
+        }
+
+        @Override
+        public String typeName() {
+            return CONTENT_TYPE;
+        }
+
+        @Override
+        public ValueFetcher valueFetcher(QueryShardContext context, SearchLookup lookup, String format) {
+            return SourceValueFetcher.identity(name(), context, format);
+        }
+
+        @Override
+        public Query termQuery(Object value, QueryShardContext context) {
+            throw new IllegalArgumentException("field [" + name() + "] of type [embedding] is searched with [embed_knn], not term queries");
+        }
+
+        @Override
+        public Query existsQuery(QueryShardContext context) {
+            return new FieldExistsQuery(name());
+        }
+    }
+
+    private EmbeddingFieldMapper(
+        String simpleName,
+        EmbeddingFieldType type,
+        MultiFields multiFields,
+        CopyTo copyTo,
+        int dims,
+        Similarity similarity,
+        String model,
+        Supplier<ModelRegistry> registry
+    ) {
+        super(simpleName, type, multiFields, copyTo);
+        this.registry = registry;
+        this.dims = dims;
+        this.similarity = similarity;
+        this.model = model;
+        this.luceneType = KnnFloatVectorField.createFieldType(dims, similarity.function);
+    }
+
+    @Override
+    public EmbeddingFieldType fieldType() {
+        return (EmbeddingFieldType) super.fieldType();
+    }
+
+    @Override
+    protected void parseCreateField(ParseContext context) throws IOException {
+        XContentParser parser = context.parser();
+        if (parser.currentToken() == XContentParser.Token.VALUE_NULL) {
+            return;
+        }
+        if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
+            throw new MapperParsingException("field [" + name() + "] of type [embedding] expects an array of " + dims + " numbers");
+        }
+        float[] vector = new float[dims];
+        int n = 0;
+        for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_ARRAY; token = parser.nextToken()) {
+            if (token != XContentParser.Token.VALUE_NUMBER) {
+                throw new MapperParsingException("field [" + name() + "] of type [embedding] expects numbers, got [" + token + "]");
+            }
+            float value = parser.floatValue();
+            if (Float.isFinite(value) == false) {
+                throw new MapperParsingException("field [" + name() + "] has a non-finite value at position [" + n + "]");
+            }
+            if (n < dims) {
+                vector[n] = value;
+            }
+            n++;
+        }
+        if (n != dims) {
+            throw new MapperParsingException("field [" + name() + "] expects a vector of [" + dims + "] dims, got [" + n + "]");
+        }
+        if (context.doc().getByKey(name()) != null) {
+            throw new MapperParsingException("field [" + name() + "] of type [embedding] takes one vector per document");
+        }
+        if (similarity == Similarity.COSINE && isZero(vector)) {
+            throw new MapperParsingException("field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
+        }
+        context.doc().addWithKey(name(), new KnnFloatVectorField(fieldType().name(), vector, luceneType));
+    }
+
+    private static boolean isZero(float[] v) {
+        for (float x : v) {
+            if (x != 0f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The whole JSON array is one vector, so the document parser must hand it over unsplit. */
+    @Override
+    public boolean parsesArrayValue() {
+        return true;
+    }
+
+    @Override
+    protected String contentType() {
+        return CONTENT_TYPE;
+    }
+
+    @Override
+    public ParametrizedFieldMapper.Builder getMergeBuilder() {
+        return new Builder(simpleName(), registry).init(this);
+    }
+}

@@ -82,6 +82,11 @@ public final class ModelRegistry implements Closeable {
         return names;
     }
 
+    /** Names of the models loaded on this node, sorted. */
+    public List<String> loadedNames() {
+        return loaded.keySet().stream().sorted().toList();
+    }
+
     public Optional<Encoder> loadedEncoder(String name) {
         return Optional.ofNullable(loaded.get(ModelName.normalize(name)));
     }

@@ -12,7 +12,15 @@ import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
 import org.embeddings.opensearch.query.EmbedKnnQueryParser;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
+import org.embeddings.opensearch.rest.RestEmbedAction;
+import org.embeddings.opensearch.rest.RestStatsAction;
+import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.common.settings.ClusterSettings;
+import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.rest.RestController;
+import org.opensearch.rest.RestHandler;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.util.concurrent.OpenSearchExecutors;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
@@ -21,6 +29,7 @@ import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
 import org.opensearch.index.mapper.Mapper;
 import org.opensearch.ingest.Processor;
+import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
@@ -45,7 +54,7 @@ import java.util.function.Supplier;
  * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
  * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
  */
-public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin {
+public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin {
     /** Directory under the node's config directory where users install models. */
     public static final String MODELS_DIR = "embeddings/models";
 
@@ -142,6 +151,19 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     public List<QuerySpec<?>> getQueries() {
         EmbedKnnQueryParser parser = new EmbedKnnQueryParser(inference::get);
         return List.of(new QuerySpec<>(EmbedKnnQueryBuilder.NAME, in -> new EmbedKnnQueryBuilder(in, inference::get), parser::parse));
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(
+        Settings settings,
+        RestController restController,
+        ClusterSettings clusterSettings,
+        IndexScopedSettings indexScopedSettings,
+        SettingsFilter settingsFilter,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<DiscoveryNodes> nodesInCluster
+    ) {
+        return List.of(new RestEmbedAction(inference::get), new RestStatsAction(inference::get));
     }
 
     @Override

@@ -1,0 +1,197 @@
+package org.embeddings.it;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * The walking skeleton on a real node started from the OpenSearch 3.8.0 distribution with the plugin zip installed:
+ * mapping, pipeline, bulk ingest through {@code embed}, {@code embed_knn} search, stored and query vectors checked
+ * against an independent implementation of the BGE recipe, and bad input answered with 4xx.
+ */
+public class NodeEndToEndIT {
+    private static final String BGE_QUERY = "Represent this sentence for searching relevant passages: ";
+    private static final String[][] DOCS = {
+        { "photo", "Photosynthesis lets plants turn sunlight, water and carbon dioxide into glucose and oxygen." },
+        { "market", "Stock markets fell sharply on Tuesday as investors worried about rising interest rates." },
+        { "cookies", "Cream the butter and sugar, fold in chocolate chips and bake the cookies for twelve minutes." },
+        { "volcano", "A volcano erupts when magma from beneath the crust rises and escapes through vents." },
+        { "football", "The home team won the championship final with a goal in the last minute of extra time." },
+        { "heart", "The heart pumps blood through arteries and veins, carrying oxygen to every organ." } };
+
+    private static RealNode node;
+
+    @BeforeClass
+    public static void startNode() throws Exception {
+        node = RealNode.start("e2e", 19200);
+        assertOk(node.call("PUT", "/docs", """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+             "mappings": {"properties": {
+               "kind": {"type": "keyword"},
+               "body": {"type": "text"},
+               "body_vec": {"type": "embedding", "dims": 384, "similarity": "cosine"}}}}"""));
+        assertOk(node.call("PUT", "/_ingest/pipeline/embed-body", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "body_vec"}}}]}"""));
+        StringBuilder bulk = new StringBuilder();
+        for (String[] doc : DOCS) {
+            String kind = doc[0].equals("market") || doc[0].equals("football") ? "news" : "science";
+            bulk.append("{\"index\":{\"_id\":\"").append(doc[0]).append("\"}}\n");
+            bulk.append("{\"kind\":\"").append(kind).append("\",\"body\":\"").append(doc[1]).append("\"}\n");
+        }
+        RealNode.Response response = node.call("POST", "/docs/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
+        assertOk(response);
+        assertFalse(response.text(), response.body().getAsJsonObject().get("errors").getAsBoolean());
+    }
+
+    @AfterClass
+    public static void stopNode() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static void assertOk(RealNode.Response r) {
+        assertTrue(r.status() + " " + r.text(), r.status() == 200 || r.status() == 201);
+    }
+
+    private static JsonArray hits(RealNode.Response r) {
+        assertOk(r);
+        return r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
+    }
+
+    private static String knn(String text, int k, String filter) {
+        return "{\"query\": {\"embed_knn\": {\"body_vec\": {\"query_text\": \"" + text + "\", \"model\": \"bge-small-en-v1.5\", \"k\": " + k
+            + (filter == null ? "" : ", \"filter\": " + filter) + "}}}}";
+    }
+
+    private static float[] vector(JsonElement array) {
+        JsonArray a = array.getAsJsonArray();
+        float[] v = new float[a.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = a.get(i).getAsFloat();
+        }
+        return v;
+    }
+
+    @Test
+    public void semanticQueryRanksTheRightDocumentFirst() throws Exception {
+        JsonArray hits = hits(node.call("POST", "/docs/_search", knn("how do plants make food from light", 3, null)));
+        assertEquals("photo", hits.get(0).getAsJsonObject().get("_id").getAsString());
+        hits = hits(node.call("POST", "/docs/_search", knn("which organ moves blood around the body", 3, null)));
+        assertEquals("heart", hits.get(0).getAsJsonObject().get("_id").getAsString());
+    }
+
+    @Test
+    public void filterRestrictsTheNeighbours() throws Exception {
+        JsonArray hits = hits(node.call("POST", "/docs/_search", knn("how do plants make food from light", 6, "{\"term\": {\"kind\": \"news\"}}")));
+        List<String> ids = new ArrayList<>();
+        hits.forEach(h -> ids.add(h.getAsJsonObject().get("_id").getAsString()));
+        assertEquals(2, ids.size());
+        assertTrue(ids.toString(), ids.containsAll(List.of("market", "football")));
+    }
+
+    @Test
+    public void storedAndQueryVectorsFollowThePublishedBgeRecipe() throws Exception {
+        Path model = Path.of(System.getProperty("embeddings.test.models")).resolve("bge-small-en-v1.5");
+        try (RecipeReference bge = new RecipeReference(model, 512, true)) {
+            RealNode.Response doc = node.call("GET", "/docs/_doc/photo", null);
+            assertOk(doc);
+            float[] stored = vector(doc.body().getAsJsonObject().getAsJsonObject("_source").get("body_vec"));
+            float[] expected = bge.embed(DOCS[0][1]);
+            assertEquals(384, stored.length);
+            assertTrue("passage vector vs recipe", RecipeReference.cosine(stored, expected) >= 0.9999);
+
+            // The query vector is not stored; Lucene's cosine score (1 + cos) / 2 against the stored vector reveals it.
+            String query = "how do plants make food from light";
+            JsonArray hits = hits(node.call("POST", "/docs/_search", knn(query, 1, null)));
+            double score = hits.get(0).getAsJsonObject().get("_score").getAsDouble();
+            double withInstruction = (1 + RecipeReference.cosine(bge.embed(BGE_QUERY + query), stored)) / 2;
+            double withoutInstruction = (1 + RecipeReference.cosine(bge.embed(query), stored)) / 2;
+            assertEquals("query vector carries the BGE instruction", withInstruction, score, 1e-4);
+            assertTrue("the instruction changes the score measurably", Math.abs(withoutInstruction - withInstruction) > 1e-3);
+        }
+    }
+
+    @Test
+    public void bulkIsEncodedInBatchesNotOneTextAtATime() throws Exception {
+        JsonObject before = node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject();
+        long requestsBefore = requests(before);
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            bulk.append("{\"index\":{\"_index\":\"batch\"}}\n{\"body\":\"document number ").append(i).append(" about batching\"}\n");
+        }
+        assertOk(node.call("PUT", "/batch", "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
+        RealNode.Response r = node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
+        assertOk(r);
+        assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
+        long calls = requests(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject()) - requestsBefore;
+        assertTrue("40 documents took " + calls + " encoder calls", calls >= 1 && calls <= 4);
+    }
+
+    private static long requests(JsonObject stats) {
+        JsonObject models = stats.getAsJsonObject("models");
+        return models.has("bge-small-en-v1.5") ? models.getAsJsonObject("bge-small-en-v1.5").get("requests").getAsLong() : 0;
+    }
+
+    @Test
+    public void badInputIsAClientErrorAndGoodDocumentsStillLand() throws Exception {
+        RealNode.Response wrongDims = node.call("PUT", "/docs/_doc/bad1", "{\"body_vec\": [0.1, 0.2, 0.3]}");
+        assertEquals(400, wrongDims.status());
+        assertTrue(wrongDims.text(), wrongDims.text().contains("body_vec") && wrongDims.text().contains("384"));
+
+        RealNode.Response notNumbers = node.call("PUT", "/docs/_doc/bad2", "{\"body_vec\": [\"NaN\"]}");
+        assertEquals(400, notNumbers.status());
+
+        RealNode.Response unknownModel = node.call("PUT", "/_ingest/pipeline/bad", """
+            {"processors": [{"embed": {"model": "no-such-model", "field_map": {"body": "body_vec"}}}]}""");
+        assertEquals(400, unknownModel.status());
+        assertTrue(unknownModel.text(), unknownModel.text().contains("no-such-model"));
+
+        String bulk = """
+            {"index":{"_index":"mixed","_id":"good"}}
+            {"body":"a perfectly good sentence"}
+            {"index":{"_index":"mixed","_id":"empty"}}
+            {"body":"   "}
+            {"index":{"_index":"mixed","_id":"number"}}
+            {"body":42}
+            {"index":{"_index":"mixed","_id":"good2"}}
+            {"body":"another good one"}
+            """;
+        assertOk(node.call("PUT", "/mixed", "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
+        RealNode.Response r = node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk, "application/x-ndjson");
+        JsonArray items = r.body().getAsJsonObject().getAsJsonArray("items");
+        assertEquals(201, status(items, 0));
+        assertEquals(400, status(items, 1));
+        assertEquals(400, status(items, 2));
+        assertEquals(201, status(items, 3));
+        RealNode.Response count = node.call("GET", "/mixed/_count", null);
+        assertEquals(2, count.body().getAsJsonObject().get("count").getAsInt());
+
+        RealNode.Response badK = node.call("POST", "/docs/_search", knn("anything", 0, null));
+        assertEquals(400, badK.status());
+    }
+
+    private static int status(JsonArray items, int i) {
+        return items.get(i).getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+    }
+
+    @Test
+    public void nodeNeverReachesForTheNetwork() throws Exception {
+        node.call("POST", "/docs/_search", knn("warm the model", 1, null));
+        String log = node.log();
+        for (String sign : List.of("169.254.169.254", "Denied access", "download", "Downloading")) {
+            assertFalse("node log mentions [" + sign + "]", log.contains(sign));
+        }
+    }
+}

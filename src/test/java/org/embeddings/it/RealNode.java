@@ -1,0 +1,91 @@
+package org.embeddings.it;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A real OpenSearch node from the distribution, with the plugin zip installed, started and stopped through
+ * {@code src/scripts/node.sh} (the same script the demo uses), spoken to over HTTP on loopback.
+ */
+public final class RealNode implements AutoCloseable {
+    private final Path dir;
+    private final int httpPort;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    /** A status code and parsed JSON body. */
+    public record Response(int status, JsonElement body) {
+        public String text() {
+            return body.toString();
+        }
+    }
+
+    private RealNode(Path dir, int httpPort) {
+        this.dir = dir;
+        this.httpPort = httpPort;
+    }
+
+    public static RealNode start(String name, int httpPort, String... settings) throws IOException, InterruptedException {
+        Path dir = Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes")).toAbsolutePath().resolve(name);
+        List<String> command = new ArrayList<>(List.of("bash", script().toString(), "start", dir.toString(), Integer.toString(httpPort), Integer.toString(httpPort + 100)));
+        command.addAll(List.of(settings));
+        run(command);
+        return new RealNode(dir, httpPort);
+    }
+
+    static Path script() {
+        return Path.of("src/scripts/node.sh").toAbsolutePath();
+    }
+
+    private static void run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IOException("command " + command + " failed:\n" + out);
+        }
+    }
+
+    public Response call(String method, String path, String body) throws IOException, InterruptedException {
+        return call(method, path, body, "application/json");
+    }
+
+    public Response call(String method, String path, String body, String contentType) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+            .timeout(Duration.ofMinutes(5))
+            .header("Content-Type", contentType);
+        request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        String text = response.body();
+        return new Response(response.statusCode(), text.isEmpty() ? JsonParser.parseString("{}") : JsonParser.parseString(text));
+    }
+
+    /** Everything the node logged so far. */
+    public String log() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        try (var files = Files.list(dir.resolve("logs"))) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".log")).toList()) {
+                sb.append(Files.readString(f));
+            }
+        }
+        return sb.toString();
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        run(List.of("bash", script().toString(), "stop", dir.toString()));
+    }
+}

@@ -31,6 +31,8 @@ import java.util.function.Supplier;
  */
 public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     public static final String CONTENT_TYPE = "embedding";
+    /** Lucene's HNSW format refuses vectors above this many dimensions; refuse them at mapping time instead. */
+    public static final int MAX_DIMS = 1024;
 
     private final int dims;
     private final Similarity similarity;
@@ -89,9 +91,9 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
                 d = card.dims();
                 m = card.name();
             }
-            if (d < 1 || d > ModelCard.MAX_DIMS) {
+            if (d < 1 || d > MAX_DIMS) {
                 throw new MapperParsingException(
-                    "field [" + name + "] of type [embedding] needs [dims] within [1, " + ModelCard.MAX_DIMS + "] or a [model], got [" + d + "]"
+                    "field [" + name + "] of type [embedding] needs [dims] within [1, " + MAX_DIMS + "] or a [model], got [" + d + "]"
                 );
             }
             Similarity sim = Similarity.of(similarity.getValue());

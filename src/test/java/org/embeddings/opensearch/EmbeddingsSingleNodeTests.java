@@ -1,0 +1,114 @@
+package org.embeddings.opensearch;
+
+import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.support.WriteRequest;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.env.Environment;
+import org.opensearch.index.mapper.MapperParsingException;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.test.OpenSearchSingleNodeTestCase;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * The plugin inside an in-JVM node (OpenSearch test framework): the {@code embedding} mapper's validation, the
+ * {@code embed} processor through the simulate API, and {@code embed_knn} with a real model installed the way users
+ * install one, into {@code config/embeddings/models/<name>/}.
+ */
+public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
+    @Override
+    protected Collection<Class<? extends Plugin>> getPlugins() {
+        return List.of(EmbeddingsPlugin.class);
+    }
+
+    @Override
+    protected boolean resetNodeAfterTest() {
+        return false;
+    }
+
+    private void installBge() throws Exception {
+        Path source = Path.of(System.getProperty("embeddings.test.models")).resolve("bge-small-en-v1.5");
+        // The test framework wraps the node's paths in its own file system; link through the real one.
+        Path configDir = Path.of(getInstanceFromNode(Environment.class).configDir().toString());
+        Path target = configDir.resolve(EmbeddingsPlugin.MODELS_DIR).resolve("bge-small-en-v1.5");
+        if (Files.exists(target.resolve("model.onnx"))) {
+            return;
+        }
+        Files.createDirectories(target);
+        for (String file : List.of("model.onnx", "tokenizer.json")) {
+            Files.createLink(target.resolve(file), source.resolve(file));
+        }
+    }
+
+    public void testMapperIndexesVectorsAndRejectsBadOnes() {
+        client().admin().indices().prepareCreate("vectors").setMapping("v", "type=embedding,dims=3,similarity=l2_norm").get();
+        client().prepareIndex("vectors").setId("1").setSource("{\"v\": [1, 2, 3]}", XContentType.JSON).get();
+
+        MapperParsingException wrongDims = expectThrows(
+            MapperParsingException.class,
+            () -> client().prepareIndex("vectors").setId("2").setSource("{\"v\": [1, 2]}", XContentType.JSON).get()
+        );
+        assertTrue(wrongDims.getCause().getMessage(), wrongDims.getCause().getMessage().contains("[v] expects a vector of [3] dims"));
+
+        MapperParsingException notNumbers = expectThrows(
+            MapperParsingException.class,
+            () -> client().prepareIndex("vectors").setId("3").setSource("{\"v\": [1, \"x\", 3]}", XContentType.JSON).get()
+        );
+        assertTrue(notNumbers.getCause().getMessage(), notNumbers.getCause().getMessage().contains("[v] of type [embedding] expects numbers"));
+    }
+
+    public void testMalformedMappingsAreRefused() {
+        Exception noDims = expectThrows(
+            MapperParsingException.class,
+            () -> client().admin().indices().prepareCreate("nodims").setMapping("v", "type=embedding").get()
+        );
+        assertTrue(noDims.getMessage(), noDims.getMessage().contains("needs [dims]"));
+        Exception hugeDims = expectThrows(
+            MapperParsingException.class,
+            () -> client().admin().indices().prepareCreate("huge").setMapping("v", "type=embedding,dims=100000").get()
+        );
+        assertTrue(hugeDims.getMessage(), hugeDims.getMessage().contains("[100000]"));
+        Exception similarity = expectThrows(
+            MapperParsingException.class,
+            () -> client().admin().indices().prepareCreate("sim").setMapping("v", "type=embedding,dims=3,similarity=manhattan").get()
+        );
+        assertTrue(similarity.getMessage(), similarity.getMessage().contains("manhattan"));
+    }
+
+    public void testProcessorAndQueryThroughAnInstalledModel() throws Exception {
+        installBge();
+        client().admin().indices().prepareCreate("docs").setMapping("body", "type=text", "vec", "type=embedding,dims=384").get();
+        client().admin()
+            .cluster()
+            .preparePutPipeline(
+                "p",
+                new BytesArray("{\"processors\":[{\"embed\":{\"model\":\"BGE-small-en-v1.5\",\"field_map\":{\"body\":\"vec\"}}}]}"),
+                XContentType.JSON
+            )
+            .get();
+        String[] bodies = { "Glaciers carve valleys as they slowly flow downhill.", "The recipe needs two eggs and a cup of flour." };
+        for (int i = 0; i < bodies.length; i++) {
+            client().prepareIndex("docs")
+                .setId(Integer.toString(i))
+                .setPipeline("p")
+                .setSource("{\"body\": \"" + bodies[i] + "\"}", XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        }
+        String query = "{\"embed_knn\": {\"vec\": {\"query_text\": \"what shapes mountain valleys\", \"model\": \"bge-small-en-v1.5\", \"k\": 2}}}";
+        SearchResponse response = client().prepareSearch("docs").setQuery(QueryBuilders.wrapperQuery(query)).get();
+        assertEquals(2, response.getHits().getHits().length);
+        assertEquals("0", response.getHits().getAt(0).getId());
+
+        String onText = "{\"embed_knn\": {\"body\": {\"query_text\": \"valleys\", \"model\": \"bge-small-en-v1.5\"}}}";
+        Exception notEmbedding = expectThrows(Exception.class, () -> client().prepareSearch("docs").setQuery(QueryBuilders.wrapperQuery(onText)).get());
+        assertTrue(notEmbedding.toString(), org.opensearch.ExceptionsHelper.stackTrace(notEmbedding).contains("needs a field of type [embedding]"));
+        assertNotNull(EmbedKnnQueryBuilder.NAME);
+    }
+}

@@ -47,8 +47,32 @@ public final class ModelRegistry implements Closeable {
         return loaded.computeIfAbsent(n, this::load);
     }
 
-    /** The card a model name resolves to, without loading the model; fails for a name that is not installed. */
+    /**
+     * The card a model name resolves to, without loading the model: the installed folder's card when the model is
+     * installed, else the bundled card (so a mapping can take dims from a model this node does not hold); fails for
+     * a name that is neither.
+     */
     public ModelCard card(String name) {
+        String n = ModelName.normalize(name);
+        Encoder existing = loaded.get(n);
+        if (existing != null) {
+            return existing.card();
+        }
+        Optional<Path> folder = folder(n);
+        if (folder.isPresent()) {
+            return resolveCard(n, folder.get());
+        }
+        return CardCatalog.bundled(n).map(json -> {
+            json.addProperty("name", n);
+            return ModelCard.fromJson(json);
+        }).orElseThrow(() -> unknown(n));
+    }
+
+    /**
+     * The card of a model this node can run; fails with a 4xx-mapped error naming the installed models when
+     * {@code name} is unknown or known but not installed here.
+     */
+    public ModelCard installedCard(String name) {
         String n = ModelName.normalize(name);
         Encoder existing = loaded.get(n);
         if (existing != null) {
@@ -56,11 +80,6 @@ public final class ModelRegistry implements Closeable {
         }
         Path folder = folder(n).orElseThrow(() -> unknown(n));
         return resolveCard(n, folder);
-    }
-
-    /** Fails with a 4xx-mapped error naming the installed models when {@code name} is not one of them. */
-    public void checkInstalled(String name) {
-        card(name);
     }
 
     public List<String> installed() {
@@ -147,7 +166,10 @@ public final class ModelRegistry implements Closeable {
     }
 
     private UnknownModelException unknown(String name) {
-        return new UnknownModelException("unknown model [" + name + "]; installed models: " + installed());
+        String known = CardCatalog.bundled(name).isPresent()
+            ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in " + roots.get(0).resolve(name) + ")"
+            : "unknown model [" + name + "]";
+        return new UnknownModelException(known + "; installed models: " + installed());
     }
 
     @Override

@@ -46,7 +46,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         }
         String normalized;
         try {
-            normalized = service.registry().card(model).name();
+            normalized = service.registry().installedCard(model).name();
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }

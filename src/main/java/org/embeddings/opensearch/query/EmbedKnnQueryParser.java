@@ -87,7 +87,7 @@ public final class EmbedKnnQueryParser {
         InferenceService service = inference.get();
         if (service != null) {
             try {
-                service.registry().checkInstalled(model);
+                service.registry().installedCard(model);
             } catch (IllegalArgumentException e) {
                 throw new ParsingException(parser.getTokenLocation(), "[" + EmbedKnnQueryBuilder.NAME + "] " + e.getMessage());
             }

@@ -66,7 +66,7 @@ public final class RestEmbedAction extends BaseRestHandler {
             }
             texts.add((String) o);
         }
-        String normalized = inference.get().registry().card(model).name();
+        String normalized = inference.get().registry().installedCard(model).name();
         return channel -> inference.get().embed(normalized, role, texts, ActionListener.wrap(vectors -> {
             XContentBuilder builder = channel.newBuilder();
             builder.startObject();

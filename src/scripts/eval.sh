@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Quality evaluations through a real node (not part of the CI test run).
+#   eval.sh scifact MODEL [DATA_DIR]   BEIR retrieval: nDCG@10 and Recall@100 for embed_knn and BM25
+# MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/java-home.sh"
+cd "$here/../.."
+[ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
+mvn -B -ntp -q test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test >/dev/null
+cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
+what=${1:?usage: eval.sh scifact MODEL [DATA_DIR]}; shift
+case "$what" in
+  scifact) exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
+  *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
+esac

@@ -15,13 +15,16 @@ public final class Encoder implements Closeable {
     private final ModelTokenizer tokenizer;
     private final OnnxModel model;
     private final TokenBudgetBatcher batcher;
+    private final NativeThread nativeThread;
     private final EncoderStats stats = new EncoderStats();
 
-    public Encoder(ModelCard card, ModelTokenizer tokenizer, OnnxModel model, TokenBudgetBatcher batcher) {
+    /** Takes ownership of all parts; tokenizer and model calls run on {@code nativeThread}. */
+    public Encoder(ModelCard card, ModelTokenizer tokenizer, OnnxModel model, TokenBudgetBatcher batcher, NativeThread nativeThread) {
         this.card = card;
         this.tokenizer = tokenizer;
         this.model = model;
         this.batcher = batcher;
+        this.nativeThread = nativeThread;
     }
 
     public ModelCard card() {
@@ -30,6 +33,11 @@ public final class Encoder implements Closeable {
 
     public EncoderStats stats() {
         return stats;
+    }
+
+    /** The model's ONNX session, for benchmarks that compare batching policies on the very same session. */
+    public OnnxModel onnx() {
+        return model;
     }
 
     /** Encodes one text. */
@@ -50,12 +58,20 @@ public final class Encoder implements Closeable {
             }
             prompted.add(card.prompt().apply(role, text));
         }
-        Tokens[] tokens = tokenizer.tokenize(prompted);
-        return encodeTokens(tokens);
+        return nativeThread.call(() -> runTokens(tokenizer.tokenize(prompted)));
     }
 
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
     public float[][] encodeTokens(Tokens[] tokens) {
+        return nativeThread.call(() -> runTokens(tokens));
+    }
+
+    /** Runs a task on this model's native thread (benchmarks drive {@link #onnx()} through it). */
+    public <T> T onNativeThread(java.util.concurrent.Callable<T> task) {
+        return nativeThread.call(task);
+    }
+
+    private float[][] runTokens(Tokens[] tokens) {
         long start = System.nanoTime();
         float[][] vectors = new float[tokens.length][];
         TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
@@ -83,15 +99,23 @@ public final class Encoder implements Closeable {
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {
-        return tokenizer.tokenize(texts.stream().map(t -> card.prompt().apply(role, t)).toList());
+        List<String> prompted = texts.stream().map(t -> card.prompt().apply(role, t)).toList();
+        return nativeThread.call(() -> tokenizer.tokenize(prompted));
     }
 
     @Override
     public void close() {
         try {
-            model.close();
+            nativeThread.call(() -> {
+                try {
+                    model.close();
+                } finally {
+                    tokenizer.close();
+                }
+                return null;
+            });
         } finally {
-            tokenizer.close();
+            nativeThread.close();
         }
     }
 }

@@ -117,12 +117,20 @@ public final class ModelRegistry implements Closeable {
         if (Files.isRegularFile(tokenizerFile) == false) {
             throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + TOKENIZER_FILE);
         }
-        ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
+        NativeThread thread = new NativeThread(name);
         try {
-            OnnxModel model = new OnnxModel(folder.resolve(ONNX_FILE), card, settings.session());
-            return new Encoder(card, tokenizer, model, settings.batcher());
-        } catch (RuntimeException e) {
-            tokenizer.close();
+            return thread.call(() -> {
+                ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
+                try {
+                    OnnxModel model = new OnnxModel(folder.resolve(ONNX_FILE), card, settings.session());
+                    return new Encoder(card, tokenizer, model, settings.batcher(), thread);
+                } catch (RuntimeException e) {
+                    tokenizer.close();
+                    throw e;
+                }
+            });
+        } catch (RuntimeException | Error e) {
+            thread.close();
             throw e;
         }
     }

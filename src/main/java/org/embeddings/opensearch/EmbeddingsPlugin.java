@@ -67,7 +67,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     );
     public static final Setting<Integer> TOKEN_BUDGET = Setting.intSetting(
         "embeddings.batch.token_budget",
-        8192,
+        1024,
         16,
         Setting.Property.NodeScope
     );

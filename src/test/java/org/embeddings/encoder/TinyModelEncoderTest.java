@@ -305,6 +305,18 @@ public class TinyModelEncoderTest {
     }
 
     @Test
+    public void loadFailsWhenTheGraphsDimsAreNotTheCards() throws IOException {
+        String fiveDims = card("mean", "right", false, 32, "last_hidden_state").replace("\"dims\": 4", "\"dims\": 5");
+        install("tiny-dims", tokenModel(BERT_INPUTS), fiveDims);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-dims"));
+        assertTrue(e.getMessage(), e.getMessage().contains("has 4 dims but its card says 5"));
+
+        // Failing at load rather than at the first call keeps the bad card out of the registry: fixed, it loads.
+        Files.writeString(root.resolve("tiny-dims").resolve(ModelRegistry.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
+        assertEquals(DIM, registry.encoder("tiny-dims").encode("cat", Role.NONE).length);
+    }
+
+    @Test
     public void loadFailsNamingAnInputItCannotFeed() throws IOException {
         install(
             "tiny-pixels",

@@ -269,6 +269,17 @@ public class TinyModelEncoderTest {
     }
 
     @Test
+    public void truncatesToTheCardsLimitEvenAboveFiveHundredTwelve() throws IOException {
+        install("tiny-long", tokenModel(BERT_INPUTS), card("mean", "right", false, 1000, "last_hidden_state"));
+        String text = String.join(" ", java.util.Collections.nCopies(500, "the cat sat"));
+        Encoder encoder = registry.encoder("tiny-long");
+        Tokens tokens = encoder.tokenize(List.of(text), Role.NONE)[0];
+        assertEquals(1000, tokens.length());
+        assertEquals("truncation keeps the closing [SEP]", VOCAB.indexOf("[SEP]"), tokens.ids()[999]);
+        assertArrayEquals(expected("mean", states(ids(text, 1000), false)), encoder.encode(text, Role.NONE), EPS);
+    }
+
+    @Test
     public void emptyTextIsTheCallersError() throws IOException {
         install("tiny-empty", tokenModel(BERT_INPUTS), card("mean", "right", false, 32, "last_hidden_state"));
         Encoder encoder = registry.encoder("tiny-empty");

@@ -19,7 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A model is installed by placing {@code model.onnx} and {@code tokenizer.json} in {@code <root>/<name>/}; roots
  * are searched in order (the node's {@code config/embeddings/models} before the plugin's bundled {@code models}).
- * Its card is the bundled card of that name, overlaid by the folder's {@code card.json}. Names are checked by
+ * Its card is the bundled card of that name, overlaid by what the folder's sentence-transformers files say
+ * ({@link SentenceTransformersConfig}), overlaid by the folder's {@code card.json}; a folder with either needs no
+ * bundled card. Names are checked by
  * {@link ModelName} before any path is built, and a folder that resolves outside its root (a symbolic link) is
  * refused. Loading happens on first use; a load that fails is not remembered, so a fixed folder loads next time.
  */
@@ -136,7 +138,7 @@ public final class ModelRegistry implements Closeable {
     }
 
     private ModelCard resolveCard(String name, Path folder) {
-        JsonObject json = CardCatalog.bundled(name).orElseGet(JsonObject::new);
+        JsonObject json = ModelCard.merge(CardCatalog.bundled(name).orElseGet(JsonObject::new), SentenceTransformersConfig.read(folder));
         Path cardFile = folder.resolve(CARD_FILE);
         if (Files.isRegularFile(cardFile)) {
             try {
@@ -147,7 +149,8 @@ public final class ModelRegistry implements Closeable {
         }
         if (json.size() == 0) {
             throw new ModelLoadException(
-                "model [" + name + "] has no card: add " + CARD_FILE + " to [" + folder + "] with at least dims and pooling"
+                "model [" + name + "] has no card: add " + CARD_FILE + " to [" + folder + "] with at least dims and pooling, "
+                    + "or the model's sentence-transformers files"
             );
         }
         json.addProperty("name", name);

@@ -7,6 +7,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A model's own tokenizer ({@code tokenizer.json}, Hugging Face tokenizers through DJL), with special tokens added
@@ -20,7 +21,9 @@ public final class ModelTokenizer implements Closeable {
         NativeLibraries.ensureConfigured();
         try {
             this.tokenizer = NativeLibraries.withPluginClassLoader(
-                () -> HuggingFaceTokenizer.builder()
+                // DJL caps maxLength at modelMaxLength, 512 unless told, with no more than a log line: an 8192-token
+                // model would silently read 512. The card's limit is the model's limit, so it is both.
+                () -> HuggingFaceTokenizer.builder(Map.of("modelMaxLength", maxTokens))
                     .optTokenizerPath(tokenizerJson)
                     .optAddSpecialTokens(true)
                     .optTruncation(true)

@@ -22,9 +22,9 @@ import java.util.TreeSet;
  *
  * <p>At load it checks the graph against the card: every input must be one this class can feed
  * ({@code input_ids}, {@code attention_mask}, {@code token_type_ids}, {@code position_ids}), the card's output must
- * exist, and its rank must fit the pooling (3 for token pooling, 2 for already pooled output). A mismatch fails with
- * what the graph actually has. At call time it only pads a batch to its longest text, on the card's padding side,
- * and runs.
+ * exist, its rank must fit the pooling (3 for token pooling, 2 for already pooled output), and its last dimension,
+ * where the graph fixes it, must be the card's dims. A mismatch fails with what the graph actually has. At call time
+ * it only pads a batch to its longest text, on the card's padding side, and runs.
  */
 public final class OnnxModel implements Closeable {
     private static final Set<String> FEEDABLE = Set.of("input_ids", "attention_mask", "token_type_ids", "position_ids");
@@ -62,11 +62,21 @@ public final class OnnxModel implements Closeable {
                     "model [" + card.name() + "] has no ONNX output [" + card.output() + "]; it has " + new TreeSet<>(outputs.keySet())
                 );
             }
-            this.outputRank = ((TensorInfo) info.getInfo()).getShape().length;
+            long[] shape = ((TensorInfo) info.getInfo()).getShape();
+            this.outputRank = shape.length;
             if (outputRank != card.pooling().outputRank()) {
                 throw new ModelLoadException(
                     "model [" + card.name() + "] output [" + card.output() + "] has rank " + outputRank + " but pooling ["
                         + card.pooling().label() + "] needs rank " + card.pooling().outputRank()
+                );
+            }
+            // A fixed width that is not the card's would fail every call after a load that had succeeded, and the
+            // registry keeps loaded models, so a corrected card would not be read; a dynamic width (-1) is checked
+            // per call by the encoder.
+            long width = shape[shape.length - 1];
+            if (width > 0 && width != card.dims()) {
+                throw new ModelLoadException(
+                    "model [" + card.name() + "] output [" + card.output() + "] has " + width + " dims but its card says " + card.dims()
                 );
             }
             this.output = card.output();

@@ -1,0 +1,115 @@
+package org.embeddings.eval;
+
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.encoder.Vectors;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none} through
+ * {@link ModelRegistry}, scored by cosine, and the Spearman correlation between those scores and the gold scores
+ * compared with the model's published MTEB figure.
+ *
+ * <p>The file is read as raw lines split on tabs, with no quoting: column 5 is the gold score and columns 6 and 7
+ * the sentences; some rows carry two more columns (their sources), which are ignored. Quote characters are part of
+ * the sentences.
+ *
+ * <pre>
+ * java -cp target/classes:target/test-classes:$(cat cp.txt) org.embeddings.eval.StsEval \
+ *     [--models target/models] [--data ../shared/data/stsb/sts-test.csv] [model ...]
+ * </pre>
+ */
+public final class StsEval {
+    /** MTEB STSBenchmark test Spearman x 100, as published for each model. */
+    static final Map<String, Double> PUBLISHED = new LinkedHashMap<>();
+
+    static {
+        PUBLISHED.put("bge-small-en-v1.5", 85.86);
+        PUBLISHED.put("e5-small-v2", 84.92);
+        PUBLISHED.put("all-minilm-l6-v2", 82.03);
+    }
+
+    private static final int BATCH = 64;
+
+    record Pair(double gold, String a, String b) {}
+
+    static List<Pair> read(Path file) throws IOException {
+        List<Pair> pairs = new ArrayList<>();
+        int line = 0;
+        for (String row : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            line++;
+            if (row.isEmpty()) {
+                continue;
+            }
+            String[] cols = row.split("\t", -1);
+            if (cols.length < 7) {
+                throw new IllegalArgumentException(file + ":" + line + " has " + cols.length + " columns, expected at least 7");
+            }
+            pairs.add(new Pair(Double.parseDouble(cols[4]), cols[5], cols[6]));
+        }
+        return pairs;
+    }
+
+    /** Spearman x 100 between gold scores and the cosines of the model's vectors. */
+    static double evaluate(Encoder encoder, List<Pair> pairs) {
+        double[] gold = new double[pairs.size()];
+        double[] predicted = new double[pairs.size()];
+        for (int from = 0; from < pairs.size(); from += BATCH) {
+            List<Pair> chunk = pairs.subList(from, Math.min(pairs.size(), from + BATCH));
+            float[][] a = encoder.encode(chunk.stream().map(Pair::a).toList(), Role.NONE);
+            float[][] b = encoder.encode(chunk.stream().map(Pair::b).toList(), Role.NONE);
+            for (int i = 0; i < chunk.size(); i++) {
+                gold[from + i] = chunk.get(i).gold();
+                predicted[from + i] = Vectors.cosine(a[i], b[i]);
+            }
+        }
+        return 100 * Spearman.correlation(gold, predicted);
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path models = Path.of("target/models");
+        Path data = Path.of("../shared/data/stsb/sts-test.csv");
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--models" -> models = Path.of(args[++i]);
+                case "--data" -> data = Path.of(args[++i]);
+                default -> names.add(args[i]);
+            }
+        }
+        if (names.isEmpty()) {
+            names.addAll(PUBLISHED.keySet());
+        }
+        List<Pair> pairs = read(data);
+        System.out.printf(Locale.ROOT, "%d pairs from %s%n", pairs.size(), data);
+        System.out.printf(Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+            for (String name : names) {
+                long start = System.nanoTime();
+                double spearman = evaluate(registry.encoder(name), pairs);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                Double published = PUBLISHED.get(name);
+                System.out.printf(
+                    Locale.ROOT,
+                    "%-22s %9.2f %10s %7s %8.1f%n",
+                    name,
+                    spearman,
+                    published == null ? "-" : String.format(Locale.ROOT, "%.2f", published),
+                    published == null ? "-" : String.format(Locale.ROOT, "%+.2f", spearman - published),
+                    seconds
+                );
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quality evaluations through a real node (not part of the CI test run).
 #   eval.sh scifact MODEL [DATA_DIR]   BEIR retrieval: nDCG@10 and Recall@100 for embed_knn and BM25
+#   eval.sh sts MODEL...                STSBenchmark test Spearman through the encoder (role none)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,5 +13,6 @@ cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 what=${1:?usage: eval.sh scifact MODEL [DATA_DIR]}; shift
 case "$what" in
   scifact) exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
+  sts) exec java -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

@@ -71,6 +71,8 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         16,
         Setting.Property.NodeScope
     );
+    /** ONNX Runtime's CUDA execution provider; needs the onnxruntime_gpu jar in place of onnxruntime. */
+    public static final Setting<Boolean> CUDA = Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
     public static final Setting<Integer> MAX_BATCH = Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
 
     private final SetOnce<InferenceService> inference = new SetOnce<>();
@@ -78,7 +80,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH);
+        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH, CUDA);
     }
 
     @Override
@@ -104,7 +106,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         Settings settings = environment.settings();
         NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
         EncoderSettings encoderSettings = new EncoderSettings(
-            new SessionSettings(intraOpThreads(settings), false),
+            new SessionSettings(intraOpThreads(settings), CUDA.get(settings)),
             TOKEN_BUDGET.get(settings),
             MAX_BATCH.get(settings)
         );

@@ -40,7 +40,7 @@ public final class OnnxModel implements Closeable {
     public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim) {}
 
     public OnnxModel(Path onnxFile, ModelCard card, SessionSettings settings) {
-        this.env = OrtEnvironment.getEnvironment();
+        this.env = NativeLibraries.ortEnvironment();
         try (OrtSession.SessionOptions options = settings.toOptions()) {
             this.session = env.createSession(onnxFile.toString(), options);
         } catch (OrtException e) {

@@ -25,8 +25,12 @@ import java.util.Map;
  * the sentences; some rows carry two more columns (their sources), which are ignored. Quote characters are part of
  * the sentences.
  *
+ * <p>Run from the project root after {@code mvn test-compile} (which also lays out {@code target/models}), one
+ * model per JVM to keep memory low; the JNA properties are the ones the tests run with:
  * <pre>
- * java -cp target/classes:target/test-classes:$(cat cp.txt) org.embeddings.eval.StsEval \
+ * mvn -q dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
+ * java -Xmx2g -Djna.nosys=true -Djna.noclasspath=true -Djna.boot.library.path=/nonexistent \
+ *     -cp target/classes:target/test-classes:$(cat /tmp/cp.txt) org.embeddings.eval.StsEval \
  *     [--models target/models] [--data ../shared/data/stsb/sts-test.csv] [model ...]
  * </pre>
  */

@@ -88,7 +88,8 @@ public final class SciFactEval {
         check(node.call("POST", "/" + index + "/_refresh", null));
 
         Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        for (String line : Files.readAllLines(data.resolve("qrels/test.tsv")).subList(1, Files.readAllLines(data.resolve("qrels/test.tsv")).size())) {
+        List<String> qrelLines = Files.readAllLines(data.resolve("qrels/test.tsv"));
+        for (String line : qrelLines.subList(1, qrelLines.size())) {
             String[] f = line.split("\t");
             qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
         }

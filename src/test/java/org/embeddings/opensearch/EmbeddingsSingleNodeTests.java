@@ -1,6 +1,5 @@
 package org.embeddings.opensearch;
 
-import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.xcontent.XContentType;
@@ -109,6 +108,5 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         String onText = "{\"embed_knn\": {\"body\": {\"query_text\": \"valleys\", \"model\": \"bge-small-en-v1.5\"}}}";
         Exception notEmbedding = expectThrows(Exception.class, () -> client().prepareSearch("docs").setQuery(QueryBuilders.wrapperQuery(onText)).get());
         assertTrue(notEmbedding.toString(), org.opensearch.ExceptionsHelper.stackTrace(notEmbedding).contains("needs a field of type [embedding]"));
-        assertNotNull(EmbedKnnQueryBuilder.NAME);
     }
 }

@@ -12,7 +12,7 @@ mvn -B -ntp -q test-compile dependency:build-classpath -Dmdep.outputFile=target/
 cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 what=${1:?usage: eval.sh scifact MODEL [DATA_DIR]}; shift
 case "$what" in
-  scifact) exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
+  scifact) exec java ${EVAL_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
   sts) exec java -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,8 @@
 # Runs a real OpenSearch node from the distribution with the embeddings plugin installed.
 #   node.sh start DIR HTTP_PORT TRANSPORT_PORT [key=value ...]   fresh node in DIR, waits until it answers
 #   node.sh stop DIR                                             stops the node started in DIR
+# Environment: CLUSTER_NAME, SEED_HOSTS (set: join a cluster instead of single-node), NODE_HEAP (JVM heap options),
+# NODE_WAIT=0 (return once started, without waiting for the cluster to answer: cluster.sh waits for all nodes).
 # Needs `mvn verify -DskipTests` to have built target/releases/*.zip and unpacked the distribution.
 # OpenSearch refuses to run as root, so as root the node runs as the unprivileged user `nobody`.
 set -euo pipefail
@@ -54,6 +56,7 @@ case "$cmd" in
       OPENSEARCH_JAVA_OPTS="${NODE_HEAP:--Xms1g -Xmx1g}" \
       "$dir/bin/opensearch" -d -p "$dir/pid" >"$dir/start.log" 2>&1 \
       || { cat "$dir/start.log" >&2; exit 1; }
+    [ "${NODE_WAIT:-1}" = 0 ] && exit 0
     for _ in $(seq 1 180); do
       if curl -fsS "http://127.0.0.1:$http/_cluster/health" >/dev/null 2>&1; then exit 0; fi
       sleep 0.5

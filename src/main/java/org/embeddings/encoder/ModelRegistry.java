@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Resolves a model name to a loaded {@link Encoder}, once per node.
@@ -33,10 +34,31 @@ public final class ModelRegistry implements Closeable {
     private final List<Path> roots;
     private final EncoderSettings settings;
     private final ConcurrentHashMap<String, Encoder> loaded = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> loadedBytes = new ConcurrentHashMap<>();
+    private final long maxLoadedBytes;
+    private final AtomicLong reservedBytes = new AtomicLong();
 
     public ModelRegistry(List<Path> roots, EncoderSettings settings) {
+        this(roots, settings, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param maxLoadedBytes the most bytes of model files ({@code model.onnx}, whose weights ONNX Runtime holds in
+     *                       native memory) this node may have loaded at once; a load past it is refused
+     */
+    public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes) {
         this.roots = List.copyOf(roots);
         this.settings = settings;
+        this.maxLoadedBytes = maxLoadedBytes;
+    }
+
+    /** Bytes of model files loaded on this node (the sum that {@code maxLoadedBytes} bounds). */
+    public long loadedBytes() {
+        return reservedBytes.get();
+    }
+
+    public long maxLoadedBytes() {
+        return maxLoadedBytes;
     }
 
     /** The loaded encoder for a model name typed by a user, loading it on first use. */
@@ -115,6 +137,39 @@ public final class ModelRegistry implements Closeable {
     private Encoder load(String name) {
         Path folder = folder(name).orElseThrow(() -> unknown(name));
         ModelCard card = resolveCard(name, folder);
+        long bytes = fileSize(folder.resolve(ONNX_FILE));
+        long before = reservedBytes.getAndAdd(bytes);
+        if (before + bytes > maxLoadedBytes) {
+            reservedBytes.addAndGet(-bytes);
+            throw new ModelMemoryLimitException(
+                "loading model [" + name + "] (" + bytes + " bytes) would take this node's loaded models to " + (before + bytes)
+                    + " bytes, past embeddings.models.max_loaded_bytes [" + maxLoadedBytes + "]; loaded: " + loadedNames()
+            );
+        }
+        try {
+            Encoder encoder = loadReserved(name, folder, card);
+            loadedBytes.put(name, bytes);
+            return encoder;
+        } catch (RuntimeException | Error e) {
+            reservedBytes.addAndGet(-bytes);
+            throw e;
+        }
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Bytes of the model file of a loaded model, or 0. */
+    public long loadedBytes(String name) {
+        return loadedBytes.getOrDefault(ModelName.normalize(name), 0L);
+    }
+
+    private Encoder loadReserved(String name, Path folder, ModelCard card) {
         Path tokenizerFile = folder.resolve(TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
             throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + TOKENIZER_FILE);
@@ -187,5 +242,7 @@ public final class ModelRegistry implements Closeable {
     public void close() {
         loaded.values().forEach(Encoder::close);
         loaded.clear();
+        loadedBytes.clear();
+        reservedBytes.set(0);
     }
 }

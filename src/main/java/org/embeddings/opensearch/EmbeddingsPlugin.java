@@ -14,6 +14,18 @@ import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.embeddings.opensearch.rest.RestEmbedAction;
 import org.embeddings.opensearch.rest.RestStatsAction;
+import org.embeddings.opensearch.rest.RestModelsAction;
+import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
+import org.embeddings.opensearch.query.FusionQueryBuilder;
+import org.embeddings.opensearch.query.FusionQueryParser;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.opensearch.action.ActionRequest;
+import org.opensearch.core.action.ActionResponse;
+import org.opensearch.core.common.unit.ByteSizeUnit;
+import org.opensearch.core.common.unit.ByteSizeValue;
+import java.util.ArrayList;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.common.settings.ClusterSettings;
 import org.opensearch.common.settings.IndexScopedSettings;
@@ -74,13 +86,47 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     /** ONNX Runtime's CUDA execution provider; needs the onnxruntime_gpu jar in place of onnxruntime. */
     public static final Setting<Boolean> CUDA = Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
     public static final Setting<Integer> MAX_BATCH = Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
+    /** Query vectors kept per node, keyed by model and text; 0 turns the cache off. */
+    public static final Setting<Integer> QUERY_CACHE_SIZE = Setting.intSetting(
+        "embeddings.query_cache.size",
+        10_000,
+        0,
+        Setting.Property.NodeScope
+    );
+    /** The most bytes of model files a node may hold loaded; a load past it answers 429. */
+    public static final Setting<ByteSizeValue> MAX_LOADED_BYTES = Setting.byteSizeSetting(
+        "embeddings.models.max_loaded_bytes",
+        new ByteSizeValue(2, ByteSizeUnit.GB),
+        Setting.Property.NodeScope
+    );
+    /** Models to load when the node starts instead of on first use. */
+    public static final Setting<List<String>> PRELOAD = Setting.listSetting(
+        "embeddings.models.preload",
+        List.of(),
+        s -> s,
+        Setting.Property.NodeScope
+    );
+    /** Also registers neural-search's {@code neural} query name; only for clusters without neural-search. */
+    public static final Setting<Boolean> NEURAL_QUERY = Setting.boolSetting(
+        "embeddings.neural_query.enabled",
+        false,
+        Setting.Property.NodeScope
+    );
 
+    private static final Logger LOGGER = LogManager.getLogger(EmbeddingsPlugin.class);
+
+    private final Settings settings;
     private final SetOnce<InferenceService> inference = new SetOnce<>();
     private final SetOnce<ModelRegistry> registry = new SetOnce<>();
+    private final SetOnce<EmbeddingFields> fields = new SetOnce<>();
+
+    public EmbeddingsPlugin(Settings settings) {
+        this.settings = settings;
+    }
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH, CUDA);
+        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH, CUDA, QUERY_CACHE_SIZE, MAX_LOADED_BYTES, PRELOAD, NEURAL_QUERY);
     }
 
     @Override
@@ -110,10 +156,21 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
             TOKEN_BUDGET.get(settings),
             MAX_BATCH.get(settings)
         );
-        ModelRegistry models = new ModelRegistry(modelRoots(environment), encoderSettings);
+        ModelRegistry models = new ModelRegistry(modelRoots(environment), encoderSettings, MAX_LOADED_BYTES.get(settings).getBytes());
         registry.set(models);
-        inference.set(new InferenceService(models, threadPool.executor(InferenceService.THREAD_POOL)));
-        return List.of(inference.get());
+        inference.set(new InferenceService(models, threadPool.executor(InferenceService.THREAD_POOL), QUERY_CACHE_SIZE.get(settings)));
+        fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
+        for (String name : PRELOAD.get(settings)) {
+            threadPool.executor(InferenceService.THREAD_POOL).execute(() -> {
+                try {
+                    models.encoder(name);
+                    LOGGER.info("preloaded embedding model [{}]", name);
+                } catch (RuntimeException e) {
+                    LOGGER.error("cannot preload embedding model [" + name + "]", e);
+                }
+            });
+        }
+        return List.of(inference.get(), fields.get());
     }
 
     private static int intraOpThreads(Settings settings) {
@@ -146,13 +203,37 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
-        return Map.of(EmbedProcessor.TYPE, new EmbedProcessorFactory(inference::get));
+        return Map.of(EmbedProcessor.TYPE, new EmbedProcessorFactory(inference::get, fields::get));
     }
 
     @Override
     public List<QuerySpec<?>> getQueries() {
-        EmbedKnnQueryParser parser = new EmbedKnnQueryParser(inference::get);
-        return List.of(new QuerySpec<>(EmbedKnnQueryBuilder.NAME, in -> new EmbedKnnQueryBuilder(in, inference::get), parser::parse));
+        EmbedKnnQueryBuilder.Services services = new EmbedKnnQueryBuilder.Services(inference::get, fields::get);
+        List<QuerySpec<?>> queries = new ArrayList<>();
+        queries.add(
+            new QuerySpec<>(
+                EmbedKnnQueryBuilder.NAME,
+                in -> new EmbedKnnQueryBuilder(in, services),
+                EmbedKnnQueryParser.embedKnn(services)::parse
+            )
+        );
+        queries.add(new QuerySpec<>(FusionQueryBuilder.NAME, FusionQueryBuilder::new, FusionQueryParser::parse));
+        if (NEURAL_QUERY.get(settings)) {
+            // Parsed into an embed_knn builder, which is what travels between nodes; the reader is never used.
+            queries.add(
+                new QuerySpec<>(
+                    EmbedKnnQueryParser.NEURAL_NAME,
+                    in -> new EmbedKnnQueryBuilder(in, services),
+                    EmbedKnnQueryParser.neural(services)::parse
+                )
+            );
+        }
+        return queries;
+    }
+
+    @Override
+    public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+        return List.of(new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class));
     }
 
     @Override
@@ -165,7 +246,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         IndexNameExpressionResolver indexNameExpressionResolver,
         Supplier<DiscoveryNodes> nodesInCluster
     ) {
-        return List.of(new RestEmbedAction(inference::get), new RestStatsAction(inference::get));
+        return List.of(new RestEmbedAction(inference::get), new RestStatsAction(), new RestModelsAction(inference::get));
     }
 
     @Override

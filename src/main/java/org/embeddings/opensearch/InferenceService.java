@@ -1,27 +1,46 @@
 package org.embeddings.opensearch;
 
+import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelRegistry;
+import org.opensearch.OpenSearchStatusException;
+import org.opensearch.core.rest.RestStatus;
 import org.embeddings.encoder.Role;
+import org.opensearch.common.cache.Cache;
+import org.opensearch.common.cache.CacheBuilder;
 import org.opensearch.common.util.concurrent.AbstractRunnable;
+import org.opensearch.core.concurrency.OpenSearchRejectedExecutionException;
 import org.opensearch.core.action.ActionListener;
 
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The one door from OpenSearch to the encoder: every inference runs on the plugin's own fixed thread pool, so no
  * transport, search or write thread ever waits on a model. A full queue rejects the task, which reaches the
- * listener as an {@code OpenSearchRejectedExecutionException} (HTTP 429).
+ * listener as an {@link OpenSearchRejectedExecutionException} (HTTP 429).
+ *
+ * <p>Query texts go through a bounded LRU cache of vectors keyed by model and text, so a repeated query skips
+ * inference and the pool entirely.
  */
 public final class InferenceService {
     public static final String THREAD_POOL = "embeddings";
 
+    private record CacheKey(String model, String text) {}
+
     private final ModelRegistry registry;
     private final ExecutorService executor;
+    private final Cache<CacheKey, float[]> queryCache;
+    private final LongAdder cacheHits = new LongAdder();
+    private final LongAdder cacheMisses = new LongAdder();
+    private final LongAdder rejections = new LongAdder();
+    private final LatencyHistogram queueWait = new LatencyHistogram();
+    private final LatencyHistogram inferenceTime = new LatencyHistogram();
 
-    public InferenceService(ModelRegistry registry, ExecutorService executor) {
+    public InferenceService(ModelRegistry registry, ExecutorService executor, int queryCacheSize) {
         this.registry = registry;
         this.executor = executor;
+        this.queryCache = queryCacheSize > 0 ? CacheBuilder.<CacheKey, float[]>builder().setMaximumWeight(queryCacheSize).build() : null;
     }
 
     public ModelRegistry registry() {
@@ -30,17 +49,31 @@ public final class InferenceService {
 
     /** Encodes {@code texts} for {@code role} with {@code model}, answering on the plugin's thread pool. */
     public void embed(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
+        long queued = System.nanoTime();
         executor.execute(new AbstractRunnable() {
             @Override
             protected void doRun() {
+                long start = System.nanoTime();
+                queueWait.record(start - queued);
                 float[][] vectors;
                 try {
                     vectors = registry.encoder(model).encode(texts, role);
+                } catch (ModelMemoryLimitException e) {
+                    listener.onFailure(new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e));
+                    return;
                 } catch (Exception e) {
                     listener.onFailure(e);
                     return;
+                } finally {
+                    inferenceTime.record(System.nanoTime() - start);
                 }
                 listener.onResponse(vectors);
+            }
+
+            @Override
+            public void onRejection(Exception e) {
+                rejections.increment();
+                listener.onFailure(e);
             }
 
             @Override
@@ -48,5 +81,45 @@ public final class InferenceService {
                 listener.onFailure(e);
             }
         });
+    }
+
+    /** Encodes one query text, answering from the cache (on the calling thread) when it holds the text. */
+    public void embedQuery(String model, String text, ActionListener<float[]> listener) {
+        CacheKey key = new CacheKey(model, text);
+        float[] cached = queryCache == null ? null : queryCache.get(key);
+        if (cached != null) {
+            cacheHits.increment();
+            listener.onResponse(cached);
+            return;
+        }
+        cacheMisses.increment();
+        embed(model, Role.QUERY, List.of(text), ActionListener.wrap(vectors -> {
+            if (queryCache != null) {
+                queryCache.put(key, vectors[0]);
+            }
+            listener.onResponse(vectors[0]);
+        }, listener::onFailure));
+    }
+
+    /** This node's service-level counters (the encoder keeps its own per model). */
+    public record Stats(long cacheHits, long cacheMisses, long cacheEntries, long rejections, double[] queueWaitMillis, double[] inferenceMillis) {
+        public static final double[] PERCENTILES = { 50, 90, 99 };
+    }
+
+    public Stats stats() {
+        double[] wait = new double[Stats.PERCENTILES.length];
+        double[] inference = new double[Stats.PERCENTILES.length];
+        for (int i = 0; i < wait.length; i++) {
+            wait[i] = queueWait.percentileMillis(Stats.PERCENTILES[i]);
+            inference[i] = inferenceTime.percentileMillis(Stats.PERCENTILES[i]);
+        }
+        return new Stats(
+            cacheHits.sum(),
+            cacheMisses.sum(),
+            queryCache == null ? 0 : queryCache.count(),
+            rejections.sum(),
+            wait,
+            inference
+        );
     }
 }

@@ -43,4 +43,14 @@ public final class RetrievalMetrics {
         long found = hits.stream().limit(k).filter(h -> qrels.getOrDefault(h.id(), 0) > 0).count();
         return (double) found / relevant;
     }
+
+    /** The fraction of the top {@code k} document ids of {@code a} that are also in the top {@code k} of {@code b}. */
+    public static double overlap(List<Hit> a, List<Hit> b, int k) {
+        List<String> top = ordered(a).stream().limit(k).map(Hit::id).toList();
+        if (top.isEmpty()) {
+            return 1;
+        }
+        java.util.Set<String> other = new java.util.HashSet<>(ordered(b).stream().limit(k).map(Hit::id).toList());
+        return (double) top.stream().filter(other::contains).count() / top.size();
+    }
 }

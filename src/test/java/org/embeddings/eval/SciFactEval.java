@@ -16,8 +16,10 @@ import java.util.Map;
 /**
  * Runs a BEIR-format dataset (SciFact by default) through a real node: creates an index whose {@code embedding}
  * field is bound to the model, an {@code embed} pipeline, bulk-ingests the corpus (text = title + " " + text, as MTEB
- * does), runs every test query through {@code embed_knn} (k = 1000 over ~5k documents, which HNSW answers as exact
- * search does) and through BM25 ({@code match}), and prints nDCG@10 and Recall@100 computed as pytrec_eval does.
+ * does), runs every test query through {@code embed_knn} (HNSW with default parameters, and exact search), BM25
+ * ({@code match}) and {@code fusion} of the two (RRF, and linear over min-max normalized scores), and prints
+ * nDCG@10 and Recall@100 computed as pytrec_eval does, and the mean server time per query. It then reindexes the
+ * same vectors into 3 shards and prints how far per-shard fusion moves the top 10.
  *
  * <p>Usage: {@code src/scripts/eval.sh scifact MODEL [DATA_DIR]}
  */
@@ -65,6 +67,8 @@ public final class SciFactEval {
             {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
 
         List<String> corpus = Files.readAllLines(data.resolve("corpus.jsonl"));
+        // -Deval.limit=N ingests only the first N documents: a smoke run of the whole command, not a score.
+        corpus = corpus.subList(0, Math.min(corpus.size(), Integer.getInteger("eval.limit", corpus.size())));
         long start = System.nanoTime();
         StringBuilder bulk = new StringBuilder();
         int done = 0;
@@ -100,33 +104,86 @@ public final class SciFactEval {
                 queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
             }
         }
-        double[] knn = new double[2];
-        double[] bm25 = new double[2];
-        int n = 0;
-        start = System.nanoTime();
-        for (Map.Entry<String, String> q : queries.entrySet()) {
-            JsonObject knnQuery = new JsonObject();
-            JsonObject params = new JsonObject();
-            params.addProperty("query_text", q.getValue());
-            params.addProperty("model", model);
-            params.addProperty("k", 1000);
-            JsonObject field = new JsonObject();
-            field.add("vec", params);
-            knnQuery.add("embed_knn", field);
-            accumulate(knn, search(index, knnQuery), qrels.get(q.getKey()));
+        System.out.printf("%n%s on %s: %d documents ingested in %.1f s (%.1f docs/s), %d queries%n", model, data.getFileName(), corpus.size(), ingestSeconds, corpus.size() / ingestSeconds, queries.size());
+        Map<String, Map<String, List<RetrievalMetrics.Hit>>> oneShard = evaluate(index, queries, qrels);
 
-            JsonObject match = new JsonObject();
-            JsonObject body = new JsonObject();
-            body.addProperty("body", q.getValue());
-            match.add("match", body);
-            accumulate(bm25, search(index, match), qrels.get(q.getKey()));
+        // The same vectors in 3 shards (reindexed from _source, no inference): fusion is per shard, so say by how much
+        // that moves the results.
+        String sharded = index + "-3shards";
+        check(node.call("PUT", "/" + sharded, """
+            {"settings": {"number_of_shards": 3, "number_of_replicas": 0},
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
+        check(node.call("POST", "/_reindex?refresh=true&wait_for_completion=true", """
+            {"source": {"index": "%s"}, "dest": {"index": "%s"}}""".formatted(index, sharded)));
+        System.out.printf("%nsame documents in 3 shards:%n");
+        Map<String, Map<String, List<RetrievalMetrics.Hit>>> threeShards = evaluate(sharded, queries, qrels);
+        System.out.printf("%-22s %18s%n", "method", "top-10 overlap with 1 shard");
+        for (String method : threeShards.keySet()) {
+            double overlap = 0;
+            for (String q : queries.keySet()) {
+                overlap += RetrievalMetrics.overlap(oneShard.get(method).get(q), threeShards.get(method).get(q), 10);
+            }
+            System.out.printf("%-22s %17.1f%%%n", method, 100 * overlap / queries.size());
+        }
+    }
+
+    /** Every method over every query: prints nDCG@10, Recall@100 and mean server time; returns the runs. */
+    private Map<String, Map<String, List<RetrievalMetrics.Hit>>> evaluate(String index, Map<String, String> queries, Map<String, Map<String, Integer>> qrels)
+        throws Exception {
+        Map<String, java.util.function.Function<String, String>> methods = new LinkedHashMap<>();
+        methods.put("embed_knn (hnsw)", text -> knn(text, false));
+        methods.put("embed_knn (exact)", text -> knn(text, true));
+        methods.put("bm25", SciFactEval::match);
+        methods.put("fusion rrf", text -> """
+            {"fusion": {"queries": [%s, %s], "method": "rrf", "window_size": 100}}""".formatted(match(text), knn(text, false)));
+        methods.put("fusion linear min_max", text -> """
+            {"fusion": {"queries": [%s, %s], "method": "linear", "normalization": "min_max", "window_size": 100}}""".formatted(match(text), knn(text, false)));
+        Map<String, Map<String, List<RetrievalMetrics.Hit>>> runs = new LinkedHashMap<>();
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        methods.keySet().forEach(m -> {
+            runs.put(m, new HashMap<>());
+            sums.put(m, new double[3]);
+        });
+        int n = 0;
+        long start = System.nanoTime();
+        for (Map.Entry<String, String> q : queries.entrySet()) {
+            for (Map.Entry<String, java.util.function.Function<String, String>> m : methods.entrySet()) {
+                double[] sum = sums.get(m.getKey());
+                List<RetrievalMetrics.Hit> run = search(index, m.getValue().apply(q.getValue()), sum);
+                accumulate(sum, run, qrels.get(q.getKey()));
+                runs.get(m.getKey()).put(q.getKey(), run);
+            }
             progress("queries", ++n, queries.size(), start);
         }
         System.err.println();
-        System.out.printf("%n%s on %s: %d documents ingested in %.1f s (%.1f docs/s), %d queries%n", model, data.getFileName(), corpus.size(), ingestSeconds, corpus.size() / ingestSeconds, n);
-        System.out.printf("%-12s %10s %12s%n", "method", "nDCG@10", "Recall@100");
-        System.out.printf("%-12s %10.2f %12.2f%n", "embed_knn", 100 * knn[0] / n, 100 * knn[1] / n);
-        System.out.printf("%-12s %10.2f %12.2f%n", "bm25", 100 * bm25[0] / n, 100 * bm25[1] / n);
+        System.out.printf("%-22s %10s %12s %14s%n", "method", "nDCG@10", "Recall@100", "took ms/query");
+        for (Map.Entry<String, double[]> e : sums.entrySet()) {
+            double[] s = e.getValue();
+            System.out.printf("%-22s %10.2f %12.2f %14.1f%n", e.getKey(), 100 * s[0] / n, 100 * s[1] / n, s[2] / n);
+        }
+        return runs;
+    }
+
+    private String knn(String text, boolean exact) {
+        JsonObject params = new JsonObject();
+        params.addProperty("query_text", text);
+        params.addProperty("k", 100);
+        if (exact) {
+            params.addProperty("exact", true);
+        }
+        JsonObject field = new JsonObject();
+        field.add("vec", params);
+        JsonObject query = new JsonObject();
+        query.add("embed_knn", field);
+        return query.toString();
+    }
+
+    private static String match(String text) {
+        JsonObject body = new JsonObject();
+        body.addProperty("body", text);
+        JsonObject query = new JsonObject();
+        query.add("match", body);
+        return query.toString();
     }
 
     private static void accumulate(double[] sums, List<RetrievalMetrics.Hit> run, Map<String, Integer> qrels) {
@@ -134,13 +191,14 @@ public final class SciFactEval {
         sums[1] += RetrievalMetrics.recall(run, qrels, 100);
     }
 
-    private List<RetrievalMetrics.Hit> search(String index, JsonObject query) throws Exception {
+    private List<RetrievalMetrics.Hit> search(String index, String query, double[] sums) throws Exception {
         JsonObject request = new JsonObject();
         request.addProperty("size", 100);
         request.addProperty("_source", false);
-        request.add("query", query);
+        request.add("query", JsonParser.parseString(query));
         RealNode.Response r = node.call("POST", "/" + index + "/_search", request.toString());
         check(r);
+        sums[2] += r.body().getAsJsonObject().get("took").getAsDouble();
         JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
         List<RetrievalMetrics.Hit> run = new ArrayList<>();
         hits.forEach(h -> run.add(new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble())));

@@ -34,7 +34,8 @@ public class NodeEndToEndIT {
 
     @BeforeClass
     public static void startNode() throws Exception {
-        node = RealNode.start("e2e", 19200);
+        // A short inference queue, so that the backpressure test can fill it; the other tests never queue more than one task.
+        node = RealNode.start("e2e", 19200, "thread_pool.embeddings.queue_size=2");
         assertOk(node.call("PUT", "/docs", """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
              "mappings": {"properties": {
@@ -139,8 +140,15 @@ public class NodeEndToEndIT {
         assertTrue("40 documents took " + calls + " encoder calls", calls >= 1 && calls <= 4);
     }
 
+    /** The one node's object in the stats response. */
+    private static JsonObject localStats(JsonObject stats) {
+        JsonObject nodes = stats.getAsJsonObject("nodes");
+        assertEquals(stats.toString(), 1, nodes.size());
+        return nodes.entrySet().iterator().next().getValue().getAsJsonObject();
+    }
+
     private static long requests(JsonObject stats) {
-        JsonObject models = stats.getAsJsonObject("models");
+        JsonObject models = localStats(stats).getAsJsonObject("models");
         return models.has("bge-small-en-v1.5") ? models.getAsJsonObject("bge-small-en-v1.5").get("requests").getAsLong() : 0;
     }
 
@@ -184,6 +192,73 @@ public class NodeEndToEndIT {
 
     private static int status(JsonArray items, int i) {
         return items.get(i).getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+    }
+
+    @Test
+    public void modelsEndpointListsCardsAndInstalledModels() throws Exception {
+        RealNode.Response r = node.call("GET", "/_plugins/_embeddings/models", null);
+        assertOk(r);
+        JsonObject models = r.body().getAsJsonObject().getAsJsonObject("models");
+        JsonObject bge = models.getAsJsonObject("bge-small-en-v1.5");
+        assertTrue(bge.toString(), bge.get("installed").getAsBoolean());
+        assertEquals(384, bge.get("dims").getAsInt());
+        assertEquals("cls", bge.get("pooling").getAsString());
+        assertEquals(512, bge.get("max_tokens").getAsInt());
+        assertEquals(BGE_QUERY, bge.getAsJsonObject("prompts").get("query").getAsString());
+        JsonObject e5 = models.getAsJsonObject("e5-small-v2");
+        assertFalse(e5.get("installed").getAsBoolean());
+        assertFalse(e5.get("loaded").getAsBoolean());
+        assertEquals("query: ", e5.getAsJsonObject("prompts").get("query").getAsString());
+        assertEquals("mean", e5.get("pooling").getAsString());
+        assertTrue(models.keySet().toString(), models.size() >= 20);
+    }
+
+    @Test
+    public void fusionCombinesBm25AndEmbedKnnOverRest() throws Exception {
+        String fusion = """
+            {"query": {"fusion": {"queries": [{"match": {"body": "blood"}},
+              {"embed_knn": {"body_vec": {"query_text": "organ that pumps", "model": "bge-small-en-v1.5", "k": 3}}}],
+              "method": "linear", "normalization": "z_score", "weights": [0.4, 0.6]}}}""";
+        JsonArray hits = hits(node.call("POST", "/docs/_search", fusion));
+        assertEquals("heart", hits.get(0).getAsJsonObject().get("_id").getAsString());
+        RealNode.Response malformed = node.call("POST", "/docs/_search", "{\"query\": {\"fusion\": {\"queries\": [{\"match_all\": {}}], \"rank_constant\": 0}}}");
+        assertEquals(400, malformed.status());
+        assertTrue(malformed.text(), malformed.text().contains("[rank_constant] must be at least 1"));
+    }
+
+    @Test
+    public void aFullInferenceQueueAnswers429AndNothingElseFails() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 48; i++) {
+            texts.add("\"" + DOCS[i % DOCS.length][1] + " Sentence " + i + " repeats it for length. " + DOCS[(i + 1) % DOCS.length][1] + "\"");
+        }
+        String body = "{\"model\": \"bge-small-en-v1.5\", \"role\": \"passage\", \"texts\": [" + String.join(",", texts) + "]}";
+        int clients = 10;
+        List<java.util.concurrent.Future<RealNode.Response>> calls = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        try {
+            for (int i = 0; i < clients; i++) {
+                calls.add(pool.submit(() -> node.call("POST", "/_plugins/_embeddings/embed", body)));
+            }
+            int ok = 0, rejected = 0;
+            for (var call : calls) {
+                RealNode.Response r = call.get();
+                if (r.status() == 200) {
+                    ok++;
+                } else {
+                    assertEquals(r.text(), 429, r.status());
+                    assertTrue(r.text(), r.text().contains("rejected_execution_exception"));
+                    rejected++;
+                }
+            }
+            // one running and two queued are served; the rest are turned away at once
+            assertTrue("ok " + ok, ok >= 3);
+            assertTrue("rejected " + rejected, rejected >= 1);
+        } finally {
+            pool.shutdownNow();
+        }
+        JsonObject pool2 = localStats(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject()).getAsJsonObject("thread_pool");
+        assertTrue(pool2.toString(), pool2.get("rejected").getAsLong() >= 1);
     }
 
     @Test

@@ -36,18 +36,27 @@ public final class RealNode implements AutoCloseable {
     }
 
     public static RealNode start(String name, int httpPort, String... settings) throws IOException, InterruptedException {
-        Path dir = Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes")).toAbsolutePath().resolve(name);
+        Path dir = workDir().resolve(name);
         List<String> command = new ArrayList<>(List.of("bash", script().toString(), "start", dir.toString(), Integer.toString(httpPort), Integer.toString(httpPort + 100)));
         command.addAll(List.of(settings));
         run(command);
         return new RealNode(dir, httpPort);
     }
 
+    /** A node already started (by {@code cluster.sh}) in {@code dir}, answering on {@code httpPort}. */
+    public static RealNode attach(Path dir, int httpPort) {
+        return new RealNode(dir, httpPort);
+    }
+
+    static Path workDir() {
+        return Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes")).toAbsolutePath();
+    }
+
     static Path script() {
         return Path.of("src/scripts/node.sh").toAbsolutePath();
     }
 
-    private static void run(List<String> command) throws IOException, InterruptedException {
+    static void run(List<String> command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
@@ -78,6 +87,10 @@ public final class RealNode implements AutoCloseable {
             }
         }
         return sb.toString();
+    }
+
+    public int httpPort() {
+        return httpPort;
     }
 
     public Path dir() {

@@ -2,6 +2,7 @@ package org.embeddings.opensearch.ingest;
 
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
+import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.InferenceService;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.ingest.AbstractProcessor;
@@ -32,13 +33,23 @@ public final class EmbedProcessor extends AbstractProcessor {
     private final Map<String, String> fieldMap;
     private final boolean ignoreMissing;
     private final InferenceService inference;
+    private final EmbeddingFields fields;
 
-    EmbedProcessor(String tag, String description, String model, Map<String, String> fieldMap, boolean ignoreMissing, InferenceService inference) {
+    EmbedProcessor(
+        String tag,
+        String description,
+        String model,
+        Map<String, String> fieldMap,
+        boolean ignoreMissing,
+        InferenceService inference,
+        EmbeddingFields fields
+    ) {
         super(tag, description);
         this.model = model;
         this.fieldMap = new LinkedHashMap<>(fieldMap);
         this.ignoreMissing = ignoreMissing;
         this.inference = inference;
+        this.fields = fields;
     }
 
     @Override
@@ -100,7 +111,16 @@ public final class EmbedProcessor extends AbstractProcessor {
 
     private void collect(IngestDocumentWrapper wrapper, List<Slot> slots, List<String> texts) {
         IngestDocument doc = wrapper.getIngestDocument();
+        Object index = doc.getSourceAndMetadata().get(IngestDocument.Metadata.INDEX.getFieldName());
         for (Map.Entry<String, String> e : fieldMap.entrySet()) {
+            if (index instanceof String name && fields != null) {
+                fields.boundModel(name, e.getValue()).filter(bound -> bound.equals(model) == false).ifPresent(bound -> {
+                    throw new InvalidInputException(
+                        "[embed] target field [" + e.getValue() + "] of index [" + name + "] is bound to model [" + bound
+                            + "], but this pipeline embeds with [" + model + "]"
+                    );
+                });
+            }
             Object value = doc.getFieldValue(e.getKey(), Object.class, true);
             if (value == null) {
                 if (ignoreMissing) {

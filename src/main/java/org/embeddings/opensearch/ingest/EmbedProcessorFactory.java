@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.ingest;
 
+import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.InferenceService;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
@@ -14,9 +15,11 @@ import java.util.function.Supplier;
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
     private final Supplier<InferenceService> inference;
+    private final Supplier<EmbeddingFields> fields;
 
-    public EmbedProcessorFactory(Supplier<InferenceService> inference) {
+    public EmbedProcessorFactory(Supplier<InferenceService> inference, Supplier<EmbeddingFields> fields) {
         this.inference = inference;
+        this.fields = fields;
     }
 
     @Override
@@ -50,6 +53,6 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        return new EmbedProcessor(tag, description, normalized, fieldMap, ignoreMissing, service);
+        return new EmbedProcessor(tag, description, normalized, fieldMap, ignoreMissing, service, fields.get());
     }
 }

@@ -1,10 +1,10 @@
 package org.embeddings.opensearch.query;
 
-import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
-import org.embeddings.encoder.Role;
+import org.embeddings.lucene.EmbeddingKnnQuery;
+import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
 import org.opensearch.core.action.ActionListener;
@@ -14,68 +14,72 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.index.query.QueryCoordinatorContext;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.index.query.QueryShardException;
 
 import java.io.IOException;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
  * {@code embed_knn}: nearest neighbours of a query text in an {@code embedding} field.
  *
  * <p>Life of a query: parsed with its text ({@link EmbedKnnQueryParser}); rewritten on the coordinating node, where
- * the text is encoded with the query role by an async action on the plugin's thread pool (never on a search or
- * transport thread) that fills a {@link SetOnce}; the next rewrite round swaps in the vector; shards receive the
- * vector, never the text's inference, and build Lucene's {@link KnnFloatVectorQuery} with the optional filter as a
- * pre-filter (Lucene falls back to exact search when the filter is selective).
+ * the model is resolved (the query's {@code model}, else the model the field is bound to in the searched indices'
+ * mappings, and the two must agree) and the text is encoded with the query role by an async action on the plugin's
+ * thread pool (never on a search or transport thread; a cached text answers at once) that fills a {@link SetOnce};
+ * the next rewrite round swaps in the vector; shards receive the vector and build an {@link EmbeddingKnnQuery}
+ * with the optional filter as a pre-filter (Lucene falls back to exact search when the filter is selective).
  */
 public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQueryBuilder> {
     public static final String NAME = "embed_knn";
-    public static final int MAX_K = 10_000;
+
+    /** What the builder needs from the node, filled once the plugin's components exist. */
+    public record Services(Supplier<InferenceService> inference, Supplier<EmbeddingFields> fields) {}
 
     private final String field;
     private final String queryText;
     private final String model;
-    private final int k;
+    private final KnnOptions options;
     private final QueryBuilder filter;
     private final float[] vector;
     private final Supplier<float[]> pendingVector;
-    private final Supplier<InferenceService> inference;
+    private final Services services;
 
     EmbedKnnQueryBuilder(
         String field,
         String queryText,
         String model,
-        int k,
+        KnnOptions options,
         QueryBuilder filter,
         float[] vector,
         Supplier<float[]> pendingVector,
-        Supplier<InferenceService> inference
+        Services services
     ) {
         this.field = Objects.requireNonNull(field);
         this.queryText = queryText;
         this.model = model;
-        this.k = k;
+        this.options = Objects.requireNonNull(options);
         this.filter = filter;
         this.vector = vector;
         this.pendingVector = pendingVector;
-        this.inference = inference;
+        this.services = services;
     }
 
-    public EmbedKnnQueryBuilder(StreamInput in, Supplier<InferenceService> inference) throws IOException {
+    public EmbedKnnQueryBuilder(StreamInput in, Services services) throws IOException {
         super(in);
         this.field = in.readString();
         this.queryText = in.readOptionalString();
         this.model = in.readOptionalString();
-        this.k = in.readVInt();
+        this.options = KnnOptions.readFrom(in);
         this.filter = in.readOptionalNamedWriteable(QueryBuilder.class);
         this.vector = in.readBoolean() ? in.readFloatArray() : null;
         this.pendingVector = null;
-        this.inference = inference;
+        this.services = services;
     }
 
     @Override
@@ -86,7 +90,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         out.writeString(field);
         out.writeOptionalString(queryText);
         out.writeOptionalString(model);
-        out.writeVInt(k);
+        options.writeTo(out);
         out.writeOptionalNamedWriteable(filter);
         out.writeBoolean(vector != null);
         if (vector != null) {
@@ -102,12 +106,13 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         return queryText;
     }
 
+    /** The model named in the query, or once rewritten on the coordinating node, the model that encoded it. */
     public String model() {
         return model;
     }
 
-    public int k() {
-        return k;
+    public KnnOptions options() {
+        return options;
     }
 
     public QueryBuilder filter() {
@@ -119,8 +124,8 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         return vector;
     }
 
-    private EmbedKnnQueryBuilder with(QueryBuilder newFilter, float[] newVector, Supplier<float[]> pending) {
-        EmbedKnnQueryBuilder copy = new EmbedKnnQueryBuilder(field, queryText, model, k, newFilter, newVector, pending, inference);
+    private EmbedKnnQueryBuilder with(String newModel, QueryBuilder newFilter, float[] newVector, Supplier<float[]> pending) {
+        EmbedKnnQueryBuilder copy = new EmbedKnnQueryBuilder(field, queryText, newModel, options, newFilter, newVector, pending, services);
         copy.boost(boost).queryName(queryName);
         return copy;
     }
@@ -128,27 +133,44 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     @Override
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
         if (vector == null && pendingVector == null) {
+            String resolved = resolveModel(context.convertToCoordinatorContext());
             SetOnce<float[]> encoded = new SetOnce<>();
-            InferenceService service = inference.get();
-            context.registerAsyncAction(
-                (client, listener) -> service.embed(model, Role.QUERY, List.of(queryText), ActionListener.wrap(vectors -> {
-                    encoded.set(vectors[0]);
-                    listener.onResponse(null);
-                }, listener::onFailure))
-            );
-            return with(filter, null, encoded::get);
+            InferenceService service = services.inference().get();
+            context.registerAsyncAction((client, listener) -> service.embedQuery(resolved, queryText, ActionListener.wrap(v -> {
+                encoded.set(v);
+                listener.onResponse(null);
+            }, listener::onFailure)));
+            return with(resolved, filter, null, encoded::get);
         }
         if (vector == null) {
             float[] ready = pendingVector.get();
-            return ready == null ? this : with(filter, ready, null);
+            return ready == null ? this : with(model, filter, ready, null);
         }
         if (filter != null) {
             QueryBuilder rewritten = filter.rewrite(context);
             if (rewritten != filter) {
-                return with(rewritten, vector, null);
+                return with(model, rewritten, vector, null);
             }
         }
         return this;
+    }
+
+    /** The query's model, checked against (or else taken from) the field's binding in the searched indices. */
+    private String resolveModel(QueryCoordinatorContext coordinator) {
+        Optional<String> bound = coordinator == null
+            ? Optional.empty()
+            : services.fields().get().boundModel(coordinator.getSearchRequest(), field);
+        if (bound.isPresent() && model != null && bound.get().equals(model) == false) {
+            throw new IllegalArgumentException("[" + NAME + "] field [" + field + "] is bound to model [" + bound.get() + "], not [" + model + "]");
+        }
+        String resolved = bound.orElse(model);
+        if (resolved == null) {
+            throw new IllegalArgumentException(
+                "[" + NAME + "] field [" + field + "] is not bound to a model in the searched indices; give [model]"
+            );
+        }
+        services.inference().get().registry().installedCard(resolved);
+        return resolved;
     }
 
     @Override
@@ -180,7 +202,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             );
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
-        return new KnnFloatVectorQuery(field, vector, k, filterQuery);
+        return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), options.exact());
     }
 
     @Override
@@ -193,7 +215,14 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         if (model != null) {
             builder.field(EmbedKnnQueryParser.MODEL.getPreferredName(), model);
         }
-        builder.field(EmbedKnnQueryParser.K.getPreferredName(), k);
+        builder.field(EmbedKnnQueryParser.K.getPreferredName(), options.k());
+        builder.field(EmbedKnnQueryParser.NUM_CANDIDATES.getPreferredName(), options.numCandidates());
+        if (options.hasMinScore()) {
+            builder.field(EmbedKnnQueryParser.MIN_SCORE.getPreferredName(), options.minScore());
+        }
+        if (options.exact()) {
+            builder.field(EmbedKnnQueryParser.EXACT.getPreferredName(), true);
+        }
         if (filter != null) {
             builder.field(EmbedKnnQueryParser.FILTER.getPreferredName(), filter);
         }
@@ -207,7 +236,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         return field.equals(other.field)
             && Objects.equals(queryText, other.queryText)
             && Objects.equals(model, other.model)
-            && k == other.k
+            && options.equals(other.options)
             && Objects.equals(filter, other.filter)
             && Arrays.equals(vector, other.vector)
             && Objects.equals(pendingVector, other.pendingVector);
@@ -215,7 +244,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(field, queryText, model, k, filter, Arrays.hashCode(vector), pendingVector);
+        return Objects.hash(field, queryText, model, options, filter, Arrays.hashCode(vector), pendingVector);
     }
 
     @Override

@@ -1,29 +1,20 @@
 package org.embeddings.opensearch.rest;
 
-import org.embeddings.encoder.Encoder;
-import org.embeddings.encoder.EncoderStats;
-import org.embeddings.opensearch.InferenceService;
-import org.opensearch.core.rest.RestStatus;
-import org.opensearch.core.xcontent.XContentBuilder;
+import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.opensearch.core.common.Strings;
 import org.opensearch.rest.BaseRestHandler;
-import org.opensearch.rest.BytesRestResponse;
 import org.opensearch.rest.RestRequest;
+import org.opensearch.rest.action.RestActions;
 import org.opensearch.transport.client.node.NodeClient;
 
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
- * {@code GET /_plugins/_embeddings/stats}: this node's counters per loaded model (requests, texts, tokens, padded
- * tokens, ONNX batches, inference time).
+ * {@code GET /_plugins/_embeddings/stats} and {@code GET /_plugins/_embeddings/{node_id}/stats}: every (or the
+ * selected) node's embeddings statistics, in the shape of {@code _nodes/stats} ({@code _nodes} header, then one
+ * object per node id).
  */
 public final class RestStatsAction extends BaseRestHandler {
-    private final Supplier<InferenceService> inference;
-
-    public RestStatsAction(Supplier<InferenceService> inference) {
-        this.inference = inference;
-    }
-
     @Override
     public String getName() {
         return "embeddings_stats";
@@ -31,31 +22,16 @@ public final class RestStatsAction extends BaseRestHandler {
 
     @Override
     public List<Route> routes() {
-        return List.of(new Route(RestRequest.Method.GET, "/_plugins/_embeddings/stats"));
+        return List.of(
+            new Route(RestRequest.Method.GET, "/_plugins/_embeddings/stats"),
+            new Route(RestRequest.Method.GET, "/_plugins/_embeddings/{node_id}/stats")
+        );
     }
 
     @Override
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
-        return channel -> {
-            XContentBuilder builder = channel.newBuilder();
-            builder.startObject();
-            builder.startObject("models");
-            var registry = inference.get().registry();
-            for (String name : registry.loadedNames()) {
-                Encoder encoder = registry.loadedEncoder(name).orElseThrow();
-                EncoderStats.Snapshot s = encoder.stats().snapshot();
-                builder.startObject(name);
-                builder.field("requests", s.requests());
-                builder.field("texts", s.texts());
-                builder.field("tokens", s.tokens());
-                builder.field("padded_tokens", s.paddedTokens());
-                builder.field("batches", s.batches());
-                builder.field("inference_millis", s.inferenceNanos() / 1_000_000);
-                builder.endObject();
-            }
-            builder.endObject();
-            builder.endObject();
-            channel.sendResponse(new BytesRestResponse(RestStatus.OK, builder));
-        };
+        String[] nodes = Strings.splitStringByCommaToArray(request.param("node_id", "_all"));
+        EmbeddingsStatsAction.Request statsRequest = new EmbeddingsStatsAction.Request(nodes);
+        return channel -> client.execute(EmbeddingsStatsAction.INSTANCE, statsRequest, new RestActions.NodesResponseRestListener<>(channel));
     }
 }

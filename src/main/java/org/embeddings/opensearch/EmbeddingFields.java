@@ -1,0 +1,95 @@
+package org.embeddings.opensearch;
+
+import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
+import org.opensearch.action.IndicesRequest;
+import org.opensearch.cluster.ClusterState;
+import org.opensearch.cluster.metadata.IndexMetadata;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.metadata.MappingMetadata;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Which model an {@code embedding} field is bound to, read from the mappings in the cluster state, so that the
+ * coordinating node (which may hold no shard of the index) can encode a query text for a field that names its
+ * model, and an ingest node can refuse to write another model's vectors into it.
+ *
+ * <p>Each index's mapping is parsed once per mapping version into a map of dotted field path to bound model (null
+ * for an {@code embedding} field given {@code dims} only); later lookups are map reads.
+ */
+public final class EmbeddingFields {
+    private record Parsed(String uuid, long mappingVersion, Map<String, String> models) {}
+
+    private final Supplier<ClusterState> state;
+    private final IndexNameExpressionResolver resolver;
+    private final ConcurrentHashMap<String, Parsed> cache = new ConcurrentHashMap<>();
+
+    public EmbeddingFields(Supplier<ClusterState> state, IndexNameExpressionResolver resolver) {
+        this.state = state;
+        this.resolver = resolver;
+    }
+
+    /**
+     * The model {@code field} is bound to in the indices a search request targets; empty when no target index binds
+     * it. Fails with a 400 when the indices bind it to different models.
+     */
+    public Optional<String> boundModel(IndicesRequest request, String field) {
+        ClusterState current = state.get();
+        TreeSet<String> models = new TreeSet<>();
+        for (String index : resolver.concreteIndexNames(current, request)) {
+            String model = models(current.metadata().index(index)).get(field);
+            if (model != null) {
+                models.add(model);
+            }
+        }
+        if (models.size() > 1) {
+            throw new IllegalArgumentException("field [" + field + "] is bound to different models in the searched indices: " + models
+                + "; search one model's indices at a time");
+        }
+        return models.stream().findFirst();
+    }
+
+    /** The model {@code field} of concrete index {@code index} is bound to; empty for an unknown index or unbound field. */
+    public Optional<String> boundModel(String index, String field) {
+        IndexMetadata metadata = state.get().metadata().index(index);
+        return metadata == null ? Optional.empty() : Optional.ofNullable(models(metadata).get(field));
+    }
+
+    private Map<String, String> models(IndexMetadata metadata) {
+        if (metadata == null) {
+            return Map.of();
+        }
+        String name = metadata.getIndex().getName();
+        Parsed parsed = cache.get(name);
+        if (parsed == null || parsed.uuid().equals(metadata.getIndexUUID()) == false || parsed.mappingVersion() != metadata.getMappingVersion()) {
+            MappingMetadata mapping = metadata.mapping();
+            Map<String, String> models = new HashMap<>();
+            if (mapping != null) {
+                collect("", mapping.sourceAsMap(), models);
+            }
+            parsed = new Parsed(metadata.getIndexUUID(), metadata.getMappingVersion(), Map.copyOf(models));
+            cache.put(name, parsed);
+        }
+        return parsed.models();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void collect(String prefix, Map<String, Object> mapping, Map<String, String> out) {
+        if (mapping.get("properties") instanceof Map<?, ?> properties) {
+            for (Map.Entry<?, ?> e : properties.entrySet()) {
+                if (e.getValue() instanceof Map<?, ?> field) {
+                    String path = prefix + e.getKey();
+                    if (EmbeddingFieldMapper.CONTENT_TYPE.equals(field.get("type")) && field.get("model") instanceof String model) {
+                        out.put(path, model);
+                    }
+                    collect(path + ".", (Map<String, Object>) field, out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package org.embeddings.opensearch.query;
+
+import org.embeddings.lucene.Normalization;
+import org.opensearch.core.ParseField;
+import org.opensearch.core.common.ParsingException;
+import org.opensearch.core.xcontent.ObjectParser;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.query.AbstractQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Parses {@code {"fusion": {"queries": [...], "method": "rrf" | "linear", "rank_constant": 60, "window_size": 100,
+ * "weights": [...], "normalization": "min_max" | "l2" | "z_score"}}}; every malformed option is a 400 naming it.
+ */
+public final class FusionQueryParser {
+    static final ParseField QUERIES = new ParseField("queries");
+    static final ParseField METHOD = new ParseField("method");
+    static final ParseField RANK_CONSTANT = new ParseField("rank_constant");
+    static final ParseField WINDOW_SIZE = new ParseField("window_size");
+    static final ParseField WEIGHTS = new ParseField("weights");
+    static final ParseField NORMALIZATION = new ParseField("normalization");
+
+    private static final class Spec {
+        List<QueryBuilder> queries;
+        String method = "rrf";
+        int rankConstant = FusionQueryBuilder.Spec.DEFAULT_RANK_CONSTANT;
+        int windowSize = FusionQueryBuilder.Spec.DEFAULT_WINDOW;
+        List<Float> weights;
+        String normalization;
+        float boost = AbstractQueryBuilder.DEFAULT_BOOST;
+        String queryName;
+    }
+
+    private static final ObjectParser<Spec, Void> PARSER = new ObjectParser<>(FusionQueryBuilder.NAME, Spec::new);
+
+    static {
+        PARSER.declareObjectArray((s, v) -> s.queries = v, (p, c) -> AbstractQueryBuilder.parseInnerQueryBuilder(p), QUERIES);
+        PARSER.declareString((s, v) -> s.method = v, METHOD);
+        PARSER.declareInt((s, v) -> s.rankConstant = v, RANK_CONSTANT);
+        PARSER.declareInt((s, v) -> s.windowSize = v, WINDOW_SIZE);
+        PARSER.declareFloatArray((s, v) -> s.weights = v, WEIGHTS);
+        PARSER.declareString((s, v) -> s.normalization = v, NORMALIZATION);
+        PARSER.declareFloat((s, v) -> s.boost = v, AbstractQueryBuilder.BOOST_FIELD);
+        PARSER.declareString((s, v) -> s.queryName = v, AbstractQueryBuilder.NAME_FIELD);
+    }
+
+    private FusionQueryParser() {}
+
+    public static FusionQueryBuilder parse(XContentParser parser) throws IOException {
+        Spec s = PARSER.parse(parser, null);
+        try {
+            if (s.queries == null || s.queries.isEmpty()) {
+                throw new IllegalArgumentException("requires a non-empty [queries] array");
+            }
+            FusionQueryBuilder.Method method = switch (s.method.toLowerCase(Locale.ROOT)) {
+                case "rrf" -> FusionQueryBuilder.Method.RRF;
+                case "linear" -> FusionQueryBuilder.Method.LINEAR;
+                default -> throw new IllegalArgumentException("unknown [method] [" + s.method + "], expected [rrf] or [linear]");
+            };
+            if (method == FusionQueryBuilder.Method.RRF && s.normalization != null) {
+                throw new IllegalArgumentException("[normalization] applies to method [linear] only; [rrf] uses ranks");
+            }
+            Normalization normalization = s.normalization == null ? Normalization.MIN_MAX : Normalization.fromString(s.normalization);
+            float[] weights = new float[s.weights == null ? s.queries.size() : s.weights.size()];
+            for (int i = 0; i < weights.length; i++) {
+                weights[i] = s.weights == null ? 1f : s.weights.get(i);
+            }
+            FusionQueryBuilder builder = new FusionQueryBuilder(
+                s.queries,
+                new FusionQueryBuilder.Spec(method, s.rankConstant, s.windowSize, weights, normalization)
+            );
+            builder.boost(s.boost);
+            builder.queryName(s.queryName);
+            return builder;
+        } catch (IllegalArgumentException e) {
+            throw new ParsingException(parser.getTokenLocation(), "[" + FusionQueryBuilder.NAME + "] " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package org.embeddings.it;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * A 3-node cluster of real OpenSearch processes on loopback ({@code src/scripts/cluster.sh}), each with the plugin
+ * and its bundled model: documents bulk-ingested through every node, queries answered identically by every node,
+ * statistics gathered from all three.
+ */
+public class ClusterIT {
+    private static final int BASE = 19220;
+    private static final String[] TOPICS = { "volcanoes and lava", "baking bread", "football finals", "the human heart", "stock markets" };
+    private static Path dir;
+    private static final List<RealNode> nodes = new ArrayList<>();
+
+    @BeforeClass
+    public static void startCluster() throws Exception {
+        dir = RealNode.workDir().resolve("cluster");
+        RealNode.run(List.of("bash", RealNode.script().resolveSibling("cluster.sh").toString(), "start", dir.toString(), Integer.toString(BASE)));
+        for (int i = 1; i <= 3; i++) {
+            nodes.add(RealNode.attach(dir.resolve("node-" + i), BASE + i));
+        }
+    }
+
+    @AfterClass
+    public static void stopCluster() throws Exception {
+        if (dir != null) {
+            RealNode.run(List.of("bash", RealNode.script().resolveSibling("cluster.sh").toString(), "stop", dir.toString()));
+        }
+    }
+
+    private static void assertOk(RealNode.Response r) {
+        assertTrue(r.status() + " " + r.text(), r.status() == 200 || r.status() == 201);
+    }
+
+    private static String doc(int i) {
+        return "{\"topic\": \"" + TOPICS[i % TOPICS.length] + "\", \"body\": \"Note " + i + " is about " + TOPICS[i % TOPICS.length]
+            + ", written for reader " + (i * 7 % 13) + ".\"}";
+    }
+
+    @Test
+    public void ingestThroughAnyNodeAndQueryFromAnyNodeIdentically() throws Exception {
+        RealNode first = nodes.get(0);
+        assertOk(first.call("PUT", "/notes", """
+            {"settings": {"number_of_shards": 3, "number_of_replicas": 1},
+             "mappings": {"properties": {"topic": {"type": "keyword"}, "body": {"type": "text"},
+                                         "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}"""));
+        assertOk(nodes.get(1).call("PUT", "/_ingest/pipeline/notes", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
+        int docs = 60;
+        for (int n = 0; n < 3; n++) {
+            StringBuilder bulk = new StringBuilder();
+            for (int i = n; i < docs; i += 3) {
+                bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n").append(doc(i)).append('\n');
+            }
+            RealNode.Response r = nodes.get(n).call("POST", "/notes/_bulk?pipeline=notes", bulk.toString(), "application/x-ndjson");
+            assertOk(r);
+            assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
+        }
+        assertOk(first.call("POST", "/notes/_refresh", null));
+        assertOk(first.call("GET", "/_cluster/health/notes?wait_for_status=green&timeout=60s", null));
+
+        String knn = "{\"size\": 10, \"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 10}}}}";
+        String fusion = "{\"size\": 10, \"query\": {\"fusion\": {\"queries\": [{\"match\": {\"body\": \"bread\"}},"
+            + " {\"embed_knn\": {\"vec\": {\"query_text\": \"baking at home\", \"k\": 10}}}]}}}";
+        for (String query : List.of(knn, fusion)) {
+            List<String> reference = null;
+            for (RealNode node : nodes) {
+                // preference pins the shard copies, so that every coordinating node reads the same ones
+                RealNode.Response r = node.call("POST", "/notes/_search?preference=_primary_first", query);
+                assertOk(r);
+                JsonObject hits = r.body().getAsJsonObject().getAsJsonObject("hits");
+                List<String> ranked = new ArrayList<>();
+                for (JsonElement h : hits.getAsJsonArray("hits")) {
+                    ranked.add(h.getAsJsonObject().get("_id").getAsString() + "@" + h.getAsJsonObject().get("_score").getAsFloat());
+                }
+                assertEquals(10, ranked.size());
+                if (reference == null) {
+                    reference = ranked;
+                } else {
+                    assertEquals("node " + node.httpPort() + " answers differently", reference, ranked);
+                }
+            }
+        }
+        RealNode.Response top = first.call("POST", "/notes/_search", knn);
+        String firstHit = top.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString();
+        assertEquals(0, Integer.parseInt(firstHit) % TOPICS.length);
+
+        RealNode.Response count = first.call("GET", "/notes/_count", null);
+        assertEquals(docs, count.body().getAsJsonObject().get("count").getAsInt());
+
+        // every node encoded its third of the documents, and the stats call reaches all three
+        RealNode.Response stats = nodes.get(2).call("GET", "/_plugins/_embeddings/stats", null);
+        assertOk(stats);
+        JsonObject perNode = stats.body().getAsJsonObject().getAsJsonObject("nodes");
+        assertEquals(3, stats.body().getAsJsonObject().getAsJsonObject("_nodes").get("successful").getAsInt());
+        long texts = 0;
+        for (Map.Entry<String, JsonElement> node : perNode.entrySet()) {
+            JsonObject models = node.getValue().getAsJsonObject().getAsJsonObject("models");
+            assertTrue(node.getKey() + " encoded nothing: " + node.getValue(), models.has("bge-small-en-v1.5"));
+            texts += models.getAsJsonObject("bge-small-en-v1.5").get("texts").getAsLong();
+        }
+        assertTrue("texts " + texts, texts >= docs);
+    }
+}

@@ -19,11 +19,18 @@ import java.util.function.Supplier;
  * coordinating node (which may hold no shard of the index) can encode a query text for a field that names its
  * model, and an ingest node can refuse to write another model's vectors into it.
  *
- * <p>Each index's mapping is parsed once per mapping version into a map of dotted field path to bound model (null
- * for an {@code embedding} field given {@code dims} only); later lookups are map reads.
+ * <p>Each index's mapping is parsed once per mapping version into a map of dotted field path to its type and bound
+ * model (null for an {@code embedding} field given {@code dims} only); later lookups are map reads.
  */
 public final class EmbeddingFields {
-    private record Parsed(String uuid, long mappingVersion, Map<String, String> models) {}
+    /** A mapped field as the mapping states it: its type and, for an {@code embedding} field, its model (or null). */
+    public record MappedField(String type, String model) {
+        public boolean isEmbedding() {
+            return EmbeddingFieldMapper.CONTENT_TYPE.equals(type);
+        }
+    }
+
+    private record Parsed(String uuid, long mappingVersion, Map<String, MappedField> fields) {}
 
     private final Supplier<ClusterState> state;
     private final IndexNameExpressionResolver resolver;
@@ -42,9 +49,9 @@ public final class EmbeddingFields {
         ClusterState current = state.get();
         TreeSet<String> models = new TreeSet<>();
         for (String index : resolver.concreteIndexNames(current, request)) {
-            String model = models(current.metadata().index(index)).get(field);
-            if (model != null) {
-                models.add(model);
+            MappedField mapped = fields(current.metadata().index(index)).get(field);
+            if (mapped != null && mapped.model() != null) {
+                models.add(mapped.model());
             }
         }
         if (models.size() > 1) {
@@ -54,13 +61,13 @@ public final class EmbeddingFields {
         return models.stream().findFirst();
     }
 
-    /** The model {@code field} of concrete index {@code index} is bound to; empty for an unknown index or unbound field. */
-    public Optional<String> boundModel(String index, String field) {
+    /** How {@code field} is mapped in concrete index {@code index}; empty for an unknown index or an unmapped field. */
+    public Optional<MappedField> mapped(String index, String field) {
         IndexMetadata metadata = state.get().metadata().index(index);
-        return metadata == null ? Optional.empty() : Optional.ofNullable(models(metadata).get(field));
+        return metadata == null ? Optional.empty() : Optional.ofNullable(fields(metadata).get(field));
     }
 
-    private Map<String, String> models(IndexMetadata metadata) {
+    private Map<String, MappedField> fields(IndexMetadata metadata) {
         if (metadata == null) {
             return Map.of();
         }
@@ -68,25 +75,24 @@ public final class EmbeddingFields {
         Parsed parsed = cache.get(name);
         if (parsed == null || parsed.uuid().equals(metadata.getIndexUUID()) == false || parsed.mappingVersion() != metadata.getMappingVersion()) {
             MappingMetadata mapping = metadata.mapping();
-            Map<String, String> models = new HashMap<>();
+            Map<String, MappedField> fields = new HashMap<>();
             if (mapping != null) {
-                collect("", mapping.sourceAsMap(), models);
+                collect("", mapping.sourceAsMap(), fields);
             }
-            parsed = new Parsed(metadata.getIndexUUID(), metadata.getMappingVersion(), Map.copyOf(models));
+            parsed = new Parsed(metadata.getIndexUUID(), metadata.getMappingVersion(), Map.copyOf(fields));
             cache.put(name, parsed);
         }
-        return parsed.models();
+        return parsed.fields();
     }
 
     @SuppressWarnings("unchecked")
-    private static void collect(String prefix, Map<String, Object> mapping, Map<String, String> out) {
+    private static void collect(String prefix, Map<String, Object> mapping, Map<String, MappedField> out) {
         if (mapping.get("properties") instanceof Map<?, ?> properties) {
             for (Map.Entry<?, ?> e : properties.entrySet()) {
                 if (e.getValue() instanceof Map<?, ?> field) {
                     String path = prefix + e.getKey();
-                    if (EmbeddingFieldMapper.CONTENT_TYPE.equals(field.get("type")) && field.get("model") instanceof String model) {
-                        out.put(path, model);
-                    }
+                    String type = field.get("type") instanceof String t ? t : "object";
+                    out.put(path, new MappedField(type, field.get("model") instanceof String model ? model : null));
                     collect(path + ".", (Map<String, Object>) field, out);
                 }
             }

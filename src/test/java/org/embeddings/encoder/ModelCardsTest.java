@@ -177,4 +177,31 @@ public class ModelCardsTest {
             assertThrows(UnknownModelException.class, () -> registry.card("outside"));
         }
     }
+
+    @Test
+    public void aModelFolderLinkedFromOutsideTheRootIsRefused() throws IOException {
+        Path root = tmp.newFolder("linkroot").toPath();
+        Path outside = tmp.newFolder("elsewhere").toPath();
+        Files.write(outside.resolve(ModelRegistry.ONNX_FILE), new byte[0]);
+        Files.writeString(outside.resolve(ModelRegistry.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
+        Files.createSymbolicLink(root.resolve("linked"), outside);
+        try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults())) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> registry.card("linked"));
+            assertTrue(e.getMessage(), e.getMessage().contains("resolves outside its model directory"));
+            assertThrows(InvalidInputException.class, () -> registry.encoder("linked"));
+        }
+    }
+
+    @Test
+    public void aLoadPastTheMemoryLimitIsRefusedBeforeAnyNativeWork() throws IOException {
+        Path root = tmp.newFolder("limited").toPath();
+        Path folder = Files.createDirectories(root.resolve("big"));
+        Files.write(folder.resolve(ModelRegistry.ONNX_FILE), new byte[4096]);
+        Files.writeString(folder.resolve(ModelRegistry.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
+        try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults(), 1000)) {
+            ModelMemoryLimitException e = assertThrows(ModelMemoryLimitException.class, () -> registry.encoder("big"));
+            assertTrue(e.getMessage(), e.getMessage().contains("4096 bytes") && e.getMessage().contains("max_loaded_bytes [1000]"));
+            assertEquals(0, registry.loadedBytes());
+        }
+    }
 }

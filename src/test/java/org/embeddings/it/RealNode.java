@@ -69,10 +69,15 @@ public final class RealNode implements AutoCloseable {
     }
 
     public Response call(String method, String path, String body, String contentType) throws IOException, InterruptedException {
+        return call(method, path, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8), contentType);
+    }
+
+    /** Sends raw bytes, for bodies that are not valid text. */
+    public Response call(String method, String path, byte[] body, String contentType) throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
             .timeout(Duration.ofMinutes(5))
             .header("Content-Type", contentType);
-        request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         String text = response.body();
         return new Response(response.statusCode(), text.isEmpty() ? JsonParser.parseString("{}") : JsonParser.parseString(text));

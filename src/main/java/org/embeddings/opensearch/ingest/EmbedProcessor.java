@@ -114,12 +114,7 @@ public final class EmbedProcessor extends AbstractProcessor {
         Object index = doc.getSourceAndMetadata().get(IngestDocument.Metadata.INDEX.getFieldName());
         for (Map.Entry<String, String> e : fieldMap.entrySet()) {
             if (index instanceof String name && fields != null) {
-                fields.boundModel(name, e.getValue()).filter(bound -> bound.equals(model) == false).ifPresent(bound -> {
-                    throw new InvalidInputException(
-                        "[embed] target field [" + e.getValue() + "] of index [" + name + "] is bound to model [" + bound
-                            + "], but this pipeline embeds with [" + model + "]"
-                    );
-                });
+                checkTarget(name, e.getValue());
             }
             Object value = doc.getFieldValue(e.getKey(), Object.class, true);
             if (value == null) {
@@ -140,6 +135,23 @@ public final class EmbedProcessor extends AbstractProcessor {
                 );
             }
         }
+    }
+
+    /** Refuses a target the index maps as something other than an embedding, or binds to another model. */
+    private void checkTarget(String index, String target) {
+        fields.mapped(index, target).ifPresent(mapped -> {
+            if (mapped.isEmbedding() == false) {
+                throw new InvalidInputException(
+                    "[embed] target field [" + target + "] of index [" + index + "] is of type [" + mapped.type() + "], not [embedding]"
+                );
+            }
+            if (mapped.model() != null && mapped.model().equals(model) == false) {
+                throw new InvalidInputException(
+                    "[embed] target field [" + target + "] of index [" + index + "] is bound to model [" + mapped.model()
+                        + "], but this pipeline embeds with [" + model + "]"
+                );
+            }
+        });
     }
 
     private static List<Float> toList(float[] vector) {

@@ -3,7 +3,9 @@ package org.embeddings.lucene;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -13,8 +15,9 @@ import java.util.Map;
  */
 public sealed interface ScoreFusion {
 
-    /** The contributions of the documents of one window, in the window's order. */
-    float[] contributions(ScoreDoc[] window);
+
+    /** The contributions of the documents of one window, given their scores in the window's (ranked) order. */
+    float[] contributions(float[] windowScores);
 
     /**
      * Reciprocal rank fusion (Cormack et al., 2009): a document at 1-based rank r of a window contributes
@@ -28,9 +31,9 @@ public sealed interface ScoreFusion {
         }
 
         @Override
-        public float[] contributions(ScoreDoc[] window) {
-            float[] out = new float[window.length];
-            for (int i = 0; i < window.length; i++) {
+        public float[] contributions(float[] windowScores) {
+            float[] out = new float[windowScores.length];
+            for (int i = 0; i < windowScores.length; i++) {
                 out[i] = 1f / (rankConstant + i + 1);
             }
             return out;
@@ -40,32 +43,45 @@ public sealed interface ScoreFusion {
     /** Weighted sum of scores normalized per window by {@link Normalization}. */
     record Linear(Normalization normalization) implements ScoreFusion {
         @Override
-        public float[] contributions(ScoreDoc[] window) {
-            float[] raw = new float[window.length];
-            for (int i = 0; i < window.length; i++) {
-                raw[i] = window[i].score;
-            }
-            return normalization.apply(raw);
+        public float[] contributions(float[] windowScores) {
+            return normalization.apply(windowScores);
         }
     }
 
     /**
-     * Fuses {@code windows} (doc ids in one reader's id space), weighting window i by {@code weights[i]}; the result is
-     * sorted by descending fused score, then ascending doc id.
+     * Fuses ranked windows of keys (one list per sub-query, best first, with their scores), weighting window i by
+     * {@code weights[i]}: each key's fused score is the weighted sum of its contributions.
      */
-    static ScoreDoc[] fuse(ScoreFusion fusion, TopDocs[] windows, float[] weights) {
-        Map<Integer, float[]> fused = new HashMap<>();
-        for (int w = 0; w < windows.length; w++) {
-            ScoreDoc[] window = windows[w].scoreDocs;
-            float[] contribution = fusion.contributions(window);
-            for (int i = 0; i < window.length; i++) {
-                fused.computeIfAbsent(window[i].doc, d -> new float[1])[0] += weights[w] * contribution[i];
+    static <K> Map<K, Float> fuse(ScoreFusion fusion, List<List<K>> keys, List<float[]> scores, float[] weights) {
+        Map<K, Float> fused = new HashMap<>();
+        for (int w = 0; w < keys.size(); w++) {
+            float[] contribution = fusion.contributions(scores.get(w));
+            for (int i = 0; i < contribution.length; i++) {
+                fused.merge(keys.get(w).get(i), weights[w] * contribution[i], Float::sum);
             }
         }
+        return fused;
+    }
+
+    /** {@link #fuse(ScoreFusion, List, List, float[])} over doc ids of one reader, best first, ties by doc id. */
+    static ScoreDoc[] fuse(ScoreFusion fusion, TopDocs[] windows, float[] weights) {
+        List<List<Integer>> keys = new ArrayList<>();
+        List<float[]> scores = new ArrayList<>();
+        for (TopDocs window : windows) {
+            List<Integer> docs = new ArrayList<>();
+            float[] s = new float[window.scoreDocs.length];
+            for (int i = 0; i < s.length; i++) {
+                docs.add(window.scoreDocs[i].doc);
+                s[i] = window.scoreDocs[i].score;
+            }
+            keys.add(docs);
+            scores.add(s);
+        }
+        Map<Integer, Float> fused = fuse(fusion, keys, scores, weights);
         ScoreDoc[] out = new ScoreDoc[fused.size()];
         int i = 0;
-        for (Map.Entry<Integer, float[]> e : fused.entrySet()) {
-            out[i++] = new ScoreDoc(e.getKey(), e.getValue()[0]);
+        for (Map.Entry<Integer, Float> e : fused.entrySet()) {
+            out[i++] = new ScoreDoc(e.getKey(), e.getValue());
         }
         Arrays.sort(out, (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.doc, b.doc));
         return out;

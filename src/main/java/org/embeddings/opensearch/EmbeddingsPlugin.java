@@ -17,6 +17,7 @@ import org.embeddings.opensearch.rest.RestStatsAction;
 import org.embeddings.opensearch.rest.RestModelsAction;
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
 import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
+import org.embeddings.opensearch.query.FusedIdsQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryParser;
 import org.apache.logging.log4j.LogManager;
@@ -218,6 +219,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
             )
         );
         queries.add(new QuerySpec<>(FusionQueryBuilder.NAME, FusionQueryBuilder::new, FusionQueryParser::parse));
+        queries.add(new QuerySpec<>(FusedIdsQueryBuilder.NAME, FusedIdsQueryBuilder::new, FusedIdsQueryBuilder::parse));
         if (NEURAL_QUERY.get(settings)) {
             // Parsed into an embed_knn builder, which is what travels between nodes; the reader is never used.
             queries.add(

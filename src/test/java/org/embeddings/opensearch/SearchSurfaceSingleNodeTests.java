@@ -72,6 +72,12 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
             .prepareCreate("bound")
             .setMapping("kind", "type=keyword", "body", "type=text", "vec", "type=embedding,model=" + BGE)
             .get();
+        client().admin()
+            .indices()
+            .prepareCreate("bound3")
+            .setSettings(Settings.builder().put("index.number_of_shards", 3))
+            .setMapping("kind", "type=keyword", "body", "type=text", "vec", "type=embedding,model=" + BGE)
+            .get();
         client().admin().indices().prepareCreate("unbound").setMapping("body", "type=text", "vec", "type=embedding,dims=384").get();
         putPipeline("bge", BGE);
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
@@ -79,6 +85,7 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
             String source = "{\"kind\": \"" + doc[1] + "\", \"body\": \"" + doc[2] + "\"}";
             bulk.add(client().prepareIndex("bound").setId(doc[0]).setPipeline("bge").setSource(source, XContentType.JSON));
             bulk.add(client().prepareIndex("unbound").setId(doc[0]).setPipeline("bge").setSource(source, XContentType.JSON));
+            bulk.add(client().prepareIndex("bound3").setId(doc[0]).setPipeline("bge").setSource(source, XContentType.JSON));
         }
         BulkResponse response = bulk.get();
         assertFalse(response.buildFailureMessage(), response.hasFailures());
@@ -187,6 +194,33 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(union.size(), bucketed);
     }
 
+    public void testGlobalFusionIsTheSameOnOneShardAndOnThree() {
+        for (String method : List.of("rrf", "linear")) {
+            String query = "{\"fusion\": {\"method\": \"" + method + "\", \"window_size\": 4, \"queries\": [{\"match\": {\"body\": \"bake the oven\"}}, "
+                + "{\"embed_knn\": {\"vec\": {\"query_text\": \"cooking at home\", \"k\": 4}}}]}}";
+            List<String> scored = new ArrayList<>();
+            for (String index : List.of("bound", "bound3")) {
+                SearchResponse r = client().prepareSearch(index)
+                    .setSearchType(org.opensearch.action.search.SearchType.DFS_QUERY_THEN_FETCH)
+                    .setQuery(QueryBuilders.wrapperQuery(query))
+                    .get();
+                StringBuilder ranking = new StringBuilder();
+                for (SearchHit hit : r.getHits().getHits()) {
+                    ranking.append(hit.getId()).append('@').append(hit.getScore()).append(' ');
+                }
+                scored.add(ranking.toString());
+            }
+            assertEquals(method, scored.get(0), scored.get(1));
+        }
+        // the same query fused per shard: three shards each have a rank 1, so the fused scores cannot match
+        String perShard = "{\"fusion\": {\"scope\": \"shard\", \"window_size\": 4, \"queries\": [{\"match\": {\"body\": \"bake the oven\"}}, "
+            + "{\"embed_knn\": {\"vec\": {\"query_text\": \"cooking at home\", \"k\": 4}}}]}}";
+        float oneShardTop = search("bound", perShard).getHits().getAt(0).getScore();
+        SearchResponse threeShards = search("bound3", perShard);
+        assertEquals(2f / 61, oneShardTop, 1e-6f);
+        assertNotEquals(threeShards.getHits().getTotalHits().value(), search("bound", perShard).getHits().getTotalHits().value());
+    }
+
     public void testMalformedFusionIsABadRequest() {
         assertBadRequest(() -> search("bound", "{\"fusion\": {\"queries\": []}}"), "non-empty [queries]");
         assertBadRequest(() -> search("bound", "{\"fusion\": {\"queries\": [{\"match_all\": {}}], \"method\": \"borda\"}}"), "unknown [method] [borda]");
@@ -202,6 +236,11 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
             () -> search("bound", "{\"fusion\": {\"queries\": [{\"match_all\": {}}], \"normalization\": \"l2\"}}"),
             "applies to method [linear] only"
         );
+        assertBadRequest(
+            () -> search("bound", "{\"fusion\": {\"queries\": [{\"match_all\": {}}], \"scope\": \"node\"}}"),
+            "unknown [scope] [node]"
+        );
+        assertBadRequest(() -> search("bound", "{\"embeddings_fused_ids\": {}}"), "is internal to [fusion]");
     }
 
     public void testNeuralQueryShapeRunsAsEmbedKnn() {

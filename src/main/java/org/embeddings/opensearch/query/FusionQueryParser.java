@@ -14,7 +14,8 @@ import java.util.Locale;
 
 /**
  * Parses {@code {"fusion": {"queries": [...], "method": "rrf" | "linear", "rank_constant": 60, "window_size": 100,
- * "weights": [...], "normalization": "min_max" | "l2" | "z_score"}}}; every malformed option is a 400 naming it.
+ * "weights": [...], "normalization": "min_max" | "l2" | "z_score", "scope": "global" | "shard"}}}; every malformed
+ * option is a 400 naming it.
  */
 public final class FusionQueryParser {
     static final ParseField QUERIES = new ParseField("queries");
@@ -23,6 +24,7 @@ public final class FusionQueryParser {
     static final ParseField WINDOW_SIZE = new ParseField("window_size");
     static final ParseField WEIGHTS = new ParseField("weights");
     static final ParseField NORMALIZATION = new ParseField("normalization");
+    static final ParseField SCOPE = new ParseField("scope");
 
     private static final class Spec {
         List<QueryBuilder> queries;
@@ -31,6 +33,7 @@ public final class FusionQueryParser {
         int windowSize = FusionQueryBuilder.Spec.DEFAULT_WINDOW;
         List<Float> weights;
         String normalization;
+        String scope = "global";
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName;
     }
@@ -44,6 +47,7 @@ public final class FusionQueryParser {
         PARSER.declareInt((s, v) -> s.windowSize = v, WINDOW_SIZE);
         PARSER.declareFloatArray((s, v) -> s.weights = v, WEIGHTS);
         PARSER.declareString((s, v) -> s.normalization = v, NORMALIZATION);
+        PARSER.declareString((s, v) -> s.scope = v, SCOPE);
         PARSER.declareFloat((s, v) -> s.boost = v, AbstractQueryBuilder.BOOST_FIELD);
         PARSER.declareString((s, v) -> s.queryName = v, AbstractQueryBuilder.NAME_FIELD);
     }
@@ -65,13 +69,18 @@ public final class FusionQueryParser {
                 throw new IllegalArgumentException("[normalization] applies to method [linear] only; [rrf] uses ranks");
             }
             Normalization normalization = s.normalization == null ? Normalization.MIN_MAX : Normalization.fromString(s.normalization);
+            FusionQueryBuilder.Scope scope = switch (s.scope.toLowerCase(Locale.ROOT)) {
+                case "global" -> FusionQueryBuilder.Scope.GLOBAL;
+                case "shard" -> FusionQueryBuilder.Scope.SHARD;
+                default -> throw new IllegalArgumentException("unknown [scope] [" + s.scope + "], expected [global] or [shard]");
+            };
             float[] weights = new float[s.weights == null ? s.queries.size() : s.weights.size()];
             for (int i = 0; i < weights.length; i++) {
                 weights[i] = s.weights == null ? 1f : s.weights.get(i);
             }
             FusionQueryBuilder builder = new FusionQueryBuilder(
                 s.queries,
-                new FusionQueryBuilder.Spec(method, s.rankConstant, s.windowSize, weights, normalization)
+                new FusionQueryBuilder.Spec(method, s.rankConstant, s.windowSize, weights, normalization, scope)
             );
             builder.boost(s.boost);
             builder.queryName(s.queryName);

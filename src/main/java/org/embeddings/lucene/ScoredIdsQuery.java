@@ -1,0 +1,80 @@
+package org.embeddings.lucene;
+
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.PostingsEnum;
+import org.apache.lucene.index.Terms;
+import org.apache.lucene.index.TermsEnum;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.QueryVisitor;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.BytesRef;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Matches the live documents whose unique id term (in {@code idField}) is one of the given ids, each with the score
+ * given for its id: the shard-side half of a fusion computed elsewhere (over all shards) and sent to the shards as
+ * ids. Ids are resolved to doc ids once, in {@link #rewrite}, by seeking the id terms in each segment.
+ */
+public final class ScoredIdsQuery extends Query {
+    private final String idField;
+    private final Map<BytesRef, Float> scores;
+
+    public ScoredIdsQuery(String idField, Map<BytesRef, Float> scores) {
+        this.idField = idField;
+        this.scores = Map.copyOf(scores);
+    }
+
+    @Override
+    public Query rewrite(IndexSearcher searcher) throws IOException {
+        List<ScoreDoc> hits = new ArrayList<>();
+        for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+            Terms terms = leaf.reader().terms(idField);
+            if (terms == null) {
+                continue;
+            }
+            TermsEnum te = terms.iterator();
+            Bits live = leaf.reader().getLiveDocs();
+            PostingsEnum postings = null;
+            for (Map.Entry<BytesRef, Float> e : scores.entrySet()) {
+                if (te.seekExact(e.getKey()) == false) {
+                    continue;
+                }
+                postings = te.postings(postings, PostingsEnum.NONE);
+                for (int doc = postings.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = postings.nextDoc()) {
+                    if (live == null || live.get(doc)) {
+                        hits.add(new ScoreDoc(leaf.docBase + doc, e.getValue()));
+                    }
+                }
+            }
+        }
+        return new ScoredDocsQuery(hits.toArray(ScoreDoc[]::new), searcher.getIndexReader(), "fused score");
+    }
+
+    @Override
+    public void visit(QueryVisitor visitor) {
+        visitor.visitLeaf(this);
+    }
+
+    @Override
+    public String toString(String field) {
+        return "scored_ids(" + scores.size() + " ids)";
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return sameClassAs(other) && idField.equals(((ScoredIdsQuery) other).idField) && scores.equals(((ScoredIdsQuery) other).scores);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(classHash(), idField, scores);
+    }
+}

@@ -14,7 +14,9 @@ import org.embeddings.encoder.Vectors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Length-aware batching against fixed-size padded batches, on the same texts, the same ONNX Runtime session and
@@ -51,7 +53,7 @@ public final class BatchingBench {
             encoder.encodeTokens(java.util.Arrays.copyOf(tokens, 8)); // warm-up
             List<String> names = new ArrayList<>();
             List<TokenBudgetBatcher.Plan> plans = new ArrayList<>();
-            for (String budget : System.getProperty("bench.budgets", "1024,2048,4096,8192").split(",")) {
+            for (String budget : System.getProperty("bench.budgets", "256,512,1024,2048,4096,8192").split(",")) {
                 int b = Integer.parseInt(budget.trim());
                 names.add("length-aware, token budget " + b);
                 plans.add(new TokenBudgetBatcher(b, 64).plan(tokens));
@@ -72,6 +74,22 @@ public final class BatchingBench {
                 }
             }
             System.out.printf("%-42s %10s %12s %12s %14s%n", "policy", "texts/s", "tokens/s", "padded/real", "vs fixed 32");
+            List<Integer> budgets = new ArrayList<>();
+            List<Double> budgetRate = new ArrayList<>();
+            List<Double> fixedRate = new ArrayList<>();
+            List<Double> singleRate = new ArrayList<>();
+            for (int p = 0; p < baseline; p++) {
+                budgets.add(Integer.parseInt(names.get(p).replaceAll("[^0-9]", "")));
+                budgetRate.add(docs * rounds / seconds[p]);
+                fixedRate.add(docs * rounds / seconds[baseline]);
+                singleRate.add(docs * rounds / seconds[baseline + 1]);
+            }
+            Map<String, List<? extends Number>> series = new LinkedHashMap<>();
+            series.put("length-aware, by token budget", budgetRate);
+            series.put("fixed batches of 32 (flat: no budget)", fixedRate);
+            series.put("one text at a time (flat: no budget)", singleRate);
+            Charts.line(Path.of("docs/bench/batching-throughput.png"), "Throughput vs token budget (" + model + ", SciFact documents, 2 cores)",
+                "padded tokens per ONNX batch", "texts/s", budgets, series, true);
             for (int p = 0; p < names.size(); p++) {
                 System.out.printf(
                     "%-42s %10.2f %12.0f %12.2f %13.2fx%n",

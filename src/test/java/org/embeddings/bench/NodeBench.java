@@ -1,0 +1,185 @@
+package org.embeddings.bench;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.it.RealNode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A real node under the workloads of issue 6, in one run: bulk ingest through the {@code embed} pipeline against the
+ * encoder alone on the same texts (the cost of OpenSearch plus the processor); {@code embed_knn} latency and
+ * throughput at 1, 4 and 16 concurrent clients, with fresh query texts (encoding + search) and with repeated ones
+ * (served by the query cache: search alone); and the node's resident memory before and after loading each model.
+ *
+ * <p>Usage: {@code src/scripts/bench.sh node [MODEL] [DOCS]}; writes {@code docs/bench/query-latency.png}.
+ */
+public final class NodeBench {
+    public static void main(String[] args) throws Exception {
+        String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
+        int docs = args.length > 1 ? Integer.parseInt(args[1]) : 500;
+        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
+        Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        List<String> texts = EncoderBench.scifact(data, docs);
+        List<String> queries = new ArrayList<>();
+        for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
+            queries.add(JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
+        }
+        queries = queries.subList(0, Math.min(queries.size(), 160));
+
+        double encoderSeconds;
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+            Encoder encoder = registry.encoder(model);
+            encoder.encode(texts.subList(0, 4), Role.PASSAGE);
+            long t0 = System.nanoTime();
+            for (int from = 0; from < texts.size(); from += 100) {
+                encoder.encode(texts.subList(from, Math.min(texts.size(), from + 100)), Role.PASSAGE);
+            }
+            encoderSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+
+        try (RealNode node = RealNode.start("bench", 19280)) {
+            long pid = Long.parseLong(Files.readString(node.dir().resolve("pid")).trim());
+            System.out.printf("node pid %d, %s, %d SciFact documents, %d queries%n", pid, model, docs, queries.size());
+            long rssBefore = rss(pid);
+            long heapBefore = heapUsed(node);
+            ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+            long rssModel = rss(pid);
+            long heapModel = heapUsed(node);
+
+            ok(node.call("PUT", "/bench", """
+                {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                 "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
+            ok(node.call("PUT", "/_ingest/pipeline/bench", """
+                {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
+            long t0 = System.nanoTime();
+            for (int from = 0; from < texts.size(); from += 100) {
+                StringBuilder bulk = new StringBuilder();
+                for (int i = from; i < Math.min(texts.size(), from + 100); i++) {
+                    JsonObject source = new JsonObject();
+                    source.addProperty("body", texts.get(i));
+                    bulk.append("{\"index\": {}}\n").append(source).append('\n');
+                }
+                RealNode.Response r = node.call("POST", "/bench/_bulk?pipeline=bench", bulk.toString(), "application/x-ndjson");
+                ok(r);
+                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
+                    throw new IllegalStateException(r.text());
+                }
+            }
+            double ingestSeconds = (System.nanoTime() - t0) / 1e9;
+            ok(node.call("POST", "/bench/_refresh", null));
+            System.out.printf("%nIngest (bulks of 100, one client)%n%-40s %10s %8s%n", "", "docs/s", "ratio");
+            System.out.printf("%-40s %10.2f %8s%n", "encoder alone (same texts, same JVM settings)", texts.size() / encoderSeconds, "1.00");
+            System.out.printf("%-40s %10.2f %8.2f%n", "node: _bulk with the embed pipeline", texts.size() / ingestSeconds, encoderSeconds / ingestSeconds);
+
+            System.out.printf("%nembed_knn (k=10) at the client, ms%n%-10s %-22s %8s %8s %8s%n", "clients", "query texts", "p50", "p99", "qps");
+            int[] concurrency = { 1, 4, 16 };
+            Map<String, List<? extends Number>> series = new LinkedHashMap<>();
+            List<Double> freshP50 = new ArrayList<>(), freshP99 = new ArrayList<>(), cachedP50 = new ArrayList<>(), cachedP99 = new ArrayList<>();
+            int pass = 0;
+            for (int c : concurrency) {
+                double[] fresh = run(node, queries, c, " " + (++pass)); // a new suffix each pass: nothing cached
+                double[] cached = run(node, queries, c, " " + pass); // the same texts again: all cached
+                System.out.printf("%-10d %-22s %8.1f %8.1f %8.1f%n", c, "new (encode + search)", fresh[0], fresh[1], fresh[2]);
+                System.out.printf("%-10d %-22s %8.1f %8.1f %8.1f%n", c, "repeated (cache hit)", cached[0], cached[1], cached[2]);
+                freshP50.add(fresh[0]);
+                freshP99.add(fresh[1]);
+                cachedP50.add(cached[0]);
+                cachedP99.add(cached[1]);
+            }
+            series.put("p50, new texts", freshP50);
+            series.put("p99, new texts", freshP99);
+            series.put("p50, cached", cachedP50);
+            series.put("p99, cached", cachedP99);
+            Charts.line(Path.of("docs/bench/query-latency.png"), "embed_knn latency vs concurrency (" + model + ", 2 cores)", "concurrent clients",
+                "ms at the client", Arrays.stream(concurrency).boxed().toList(), series, true);
+            RealNode.Response stats = node.call("GET", "/_plugins/_embeddings/stats", null);
+            JsonObject local = stats.body().getAsJsonObject().getAsJsonObject("nodes").entrySet().iterator().next().getValue().getAsJsonObject();
+            System.out.println("node latency (all requests): " + local.getAsJsonObject("latency") + ", query cache: " + local.getAsJsonObject("query_cache"));
+
+            System.out.printf("%nMemory (node RSS from /proc, heap from _nodes/stats)%n");
+            System.out.printf("%-44s %10s %10s%n", "", "RSS MB", "heap MB");
+            System.out.printf("%-44s %10.0f %10.0f%n", "node, no model loaded", rssBefore / 1e6, heapBefore / 1e6);
+            System.out.printf("%-44s %10.0f %10.0f%n", "after loading " + model, rssModel / 1e6, heapModel / 1e6);
+            long previous = rss(pid);
+            for (String extra : List.of("e5-small-v2", "all-minilm-l6-v2", "bge-small-en-v1.5-q")) {
+                if (extra.equals(model)) {
+                    continue;
+                }
+                Path target = Files.createDirectories(node.dir().resolve("config/embeddings/models").resolve(extra));
+                for (String f : List.of("model.onnx", "tokenizer.json")) {
+                    Files.copy(models.resolve(extra).resolve(f), target.resolve(f));
+                }
+                ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + extra + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+                long now = rss(pid);
+                System.out.printf("%-44s %10.0f %10s  (+%.0f MB; model file %.0f MB)%n", "after also loading " + extra, now / 1e6, "", (now - previous) / 1e6,
+                    Files.size(models.resolve(extra).resolve("model.onnx")) / 1e6);
+                previous = now;
+            }
+            System.out.printf("model %s added %.0f MB RSS (model file %.0f MB)%n", model, (rssModel - rssBefore) / 1e6, Files.size(models.resolve(model).resolve("model.onnx")) / 1e6);
+        }
+    }
+
+    /** Runs every query once, spread over {@code clients} threads; returns p50 and p99 in ms and queries per second. */
+    private static double[] run(RealNode node, List<String> queries, int clients, String suffix) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            List<Future<Double>> calls = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (String q : queries) {
+                JsonObject params = new JsonObject();
+                params.addProperty("query_text", q + suffix);
+                params.addProperty("k", 10);
+                String body = "{\"size\": 10, \"_source\": false, \"query\": {\"embed_knn\": {\"vec\": " + params + "}}}";
+                calls.add(pool.submit(() -> {
+                    long s = System.nanoTime();
+                    ok(node.call("POST", "/bench/_search", body));
+                    return (System.nanoTime() - s) / 1e6;
+                }));
+            }
+            double[] ms = new double[calls.size()];
+            for (int i = 0; i < ms.length; i++) {
+                ms[i] = calls.get(i).get();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Arrays.sort(ms);
+            return new double[] { ms[(int) Math.ceil(0.5 * ms.length) - 1], ms[(int) Math.ceil(0.99 * ms.length) - 1], ms.length / seconds };
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static long rss(long pid) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS for " + pid);
+    }
+
+    private static long heapUsed(RealNode node) throws Exception {
+        RealNode.Response r = node.call("GET", "/_nodes/_local/stats/jvm", null);
+        JsonObject nodes = r.body().getAsJsonObject().getAsJsonObject("nodes");
+        return nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("jvm").getAsJsonObject("mem").get("heap_used_in_bytes").getAsLong();
+    }
+
+    private static void ok(RealNode.Response r) {
+        if (r.status() >= 300) {
+            throw new IllegalStateException(r.status() + " " + r.text());
+        }
+    }
+}

@@ -14,7 +14,7 @@ mvn -B -ntp -q generate-resources test-compile dependency:build-classpath -Dmdep
 cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 what=${1:?usage: bench.sh batching [MODEL] [DOCS] [ROUNDS]}; shift
 case "$what" in
-  encoder) exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
+  encoder) exec java ${BENCH_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
   node)
     [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
     exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;

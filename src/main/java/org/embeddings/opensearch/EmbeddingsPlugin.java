@@ -80,7 +80,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     );
     public static final Setting<Integer> TOKEN_BUDGET = Setting.intSetting(
         "embeddings.batch.token_budget",
-        1024,
+        512,
         16,
         Setting.Property.NodeScope
     );

@@ -21,12 +21,16 @@ import java.util.concurrent.atomic.LongAdder;
  * listener as an {@link OpenSearchRejectedExecutionException} (HTTP 429).
  *
  * <p>Query texts go through a bounded LRU cache of vectors keyed by model and text, so a repeated query skips
- * inference and the pool entirely.
+ * inference and the pool entirely. Query texts that miss it are micro-batched: the first one schedules an encode
+ * task for its model, and every query arriving before that task starts joins it, so concurrent queries share one
+ * inference batch (short texts encode about twice as fast in batches) while a lone query waits for nobody.
  */
 public final class InferenceService {
     public static final String THREAD_POOL = "embeddings";
 
     private record CacheKey(String model, String text) {}
+
+    private record PendingQuery(CacheKey key, ActionListener<float[]> listener) {}
 
     private final ModelRegistry registry;
     private final ExecutorService executor;
@@ -36,6 +40,8 @@ public final class InferenceService {
     private final LongAdder rejections = new LongAdder();
     private final LatencyHistogram queueWait = new LatencyHistogram();
     private final LatencyHistogram inferenceTime = new LatencyHistogram();
+    /** Queries waiting for their model's scheduled encode task; guarded by itself. */
+    private final java.util.Map<String, List<PendingQuery>> pendingQueries = new java.util.HashMap<>();
 
     public InferenceService(ModelRegistry registry, ExecutorService executor, int queryCacheSize) {
         this.registry = registry;
@@ -93,12 +99,69 @@ public final class InferenceService {
             return;
         }
         cacheMisses.increment();
-        embed(model, Role.QUERY, List.of(text), ActionListener.wrap(vectors -> {
-            if (queryCache != null) {
-                queryCache.put(key, vectors[0]);
+        boolean schedule;
+        synchronized (pendingQueries) {
+            List<PendingQuery> waiting = pendingQueries.computeIfAbsent(model, m -> new java.util.ArrayList<>());
+            schedule = waiting.isEmpty();
+            waiting.add(new PendingQuery(key, listener));
+        }
+        if (schedule) {
+            encodePendingQueries(model);
+        }
+    }
+
+    /** Schedules one encode task that takes every query waiting for {@code model} when it starts. */
+    private void encodePendingQueries(String model) {
+        long queued = System.nanoTime();
+        executor.execute(new AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                List<PendingQuery> batch = take(model);
+                long start = System.nanoTime();
+                queueWait.record(start - queued);
+                float[][] vectors;
+                try {
+                    vectors = registry.encoder(model).encode(batch.stream().map(q -> q.key().text()).toList(), Role.QUERY);
+                } catch (Exception e) {
+                    Exception failure = e instanceof ModelMemoryLimitException
+                        ? new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e)
+                        : e;
+                    batch.forEach(q -> q.listener().onFailure(failure));
+                    return;
+                } finally {
+                    inferenceTime.record(System.nanoTime() - start);
+                }
+                for (int i = 0; i < vectors.length; i++) {
+                    if (queryCache != null) {
+                        queryCache.put(batch.get(i).key(), vectors[i]);
+                    }
+                    try {
+                        batch.get(i).listener().onResponse(vectors[i]);
+                    } catch (RuntimeException e) {
+                        // one caller's failure must not keep the vectors from the others
+                        batch.get(i).listener().onFailure(e);
+                    }
+                }
             }
-            listener.onResponse(vectors[0]);
-        }, listener::onFailure));
+
+            @Override
+            public void onRejection(Exception e) {
+                rejections.increment();
+                take(model).forEach(q -> q.listener().onFailure(e));
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                take(model).forEach(q -> q.listener().onFailure(e));
+            }
+        });
+    }
+
+    private List<PendingQuery> take(String model) {
+        synchronized (pendingQueries) {
+            List<PendingQuery> batch = pendingQueries.remove(model);
+            return batch == null ? List.of() : batch;
+        }
     }
 
     /** This node's service-level counters (the encoder keeps its own per model). */

@@ -33,7 +33,8 @@ import java.util.Map;
  * attention 4·d·n² per layer), so padding shows up as lost throughput, not as extra FLOPs.
  *
  * <p>Usage: {@code src/scripts/bench.sh encoder [MODEL...]}; {@code -Dbench.docs=128 -Dbench.sentences=1000
- * -Dbench.rounds=2 -Dbench.peak=237} set the sizes and the machine's FP32 peak in GFLOP/s.
+ * -Dbench.rounds=2 -Dbench.peak=237 -Dbench.budgets=256,512,1024} set the sizes, the machine's FP32 peak in GFLOP/s
+ * and the encoder's token budgets to compare (BENCH_OPTS in the environment passes them through bench.sh).
  */
 public final class EncoderBench {
     public static void main(String[] args) throws Exception {
@@ -48,10 +49,18 @@ public final class EncoderBench {
         int cores = Runtime.getRuntime().availableProcessors();
         System.out.printf("%d cores, FP32 peak taken as %.0f GFLOP/s, %d rounds, ONNX Runtime intra-op threads = %d%n", cores, peak, rounds, cores);
         System.out.printf("%-22s %-18s %-34s %9s %10s %9s %7s %9s%n", "model", "texts", "method", "texts/s", "tokens/s", "GFLOP/s", "% peak", "vs plain1");
+        int[] budgets = java.util.Arrays.stream(System.getProperty("bench.budgets", "512").split(",")).mapToInt(b -> Integer.parseInt(b.trim())).toArray();
         for (String model : models) {
-            try (ModelRegistry registry = new ModelRegistry(List.of(modelsDir), EncoderSettings.defaults())) {
-                Encoder encoder = registry.encoder(model);
-                ModelCard card = encoder.card();
+            List<ModelRegistry> registries = new ArrayList<>();
+            List<Encoder> encoders = new ArrayList<>();
+            for (int budget : budgets) {
+                EncoderSettings settings = new EncoderSettings(EncoderSettings.defaults().session(), budget, EncoderSettings.defaults().maxBatch());
+                ModelRegistry registry = new ModelRegistry(List.of(modelsDir), settings);
+                registries.add(registry);
+                encoders.add(registry.encoder(model));
+            }
+            try {
+                ModelCard card = encoders.get(0).card();
                 try (Plain plain = new Plain(modelsDir.resolve(model), card, cores)) {
                     for (Map.Entry<String, List<String>> corpus : corpora.entrySet()) {
                         List<String> texts = corpus.getValue();
@@ -62,10 +71,15 @@ public final class EncoderBench {
                             flops += flopsPerText(model, n);
                             tokens += n;
                         }
-                        String[] names = { "plain ORT, one text at a time", "plain ORT, fixed batches of 32", "encoder, token budget 1024" };
-                        double[] seconds = new double[names.length];
+                        List<String> names = new ArrayList<>(List.of("plain ORT, one text at a time", "plain ORT, fixed batches of 32"));
+                        for (int budget : budgets) {
+                            names.add("encoder, token budget " + budget);
+                        }
+                        double[] seconds = new double[names.size()];
                         plain.embed(texts.subList(0, 4), 1); // warm-up
-                        encoder.encode(texts.subList(0, 4), Role.PASSAGE);
+                        for (Encoder encoder : encoders) {
+                            encoder.encode(texts.subList(0, 4), Role.PASSAGE);
+                        }
                         for (int r = 0; r < rounds; r++) {
                             long t0 = System.nanoTime();
                             plain.embed(texts, 1);
@@ -73,17 +87,19 @@ public final class EncoderBench {
                             t0 = System.nanoTime();
                             plain.embed(texts, 32);
                             seconds[1] += (System.nanoTime() - t0) / 1e9;
-                            t0 = System.nanoTime();
-                            encoder.encode(texts, Role.PASSAGE);
-                            seconds[2] += (System.nanoTime() - t0) / 1e9;
+                            for (int e = 0; e < encoders.size(); e++) {
+                                t0 = System.nanoTime();
+                                encoders.get(e).encode(texts, Role.PASSAGE);
+                                seconds[2 + e] += (System.nanoTime() - t0) / 1e9;
+                            }
                         }
-                        for (int m = 0; m < names.length; m++) {
+                        for (int m = 0; m < names.size(); m++) {
                             double gflops = flops * rounds / seconds[m] / 1e9;
                             System.out.printf(
                                 "%-22s %-18s %-34s %9.1f %10.0f %9.1f %6.0f%% %8.2fx%n",
                                 model,
                                 corpus.getKey() + " (" + texts.size() + ")",
-                                names[m],
+                                names.get(m),
                                 texts.size() * rounds / seconds[m],
                                 tokens * rounds / seconds[m],
                                 gflops,
@@ -92,6 +108,10 @@ public final class EncoderBench {
                             );
                         }
                     }
+                }
+            } finally {
+                for (ModelRegistry registry : registries) {
+                    registry.close();
                 }
             }
         }

@@ -281,4 +281,22 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(hitsBefore + 1, ((Number) ((Map<String, Object>) after.get("query_cache")).get("hits")).longValue());
         assertTrue(((Number) after.get("loaded_model_bytes")).longValue() > 100_000_000L);
     }
+
+    @SuppressWarnings("unchecked")
+    public void testConcurrentQueriesShareInferenceBatches() throws Exception {
+        int queries = 12;
+        long before = ((Number) ((Map<String, Object>) ((Map<String, Object>) localStats().get("models")).get(BGE)).get("requests")).longValue();
+        List<org.opensearch.common.action.ActionFuture<SearchResponse>> calls = new ArrayList<>();
+        String tag = randomAlphaOfLength(6);
+        for (int i = 0; i < queries; i++) {
+            String query = "{\"embed_knn\": {\"vec\": {\"query_text\": \"concurrent question " + i + " " + tag + "\", \"k\": 2}}}";
+            calls.add(client().prepareSearch("bound").setQuery(QueryBuilders.wrapperQuery(query)).execute());
+        }
+        for (var call : calls) {
+            assertEquals(2, call.actionGet().getHits().getHits().length);
+        }
+        long encodes = ((Number) ((Map<String, Object>) ((Map<String, Object>) localStats().get("models")).get(BGE)).get("requests")).longValue() - before;
+        // the first query's encode starts at once; the others wait behind it and go together
+        assertTrue(queries + " concurrent queries took " + encodes + " encoder calls", encodes >= 1 && encodes < queries / 2);
+    }
 }

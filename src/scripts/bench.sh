@@ -17,7 +17,7 @@ case "$what" in
   encoder) exec java ${BENCH_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
   node)
     [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
-    exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;
+    exec java ${BENCH_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;
   load)
     [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
     exec java -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.LoadBench "$@" ;;

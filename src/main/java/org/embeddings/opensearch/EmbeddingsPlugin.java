@@ -84,6 +84,12 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         16,
         Setting.Property.NodeScope
     );
+    /** Whether ONNX Runtime's idle intra-op threads spin-wait (ORT's default) or sleep, leaving the cores to the node. */
+    public static final Setting<Boolean> ALLOW_SPINNING = Setting.boolSetting(
+        "embeddings.onnx.allow_spinning",
+        true,
+        Setting.Property.NodeScope
+    );
     /** ONNX Runtime's CUDA execution provider; needs the onnxruntime_gpu jar in place of onnxruntime. */
     public static final Setting<Boolean> CUDA = Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
     public static final Setting<Integer> MAX_BATCH = Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
@@ -127,7 +133,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(INTRA_OP_THREADS, TOKEN_BUDGET, MAX_BATCH, CUDA, QUERY_CACHE_SIZE, MAX_LOADED_BYTES, PRELOAD, NEURAL_QUERY);
+        return List.of(INTRA_OP_THREADS, ALLOW_SPINNING, TOKEN_BUDGET, MAX_BATCH, CUDA, QUERY_CACHE_SIZE, MAX_LOADED_BYTES, PRELOAD, NEURAL_QUERY);
     }
 
     @Override
@@ -153,13 +159,20 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         Settings settings = environment.settings();
         NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
         EncoderSettings encoderSettings = new EncoderSettings(
-            new SessionSettings(intraOpThreads(settings), CUDA.get(settings)),
+            new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
             TOKEN_BUDGET.get(settings),
             MAX_BATCH.get(settings)
         );
         ModelRegistry models = new ModelRegistry(modelRoots(environment), encoderSettings, MAX_LOADED_BYTES.get(settings).getBytes());
         registry.set(models);
-        inference.set(new InferenceService(models, threadPool.executor(InferenceService.THREAD_POOL), QUERY_CACHE_SIZE.get(settings)));
+        inference.set(
+            new InferenceService(
+                models,
+                threadPool.executor(InferenceService.THREAD_POOL),
+                threadPool.executor(ThreadPool.Names.SEARCH),
+                QUERY_CACHE_SIZE.get(settings)
+            )
+        );
         fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
         for (String name : PRELOAD.get(settings)) {
             threadPool.executor(InferenceService.THREAD_POOL).execute(() -> {

@@ -43,9 +43,20 @@ public final class InferenceService {
     /** Queries waiting for their model's scheduled encode task; guarded by itself. */
     private final java.util.Map<String, List<PendingQuery>> pendingQueries = new java.util.HashMap<>();
 
+    private final java.util.concurrent.Executor responder;
+
     public InferenceService(ModelRegistry registry, ExecutorService executor, int queryCacheSize) {
+        this(registry, executor, Runnable::run, queryCacheSize);
+    }
+
+    /**
+     * @param responder where a batch's query listeners are called: each continues its own search request, which must
+     *                  not hold the inference thread (the next batch waits on it)
+     */
+    public InferenceService(ModelRegistry registry, ExecutorService executor, java.util.concurrent.Executor responder, int queryCacheSize) {
         this.registry = registry;
         this.executor = executor;
+        this.responder = responder;
         this.queryCache = queryCacheSize > 0 ? CacheBuilder.<CacheKey, float[]>builder().setMaximumWeight(queryCacheSize).build() : null;
     }
 
@@ -135,12 +146,15 @@ public final class InferenceService {
                     if (queryCache != null) {
                         queryCache.put(batch.get(i).key(), vectors[i]);
                     }
-                    try {
-                        batch.get(i).listener().onResponse(vectors[i]);
-                    } catch (RuntimeException e) {
-                        // one caller's failure must not keep the vectors from the others
-                        batch.get(i).listener().onFailure(e);
-                    }
+                    ActionListener<float[]> listener = batch.get(i).listener();
+                    float[] vector = vectors[i];
+                    responder.execute(() -> {
+                        try {
+                            listener.onResponse(vector);
+                        } catch (RuntimeException e) {
+                            listener.onFailure(e);
+                        }
+                    });
                 }
             }
 

@@ -51,9 +51,11 @@ public final class NodeBench {
             encoderSeconds = (System.nanoTime() - t0) / 1e9;
         }
 
-        try (RealNode node = RealNode.start("bench", 19280)) {
+        // -Dbench.node.settings=a=b,c=d passes node settings (to compare, say, embeddings.onnx.allow_spinning)
+        String[] nodeSettings = System.getProperty("bench.node.settings", "").isBlank() ? new String[0] : System.getProperty("bench.node.settings").split(",");
+        try (RealNode node = RealNode.start("bench", 19280, nodeSettings)) {
             long pid = Long.parseLong(Files.readString(node.dir().resolve("pid")).trim());
-            System.out.printf("node pid %d, %s, %d SciFact documents, %d queries%n", pid, model, docs, queries.size());
+            System.out.printf("node pid %d, %s, %d SciFact documents, %d queries, settings %s%n", pid, model, docs, queries.size(), List.of(nodeSettings));
             long rssBefore = rss(pid);
             long heapBefore = heapUsed(node);
             ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quality evaluations through a real node (not part of the CI test run).
 #   eval.sh scifact MODEL [DATA_DIR]   BEIR retrieval: nDCG@10 and Recall@100 for embed_knn and BM25
-#   eval.sh sts MODEL...                STSBenchmark test Spearman through the encoder (role none)
+#   eval.sh sts MODEL...                STSBenchmark test Spearman through a real node's REST embed API (role none)
+#   eval.sh sts-encoder MODEL...        the same through the in-process encoder, no node
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,7 @@ cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 what=${1:?usage: eval.sh scifact MODEL [DATA_DIR]}; shift
 case "$what" in
   scifact) exec java ${EVAL_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
-  sts) exec java -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
+  sts) exec java -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.StsEval --node --models "$PWD/target/models" "$@" ;;
+  sts-encoder) exec java -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

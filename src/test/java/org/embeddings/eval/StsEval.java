@@ -5,6 +5,7 @@ import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.Vectors;
+import org.embeddings.it.RealNode;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +18,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none} through
- * {@link ModelRegistry}, scored by cosine, and the Spearman correlation between those scores and the gold scores
+ * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none}, through a real
+ * node's REST embed API ({@code --node}, what {@code eval.sh sts} runs) or the in-process {@link ModelRegistry},
+ * scored by cosine, and the Spearman correlation between those scores and the gold scores
  * compared with the model's published MTEB figure.
  *
  * <p>The file is read as raw lines split on tabs, with no quoting: column 5 is the gold score and columns 6 and 7
@@ -67,12 +69,46 @@ public final class StsEval {
 
     /** Spearman x 100 between gold scores and the cosines of the model's vectors. */
     static double evaluate(Encoder encoder, List<Pair> pairs) {
+        return evaluate(texts -> encoder.encode(texts, Role.NONE), pairs);
+    }
+
+    /** The same through a real node's {@code POST /_plugins/_embeddings/embed}, role {@code none}. */
+    static double evaluate(RealNode node, String model, List<Pair> pairs) {
+        return evaluate(texts -> {
+            com.google.gson.JsonObject body = new com.google.gson.JsonObject();
+            body.addProperty("model", model);
+            body.addProperty("role", "none");
+            com.google.gson.JsonArray array = new com.google.gson.JsonArray();
+            texts.forEach(array::add);
+            body.add("texts", array);
+            try {
+                RealNode.Response r = node.call("POST", "/_plugins/_embeddings/embed", body.toString());
+                if (r.status() != 200) {
+                    throw new IllegalStateException(r.status() + " " + r.text());
+                }
+                com.google.gson.JsonArray embeddings = r.body().getAsJsonObject().getAsJsonArray("embeddings");
+                float[][] out = new float[embeddings.size()][];
+                for (int i = 0; i < out.length; i++) {
+                    com.google.gson.JsonArray v = embeddings.get(i).getAsJsonArray();
+                    out[i] = new float[v.size()];
+                    for (int d = 0; d < out[i].length; d++) {
+                        out[i][d] = v.get(d).getAsFloat();
+                    }
+                }
+                return out;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, pairs);
+    }
+
+    private static double evaluate(java.util.function.Function<List<String>, float[][]> encode, List<Pair> pairs) {
         double[] gold = new double[pairs.size()];
         double[] predicted = new double[pairs.size()];
         for (int from = 0; from < pairs.size(); from += BATCH) {
             List<Pair> chunk = pairs.subList(from, Math.min(pairs.size(), from + BATCH));
-            float[][] a = encoder.encode(chunk.stream().map(Pair::a).toList(), Role.NONE);
-            float[][] b = encoder.encode(chunk.stream().map(Pair::b).toList(), Role.NONE);
+            float[][] a = encode.apply(chunk.stream().map(Pair::a).toList());
+            float[][] b = encode.apply(chunk.stream().map(Pair::b).toList());
             for (int i = 0; i < chunk.size(); i++) {
                 gold[from + i] = chunk.get(i).gold();
                 predicted[from + i] = Vectors.cosine(a[i], b[i]);
@@ -81,14 +117,16 @@ public final class StsEval {
         return 100 * Spearman.correlation(gold, predicted);
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) throws Exception {
         Path models = Path.of("target/models");
         Path data = Path.of("../shared/data/stsb/sts-test.csv");
         List<String> names = new ArrayList<>();
+        boolean throughNode = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--models" -> models = Path.of(args[++i]);
                 case "--data" -> data = Path.of(args[++i]);
+                case "--node" -> throughNode = true;
                 default -> names.add(args[i]);
             }
         }
@@ -98,22 +136,35 @@ public final class StsEval {
         List<Pair> pairs = read(data);
         System.out.printf(Locale.ROOT, "%d pairs from %s%n", pairs.size(), data);
         System.out.printf(Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");
+        if (throughNode) {
+            // the published recipe end to end: a real node with the plugin, the REST embed API, role none
+            try (RealNode node = RealNode.start("eval-sts", 19256)) {
+                for (String name : names) {
+                    SciFactEval.installModel(node, models, name);
+                    long start = System.nanoTime();
+                    print(name, evaluate(node, name, pairs), (System.nanoTime() - start) / 1e9);
+                }
+            }
+            return;
+        }
         try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
             for (String name : names) {
                 long start = System.nanoTime();
-                double spearman = evaluate(registry.encoder(name), pairs);
-                double seconds = (System.nanoTime() - start) / 1e9;
-                Double published = PUBLISHED.get(name);
-                System.out.printf(
-                    Locale.ROOT,
-                    "%-22s %9.2f %10s %7s %8.1f%n",
-                    name,
-                    spearman,
-                    published == null ? "-" : String.format(Locale.ROOT, "%.2f", published),
-                    published == null ? "-" : String.format(Locale.ROOT, "%+.2f", spearman - published),
-                    seconds
-                );
+                print(name, evaluate(registry.encoder(name), pairs), (System.nanoTime() - start) / 1e9);
             }
         }
+    }
+
+    private static void print(String name, double spearman, double seconds) {
+        Double published = PUBLISHED.get(name);
+        System.out.printf(
+            Locale.ROOT,
+            "%-22s %9.2f %10s %7s %8.1f%n",
+            name,
+            spearman,
+            published == null ? "-" : String.format(Locale.ROOT, "%.2f", published),
+            published == null ? "-" : String.format(Locale.ROOT, "%+.2f", spearman - published),
+            seconds
+        );
     }
 }

@@ -64,33 +64,63 @@ public final class InferenceService {
         return registry;
     }
 
+    /**
+     * One encode on the plugin's pool, the only place inference runs: it records the queue wait and the inference
+     * time, counts rejections, and turns a model load past the memory limit into a 429. Subclasses say which texts
+     * to encode (chosen when the task starts) and what to do with the vectors.
+     */
+    private abstract class EncodeTask extends AbstractRunnable {
+        private final long queued = System.nanoTime();
+        private final String model;
+        private final Role role;
+
+        EncodeTask(String model, Role role) {
+            this.model = model;
+            this.role = role;
+        }
+
+        abstract List<String> texts();
+
+        abstract void onVectors(float[][] vectors);
+
+        @Override
+        protected final void doRun() {
+            List<String> texts = texts();
+            long start = System.nanoTime();
+            queueWait.record(start - queued);
+            float[][] vectors;
+            try {
+                vectors = registry.encoder(model).encode(texts, role);
+            } catch (ModelMemoryLimitException e) {
+                onFailure(new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e));
+                return;
+            } catch (Exception e) {
+                onFailure(e);
+                return;
+            } finally {
+                inferenceTime.record(System.nanoTime() - start);
+            }
+            onVectors(vectors);
+        }
+
+        @Override
+        public final void onRejection(Exception e) {
+            rejections.increment();
+            onFailure(e);
+        }
+    }
+
     /** Encodes {@code texts} for {@code role} with {@code model}, answering on the plugin's thread pool. */
     public void embed(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
-        long queued = System.nanoTime();
-        executor.execute(new AbstractRunnable() {
+        executor.execute(new EncodeTask(model, role) {
             @Override
-            protected void doRun() {
-                long start = System.nanoTime();
-                queueWait.record(start - queued);
-                float[][] vectors;
-                try {
-                    vectors = registry.encoder(model).encode(texts, role);
-                } catch (ModelMemoryLimitException e) {
-                    listener.onFailure(new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e));
-                    return;
-                } catch (Exception e) {
-                    listener.onFailure(e);
-                    return;
-                } finally {
-                    inferenceTime.record(System.nanoTime() - start);
-                }
-                listener.onResponse(vectors);
+            List<String> texts() {
+                return texts;
             }
 
             @Override
-            public void onRejection(Exception e) {
-                rejections.increment();
-                listener.onFailure(e);
+            void onVectors(float[][] vectors) {
+                listener.onResponse(vectors);
             }
 
             @Override
@@ -123,59 +153,53 @@ public final class InferenceService {
 
     /** Schedules one encode task that takes every query waiting for {@code model} when it starts. */
     private void encodePendingQueries(String model) {
-        long queued = System.nanoTime();
-        executor.execute(new AbstractRunnable() {
-            @Override
-            protected void doRun() {
-                List<PendingQuery> batch = take(model);
-                long start = System.nanoTime();
-                queueWait.record(start - queued);
-                float[][] vectors;
-                try {
-                    vectors = registry.encoder(model).encode(batch.stream().map(q -> q.key().text()).toList(), Role.QUERY);
-                } catch (Exception e) {
-                    Exception failure = e instanceof ModelMemoryLimitException
-                        ? new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e)
-                        : e;
-                    batch.forEach(q -> q.listener().onFailure(failure));
-                    return;
-                } finally {
-                    inferenceTime.record(System.nanoTime() - start);
+        executor.execute(new EncodeTask(model, Role.QUERY) {
+            /** This task's own queries; once taken, later arrivals belong to the next task. */
+            private List<PendingQuery> batch;
+
+            private List<PendingQuery> batch() {
+                if (batch == null) {
+                    synchronized (pendingQueries) {
+                        batch = pendingQueries.remove(model);
+                    }
+                    batch = batch == null ? List.of() : batch;
                 }
+                return batch;
+            }
+
+            @Override
+            List<String> texts() {
+                return batch().stream().map(q -> q.key().text()).toList();
+            }
+
+            @Override
+            void onVectors(float[][] vectors) {
                 for (int i = 0; i < vectors.length; i++) {
                     if (queryCache != null) {
                         queryCache.put(batch.get(i).key(), vectors[i]);
                     }
                     ActionListener<float[]> listener = batch.get(i).listener();
                     float[] vector = vectors[i];
-                    responder.execute(() -> {
-                        try {
-                            listener.onResponse(vector);
-                        } catch (RuntimeException e) {
-                            listener.onFailure(e);
-                        }
-                    });
+                    try {
+                        responder.execute(() -> {
+                            try {
+                                listener.onResponse(vector);
+                            } catch (RuntimeException e) {
+                                listener.onFailure(e);
+                            }
+                        });
+                    } catch (RuntimeException e) {
+                        // the responder refused (a full search queue): this query fails alone
+                        listener.onFailure(e);
+                    }
                 }
             }
 
             @Override
-            public void onRejection(Exception e) {
-                rejections.increment();
-                take(model).forEach(q -> q.listener().onFailure(e));
-            }
-
-            @Override
             public void onFailure(Exception e) {
-                take(model).forEach(q -> q.listener().onFailure(e));
+                batch().forEach(q -> q.listener().onFailure(e));
             }
         });
-    }
-
-    private List<PendingQuery> take(String model) {
-        synchronized (pendingQueries) {
-            List<PendingQuery> batch = pendingQueries.remove(model);
-            return batch == null ? List.of() : batch;
-        }
     }
 
     /** This node's service-level counters (the encoder keeps its own per model). */

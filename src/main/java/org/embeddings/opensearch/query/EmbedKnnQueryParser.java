@@ -119,9 +119,6 @@ public final class EmbedKnnQueryParser {
         KnnOptions options;
         try {
             int k = spec.k == null ? KnnOptions.DEFAULT_K : spec.k;
-            if (k < 1 || k > KnnOptions.MAX_K) {
-                throw new IllegalArgumentException("[k] must be within [1, " + KnnOptions.MAX_K + "], got [" + k + "]");
-            }
             int candidates = spec.numCandidates != null ? spec.numCandidates
                 : spec.efSearch != null ? Math.max(k, spec.efSearch)
                 : KnnOptions.defaultCandidates(k);

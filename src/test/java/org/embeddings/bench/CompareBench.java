@@ -7,11 +7,7 @@ import org.embeddings.it.RealNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * This plugin against OpenSearch 3.6.0 with ml-commons + neural-search ({@code src/scripts/mlcommons.sh}), same
@@ -41,21 +37,21 @@ public final class CompareBench {
 
         Result ours;
         try (RealNode node = RealNode.start("compare", 19285)) {
-            long pid = Long.parseLong(Files.readString(node.dir().resolve("pid")).trim());
-            long rss0 = rss(pid);
+            long pid = NodeWorkload.pid(node.dir());
+            long rss0 = NodeWorkload.rss(pid);
             long t0 = System.nanoTime();
-            ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"bge-small-en-v1.5\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+            NodeWorkload.ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"bge-small-en-v1.5\", \"role\": \"query\", \"texts\": [\"load\"]}"));
             double ready = (System.nanoTime() - t0) / 1e9;
-            long rss1 = rss(pid);
-            ok(node.call("PUT", "/cmp", """
+            long rss1 = NodeWorkload.rss(pid);
+            NodeWorkload.ok(node.call("PUT", "/cmp", """
                 {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}"""));
-            ok(node.call("PUT", "/_ingest/pipeline/cmp", """
+            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/cmp", """
                 {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
-            double ingest = ingest(node, "/cmp/_bulk?pipeline=cmp", texts);
-            ok(node.call("POST", "/cmp/_refresh", null));
-            double[] lat = run(node, "/cmp/_search", single, 1, q -> knn("embed_knn", "vec", q, null));
-            double[] par = run(node, "/cmp/_search", concurrent, 16, q -> knn("embed_knn", "vec", q, null));
+            double ingest = NodeWorkload.ingest(node, "/cmp/_bulk?pipeline=cmp", texts);
+            NodeWorkload.ok(node.call("POST", "/cmp/_refresh", null));
+            double[] lat = queries(node, single, 1, q -> knn("embed_knn", "vec", q, null));
+            double[] par = queries(node, concurrent, 16, q -> knn("embed_knn", "vec", q, null));
             ours = new Result(ingest, lat[0], lat[1], par[2], (rss1 - rss0) / 1e6, ready);
         }
 
@@ -69,21 +65,21 @@ public final class CompareBench {
         String modelId = out.lines().filter(l -> l.startsWith("MODEL_ID=")).findFirst().orElseThrow().substring("MODEL_ID=".length());
         try {
             Path base = Path.of("target/mlcommons");
-            long pid = Long.parseLong(Files.readString(base.resolve("node/pid")).trim());
+            long pid = NodeWorkload.pid(base.resolve("node"));
             long rss0 = Long.parseLong(Files.readString(base.resolve("rss_before_model_kb")).trim()) * 1024;
-            long rss1 = rss(pid);
+            long rss1 = NodeWorkload.rss(pid);
             RealNode node = RealNode.attach(base.resolve("node"), Integer.parseInt(System.getenv().getOrDefault("MLC_HTTP_PORT", "19300")));
-            ok(node.call("PUT", "/_ingest/pipeline/cmp", """
+            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/cmp", """
                 {"processors": [{"text_embedding": {"model_id": "%s", "field_map": {"body": "vec"}}}]}""".formatted(modelId)));
-            ok(node.call("PUT", "/cmp", """
+            NodeWorkload.ok(node.call("PUT", "/cmp", """
                 {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.knn": true},
                  "mappings": {"properties": {"body": {"type": "text"},
                    "vec": {"type": "knn_vector", "dimension": 384,
                            "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil"}}}}}"""));
-            double ingest = ingest(node, "/cmp/_bulk?pipeline=cmp", texts);
-            ok(node.call("POST", "/cmp/_refresh", null));
-            double[] lat = run(node, "/cmp/_search", single, 1, q -> knn("neural", "vec", q, modelId));
-            double[] par = run(node, "/cmp/_search", concurrent, 16, q -> knn("neural", "vec", q, modelId));
+            double ingest = NodeWorkload.ingest(node, "/cmp/_bulk?pipeline=cmp", texts);
+            NodeWorkload.ok(node.call("POST", "/cmp/_refresh", null));
+            double[] lat = queries(node, single, 1, q -> knn("neural", "vec", q, modelId));
+            double[] par = queries(node, concurrent, 16, q -> knn("neural", "vec", q, modelId));
             double ready = readySeconds();
             theirs = new Result(ingest, lat[0], lat[1], par[2], (rss1 - rss0) / 1e6, ready);
         } finally {
@@ -124,64 +120,10 @@ public final class CompareBench {
         return "{\"size\": 10, \"_source\": false, \"query\": " + q + "}";
     }
 
-    private static double ingest(RealNode node, String path, List<String> texts) throws Exception {
-        long t0 = System.nanoTime();
-        for (int from = 0; from < texts.size(); from += 100) {
-            StringBuilder bulk = new StringBuilder();
-            for (int i = from; i < Math.min(texts.size(), from + 100); i++) {
-                JsonObject source = new JsonObject();
-                source.addProperty("body", texts.get(i));
-                bulk.append("{\"index\": {}}\n").append(source).append('\n');
-            }
-            RealNode.Response r = node.call("POST", path, bulk.toString(), "application/x-ndjson");
-            ok(r);
-            if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                throw new IllegalStateException(r.text().substring(0, Math.min(2000, r.text().length())));
-            }
-        }
-        return texts.size() / ((System.nanoTime() - t0) / 1e9);
-    }
-
-    /** Runs each query once over {@code clients} threads; returns p50 and p99 in ms and queries per second. */
-    private static double[] run(RealNode node, String path, List<String> queries, int clients, java.util.function.Function<String, String> body)
+    /** Warms the query path up, then sends one search per query text over {@code clients} threads. */
+    private static double[] queries(RealNode node, List<String> queries, int clients, java.util.function.Function<String, String> body)
         throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(clients);
-        try {
-            ok(node.call("POST", path, body.apply("warm up the query path")));
-            List<Future<Double>> calls = new ArrayList<>();
-            long t0 = System.nanoTime();
-            for (String q : queries) {
-                String request = body.apply(q);
-                calls.add(pool.submit(() -> {
-                    long s = System.nanoTime();
-                    ok(node.call("POST", path, request));
-                    return (System.nanoTime() - s) / 1e6;
-                }));
-            }
-            double[] ms = new double[calls.size()];
-            for (int i = 0; i < ms.length; i++) {
-                ms[i] = calls.get(i).get();
-            }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            Arrays.sort(ms);
-            return new double[] { ms[(int) Math.ceil(0.5 * ms.length) - 1], ms[(int) Math.ceil(0.99 * ms.length) - 1], ms.length / seconds };
-        } finally {
-            pool.shutdown();
-        }
-    }
-
-    private static long rss(long pid) throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS for " + pid);
-    }
-
-    private static void ok(RealNode.Response r) {
-        if (r.status() >= 300) {
-            throw new IllegalStateException(r.status() + " " + r.text());
-        }
+        NodeWorkload.ok(node.call("POST", "/cmp/_search", body.apply("warm up the query path")));
+        return NodeWorkload.queries(node, "/cmp/_search", queries.stream().map(body).toList(), clients);
     }
 }

@@ -4,8 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import org.embeddings.it.RealNode;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,10 +26,10 @@ public final class LoadBench {
         int perClient = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         int bulkSize = 100;
         try (RealNode node = RealNode.start("load", 19290)) {
-            ok(node.call("PUT", "/load", """
+            NodeWorkload.ok(node.call("PUT", "/load", """
                 {"settings": {"number_of_shards": 2, "number_of_replicas": 0},
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}"""));
-            ok(node.call("PUT", "/_ingest/pipeline/load", """
+            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/load", """
                 {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
             ConcurrentHashMap.KeySetView<String, Boolean> acked = ConcurrentHashMap.newKeySet();
             ConcurrentHashMap.KeySetView<String, Boolean> failed = ConcurrentHashMap.newKeySet();
@@ -89,10 +87,7 @@ public final class LoadBench {
                             badStatuses.add("query " + r.status() + " " + r.text());
                         }
                         queryMillis.add((System.nanoTime() - s) / 1_000_000);
-                        JsonObject nodes = node.call("GET", "/_nodes/_local/stats/jvm", null).body().getAsJsonObject().getAsJsonObject("nodes");
-                        long heap = nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("jvm").getAsJsonObject("mem")
-                            .get("heap_used_in_bytes").getAsLong();
-                        maxHeap.accumulateAndGet(heap, Math::max);
+                        maxHeap.accumulateAndGet(NodeWorkload.heapUsed(node), Math::max);
                     } catch (Exception e) {
                         badStatuses.add("query " + e);
                     }
@@ -104,9 +99,9 @@ public final class LoadBench {
             double seconds = (System.nanoTime() - t0) / 1e9;
             done.set(true);
             queries.join();
-            ok(node.call("POST", "/load/_refresh", null));
+            NodeWorkload.ok(node.call("POST", "/load/_refresh", null));
             long count = node.call("GET", "/load/_count", null).body().getAsJsonObject().get("count").getAsLong();
-            long pid = Long.parseLong(Files.readString(node.dir().resolve("pid")).trim());
+            long pid = NodeWorkload.pid(node.dir());
             List<Long> sorted = new ArrayList<>(queryMillis);
             sorted.sort(null);
             System.out.printf("%d clients x %d documents in bulks of %d, queries running throughout, node heap 1 GB%n", clients, perClient, bulkSize);
@@ -115,25 +110,10 @@ public final class LoadBench {
                 badStatuses.stream().limit(5).toList());
             System.out.printf("ingest %.1f docs/s over %.0f s; %d queries, p50 %d ms, p99 %d ms%n", acked.size() / seconds, seconds, sorted.size(),
                 sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2), sorted.isEmpty() ? 0 : sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1));
-            System.out.printf("max heap used %.0f MB of 1024; node RSS at the end %.0f MB%n", maxHeap.get() / 1e6, rss(pid) / 1e6);
+            System.out.printf("max heap used %.0f MB of 1024; node RSS at the end %.0f MB%n", maxHeap.get() / 1e6, NodeWorkload.rss(pid) / 1e6);
             if (acked.size() + failed.size() != (long) clients * perClient || count != acked.size() || badStatuses.isEmpty() == false) {
                 throw new IllegalStateException("books do not balance");
             }
-        }
-    }
-
-    private static long rss(long pid) throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        return 0;
-    }
-
-    private static void ok(RealNode.Response r) {
-        if (r.status() >= 300) {
-            throw new IllegalStateException(r.status() + " " + r.text());
         }
     }
 }

@@ -15,9 +15,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * A real node under the workloads of issue 6, in one run: bulk ingest through the {@code embed} pipeline against the
@@ -54,35 +51,21 @@ public final class NodeBench {
         // -Dbench.node.settings=a=b,c=d passes node settings (to compare, say, embeddings.onnx.allow_spinning)
         String[] nodeSettings = System.getProperty("bench.node.settings", "").isBlank() ? new String[0] : System.getProperty("bench.node.settings").split(",");
         try (RealNode node = RealNode.start("bench", 19280, nodeSettings)) {
-            long pid = Long.parseLong(Files.readString(node.dir().resolve("pid")).trim());
+            long pid = NodeWorkload.pid(node.dir());
             System.out.printf("node pid %d, %s, %d SciFact documents, %d queries, settings %s%n", pid, model, docs, queries.size(), List.of(nodeSettings));
-            long rssBefore = rss(pid);
-            long heapBefore = heapUsed(node);
-            ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
-            long rssModel = rss(pid);
-            long heapModel = heapUsed(node);
+            long rssBefore = NodeWorkload.rss(pid);
+            long heapBefore = NodeWorkload.heapUsed(node);
+            NodeWorkload.ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+            long rssModel = NodeWorkload.rss(pid);
+            long heapModel = NodeWorkload.heapUsed(node);
 
-            ok(node.call("PUT", "/bench", """
+            NodeWorkload.ok(node.call("PUT", "/bench", """
                 {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
-            ok(node.call("PUT", "/_ingest/pipeline/bench", """
+            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/bench", """
                 {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
-            long t0 = System.nanoTime();
-            for (int from = 0; from < texts.size(); from += 100) {
-                StringBuilder bulk = new StringBuilder();
-                for (int i = from; i < Math.min(texts.size(), from + 100); i++) {
-                    JsonObject source = new JsonObject();
-                    source.addProperty("body", texts.get(i));
-                    bulk.append("{\"index\": {}}\n").append(source).append('\n');
-                }
-                RealNode.Response r = node.call("POST", "/bench/_bulk?pipeline=bench", bulk.toString(), "application/x-ndjson");
-                ok(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException(r.text());
-                }
-            }
-            double ingestSeconds = (System.nanoTime() - t0) / 1e9;
-            ok(node.call("POST", "/bench/_refresh", null));
+            double ingestSeconds = texts.size() / NodeWorkload.ingest(node, "/bench/_bulk?pipeline=bench", texts);
+            NodeWorkload.ok(node.call("POST", "/bench/_refresh", null));
             System.out.printf("%nIngest (bulks of 100, one client)%n%-40s %10s %8s%n", "", "docs/s", "ratio");
             System.out.printf("%-40s %10.2f %8s%n", "encoder alone (same texts, same JVM settings)", texts.size() / encoderSeconds, "1.00");
             System.out.printf("%-40s %10.2f %8.2f%n", "node: _bulk with the embed pipeline", texts.size() / ingestSeconds, encoderSeconds / ingestSeconds);
@@ -93,8 +76,8 @@ public final class NodeBench {
             List<Double> freshP50 = new ArrayList<>(), freshP99 = new ArrayList<>(), cachedP50 = new ArrayList<>(), cachedP99 = new ArrayList<>();
             int pass = 0;
             for (int c : concurrency) {
-                double[] fresh = run(node, queries, c, " " + (++pass)); // a new suffix each pass: nothing cached
-                double[] cached = run(node, queries, c, " " + pass); // the same texts again: all cached
+                double[] fresh = NodeWorkload.queries(node, "/bench/_search", searches(queries, " " + (++pass)), c); // new suffix: nothing cached
+                double[] cached = NodeWorkload.queries(node, "/bench/_search", searches(queries, " " + pass), c); // the same texts again: all cached
                 System.out.printf("%-10d %-22s %8.1f %8.1f %8.1f%n", c, "new (encode + search)", fresh[0], fresh[1], fresh[2]);
                 System.out.printf("%-10d %-22s %8.1f %8.1f %8.1f%n", c, "repeated (cache hit)", cached[0], cached[1], cached[2]);
                 freshP50.add(fresh[0]);
@@ -116,17 +99,14 @@ public final class NodeBench {
             System.out.printf("%-44s %10s %10s%n", "", "RSS MB", "heap MB");
             System.out.printf("%-44s %10.0f %10.0f%n", "node, no model loaded", rssBefore / 1e6, heapBefore / 1e6);
             System.out.printf("%-44s %10.0f %10.0f%n", "after loading " + model, rssModel / 1e6, heapModel / 1e6);
-            long previous = rss(pid);
+            long previous = NodeWorkload.rss(pid);
             for (String extra : List.of("e5-small-v2", "all-minilm-l6-v2", "bge-small-en-v1.5-q")) {
                 if (extra.equals(model)) {
                     continue;
                 }
-                Path target = Files.createDirectories(node.dir().resolve("config/embeddings/models").resolve(extra));
-                for (String f : List.of("model.onnx", "tokenizer.json")) {
-                    Files.copy(models.resolve(extra).resolve(f), target.resolve(f));
-                }
-                ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + extra + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
-                long now = rss(pid);
+                node.installModel(models, extra);
+                NodeWorkload.ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + extra + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+                long now = NodeWorkload.rss(pid);
                 System.out.printf("%-44s %10.0f %10s  (+%.0f MB; model file %.0f MB)%n", "after also loading " + extra, now / 1e6, "", (now - previous) / 1e6,
                     Files.size(models.resolve(extra).resolve("model.onnx")) / 1e6);
                 previous = now;
@@ -135,53 +115,15 @@ public final class NodeBench {
         }
     }
 
-    /** Runs every query once, spread over {@code clients} threads; returns p50 and p99 in ms and queries per second. */
-    private static double[] run(RealNode node, List<String> queries, int clients, String suffix) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(clients);
-        try {
-            List<Future<Double>> calls = new ArrayList<>();
-            long t0 = System.nanoTime();
-            for (String q : queries) {
-                JsonObject params = new JsonObject();
-                params.addProperty("query_text", q + suffix);
-                params.addProperty("k", 10);
-                String body = "{\"size\": 10, \"_source\": false, \"query\": {\"embed_knn\": {\"vec\": " + params + "}}}";
-                calls.add(pool.submit(() -> {
-                    long s = System.nanoTime();
-                    ok(node.call("POST", "/bench/_search", body));
-                    return (System.nanoTime() - s) / 1e6;
-                }));
-            }
-            double[] ms = new double[calls.size()];
-            for (int i = 0; i < ms.length; i++) {
-                ms[i] = calls.get(i).get();
-            }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            Arrays.sort(ms);
-            return new double[] { ms[(int) Math.ceil(0.5 * ms.length) - 1], ms[(int) Math.ceil(0.99 * ms.length) - 1], ms.length / seconds };
-        } finally {
-            pool.shutdown();
+    /** One {@code embed_knn} search body (k = 10) per query text, with {@code suffix} appended to the text. */
+    private static List<String> searches(List<String> queries, String suffix) {
+        List<String> bodies = new ArrayList<>();
+        for (String q : queries) {
+            JsonObject params = new JsonObject();
+            params.addProperty("query_text", q + suffix);
+            params.addProperty("k", 10);
+            bodies.add("{\"size\": 10, \"_source\": false, \"query\": {\"embed_knn\": {\"vec\": " + params + "}}}");
         }
-    }
-
-    private static long rss(long pid) throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS for " + pid);
-    }
-
-    private static long heapUsed(RealNode node) throws Exception {
-        RealNode.Response r = node.call("GET", "/_nodes/_local/stats/jvm", null);
-        JsonObject nodes = r.body().getAsJsonObject().getAsJsonObject("nodes");
-        return nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("jvm").getAsJsonObject("mem").get("heap_used_in_bytes").getAsLong();
-    }
-
-    private static void ok(RealNode.Response r) {
-        if (r.status() >= 300) {
-            throw new IllegalStateException(r.status() + " " + r.text());
-        }
+        return bodies;
     }
 }

@@ -31,20 +31,8 @@ public final class SciFactEval {
         Path data = Path.of(args.length > 1 ? args[1] : "../shared/data/scifact");
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         try (RealNode node = RealNode.start("eval-" + model, Integer.getInteger("eval.port", 19250))) {
-            installModel(node, models, model);
+            node.installModel(models, model);
             new SciFactEval(node, model, data).run();
-        }
-    }
-
-    static void installModel(RealNode node, Path models, String model) throws Exception {
-        Path target = node.dir().resolve("config/embeddings/models").resolve(model);
-        Path source = models.resolve(model);
-        if (Files.exists(node.dir().resolve("plugins/embeddings/models").resolve(model)) || Files.exists(source) == false) {
-            return;
-        }
-        Files.createDirectories(target);
-        for (String f : List.of("model.onnx", "tokenizer.json")) {
-            Files.copy(source.resolve(f), target.resolve(f));
         }
     }
 

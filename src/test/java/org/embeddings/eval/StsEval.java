@@ -140,7 +140,7 @@ public final class StsEval {
             // the published recipe end to end: a real node with the plugin, the REST embed API, role none
             try (RealNode node = RealNode.start("eval-sts", 19256)) {
                 for (String name : names) {
-                    SciFactEval.installModel(node, models, name);
+                    node.installModel(models, name);
                     long start = System.nanoTime();
                     print(name, evaluate(node, name, pairs), (System.nanoTime() - start) / 1e9);
                 }

@@ -7,7 +7,6 @@ import org.junit.BeforeClass;
 import org.junit.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,11 +26,7 @@ public class BadInputIT {
     @BeforeClass
     public static void startNode() throws Exception {
         node = RealNode.start("bad-input", 19260, "embeddings.models.max_loaded_bytes=200mb");
-        Path e5 = Path.of(System.getProperty("embeddings.test.models")).resolve("e5-small-v2");
-        Path target = Files.createDirectories(node.dir().resolve("config/embeddings/models/e5-small-v2"));
-        for (String f : List.of("model.onnx", "tokenizer.json")) {
-            Files.copy(e5.resolve(f), target.resolve(f));
-        }
+        node.installModel(Path.of(System.getProperty("embeddings.test.models")), "e5-small-v2");
         ok(node.call("PUT", "/docs", """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
              "mappings": {"properties": {"body": {"type": "text"}, "title": {"type": "keyword"},

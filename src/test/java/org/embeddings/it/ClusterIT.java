@@ -146,7 +146,7 @@ public class ClusterIT {
             {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
         BulkLoad load = new BulkLoad(first, "replicated", "replicated", 8);
         load.awaitAcked(40, 120_000);
-        RealNode.run(List.of("bash", RealNode.script().toString(), "kill", dir.resolve("node-3").toString()));
+        nodes.get(2).kill();
         int ackedAtKill = load.acked.size();
         load.awaitAcked(ackedAtKill + 40, 120_000);
         load.close();

@@ -5,7 +5,6 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
-import java.util.List;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -43,12 +42,12 @@ public class FaultsIT {
             {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
         BulkLoad load = new BulkLoad(node, "durable", "durable", 8);
         load.awaitAcked(40, 120_000);
-        RealNode.run(List.of("bash", RealNode.script().toString(), "kill", node.dir().toString()));
+        node.kill();
         load.close();
         assertTrue("acked before the kill: " + load.acked.size(), load.acked.size() >= 40);
         assertTrue(load.serverErrors.toString(), load.serverErrors.isEmpty());
 
-        RealNode.run(List.of("bash", RealNode.script().toString(), "restart", node.dir().toString(), Integer.toString(node.httpPort())));
+        node.restart();
         assertOk(node.call("GET", "/_cluster/health/durable?wait_for_status=green&timeout=60s", null));
         assertOk(node.call("POST", "/durable/_refresh", null));
 

@@ -94,6 +94,30 @@ public final class RealNode implements AutoCloseable {
         return sb.toString();
     }
 
+    /**
+     * Installs a model from {@code models/<name>} the way a user does, by copying its files into the node's
+     * {@code config/embeddings/models/<name>/}; a model the plugin bundles needs nothing.
+     */
+    public void installModel(Path models, String name) throws IOException {
+        if (Files.exists(dir.resolve("plugins/embeddings/models").resolve(name))) {
+            return;
+        }
+        Path target = Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
+        for (String f : List.of("model.onnx", "tokenizer.json")) {
+            Files.copy(models.resolve(name).resolve(f), target.resolve(f));
+        }
+    }
+
+    /** kill -9, as a crash would. */
+    public void kill() throws IOException, InterruptedException {
+        run(List.of("bash", script().toString(), "kill", dir.toString()));
+    }
+
+    /** Starts the node again on its data, after {@link #kill()}. */
+    public void restart() throws IOException, InterruptedException {
+        run(List.of("bash", script().toString(), "restart", dir.toString(), Integer.toString(httpPort)));
+    }
+
     public int httpPort() {
         return httpPort;
     }

@@ -10,8 +10,6 @@ import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 
@@ -29,20 +27,6 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     @Override
     protected boolean resetNodeAfterTest() {
         return false;
-    }
-
-    private void installBge() throws Exception {
-        Path source = Path.of(System.getProperty("embeddings.test.models")).resolve("bge-small-en-v1.5");
-        // The test framework wraps the node's paths in its own file system; link through the real one.
-        Path configDir = Path.of(getInstanceFromNode(Environment.class).configDir().toString());
-        Path target = configDir.resolve(EmbeddingsPlugin.MODELS_DIR).resolve("bge-small-en-v1.5");
-        if (Files.exists(target.resolve("model.onnx"))) {
-            return;
-        }
-        Files.createDirectories(target);
-        for (String file : List.of("model.onnx", "tokenizer.json")) {
-            Files.createLink(target.resolve(file), source.resolve(file));
-        }
     }
 
     public void testMapperIndexesVectorsAndRejectsBadOnes() {
@@ -81,7 +65,7 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     public void testProcessorAndQueryThroughAnInstalledModel() throws Exception {
-        installBge();
+        TestModels.install(getInstanceFromNode(Environment.class), "bge-small-en-v1.5");
         client().admin().indices().prepareCreate("docs").setMapping("body", "type=text", "vec", "type=embedding,dims=384").get();
         client().admin()
             .cluster()

@@ -18,8 +18,6 @@ import org.opensearch.search.aggregations.AggregationBuilders;
 import org.opensearch.search.aggregations.bucket.terms.Terms;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -62,8 +60,8 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
     @Override
     public void setUp() throws Exception {
         super.setUp();
-        install(BGE);
-        install(BGE_Q);
+        TestModels.install(getInstanceFromNode(Environment.class), BGE);
+        TestModels.install(getInstanceFromNode(Environment.class), BGE_Q);
         if (client().admin().indices().prepareExists("bound").get().isExists()) {
             return;
         }
@@ -89,20 +87,6 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
         BulkResponse response = bulk.get();
         assertFalse(response.buildFailureMessage(), response.hasFailures());
-    }
-
-    private void install(String model) throws Exception {
-        Path source = Path.of(System.getProperty("embeddings.test.models")).resolve(model);
-        // The test framework wraps the node's paths in its own file system; link through the real one.
-        Path configDir = Path.of(getInstanceFromNode(Environment.class).configDir().toString());
-        Path target = configDir.resolve(EmbeddingsPlugin.MODELS_DIR).resolve(model);
-        if (Files.exists(target.resolve("model.onnx"))) {
-            return;
-        }
-        Files.createDirectories(target);
-        for (String file : List.of("model.onnx", "tokenizer.json")) {
-            Files.createLink(target.resolve(file), source.resolve(file));
-        }
     }
 
     private void putPipeline(String id, String model) {

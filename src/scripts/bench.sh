@@ -8,22 +8,18 @@
 #   bench.sh compare [DOCS] [QUERIES]           this plugin vs OpenSearch 3.6.0 + ml-commons (src/scripts/mlcommons.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/java-home.sh"
-cd "$here/../.."
-mvn -B -ntp -q generate-resources test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test >/dev/null
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
-what=${1:?usage: bench.sh batching [MODEL] [DOCS] [ROUNDS]}; shift
+. "$here/lib.sh"
+cd "$EMBEDDINGS_ROOT"
+what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
+case "$what" in node|load|compare) ensure_built ;; esac
+cp=$(test_classpath)
+props=(-Dembeddings.test.models="$EMBEDDINGS_ROOT/target/models" -Dembeddings.data="${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}"
+  -Dembeddings.work.dir="$BUILD_DIR/bench-nodes" -Dembeddings.plugin.zip="$(plugin_zip)" -Dembeddings.dist.dir="$(distribution)")
 case "$what" in
-  encoder) exec java ${BENCH_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
-  node)
-    [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
-    exec java ${BENCH_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;
-  load)
-    [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
-    exec java -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.LoadBench "$@" ;;
-  compare)
-    [ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
-    exec java -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -Dembeddings.work.dir="$PWD/target/bench-nodes" -cp "$cp" org.embeddings.bench.CompareBench "$@" ;;
-  batching) exec java -Dembeddings.test.models="$PWD/target/models" -Dembeddings.data="${DATA_DIR:-$PWD/../shared/data}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
+  encoder) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
+  node) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;
+  load) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LoadBench "$@" ;;
+  compare) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.CompareBench "$@" ;;
+  batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@
 # (default -Xms512m -Xmx512m). Extra key=value settings after HTTP_BASE go to every node.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 cmd=${1:?usage: cluster.sh start|stop DIR [HTTP_BASE]}
 dir=${2:?usage: cluster.sh start|stop DIR [HTTP_BASE]}
 case "$cmd" in
@@ -19,6 +20,7 @@ case "$cmd" in
         bash "$here/node.sh" start "$dir/node-$i" $((base + i)) $((base + 100 + i)) \
         "discovery.seed_hosts=[$seeds]" "cluster.initial_cluster_manager_nodes=[$managers]" "$@"
     done
+    for i in 1 2 3; do wait_for_node "$dir/node-$i" $((base + i)) || { bash "$here/cluster.sh" stop "$dir"; exit 1; }; done
     for _ in $(seq 1 240); do
       if curl -fsS "http://127.0.0.1:$((base + 1))/_cluster/health?wait_for_nodes=3&timeout=1s" 2>/dev/null | grep -q '"number_of_nodes":3'; then
         exit 0

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds the plugin, fetches OpenSearch 3.8.0 from Maven Central, installs the plugin, starts a node on
-# localhost:9200, loads a small demo index through the `embed` pipeline and prints a semantic query with its hits.
-# The node keeps running; stop it with: src/scripts/node.sh stop target/demo-node
+# Builds the plugin, fetches OpenSearch from Maven Central, installs the plugin, starts a node on localhost:9200
+# (DEMO_PORT; transport on DEMO_PORT + 100), loads a small demo index through the `embed` pipeline and prints a
+# semantic query with its hits. The node keeps running; stop it with: src/scripts/node.sh stop target/demo-node
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/java-home.sh"
-cd "$here/../.."
-echo "== building the plugin (JDK: $JAVA_HOME)"
-mvn -B -ntp -q verify -DskipTests
-echo "== starting OpenSearch 3.8.0 with the embeddings plugin on http://localhost:9200"
-"$here/node.sh" start "$PWD/target/demo-node" 9200 9300
-H=http://localhost:9200
+. "$here/lib.sh"
+cd "$EMBEDDINGS_ROOT"
+port=${DEMO_PORT:-9200}
+echo "== building the plugin for OpenSearch $OPENSEARCH_VERSION (JDK: $JAVA_HOME)"
+mvn_build -q verify -DskipTests
+echo "== starting OpenSearch $OPENSEARCH_VERSION with the embeddings plugin on http://localhost:$port"
+"$here/node.sh" start "$BUILD_DIR/demo-node" "$port" "$((port + 100))"
+H=http://localhost:$port
 json() { curl -fsS -X "$1" "$H$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; echo; }
 json DELETE /demo >/dev/null 2>&1 || true
 json PUT /demo '{"mappings": {"properties": {
@@ -44,4 +45,4 @@ echo "== hits:"
 curl -fsS -X POST "$H/demo/_search" -H 'Content-Type: application/json' -d "$QUERY" \
   | python3 -c 'import json,sys; [print("  %.4f  %s  %s" % (h["_score"], h["_id"], h["_source"]["title"])) for h in json.load(sys.stdin)["hits"]["hits"]]' 2>/dev/null \
   || curl -fsS -X POST "$H/demo/_search" -H 'Content-Type: application/json' -d "$QUERY"
-echo "== the node keeps running at $H; stop it with: src/scripts/node.sh stop target/demo-node"
+echo "== the node keeps running at $H; stop it with: src/scripts/node.sh stop $BUILD_DIR/demo-node"

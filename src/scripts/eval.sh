@@ -6,15 +6,16 @@
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/java-home.sh"
-cd "$here/../.."
-[ -f target/releases/embeddings-0.1.0.zip ] || mvn -B -ntp -q verify -DskipTests
-mvn -B -ntp -q test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test >/dev/null
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
-what=${1:?usage: eval.sh scifact MODEL [DATA_DIR]}; shift
+. "$here/lib.sh"
+cd "$EMBEDDINGS_ROOT"
+what=${1:?usage: eval.sh scifact|sts|sts-encoder MODEL...}; shift
+case "$what" in scifact|sts) ensure_built ;; esac
+cp=$(test_classpath)
+props=(-Dembeddings.test.models="$EMBEDDINGS_ROOT/target/models" -Dembeddings.data="${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}"
+  -Dembeddings.work.dir="$BUILD_DIR/eval-nodes" -Dembeddings.plugin.zip="$(plugin_zip)" -Dembeddings.dist.dir="$(distribution)")
 case "$what" in
-  scifact) exec java ${EVAL_OPTS:-} -Dembeddings.test.models="$PWD/target/models" -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
-  sts) exec java -Dembeddings.work.dir="$PWD/target/eval-nodes" -cp "$cp" org.embeddings.eval.StsEval --node --models "$PWD/target/models" "$@" ;;
-  sts-encoder) exec java -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
+  scifact) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
+  sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;
+  sts-encoder) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

@@ -23,7 +23,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-. "$here/java-home.sh"
+. "$here/lib.sh"
 
 OS_VERSION=3.6.0
 PLUGIN_VERSION=3.6.0.0
@@ -59,11 +59,14 @@ setup_node() {
   [ -f "$node/.installed" ] && return 0
   local dist
   dist=$(fetch org/opensearch/distribution/integ-test-zip opensearch "$OS_VERSION" .zip)
-  rm -rf "$node" "$base/unpack"
+  rm -rf "$base/unpack"
   mkdir -p "$base/unpack"
   unzip -q "$dist" -d "$base/unpack"
-  mv "$base/unpack/opensearch-$OS_VERSION" "$node"
-  rmdir "$base/unpack"
+  local real
+  real=$(node_home "$node")  # as root: a folder the node's user can reach (lib.sh)
+  rm -rf "${real:?}"/* "$real"/.[!.]* 2>/dev/null || true
+  cp -a "$base/unpack/opensearch-$OS_VERSION/." "$real/"
+  rm -rf "$base/unpack"
   # dependency order: ml-commons extends job-scheduler, neural-search extends k-NN
   local p zip
   for p in opensearch-job-scheduler opensearch-knn opensearch-ml-plugin neural-search; do
@@ -143,20 +146,14 @@ start_node() {
   stop_node
   # a fresh cluster every start; the PyTorch natives go where ml-commons' DJL looks (hard links: no 450 MB copy)
   rm -rf "$node/data" "$node/logs"; mkdir -p "$node/logs" "$node/data/ml_cache/pytorch"
-  cp -al "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME"
-  local run=()
-  if [ "$(id -u)" = 0 ]; then
-    chown -R nobody:nogroup "$node"
-    run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-  fi
-  "${run[@]}" env -i PATH=/usr/bin:/bin HOME="$node" OPENSEARCH_JAVA_HOME="$JAVA_HOME" OPENSEARCH_JAVA_OPTS="$HEAP" \
+  cp -al "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME" 2>/dev/null \
+    || cp -a "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME"
+  require_free_port "$HTTP_PORT" "HTTP of the ml-commons node"
+  require_free_port "$TRANSPORT_PORT" "transport of the ml-commons node"
+  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$(readlink -f "$node")"; fi
+  as_node_user env -i PATH=/usr/bin:/bin HOME="$node" OPENSEARCH_JAVA_HOME="$JAVA_HOME" OPENSEARCH_JAVA_OPTS="$HEAP" \
     "$node/bin/opensearch" -d -p "$node/pid" >"$node/start.log" 2>&1 || { cat "$node/start.log" >&2; die "node did not start"; }
-  for _ in $(seq 1 240); do
-    if curl -fsS "$url/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  tail -n 60 "$node"/logs/*.log >&2 || true
-  die "node did not answer on $url"
+  wait_for_node "$node" "$HTTP_PORT" || die "node did not answer on $url"
 }
 
 # api METHOD PATH [JSON] -> response body; fails on HTTP errors (printing the body)

@@ -5,20 +5,20 @@
 #   node.sh kill DIR                                             kill -9, as a crash would
 #   node.sh restart DIR HTTP_PORT                                starts the node in DIR again, keeping its data
 # Environment: CLUSTER_NAME, SEED_HOSTS (set: join a cluster instead of single-node), NODE_HEAP (JVM heap options),
-# NODE_WAIT=0 (return once started, without waiting for the cluster to answer: cluster.sh waits for all nodes).
-# Needs `mvn verify -DskipTests` to have built target/releases/*.zip and unpacked the distribution.
-# OpenSearch refuses to run as root, so as root the node runs as the unprivileged user `nobody`.
+# NODE_WAIT=0 (return once started, without waiting for the cluster to answer: cluster.sh waits for all nodes),
+# EMBEDDINGS_PLUGIN_ZIP and EMBEDDINGS_DIST (the zip and the unpacked distribution; default: the build's, see lib.sh).
+# A port already in use is an error, never silently shared. OpenSearch refuses to run as root, so as root the node
+# runs as an unprivileged user (lib.sh), from a folder that user can reach.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-. "$here/java-home.sh"
-OPENSEARCH_VERSION=${OPENSEARCH_VERSION:-3.8.0}
+. "$here/lib.sh"
 
-cmd=${1:?usage: node.sh start|stop DIR ...}
-dir=${2:?usage: node.sh start|stop DIR ...}
+cmd=${1:?usage: node.sh start|stop|kill|restart DIR ...}
+dir=${2:?usage: node.sh start|stop|kill|restart DIR ...}
 
 stop_node() {
   [ -f "$dir/pid" ] || return 0
+  local pid
   pid=$(cat "$dir/pid")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -27,27 +27,18 @@ stop_node() {
 }
 
 launch() {
-  run=()
-  if [ "$(id -u)" = 0 ]; then
-    chown -R nobody:nogroup "$dir"
-    run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-  fi
-  # The node gets no route to the network it would use anyway; the plugin never downloads.
-  "${run[@]}" env -i PATH=/usr/bin:/bin HOME="$dir" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
+  local http=$1 transport
+  transport=$(sed -n 's/^transport.port: //p' "$dir/config/opensearch.yml" | tail -n1)
+  require_free_port "$http" "HTTP of the node in $dir"
+  require_free_port "$transport" "transport of the node in $dir"
+  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$(readlink -f "$dir")"; fi
+  rm -f "$dir/pid"
+  # The node gets no environment but its own: no proxy settings, no inherited JAVA_HOME quirks.
+  as_node_user env -i PATH=/usr/bin:/bin HOME="$dir" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
     OPENSEARCH_JAVA_OPTS="${NODE_HEAP:--Xms1g -Xmx1g}" \
     "$dir/bin/opensearch" -d -p "$dir/pid" >"$dir/start.log" 2>&1 \
     || { cat "$dir/start.log" >&2; exit 1; }
-}
-
-wait_for() {
-  [ "${NODE_WAIT:-1}" = 0 ] && return 0
-  for _ in $(seq 1 180); do
-    if curl -fsS "http://127.0.0.1:$1/_cluster/health" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  echo "node in $dir did not answer on port $1; last log lines:" >&2
-  tail -n 40 "$dir"/logs/*.log >&2 || true
-  exit 1
+  [ "${NODE_WAIT:-1}" = 0 ] || wait_for_node "$dir" "$http"
 }
 
 case "$cmd" in
@@ -56,20 +47,18 @@ case "$cmd" in
     rm -f "$dir/pid"
     ;;
   restart)
-    http=${3:?http port}
-    launch
-    wait_for "$http"
+    launch "${3:?http port}"
     ;;
   start)
     http=${3:?http port}; transport=${4:?transport port}; shift 4
-    zip=$(ls "$root"/target/releases/embeddings-*.zip 2>/dev/null | head -n1)
-    dist="$root/target/opensearch-dist/opensearch-$OPENSEARCH_VERSION"
-    [ -f "$zip" ] || { echo "no plugin zip under target/releases: run mvn verify -DskipTests first" >&2; exit 1; }
-    [ -d "$dist" ] || { echo "no distribution at $dist: run mvn verify -DskipTests first" >&2; exit 1; }
+    zip=${EMBEDDINGS_PLUGIN_ZIP:-$(plugin_zip)}
+    dist=${EMBEDDINGS_DIST:-$(distribution)}
+    [ -f "$zip" ] || { echo "no plugin zip at $zip: build it first (mvn verify -DskipTests)" >&2; exit 1; }
+    [ -d "$dist" ] || { echo "no distribution at $dist: build first (mvn verify -DskipTests)" >&2; exit 1; }
     stop_node
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    cp -a "$dist/." "$dir/"
+    real=$(node_home "$dir")
+    rm -rf "${real:?}"/* "$real"/.[!.]* 2>/dev/null || true
+    cp -a "$dist/." "$real/"
     OPENSEARCH_JAVA_HOME="$JAVA_HOME" "$dir/bin/opensearch-plugin" install --batch "file://$zip" >"$dir/plugin-install.log" 2>&1 \
       || { cat "$dir/plugin-install.log" >&2; exit 1; }
     {
@@ -81,14 +70,13 @@ case "$cmd" in
       if [ -z "${SEED_HOSTS:-}" ]; then echo "discovery.type: single-node"; fi
       for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
     } >>"$dir/config/opensearch.yml"
-    launch
-    wait_for "$http"
+    launch "$http"
     ;;
   stop)
     stop_node
     ;;
   *)
-    echo "usage: node.sh start|stop DIR ..." >&2
+    echo "usage: node.sh start|stop|kill|restart DIR ..." >&2
     exit 2
     ;;
 esac

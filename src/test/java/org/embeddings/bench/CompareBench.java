@@ -36,7 +36,7 @@ public final class CompareBench {
         List<String> concurrent = queries.subList(nQueries, Math.min(queries.size(), nQueries + 320));
 
         Result ours;
-        try (RealNode node = RealNode.start("compare", 19285)) {
+        try (RealNode node = RealNode.start("compare", RealNode.port(85))) {
             long pid = NodeWorkload.pid(node.dir());
             long rss0 = NodeWorkload.rss(pid);
             long t0 = System.nanoTime();

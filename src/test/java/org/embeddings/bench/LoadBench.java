@@ -25,7 +25,7 @@ public final class LoadBench {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 4;
         int perClient = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         int bulkSize = 100;
-        try (RealNode node = RealNode.start("load", 19290)) {
+        try (RealNode node = RealNode.start("load", RealNode.port(90))) {
             NodeWorkload.ok(node.call("PUT", "/load", """
                 {"settings": {"number_of_shards": 2, "number_of_replicas": 0},
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}"""));

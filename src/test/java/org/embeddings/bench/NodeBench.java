@@ -50,7 +50,7 @@ public final class NodeBench {
 
         // -Dbench.node.settings=a=b,c=d passes node settings (to compare, say, embeddings.onnx.allow_spinning)
         String[] nodeSettings = System.getProperty("bench.node.settings", "").isBlank() ? new String[0] : System.getProperty("bench.node.settings").split(",");
-        try (RealNode node = RealNode.start("bench", 19280, nodeSettings)) {
+        try (RealNode node = RealNode.start("bench", RealNode.port(80), nodeSettings)) {
             long pid = NodeWorkload.pid(node.dir());
             System.out.printf("node pid %d, %s, %d SciFact documents, %d queries, settings %s%n", pid, model, docs, queries.size(), List.of(nodeSettings));
             long rssBefore = NodeWorkload.rss(pid);

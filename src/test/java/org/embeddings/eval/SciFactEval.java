@@ -30,7 +30,7 @@ public final class SciFactEval {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
         Path data = Path.of(args.length > 1 ? args[1] : "../shared/data/scifact");
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
-        try (RealNode node = RealNode.start("eval-" + model, Integer.getInteger("eval.port", 19250))) {
+        try (RealNode node = RealNode.start("eval-" + model, Integer.getInteger("eval.port", RealNode.port(50)))) {
             node.installModel(models, model);
             new SciFactEval(node, model, data).run();
         }

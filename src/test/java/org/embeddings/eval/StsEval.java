@@ -138,7 +138,7 @@ public final class StsEval {
         System.out.printf(Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");
         if (throughNode) {
             // the published recipe end to end: a real node with the plugin, the REST embed API, role none
-            try (RealNode node = RealNode.start("eval-sts", 19256)) {
+            try (RealNode node = RealNode.start("eval-sts", RealNode.port(56))) {
                 for (String name : names) {
                     node.installModel(models, name);
                     long start = System.nanoTime();

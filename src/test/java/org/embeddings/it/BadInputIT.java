@@ -25,7 +25,7 @@ public class BadInputIT {
 
     @BeforeClass
     public static void startNode() throws Exception {
-        node = RealNode.start("bad-input", 19260, "embeddings.models.max_loaded_bytes=200mb");
+        node = RealNode.start("bad-input", RealNode.port(60), "embeddings.models.max_loaded_bytes=200mb");
         node.installModel(Path.of(System.getProperty("embeddings.test.models")), "e5-small-v2");
         ok(node.call("PUT", "/docs", """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},

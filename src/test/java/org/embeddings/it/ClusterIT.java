@@ -26,7 +26,7 @@ import static org.junit.Assert.assertTrue;
  */
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class ClusterIT {
-    private static final int BASE = 19220;
+    private static final int BASE = RealNode.port(20);
     private static final String[] TOPICS = { "volcanoes and lava", "baking bread", "football finals", "the human heart", "stock markets" };
     private static Path dir;
     private static final List<RealNode> nodes = new ArrayList<>();

@@ -19,7 +19,7 @@ public class FaultsIT {
 
     @BeforeClass
     public static void startNode() throws Exception {
-        node = RealNode.start("faults", 19240);
+        node = RealNode.start("faults", RealNode.port(40));
     }
 
     @AfterClass

@@ -35,7 +35,7 @@ public class NodeEndToEndIT {
     @BeforeClass
     public static void startNode() throws Exception {
         // A short inference queue, so that the backpressure test can fill it; the other tests never queue more than one task.
-        node = RealNode.start("e2e", 19200, "thread_pool.embeddings.queue_size=2");
+        node = RealNode.start("e2e", RealNode.port(0), "thread_pool.embeddings.queue_size=2");
         assertOk(node.call("PUT", "/docs", """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
              "mappings": {"properties": {

@@ -52,12 +52,28 @@ public final class RealNode implements AutoCloseable {
         return Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes")).toAbsolutePath();
     }
 
+    /**
+     * The HTTP port {@code offset} above the base every real-node test shares ({@code embeddings.port.base}, 19200
+     * unless set), so that two checkouts can run their tests side by side on different bases. Transport ports are
+     * HTTP + 100.
+     */
+    public static int port(int offset) {
+        return Integer.getInteger("embeddings.port.base", 19200) + offset;
+    }
+
     static Path script() {
         return Path.of("src/scripts/node.sh").toAbsolutePath();
     }
 
     static void run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        // The build under test, as Failsafe names it; scripts run without these find the default build's.
+        for (String[] p : new String[][] { { "embeddings.plugin.zip", "EMBEDDINGS_PLUGIN_ZIP" }, { "embeddings.dist.dir", "EMBEDDINGS_DIST" } }) {
+            if (System.getProperty(p[0]) != null) {
+                builder.environment().put(p[1], System.getProperty(p[0]));
+            }
+        }
+        Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
             throw new IOException("command " + command + " failed:\n" + out);

@@ -150,9 +150,11 @@ start_node() {
     || cp -a "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME"
   require_free_port "$HTTP_PORT" "HTTP of the ml-commons node"
   require_free_port "$TRANSPORT_PORT" "transport of the ml-commons node"
-  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$(readlink -f "$node")"; fi
-  as_node_user env -i PATH=/usr/bin:/bin HOME="$node" OPENSEARCH_JAVA_HOME="$JAVA_HOME" OPENSEARCH_JAVA_OPTS="$HEAP" \
-    "$node/bin/opensearch" -d -p "$node/pid" >"$node/start.log" 2>&1 || { cat "$node/start.log" >&2; die "node did not start"; }
+  local real
+  real=$(readlink -f "$node")
+  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$real"; fi
+  as_node_user env -i PATH=/usr/bin:/bin HOME="$real" OPENSEARCH_JAVA_HOME="$JAVA_HOME" OPENSEARCH_JAVA_OPTS="$HEAP" \
+    "$real/bin/opensearch" -d -p "$real/pid" >"$node/start.log" 2>&1 || { cat "$node/start.log" >&2; die "node did not start"; }
   wait_for_node "$node" "$HTTP_PORT" || die "node did not answer on $url"
 }
 

@@ -31,12 +31,15 @@ launch() {
   transport=$(sed -n 's/^transport.port: //p' "$dir/config/opensearch.yml" | tail -n1)
   require_free_port "$http" "HTTP of the node in $dir"
   require_free_port "$transport" "transport of the node in $dir"
-  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$(readlink -f "$dir")"; fi
+  # The real folder, not a link under the checkout: the node's user may not be able to pass through the checkout.
+  local real
+  real=$(readlink -f "$dir")
+  if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$real"; fi
   rm -f "$dir/pid"
   # The node gets no environment but its own: no proxy settings, no inherited JAVA_HOME quirks.
-  as_node_user env -i PATH=/usr/bin:/bin HOME="$dir" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
+  as_node_user env -i PATH=/usr/bin:/bin HOME="$real" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
     OPENSEARCH_JAVA_OPTS="${NODE_HEAP:--Xms1g -Xmx1g}" \
-    "$dir/bin/opensearch" -d -p "$dir/pid" >"$dir/start.log" 2>&1 \
+    "$real/bin/opensearch" -d -p "$real/pid" >"$dir/start.log" 2>&1 \
     || { cat "$dir/start.log" >&2; exit 1; }
   [ "${NODE_WAIT:-1}" = 0 ] || wait_for_node "$dir" "$http"
 }

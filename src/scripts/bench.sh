@@ -13,8 +13,7 @@ cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
 case "$what" in node|load|compare) ensure_built ;; esac
 cp=$(test_classpath)
-props=(-Dembeddings.test.models="$EMBEDDINGS_ROOT/target/models" -Dembeddings.data="${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}"
-  -Dembeddings.work.dir="$BUILD_DIR/bench-nodes" -Dembeddings.plugin.zip="$(plugin_zip)" -Dembeddings.dist.dir="$(distribution)")
+props=($(java_props bench-nodes))
 case "$what" in
   encoder) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
   node) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;

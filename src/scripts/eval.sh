@@ -11,8 +11,7 @@ cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: eval.sh scifact|sts|sts-encoder MODEL...}; shift
 case "$what" in scifact|sts) ensure_built ;; esac
 cp=$(test_classpath)
-props=(-Dembeddings.test.models="$EMBEDDINGS_ROOT/target/models" -Dembeddings.data="${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}"
-  -Dembeddings.work.dir="$BUILD_DIR/eval-nodes" -Dembeddings.plugin.zip="$(plugin_zip)" -Dembeddings.dist.dir="$(distribution)")
+props=($(java_props eval-nodes))
 case "$what" in
   scifact) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
   sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;

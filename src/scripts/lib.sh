@@ -8,6 +8,8 @@
 #   EMBEDDINGS_NODE_USER  who runs nodes when the scripts run as root (default: nobody); OpenSearch refuses root
 #   EMBEDDINGS_NODES_DIR  where node folders go when that user cannot reach the checkout (default:
 #                         /tmp/embeddings-nodes); the folder under the checkout becomes a link to it
+#   EMBEDDINGS_PORT_BASE  first HTTP port of the real-node tests, evaluations and benchmarks (default 19200), so that
+#                         two checkouts can run them side by side
 
 EMBEDDINGS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -42,11 +44,12 @@ pom_property() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$EMBEDDINGS_ROOT/pom.xml" 
 OPENSEARCH_VERSION=${OPENSEARCH_VERSION:-$(pom_property opensearch.version)}
 EMBEDDINGS_VERSION=$(sed -n '0,/<artifactId>opensearch-embeddings<\/artifactId>/d; s:.*<version>\(.*\)</version>.*:\1:p' "$EMBEDDINGS_ROOT/pom.xml" | head -n1)
 BUILD_DIR=${EMBEDDINGS_BUILD_DIR:-$EMBEDDINGS_ROOT/target}
+PORT_BASE=${EMBEDDINGS_PORT_BASE:-19200}
 export OPENSEARCH_VERSION EMBEDDINGS_BUILD_DIR="$BUILD_DIR"
 
 # The Maven command line that builds for this version into this build directory.
 mvn_build() {
-  mvn -B -ntp -Dopensearch.version="$OPENSEARCH_VERSION" -Dembeddings.build.dir="$BUILD_DIR" "$@"
+  mvn -B -ntp -Dopensearch.version="$OPENSEARCH_VERSION" -Dembeddings.build.dir="$BUILD_DIR" -Dembeddings.port.base="$PORT_BASE" "$@"
 }
 plugin_zip() { echo "$BUILD_DIR/releases/embeddings-$EMBEDDINGS_VERSION-os$OPENSEARCH_VERSION.zip"; }
 distribution() { echo "$BUILD_DIR/opensearch-dist/opensearch-$OPENSEARCH_VERSION"; }
@@ -62,6 +65,12 @@ test_classpath() {
   mvn_build -q generate-resources test-compile dependency:build-classpath \
     -Dmdep.outputFile="$BUILD_DIR/test-classpath.txt" -Dmdep.includeScope=test >&2
   echo "$BUILD_DIR/test-classes:$BUILD_DIR/classes:$(cat "$BUILD_DIR/test-classpath.txt")"
+}
+# System properties that point a benchmark or evaluation JVM at this build, its node folders and ports.
+java_props() {
+  echo "-Dembeddings.test.models=$EMBEDDINGS_ROOT/target/models -Dembeddings.data=${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}" \
+    "-Dembeddings.work.dir=$BUILD_DIR/$1 -Dembeddings.plugin.zip=$(plugin_zip) -Dembeddings.dist.dir=$(distribution)" \
+    "-Dembeddings.port.base=$PORT_BASE"
 }
 
 # ---- Running nodes as an unprivileged user

@@ -5,7 +5,7 @@
 #                        print MODEL_ID=<id> as the last line of stdout and leave the node running
 #   mlcommons.sh stop    stop the node
 #   mlcommons.sh smoke   start, ingest 5 documents through a text_embedding pipeline, one neural query, stop
-# Node: http 127.0.0.1:19300 (MLC_HTTP_PORT), transport 19400 (MLC_TRANSPORT_PORT), heap 1g (MLC_HEAP).
+# Node: http 127.0.0.1:PORT_BASE+95 (MLC_HTTP_PORT; 19295), transport PORT_BASE+195 (MLC_TRANSPORT_PORT), heap 1g (MLC_HEAP).
 # Everything lives under target/mlcommons/: downloads/ (Maven Central cache; reruns are offline), node/ (the node),
 # djl/ (PyTorch natives), model/ (the model zip), model_id (the deployed model's id).
 #
@@ -28,8 +28,8 @@ root=$(cd "$here/../.." && pwd)
 OS_VERSION=3.6.0
 PLUGIN_VERSION=3.6.0.0
 MAVEN=${MAVEN_REPO:-https://repo1.maven.org/maven2}
-HTTP_PORT=${MLC_HTTP_PORT:-19300}
-TRANSPORT_PORT=${MLC_TRANSPORT_PORT:-19400}
+HTTP_PORT=${MLC_HTTP_PORT:-$((PORT_BASE + 95))}
+TRANSPORT_PORT=${MLC_TRANSPORT_PORT:-$((PORT_BASE + 195))}
 HEAP=${MLC_HEAP:--Xms1g -Xmx1g}
 MODEL_DIR=${MLC_MODEL_DIR:-$root/target/models/bge-small-en-v1.5}
 MODEL_NAME=bge-small-en-v1.5

@@ -68,7 +68,7 @@ public final class CompareBench {
             long pid = NodeWorkload.pid(base.resolve("node"));
             long rss0 = Long.parseLong(Files.readString(base.resolve("rss_before_model_kb")).trim()) * 1024;
             long rss1 = NodeWorkload.rss(pid);
-            RealNode node = RealNode.attach(base.resolve("node"), Integer.parseInt(System.getenv().getOrDefault("MLC_HTTP_PORT", "19300")));
+            RealNode node = RealNode.attach(base.resolve("node"), Integer.parseInt(System.getenv().getOrDefault("MLC_HTTP_PORT", Integer.toString(RealNode.port(95)))));
             NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/cmp", """
                 {"processors": [{"text_embedding": {"model_id": "%s", "field_map": {"body": "vec"}}}]}""".formatted(modelId)));
             NodeWorkload.ok(node.call("PUT", "/cmp", """

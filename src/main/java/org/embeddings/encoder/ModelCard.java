@@ -2,15 +2,13 @@ package org.embeddings.encoder;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
 /**
  * Everything the encoder needs to know to use a model the way its authors trained it: how to prompt each role,
- * how many tokens it reads, how its output is pooled and normalized, and which ONNX inputs and output it has.
+ * how many tokens it reads, how its output is pooled and normalized, and which ONNX output holds its states (the
+ * inputs need no card: {@link OnnxModel} reads them from the graph and feeds each one it knows).
  *
  * <p>A card is read from JSON (see {@code models/*.json}); layers of JSON (a bundled card, a folder's
  * sentence-transformers files, a folder's {@code card.json}) are merged key by key before parsing, the later
@@ -25,7 +23,6 @@ public record ModelCard(
     int maxTokens,
     Prompt prompt,
     PaddingSide paddingSide,
-    List<String> inputs,
     String output
 ) {
     /** Lucene's default limit on vector dimensions. */
@@ -44,14 +41,6 @@ public record ModelCard(
         if (maxTokens < 2) {
             throw new InvalidInputException("model [" + name + "]: max_tokens must be at least 2, got " + maxTokens);
         }
-        inputs = List.copyOf(inputs);
-        if (inputs.isEmpty() || inputs.contains("input_ids") == false) {
-            throw new InvalidInputException("model [" + name + "]: onnx.inputs must include input_ids, got " + inputs);
-        }
-    }
-
-    public static ModelCard parse(String json) {
-        return fromJson(JsonParser.parseString(json).getAsJsonObject());
     }
 
     /** Parses a merged card; names the missing or malformed key in its error. */
@@ -62,12 +51,6 @@ public record ModelCard(
         }
         JsonObject prompts = json.has("prompts") ? json.getAsJsonObject("prompts") : new JsonObject();
         JsonObject onnx = json.has("onnx") ? json.getAsJsonObject("onnx") : new JsonObject();
-        List<String> inputs = new ArrayList<>();
-        if (onnx.has("inputs")) {
-            onnx.getAsJsonArray("inputs").forEach(e -> inputs.add(e.getAsString()));
-        } else {
-            inputs.addAll(List.of("input_ids", "attention_mask", "token_type_ids"));
-        }
         Integer dims = integer(json, "dims");
         if (dims == null) {
             throw new InvalidInputException("model card [" + name + "] has no [dims]");
@@ -89,7 +72,6 @@ public record ModelCard(
             maxTokens == null ? 512 : maxTokens,
             new Prompt(string(prompts, "query", ""), string(prompts, "passage", ""), string(prompts, "none", "")),
             side,
-            inputs,
             string(onnx, "output", "last_hidden_state")
         );
     }

@@ -1,42 +1,44 @@
 package org.embeddings.encoder;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Resolves a model name to a loaded {@link Encoder}, once per node.
  *
- * <p>A model is installed by placing {@code model.onnx} and {@code tokenizer.json} in {@code <root>/<name>/}; roots
- * are searched in order (the node's {@code config/embeddings/models} before the plugin's bundled {@code models}).
- * Its card is the bundled card of that name, overlaid by what the folder's sentence-transformers files say
- * ({@link SentenceTransformersConfig}), overlaid by the folder's {@code card.json}; a folder with either needs no
- * bundled card. Names are checked by
- * {@link ModelName} before any path is built, and a folder that resolves outside its root (a symbolic link) is
- * refused. Loading happens on first use; a load that fails is not remembered, so a fixed folder loads next time.
+ * <p>Each model has at most one {@link ModelState}. The first caller for a name installs a {@code Loading} state and
+ * loads the model on its own thread, outside any lock, while later callers for that name wait on its future; callers
+ * for other names are never held up by it. A load ends {@code Loaded}, or {@code Failed} with its reason and the
+ * folder's fingerprint: a broken model answers its error at once until its folder changes, and is then loaded again.
+ * Names that are not installed and loads refused by the memory limit leave no state, so that installing the model or
+ * raising the limit takes effect on the next call.
+ *
+ * <p>Loads reserve their {@code model.onnx} bytes against {@code maxLoadedBytes} before they start, so concurrent
+ * loads cannot overshoot the limit together. {@link #close()} closes every loaded model once, and a load still in
+ * flight closes what it built as soon as it finishes; errors from closing are collected, not lost.
  */
 public final class ModelRegistry implements Closeable {
-    public static final String ONNX_FILE = "model.onnx";
-    public static final String TOKENIZER_FILE = "tokenizer.json";
-    public static final String CARD_FILE = "card.json";
-
-    private final List<Path> roots;
+    private final ModelFolders folders;
+    private final CardResolver cards;
     private final EncoderSettings settings;
-    private final ConcurrentHashMap<String, Encoder> loaded = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Long> loadedBytes = new ConcurrentHashMap<>();
     private final long maxLoadedBytes;
-    private final AtomicLong reservedBytes = new AtomicLong();
+    private final ConcurrentHashMap<String, ModelState> states = new ConcurrentHashMap<>();
+    /** Guards state transitions that must not race with {@link #close()}, and the reserved bytes. */
+    private final Object lock = new Object();
+    private long reservedBytes;
+    private boolean closed;
 
     public ModelRegistry(List<Path> roots, EncoderSettings settings) {
         this(roots, settings, Long.MAX_VALUE);
@@ -47,139 +49,105 @@ public final class ModelRegistry implements Closeable {
      *                       native memory) this node may have loaded at once; a load past it is refused
      */
     public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes) {
-        this.roots = List.copyOf(roots);
+        this.folders = new ModelFolders(roots);
+        this.cards = new CardResolver(folders);
         this.settings = settings;
         this.maxLoadedBytes = maxLoadedBytes;
-    }
-
-    /** Bytes of model files loaded on this node (the sum that {@code maxLoadedBytes} bounds). */
-    public long loadedBytes() {
-        return reservedBytes.get();
-    }
-
-    public long maxLoadedBytes() {
-        return maxLoadedBytes;
     }
 
     /** The loaded encoder for a model name typed by a user, loading it on first use. */
     public Encoder encoder(String name) {
         String n = ModelName.normalize(name);
-        Encoder existing = loaded.get(n);
-        if (existing != null) {
-            return existing;
-        }
-        return loaded.computeIfAbsent(n, this::load);
-    }
-
-    /**
-     * The card a model name resolves to, without loading the model: the installed folder's card when the model is
-     * installed, else the bundled card (so a mapping can take dims from a model this node does not hold); fails for
-     * a name that is neither.
-     */
-    public ModelCard card(String name) {
-        String n = ModelName.normalize(name);
-        Encoder existing = loaded.get(n);
-        if (existing != null) {
-            return existing.card();
-        }
-        Optional<Path> folder = folder(n);
-        if (folder.isPresent()) {
-            return resolveCard(n, folder.get());
-        }
-        return CardCatalog.bundled(n).map(json -> {
-            json.addProperty("name", n);
-            return ModelCard.fromJson(json);
-        }).orElseThrow(() -> unknown(n));
-    }
-
-    /**
-     * The card of a model this node can run; fails with a 4xx-mapped error naming the installed models when
-     * {@code name} is unknown or known but not installed here.
-     */
-    public ModelCard installedCard(String name) {
-        String n = ModelName.normalize(name);
-        Encoder existing = loaded.get(n);
-        if (existing != null) {
-            return existing.card();
-        }
-        Path folder = folder(n).orElseThrow(() -> unknown(n));
-        return resolveCard(n, folder);
-    }
-
-    public List<String> installed() {
-        List<String> names = new ArrayList<>();
-        for (Path root : roots) {
-            if (Files.isDirectory(root) == false) {
+        while (true) {
+            ModelState state = states.get(n);
+            if (state instanceof ModelState.Loaded loaded) {
+                return loaded.encoder();
+            }
+            if (state instanceof ModelState.Loading loading) {
+                return await(n, loading.done());
+            }
+            if (state instanceof ModelState.Failed failed) {
+                Optional<Path> folder = folders.folder(n);
+                if (folder.isPresent() && failed.folder().equals(FolderFingerprint.of(folder.get()))) {
+                    throw failed.reason();
+                }
+                states.remove(n, failed);
                 continue;
             }
-            try (var dirs = Files.list(root)) {
-                dirs.filter(d -> Files.isRegularFile(d.resolve(ONNX_FILE)))
-                    .map(d -> d.getFileName().toString())
-                    .filter(n -> names.contains(n) == false)
-                    .forEach(names::add);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            ModelState.Loading loading = new ModelState.Loading(new CompletableFuture<>());
+            synchronized (lock) {
+                if (closed) {
+                    throw new IllegalStateException("the model registry is closed");
+                }
+                if (states.putIfAbsent(n, loading) != null) {
+                    continue;
+                }
             }
+            return load(n, loading);
         }
-        names.sort(null);
-        return names;
     }
 
-    /** Names of the models loaded on this node, sorted. */
-    public List<String> loadedNames() {
-        return loaded.keySet().stream().sorted().toList();
-    }
-
-    public Optional<Encoder> loadedEncoder(String name) {
-        return Optional.ofNullable(loaded.get(ModelName.normalize(name)));
-    }
-
-    private Encoder load(String name) {
-        Path folder = folder(name).orElseThrow(() -> unknown(name));
-        ModelCard card = resolveCard(name, folder);
-        long bytes = fileSize(folder.resolve(ONNX_FILE));
-        long before = reservedBytes.getAndAdd(bytes);
-        if (before + bytes > maxLoadedBytes) {
-            reservedBytes.addAndGet(-bytes);
-            throw new ModelMemoryLimitException(
-                "loading model [" + name + "] (" + bytes + " bytes) would take this node's loaded models to " + (before + bytes)
-                    + " bytes, past embeddings.models.max_loaded_bytes [" + maxLoadedBytes + "]; loaded: " + loadedNames()
-            );
-        }
+    private Encoder load(String name, ModelState.Loading loading) {
+        long start = System.nanoTime();
+        long bytes = 0; // reserved so far
+        Path folder = null;
         try {
-            Encoder encoder = loadReserved(name, folder, card);
-            loadedBytes.put(name, bytes);
-            return encoder;
+            folder = folders.folder(name).orElseThrow(() -> folders.unknown(name));
+            ModelCard card = cards.installed(name, folder);
+            long size = fileSize(folder.resolve(ModelFolders.ONNX_FILE));
+            reserve(name, size);
+            bytes = size;
+            Encoder encoder = open(name, folder, card);
+            ModelState.Loaded loaded = new ModelState.Loaded(encoder, size, System.nanoTime() - start);
+            synchronized (lock) {
+                if (closed == false && states.replace(name, loading, loaded)) {
+                    loading.done().complete(encoder);
+                    return encoder;
+                }
+            }
+            // closed while this load ran: what it built is nobody's, so it is closed here, exactly once
+            encoder.close();
+            throw new IllegalStateException("the model registry was closed while model [" + name + "] was loading");
         } catch (RuntimeException | Error e) {
-            reservedBytes.addAndGet(-bytes);
+            synchronized (lock) {
+                if (closed == false) {
+                    reservedBytes -= bytes;
+                }
+                boolean remember = folder != null && e instanceof RuntimeException && (e instanceof ModelMemoryLimitException) == false;
+                if (remember && closed == false) {
+                    states.replace(name, loading, new ModelState.Failed((RuntimeException) e, FolderFingerprint.of(folder)));
+                } else {
+                    states.remove(name, loading);
+                }
+            }
+            loading.done().completeExceptionally(e);
             throw e;
         }
     }
 
-    private static long fileSize(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    private void reserve(String name, long bytes) {
+        synchronized (lock) {
+            if (reservedBytes + bytes > maxLoadedBytes) {
+                throw new ModelMemoryLimitException(
+                    "loading model [" + name + "] (" + bytes + " bytes) would take this node's loaded models to " + (reservedBytes + bytes)
+                        + " bytes, past embeddings.models.max_loaded_bytes [" + maxLoadedBytes + "]; loaded: " + loadedNames()
+                );
+            }
+            reservedBytes += bytes;
         }
     }
 
-    /** Bytes of the model file of a loaded model, or 0. */
-    public long loadedBytes(String name) {
-        return loadedBytes.getOrDefault(ModelName.normalize(name), 0L);
-    }
-
-    private Encoder loadReserved(String name, Path folder, ModelCard card) {
-        Path tokenizerFile = folder.resolve(TOKENIZER_FILE);
+    private Encoder open(String name, Path folder, ModelCard card) {
+        Path tokenizerFile = folder.resolve(ModelFolders.TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
-            throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + TOKENIZER_FILE);
+            throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
         }
         NativeThread thread = new NativeThread(name);
         try {
             return thread.call(() -> {
                 ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
                 try {
-                    OnnxModel model = new OnnxModel(folder.resolve(ONNX_FILE), card, settings.session());
+                    OnnxModel model = new OnnxModel(folder.resolve(ModelFolders.ONNX_FILE), card, settings.session());
                     return new Encoder(card, tokenizer, model, settings.batcher(), thread);
                 } catch (RuntimeException e) {
                     tokenizer.close();
@@ -192,57 +160,135 @@ public final class ModelRegistry implements Closeable {
         }
     }
 
-    private ModelCard resolveCard(String name, Path folder) {
-        JsonObject json = ModelCard.merge(CardCatalog.bundled(name).orElseGet(JsonObject::new), SentenceTransformersConfig.read(folder));
-        Path cardFile = folder.resolve(CARD_FILE);
-        if (Files.isRegularFile(cardFile)) {
-            try {
-                json = ModelCard.merge(json, JsonParser.parseString(Files.readString(cardFile, StandardCharsets.UTF_8)).getAsJsonObject());
-            } catch (IOException | RuntimeException e) {
-                throw new ModelLoadException("cannot read [" + cardFile + "]: " + e.getMessage(), e);
+    private static Encoder await(String name, CompletableFuture<Encoder> done) {
+        try {
+            return done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for model [" + name + "] to load", e);
+        } catch (CancellationException e) {
+            throw new IllegalStateException("the load of model [" + name + "] was cancelled", e);
+        } catch (ExecutionException e) {
+            // the loading caller's own exception: same type and message for every caller that waited on it
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
             }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
         }
-        if (json.size() == 0) {
-            throw new ModelLoadException(
-                "model [" + name + "] has no card: add " + CARD_FILE + " to [" + folder + "] with at least dims and pooling, "
-                    + "or the model's sentence-transformers files"
-            );
-        }
-        json.addProperty("name", name);
-        return ModelCard.fromJson(json);
     }
 
-    private Optional<Path> folder(String name) {
-        for (Path root : roots) {
-            Path candidate = root.resolve(name);
-            if (Files.isRegularFile(candidate.resolve(ONNX_FILE)) == false) {
-                continue;
-            }
-            try {
-                Path real = candidate.toRealPath();
-                if (real.startsWith(root.toRealPath()) == false) {
-                    throw new InvalidInputException("model [" + name + "] resolves outside its model directory; refusing it");
-                }
-                return Optional.of(real);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+    private static long fileSize(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return Optional.empty();
     }
 
-    private UnknownModelException unknown(String name) {
-        String known = CardCatalog.bundled(name).isPresent()
-            ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in " + roots.get(0).resolve(name) + ")"
-            : "unknown model [" + name + "]";
-        return new UnknownModelException(known + "; installed models: " + installed());
+    /**
+     * The card a model name resolves to, without loading the model: the installed folder's card when the model is
+     * installed, else the bundled card (so a mapping can take dims from a model this node does not hold); fails for
+     * a name that is neither.
+     */
+    public ModelCard card(String name) {
+        String n = ModelName.normalize(name);
+        if (states.get(n) instanceof ModelState.Loaded loaded) {
+            return loaded.encoder().card();
+        }
+        return cards.card(n);
     }
 
+    /**
+     * The card of a model this node can run; fails with a 4xx-mapped error naming the installed models when
+     * {@code name} is unknown or known but not installed here, and with the file and problem when its card is
+     * malformed.
+     */
+    public ModelCard installedCard(String name) {
+        String n = ModelName.normalize(name);
+        if (states.get(n) instanceof ModelState.Loaded loaded) {
+            return loaded.encoder().card();
+        }
+        Path folder = folders.folder(n).orElseThrow(() -> folders.unknown(n));
+        return cards.installed(n, folder);
+    }
+
+    public List<String> installed() {
+        return folders.installed();
+    }
+
+    /** Every model with a state on this node (loading, loaded or failed), by name. */
+    public Map<String, ModelState> states() {
+        return new TreeMap<>(states);
+    }
+
+    /** Names of the models loaded on this node, sorted. */
+    public List<String> loadedNames() {
+        List<String> names = new ArrayList<>();
+        states.forEach((name, state) -> {
+            if (state instanceof ModelState.Loaded) {
+                names.add(name);
+            }
+        });
+        names.sort(null);
+        return names;
+    }
+
+    public Optional<Encoder> loadedEncoder(String name) {
+        return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded ? Optional.of(loaded.encoder()) : Optional.empty();
+    }
+
+    /** Bytes of model files loaded or being loaded on this node (the sum that {@code maxLoadedBytes} bounds). */
+    public long loadedBytes() {
+        synchronized (lock) {
+            return reservedBytes;
+        }
+    }
+
+    /** Bytes of the model file of a loaded model, or 0. */
+    public long loadedBytes(String name) {
+        return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded ? loaded.bytes() : 0L;
+    }
+
+    public long maxLoadedBytes() {
+        return maxLoadedBytes;
+    }
+
+    /**
+     * Closes every loaded model, once. Loads still in flight close their model themselves when they finish, and
+     * their callers get an error. Later calls to {@link #encoder} fail.
+     */
     @Override
     public void close() {
-        loaded.values().forEach(Encoder::close);
-        loaded.clear();
-        loadedBytes.clear();
-        reservedBytes.set(0);
+        List<Encoder> toClose = new ArrayList<>();
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            states.forEach((name, state) -> {
+                if (state instanceof ModelState.Loaded loaded) {
+                    toClose.add(loaded.encoder());
+                }
+            });
+            states.clear();
+            reservedBytes = 0;
+        }
+        RuntimeException failure = null;
+        for (Encoder encoder : toClose) {
+            try {
+                encoder.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("closing the loaded models failed");
+                }
+                failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 }

@@ -137,10 +137,6 @@ public final class OnnxModel implements Closeable {
         }
     }
 
-    public Set<String> inputs() {
-        return inputs;
-    }
-
     @Override
     public void close() {
         try {

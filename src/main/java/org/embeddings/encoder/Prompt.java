@@ -7,7 +7,6 @@ package org.embeddings.encoder;
  */
 public record Prompt(String query, String passage, String none) {
     public static final String SLOT = "{text}";
-    public static final Prompt EMPTY = new Prompt("", "", "");
 
     public Prompt {
         query = query == null ? "" : query;

@@ -22,25 +22,23 @@ import static org.junit.Assert.assertTrue;
 /** Every bundled card parses to what its model's authors publish, and model names route safely to cards. */
 public class ModelCardsTest {
     private static final String BGE_QUERY = "Represent this sentence for searching relevant passages: ";
-    private static final List<String> BERT_INPUTS = List.of("input_ids", "attention_mask", "token_type_ids");
-    private static final List<String> NO_TYPE_INPUTS = List.of("input_ids", "attention_mask");
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
     /** What a model's card must say; a family shares one row shape. */
-    record Expected(int dims, Pooling pooling, int maxTokens, String query, String passage, String none, List<String> inputs) {}
+    record Expected(int dims, Pooling pooling, int maxTokens, String query, String passage, String none) {}
 
     private static Expected bge(int dims) {
-        return new Expected(dims, Pooling.CLS, 512, BGE_QUERY, "", "", BERT_INPUTS);
+        return new Expected(dims, Pooling.CLS, 512, BGE_QUERY, "", "");
     }
 
-    private static Expected e5(int dims, List<String> inputs) {
-        return new Expected(dims, Pooling.MEAN, 512, "query: ", "passage: ", "", inputs);
+    private static Expected e5(int dims) {
+        return new Expected(dims, Pooling.MEAN, 512, "query: ", "passage: ", "");
     }
 
-    private static Expected symmetricMean(int dims, int maxTokens, List<String> inputs) {
-        return new Expected(dims, Pooling.MEAN, maxTokens, "", "", "", inputs);
+    private static Expected symmetricMean(int dims, int maxTokens) {
+        return new Expected(dims, Pooling.MEAN, maxTokens, "", "", "");
     }
 
     private static final Map<String, Expected> EXPECTED = Map.ofEntries(
@@ -51,23 +49,22 @@ public class ModelCardsTest {
         Map.entry("snowflake-arctic-embed-s", bge(384)),
         Map.entry("snowflake-arctic-embed-m", bge(768)),
         Map.entry("mxbai-embed-large-v1", bge(1024)),
-        Map.entry("e5-small-v2", e5(384, BERT_INPUTS)),
-        Map.entry("e5-small-v2-q", e5(384, BERT_INPUTS)),
-        Map.entry("e5-base-v2", e5(768, BERT_INPUTS)),
-        Map.entry("e5-large-v2", e5(1024, BERT_INPUTS)),
-        // multilingual-e5-small is a BERT network (token types) under an XLM-R tokenizer; base and large are XLM-R.
-        Map.entry("multilingual-e5-small", e5(384, BERT_INPUTS)),
-        Map.entry("multilingual-e5-base", e5(768, NO_TYPE_INPUTS)),
-        Map.entry("multilingual-e5-large", e5(1024, NO_TYPE_INPUTS)),
-        Map.entry("all-minilm-l6-v2", symmetricMean(384, 256, BERT_INPUTS)),
-        Map.entry("all-minilm-l6-v2-q", symmetricMean(384, 256, BERT_INPUTS)),
-        Map.entry("all-minilm-l12-v2", symmetricMean(384, 128, BERT_INPUTS)),
-        Map.entry("all-mpnet-base-v2", symmetricMean(768, 384, NO_TYPE_INPUTS)),
-        Map.entry("gte-small", symmetricMean(384, 512, BERT_INPUTS)),
-        Map.entry("gte-base", symmetricMean(768, 512, BERT_INPUTS)),
+        Map.entry("e5-small-v2", e5(384)),
+        Map.entry("e5-small-v2-q", e5(384)),
+        Map.entry("e5-base-v2", e5(768)),
+        Map.entry("e5-large-v2", e5(1024)),
+        Map.entry("multilingual-e5-small", e5(384)),
+        Map.entry("multilingual-e5-base", e5(768)),
+        Map.entry("multilingual-e5-large", e5(1024)),
+        Map.entry("all-minilm-l6-v2", symmetricMean(384, 256)),
+        Map.entry("all-minilm-l6-v2-q", symmetricMean(384, 256)),
+        Map.entry("all-minilm-l12-v2", symmetricMean(384, 128)),
+        Map.entry("all-mpnet-base-v2", symmetricMean(768, 384)),
+        Map.entry("gte-small", symmetricMean(384, 512)),
+        Map.entry("gte-base", symmetricMean(768, 512)),
         Map.entry(
             "nomic-embed-text-v1.5",
-            new Expected(768, Pooling.MEAN, 8192, "search_query: ", "search_document: ", "classification: ", BERT_INPUTS)
+            new Expected(768, Pooling.MEAN, 8192, "search_query: ", "search_document: ", "classification: ")
         ),
         Map.entry(
             "qwen3-embedding-0.6b",
@@ -77,8 +74,7 @@ public class ModelCardsTest {
                 8192,
                 "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:{text}",
                 "",
-                "Instruct: Retrieve semantically similar text.\nQuery:{text}",
-                List.of("input_ids", "attention_mask", "position_ids")
+                "Instruct: Retrieve semantically similar text.\nQuery:{text}"
             )
         )
     );
@@ -109,7 +105,6 @@ public class ModelCardsTest {
             assertEquals(name, want.pooling(), card.pooling());
             assertEquals(name, want.maxTokens(), card.maxTokens());
             assertEquals(name, new Prompt(want.query(), want.passage(), want.none()), card.prompt());
-            assertEquals(name, want.inputs(), card.inputs());
             assertEquals(name, "last_hidden_state", card.output());
             assertTrue(name + " normalizes", card.normalize());
             assertEquals(
@@ -168,8 +163,8 @@ public class ModelCardsTest {
         // A model one level above the root: "../outside" would reach it if the name became a path.
         Path root = tmp.newFolder("root").toPath();
         Path outside = tmp.newFolder("outside").toPath();
-        Files.write(outside.resolve(ModelRegistry.ONNX_FILE), new byte[0]);
-        Files.writeString(outside.resolve(ModelRegistry.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
+        Files.write(outside.resolve(ModelFolders.ONNX_FILE), new byte[0]);
+        Files.writeString(outside.resolve(ModelFolders.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
         try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults())) {
             InvalidInputException e = assertThrows(InvalidInputException.class, () -> registry.card("../outside"));
             assertTrue(e.getMessage(), e.getMessage().contains("invalid model name"));
@@ -182,8 +177,8 @@ public class ModelCardsTest {
     public void aModelFolderLinkedFromOutsideTheRootIsRefused() throws IOException {
         Path root = tmp.newFolder("linkroot").toPath();
         Path outside = tmp.newFolder("elsewhere").toPath();
-        Files.write(outside.resolve(ModelRegistry.ONNX_FILE), new byte[0]);
-        Files.writeString(outside.resolve(ModelRegistry.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
+        Files.write(outside.resolve(ModelFolders.ONNX_FILE), new byte[0]);
+        Files.writeString(outside.resolve(ModelFolders.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
         Files.createSymbolicLink(root.resolve("linked"), outside);
         try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults())) {
             InvalidInputException e = assertThrows(InvalidInputException.class, () -> registry.card("linked"));
@@ -196,8 +191,8 @@ public class ModelCardsTest {
     public void aLoadPastTheMemoryLimitIsRefusedBeforeAnyNativeWork() throws IOException {
         Path root = tmp.newFolder("limited").toPath();
         Path folder = Files.createDirectories(root.resolve("big"));
-        Files.write(folder.resolve(ModelRegistry.ONNX_FILE), new byte[4096]);
-        Files.writeString(folder.resolve(ModelRegistry.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
+        Files.write(folder.resolve(ModelFolders.ONNX_FILE), new byte[4096]);
+        Files.writeString(folder.resolve(ModelFolders.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
         try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults(), 1000)) {
             ModelMemoryLimitException e = assertThrows(ModelMemoryLimitException.class, () -> registry.encoder("big"));
             assertTrue(e.getMessage(), e.getMessage().contains("4096 bytes") && e.getMessage().contains("max_loaded_bytes [1000]"));

@@ -1,5 +1,7 @@
 package org.embeddings.encoder;
 
+import com.google.gson.JsonParser;
+
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -26,10 +28,10 @@ public class OrtEnvironmentStackTest {
     /** Child JVM: loads the tiny model at args[0] on a thread with a 1 MB stack, prints "loaded". */
     public static final class Child {
         public static void main(String[] args) throws Exception {
-            ModelCard card = ModelCard.parse("{\"name\": \"tiny\", \"dims\": 2, \"pooling\": \"mean\"}");
+            ModelCard card = ModelCard.fromJson(JsonParser.parseString("{\"name\": \"tiny\", \"dims\": 2, \"pooling\": \"mean\"}").getAsJsonObject());
             Thread thread = new Thread(null, () -> {
                 try (OnnxModel model = new OnnxModel(Path.of(args[0]), card, new SessionSettings(1, false))) {
-                    System.out.println("loaded " + model.inputs());
+                    System.out.println("loaded");
                 }
             }, "one-megabyte", 1L << 20);
             thread.start();
@@ -56,6 +58,6 @@ public class OrtEnvironmentStackTest {
         assertTrue("child JVM finished", child.waitFor(120, TimeUnit.SECONDS));
         String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals("child JVM exit status (139 is SIGSEGV); output:\n" + output, 0, child.exitValue());
-        assertTrue(output, output.contains("loaded [attention_mask, input_ids]"));
+        assertTrue(output, output.lines().anyMatch("loaded"::equals));
     }
 }

@@ -29,7 +29,7 @@ public class PromptTest {
         assertEquals(TEXT, prompt.apply(Role.PASSAGE, TEXT));
         assertEquals(TEXT, prompt.apply(Role.NONE, TEXT));
         for (Role role : Role.values()) {
-            assertEquals(TEXT, Prompt.EMPTY.apply(role, TEXT));
+            assertEquals(TEXT, new Prompt("", "", "").apply(role, TEXT));
         }
     }
 

@@ -1,5 +1,7 @@
 package org.embeddings.encoder;
 
+import org.embeddings.it.RecipeReference;
+
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
@@ -147,7 +149,7 @@ public class RealModelsTest {
                         float[][] vectors = encoder.encode(TEXTS, role);
                         for (int i = 0; i < TEXTS.size(); i++) {
                             float[] want = reference(tokenizer, session, recipe, prefix + TEXTS.get(i));
-                            double cosine = Vectors.cosine(want, vectors[i]);
+                            double cosine = RecipeReference.cosine(want, vectors[i]);
                             assertTrue(recipe.name() + " " + role + " text " + i + ": cosine " + cosine, cosine >= 0.9999);
                         }
                     }

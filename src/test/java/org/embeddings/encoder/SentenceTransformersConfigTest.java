@@ -40,7 +40,7 @@ public class SentenceTransformersConfigTest {
     private Path model(String name) throws IOException {
         Path folder = Files.createDirectories(root.resolve(name));
         // The registry finds a model by its model.onnx; resolving a card never opens it.
-        Files.write(folder.resolve(ModelRegistry.ONNX_FILE), new byte[0]);
+        Files.write(folder.resolve(ModelFolders.ONNX_FILE), new byte[0]);
         return folder;
     }
 
@@ -106,7 +106,7 @@ public class SentenceTransformersConfigTest {
     @Test
     public void cardJsonOverridesTheSentenceTransformersFilesKeyByKey() throws IOException {
         Path folder = stModel("my-st-model");
-        write(folder, ModelRegistry.CARD_FILE, "{\"max_tokens\": 100, \"prompts\": {\"query\": \"x: \"}, \"pooling\": \"mean\"}");
+        write(folder, ModelFolders.CARD_FILE, "{\"max_tokens\": 100, \"prompts\": {\"query\": \"x: \"}, \"pooling\": \"mean\"}");
         ModelCard card = card("my-st-model");
         assertEquals(100, card.maxTokens());
         assertEquals(Pooling.MEAN, card.pooling());
@@ -127,7 +127,7 @@ public class SentenceTransformersConfigTest {
         assertEquals(ModelCard.PaddingSide.RIGHT, card.paddingSide());
         assertTrue(card.normalize());
 
-        write(folder, ModelRegistry.CARD_FILE, "{\"pooling\": \"cls\"}");
+        write(folder, ModelFolders.CARD_FILE, "{\"pooling\": \"cls\"}");
         assertEquals(Pooling.CLS, card("bge-small-en-v1.5").pooling());
     }
 

@@ -19,6 +19,7 @@ import java.util.Locale;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -122,9 +123,9 @@ public class TinyModelEncoderTest {
 
     private void install(String name, byte[] onnx, String card) throws IOException {
         Path folder = Files.createDirectories(root.resolve(name));
-        Files.write(folder.resolve(ModelRegistry.ONNX_FILE), onnx);
-        Files.writeString(folder.resolve(ModelRegistry.TOKENIZER_FILE), tokenizerJson());
-        Files.writeString(folder.resolve(ModelRegistry.CARD_FILE), card);
+        Files.write(folder.resolve(ModelFolders.ONNX_FILE), onnx);
+        Files.writeString(folder.resolve(ModelFolders.TOKENIZER_FILE), tokenizerJson());
+        Files.writeString(folder.resolve(ModelFolders.CARD_FILE), card);
     }
 
     private static String card(String pooling, String paddingSide, boolean normalize, int maxTokens, String output) {
@@ -295,8 +296,10 @@ public class TinyModelEncoderTest {
         assertTrue(e.getMessage(), e.getMessage().contains("no ONNX output [sentence_embedding]"));
         assertTrue(e.getMessage(), e.getMessage().contains("[last_hidden_state]"));
 
-        // A failed load is not remembered: the fixed folder loads.
-        Files.writeString(root.resolve("tiny-wrong-output").resolve(ModelRegistry.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
+        // A failed load is remembered, so a broken model fails fast, until its folder changes: the fixed folder loads.
+        assertSame(e, assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-wrong-output")));
+        assertEquals("failed", registry.states().get("tiny-wrong-output").label());
+        Files.writeString(root.resolve("tiny-wrong-output").resolve(ModelFolders.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
         assertEquals(DIM, registry.encoder("tiny-wrong-output").encode("cat", Role.NONE).length);
     }
 
@@ -323,8 +326,54 @@ public class TinyModelEncoderTest {
         assertTrue(e.getMessage(), e.getMessage().contains("has 4 dims but its card says 5"));
 
         // Failing at load rather than at the first call keeps the bad card out of the registry: fixed, it loads.
-        Files.writeString(root.resolve("tiny-dims").resolve(ModelRegistry.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
+        Files.writeString(root.resolve("tiny-dims").resolve(ModelFolders.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
         assertEquals(DIM, registry.encoder("tiny-dims").encode("cat", Role.NONE).length);
+    }
+
+    @Test
+    public void aTruncatedModelFileIsAClientErrorNamingTheFileUntilItIsReplaced() throws IOException {
+        byte[] onnx = tokenModel(BERT_INPUTS);
+        install("tiny-truncated", java.util.Arrays.copyOf(onnx, onnx.length / 2), card("mean", "right", false, 32, "last_hidden_state"));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-truncated"));
+        assertTrue("a client error (400), not a server error", e instanceof IllegalArgumentException);
+        assertTrue(e.getMessage(), e.getMessage().contains(root.resolve("tiny-truncated").resolve(ModelFolders.ONNX_FILE).toRealPath().toString()));
+        ModelState state = registry.states().get("tiny-truncated");
+        assertTrue(String.valueOf(state), state instanceof ModelState.Failed failed && failed.reason() == e);
+        assertSame("not loaded again while the folder is unchanged", e, assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-truncated")));
+        assertEquals(0, registry.loadedBytes());
+
+        Files.write(root.resolve("tiny-truncated").resolve(ModelFolders.ONNX_FILE), onnx);
+        assertEquals(DIM, registry.encoder("tiny-truncated").encode("cat", Role.NONE).length);
+        assertEquals("loaded", registry.states().get("tiny-truncated").label());
+        assertEquals(onnx.length, registry.loadedBytes());
+    }
+
+    @Test
+    public void aMalformedCardNamesItsFile() throws IOException {
+        install("tiny-bad-card", tokenModel(BERT_INPUTS), "{\"dims\": 4, \"pooling\": ");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> registry.installedCard("tiny-bad-card"));
+        assertTrue(e.getMessage(), e.getMessage().contains("card.json"));
+        e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-bad-card"));
+        assertTrue(e.getMessage(), e.getMessage().contains("card.json"));
+        install("tiny-bad-pooling", tokenModel(BERT_INPUTS), card("median", "right", false, 32, "last_hidden_state"));
+        InvalidInputException bad = assertThrows(InvalidInputException.class, () -> registry.installedCard("tiny-bad-pooling"));
+        assertTrue(bad.getMessage(), bad.getMessage().contains("median"));
+    }
+
+    @Test
+    public void closeClosesEveryLoadedModelOnceAndRefusesLaterLoads() throws IOException {
+        install("tiny-a", tokenModel(BERT_INPUTS), card("mean", "right", false, 32, "last_hidden_state"));
+        install("tiny-b", tokenModel(BERT_INPUTS), card("cls", "right", false, 32, "last_hidden_state"));
+        Encoder a = registry.encoder("tiny-a");
+        registry.encoder("tiny-b");
+        assertEquals(List.of("tiny-a", "tiny-b"), registry.loadedNames());
+        registry.close();
+        registry.close();
+        assertEquals(List.of(), registry.loadedNames());
+        assertEquals(0, registry.loadedBytes());
+        assertThrows(IllegalStateException.class, () -> registry.encoder("tiny-a"));
+        // its native thread is shut down: the closed encoder cannot run any more
+        assertThrows(RuntimeException.class, () -> a.encode("cat", Role.NONE));
     }
 
     @Test

@@ -1,10 +1,11 @@
 package org.embeddings.eval;
 
+import org.embeddings.it.RecipeReference;
+
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
-import org.embeddings.encoder.Vectors;
 import org.embeddings.it.RealNode;
 
 import java.io.IOException;
@@ -111,7 +112,7 @@ public final class StsEval {
             float[][] b = encode.apply(chunk.stream().map(Pair::b).toList());
             for (int i = 0; i < chunk.size(); i++) {
                 gold[from + i] = chunk.get(i).gold();
-                predicted[from + i] = Vectors.cosine(a[i], b[i]);
+                predicted[from + i] = RecipeReference.cosine(a[i], b[i]);
             }
         }
         return 100 * Spearman.correlation(gold, predicted);

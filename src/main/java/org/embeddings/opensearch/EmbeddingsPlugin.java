@@ -35,6 +35,9 @@ import org.opensearch.common.settings.SettingsFilter;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.common.unit.TimeValue;
+import org.embeddings.opensearch.inference.InferenceService;
+import org.embeddings.opensearch.inference.QueryVectorCache;
 import org.opensearch.common.util.concurrent.OpenSearchExecutors;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
@@ -113,6 +116,15 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         s -> s,
         Setting.Property.NodeScope
     );
+    /**
+     * How long a query may wait for its query vector when its search sets no timeout; past it the search fails with
+     * 504 rather than wait on behind an overloaded query lane.
+     */
+    public static final Setting<TimeValue> QUERY_TIMEOUT = Setting.positiveTimeSetting(
+        "embeddings.query.timeout",
+        TimeValue.timeValueSeconds(10),
+        Setting.Property.NodeScope
+    );
     /** Also registers neural-search's {@code neural} query name; only for clusters without neural-search. */
     public static final Setting<Boolean> NEURAL_QUERY = Setting.boolSetting(
         "embeddings.neural_query.enabled",
@@ -133,13 +145,28 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(INTRA_OP_THREADS, ALLOW_SPINNING, TOKEN_BUDGET, MAX_BATCH, CUDA, QUERY_CACHE_SIZE, MAX_LOADED_BYTES, PRELOAD, NEURAL_QUERY);
+        return List.of(
+            INTRA_OP_THREADS,
+            ALLOW_SPINNING,
+            TOKEN_BUDGET,
+            MAX_BATCH,
+            CUDA,
+            QUERY_CACHE_SIZE,
+            QUERY_TIMEOUT,
+            MAX_LOADED_BYTES,
+            PRELOAD,
+            NEURAL_QUERY
+        );
     }
 
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-        // One inference at a time by default: each run already spreads over all cores through intra-op threads.
-        return List.of(new FixedExecutorBuilder(settings, InferenceService.THREAD_POOL, 1, 1000, "thread_pool." + InferenceService.THREAD_POOL));
+        // One thread per lane: each run already spreads over all cores through intra-op threads, and the model's
+        // native thread runs one sub-batch at a time, queries first (see InferenceService).
+        return List.of(
+            new FixedExecutorBuilder(settings, InferenceService.DOCUMENT_POOL, 1, 1000, "thread_pool." + InferenceService.DOCUMENT_POOL),
+            new FixedExecutorBuilder(settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL)
+        );
     }
 
     @Override
@@ -168,14 +195,14 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         inference.set(
             new InferenceService(
                 models,
-                threadPool.executor(InferenceService.THREAD_POOL),
-                threadPool.executor(ThreadPool.Names.SEARCH),
-                QUERY_CACHE_SIZE.get(settings)
+                InferenceService.Pools.of(threadPool),
+                new QueryVectorCache(QUERY_CACHE_SIZE.get(settings)),
+                QUERY_TIMEOUT.get(settings)
             )
         );
         fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
         for (String name : PRELOAD.get(settings)) {
-            threadPool.executor(InferenceService.THREAD_POOL).execute(() -> {
+            threadPool.executor(InferenceService.DOCUMENT_POOL).execute(() -> {
                 try {
                     models.encoder(name);
                     LOGGER.info("preloaded embedding model [{}]", name);

@@ -2,7 +2,7 @@ package org.embeddings.opensearch.action;
 
 import org.embeddings.encoder.EncoderStats;
 import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.threadpool.ThreadPoolStats;
 
@@ -38,13 +38,16 @@ final class NodeEmbeddingsStats {
         InferenceService.Stats s = inference.stats();
         out.put("query_cache", Map.of("hits", s.cacheHits(), "misses", s.cacheMisses(), "entries", s.cacheEntries()));
         Map<String, Object> latency = new LinkedHashMap<>();
-        latency.put("queue_wait_millis", percentiles(s.queueWaitMillis()));
-        latency.put("inference_millis", percentiles(s.inferenceMillis()));
+        latency.put("document_wait_millis", percentiles(s.documentWaitMillis()));
+        latency.put("document_inference_millis", percentiles(s.documentInferenceMillis()));
+        latency.put("query_wait_millis", percentiles(s.queryWaitMillis()));
+        latency.put("query_inference_millis", percentiles(s.queryInferenceMillis()));
         out.put("latency", latency);
+        out.put("query_timeouts", s.queryTimeouts());
 
         Map<String, Object> pool = new LinkedHashMap<>();
         for (ThreadPoolStats.Stats p : threadPool.stats()) {
-            if (p.getName().equals(InferenceService.THREAD_POOL)) {
+            if (p.getName().equals(InferenceService.DOCUMENT_POOL)) {
                 pool.put("threads", p.getThreads());
                 pool.put("queue", p.getQueue());
                 pool.put("active", p.getActive());

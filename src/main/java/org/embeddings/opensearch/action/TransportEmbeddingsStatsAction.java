@@ -1,6 +1,6 @@
 package org.embeddings.opensearch.action;
 
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.action.support.nodes.TransportNodesAction;

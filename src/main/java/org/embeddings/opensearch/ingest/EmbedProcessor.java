@@ -3,7 +3,7 @@ package org.embeddings.opensearch.ingest;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
 import org.embeddings.opensearch.EmbeddingFields;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.IngestDocument;

@@ -1,7 +1,7 @@
 package org.embeddings.opensearch.ingest;
 
 import org.embeddings.opensearch.EmbeddingFields;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
 

@@ -5,8 +5,10 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.lucene.EmbeddingKnnQuery;
 import org.embeddings.opensearch.EmbeddingFields;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
@@ -133,10 +135,12 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     @Override
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
         if (vector == null && pendingVector == null) {
-            String resolved = resolveModel(context.convertToCoordinatorContext());
+            QueryCoordinatorContext coordinator = context.convertToCoordinatorContext();
+            String resolved = resolveModel(coordinator);
             SetOnce<float[]> encoded = new SetOnce<>();
             InferenceService service = services.inference().get();
-            context.registerAsyncAction((client, listener) -> service.embedQuery(resolved, queryText, ActionListener.wrap(v -> {
+            TimeValue timeout = searchTimeout(coordinator);
+            context.registerAsyncAction((client, listener) -> service.embedQuery(resolved, queryText, timeout, ActionListener.wrap(v -> {
                 encoded.set(v);
                 listener.onResponse(null);
             }, listener::onFailure)));
@@ -153,6 +157,14 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             }
         }
         return this;
+    }
+
+    /** The search's own timeout, which bounds how long its query text may wait for the encoder; null if none. */
+    private static TimeValue searchTimeout(QueryCoordinatorContext coordinator) {
+        if (coordinator != null && coordinator.getSearchRequest() instanceof SearchRequest search && search.source() != null) {
+            return search.source().timeout();
+        }
+        return null;
     }
 
     /** The query's model, checked against (or else taken from) the field's binding in the searched indices. */

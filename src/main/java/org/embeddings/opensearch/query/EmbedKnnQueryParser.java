@@ -1,7 +1,7 @@
 package org.embeddings.opensearch.query;
 
 import org.embeddings.encoder.ModelName;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.xcontent.ObjectParser;

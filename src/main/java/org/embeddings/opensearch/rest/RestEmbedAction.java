@@ -2,7 +2,7 @@ package org.embeddings.opensearch.rest;
 
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.XContentBuilder;

@@ -3,7 +3,7 @@ package org.embeddings.opensearch.rest;
 import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.opensearch.InferenceService;
+import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.rest.BaseRestHandler;

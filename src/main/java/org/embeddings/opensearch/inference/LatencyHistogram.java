@@ -1,4 +1,4 @@
-package org.embeddings.opensearch;
+package org.embeddings.opensearch.inference;
 
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -36,5 +36,14 @@ final class LatencyHistogram {
             }
         }
         return BASE_NANOS * Math.pow(GROWTH, BUCKETS - 1) / 1e6;
+    }
+
+    /** {@link #percentileMillis} for each of {@code percentiles}. */
+    double[] percentilesMillis(double[] percentiles) {
+        double[] out = new double[percentiles.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = percentileMillis(percentiles[i]);
+        }
+        return out;
     }
 }

@@ -15,7 +15,11 @@ import org.opensearch.cluster.service.ClusterService;
 import org.embeddings.opensearch.rest.RestEmbedAction;
 import org.embeddings.opensearch.rest.RestStatsAction;
 import org.embeddings.opensearch.rest.RestModelsAction;
+import org.embeddings.opensearch.action.EmbedAction;
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.ModelsAction;
+import org.embeddings.opensearch.action.TransportEmbedAction;
+import org.embeddings.opensearch.action.TransportModelsAction;
 import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
 import org.embeddings.opensearch.query.FusedIdsQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryBuilder;
@@ -275,7 +279,11 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
-        return List.of(new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class));
+        return List.of(
+            new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedAction.class),
+            new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
+            new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class)
+        );
     }
 
     @Override
@@ -288,7 +296,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         IndexNameExpressionResolver indexNameExpressionResolver,
         Supplier<DiscoveryNodes> nodesInCluster
     ) {
-        return List.of(new RestEmbedAction(inference::get), new RestStatsAction(), new RestModelsAction(inference::get));
+        return List.of(new RestEmbedAction(), new RestStatsAction(), new RestModelsAction());
     }
 
     @Override

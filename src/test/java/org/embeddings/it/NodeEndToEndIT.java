@@ -257,8 +257,27 @@ public class NodeEndToEndIT {
         } finally {
             pool.shutdownNow();
         }
-        JsonObject pool2 = localStats(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject()).getAsJsonObject("thread_pool");
+        JsonObject pool2 = localStats(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject())
+            .getAsJsonObject("thread_pools")
+            .getAsJsonObject("embeddings");
         assertTrue(pool2.toString(), pool2.get("rejected").getAsLong() >= 1);
+    }
+
+    @Test
+    public void statsAndModelsJsonHaveNoDuplicateKeys() throws Exception {
+        node.call("POST", "/docs/_search", knn("warm the model", 1, null));
+        for (String path : List.of("/_plugins/_embeddings/stats", "/_plugins/_embeddings/models")) {
+            String raw = node.raw("GET", path);
+            // Jackson's strict mode fails on a key written twice in one object, which lenient parsers silently merge
+            com.fasterxml.jackson.core.JsonFactory strict = new com.fasterxml.jackson.core.JsonFactory();
+            strict.enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            try (com.fasterxml.jackson.core.JsonParser parser = strict.createParser(raw)) {
+                while (parser.nextToken() != null) {
+                    // walking every token is the check
+                }
+            }
+            assertTrue(path + ": " + raw, raw.contains("\"cluster_name\"") || path.endsWith("models"));
+        }
     }
 
     @Test

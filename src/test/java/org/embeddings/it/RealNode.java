@@ -99,6 +99,15 @@ public final class RealNode implements AutoCloseable {
         return new Response(response.statusCode(), text.isEmpty() ? JsonParser.parseString("{}") : JsonParser.parseString(text));
     }
 
+    /** The raw body of a request without a body, for checks that JSON parsing would hide. */
+    public String raw(String method, String path) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+            .timeout(Duration.ofMinutes(5))
+            .method(method, HttpRequest.BodyPublishers.noBody())
+            .build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     /** Everything the node logged so far. */
     public String log() throws IOException {
         StringBuilder sb = new StringBuilder();

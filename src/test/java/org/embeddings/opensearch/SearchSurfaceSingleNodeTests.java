@@ -1,6 +1,7 @@
 package org.embeddings.opensearch;
 
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.NodeEmbeddingsStats;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.bulk.BulkRequestBuilder;
 import org.opensearch.action.bulk.BulkResponse;
@@ -246,30 +247,26 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertBadRequest(() -> search("bound", "{\"embed_knn\": {\"vec\": {\"query_text\": \"x\", \"k\": 10, \"num_candidates\": 5}}}"), "[num_candidates]");
     }
 
-    private Map<String, Object> localStats() {
+    private NodeEmbeddingsStats localStats() {
         EmbeddingsStatsAction.Response response = client().execute(EmbeddingsStatsAction.INSTANCE, new EmbeddingsStatsAction.Request()).actionGet();
         assertEquals(1, response.getNodes().size());
         return response.getNodes().get(0).stats();
     }
 
-    @SuppressWarnings("unchecked")
     public void testRepeatedQueryTextIsServedFromTheCache() {
         String query = "{\"embed_knn\": {\"vec\": {\"query_text\": \"a question asked twice " + randomAlphaOfLength(8) + "\", \"k\": 2}}}";
         search("bound", query);
-        Map<String, Object> before = localStats();
-        long requestsBefore = ((Number) ((Map<String, Object>) ((Map<String, Object>) before.get("models")).get(BGE)).get("requests")).longValue();
-        long hitsBefore = ((Number) ((Map<String, Object>) before.get("query_cache")).get("hits")).longValue();
+        NodeEmbeddingsStats before = localStats();
         search("bound", query);
-        Map<String, Object> after = localStats();
-        assertEquals(requestsBefore, ((Number) ((Map<String, Object>) ((Map<String, Object>) after.get("models")).get(BGE)).get("requests")).longValue());
-        assertEquals(hitsBefore + 1, ((Number) ((Map<String, Object>) after.get("query_cache")).get("hits")).longValue());
-        assertTrue(((Number) after.get("loaded_model_bytes")).longValue() > 100_000_000L);
+        NodeEmbeddingsStats after = localStats();
+        assertEquals(before.models().get(BGE).requests(), after.models().get(BGE).requests());
+        assertEquals(before.queryCache().hits() + 1, after.queryCache().hits());
+        assertTrue(after.loadedModelBytes() > 100_000_000L);
     }
 
-    @SuppressWarnings("unchecked")
     public void testConcurrentQueriesShareInferenceBatches() throws Exception {
         int queries = 12;
-        long before = ((Number) ((Map<String, Object>) ((Map<String, Object>) localStats().get("models")).get(BGE)).get("requests")).longValue();
+        long before = localStats().models().get(BGE).requests();
         List<org.opensearch.common.action.ActionFuture<SearchResponse>> calls = new ArrayList<>();
         String tag = randomAlphaOfLength(6);
         for (int i = 0; i < queries; i++) {
@@ -279,7 +276,7 @@ public class SearchSurfaceSingleNodeTests extends OpenSearchSingleNodeTestCase {
         for (var call : calls) {
             assertEquals(2, call.actionGet().getHits().getHits().length);
         }
-        long encodes = ((Number) ((Map<String, Object>) ((Map<String, Object>) localStats().get("models")).get(BGE)).get("requests")).longValue() - before;
+        long encodes = localStats().models().get(BGE).requests() - before;
         // the first query's encode starts at once; the others wait behind it and go together
         assertTrue(queries + " concurrent queries took " + encodes + " encoder calls", encodes >= 1 && encodes < queries / 2);
     }

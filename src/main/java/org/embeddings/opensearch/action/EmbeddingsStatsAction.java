@@ -15,12 +15,11 @@ import org.opensearch.transport.TransportRequest;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Collects each node's embeddings statistics (per-model encoder counters, query cache, inference latency
  * percentiles, the plugin thread pool's queue and rejections), the way {@code _nodes/stats} does for core
- * statistics. A node's statistics travel as a generic map, built by {@link NodeEmbeddingsStats}.
+ * statistics. A node's statistics travel as a typed {@link NodeEmbeddingsStats}.
  */
 public final class EmbeddingsStatsAction extends ActionType<EmbeddingsStatsAction.Response> {
     public static final String NAME = "cluster:monitor/embeddings/stats";
@@ -49,25 +48,25 @@ public final class EmbeddingsStatsAction extends ActionType<EmbeddingsStatsActio
     }
 
     public static final class NodeResponse extends BaseNodeResponse {
-        private final Map<String, Object> stats;
+        private final NodeEmbeddingsStats stats;
 
-        public NodeResponse(DiscoveryNode node, Map<String, Object> stats) {
+        public NodeResponse(DiscoveryNode node, NodeEmbeddingsStats stats) {
             super(node);
             this.stats = stats;
         }
 
         public NodeResponse(StreamInput in) throws IOException {
             super(in);
-            this.stats = in.readMap();
+            this.stats = new NodeEmbeddingsStats(in);
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
-            out.writeMap(stats);
+            stats.writeTo(out);
         }
 
-        public Map<String, Object> stats() {
+        public NodeEmbeddingsStats stats() {
             return stats;
         }
     }
@@ -91,17 +90,15 @@ public final class EmbeddingsStatsAction extends ActionType<EmbeddingsStatsActio
             out.writeList(nodes);
         }
 
+        /** The body after the {@code _nodes} header and {@code cluster_name}, which the REST layer writes. */
         @Override
         public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-            builder.field("cluster_name", getClusterName().value());
             builder.startObject("nodes");
             for (NodeResponse node : getNodes()) {
                 builder.startObject(node.getNode().getId());
                 builder.field("name", node.getNode().getName());
                 builder.field("host", node.getNode().getHostAddress());
-                for (Map.Entry<String, Object> e : node.stats().entrySet()) {
-                    builder.field(e.getKey(), e.getValue());
-                }
+                node.stats().toXContent(builder, params);
                 builder.endObject();
             }
             builder.endObject();

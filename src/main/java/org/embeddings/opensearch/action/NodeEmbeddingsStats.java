@@ -3,68 +3,218 @@ package org.embeddings.opensearch.action;
 import org.embeddings.encoder.EncoderStats;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.common.io.stream.Writeable;
+import org.opensearch.core.xcontent.ToXContent;
+import org.opensearch.core.xcontent.ToXContentFragment;
+import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.threadpool.ThreadPoolStats;
 
+import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** Builds one node's embeddings statistics as the map {@link EmbeddingsStatsAction} carries. */
-final class NodeEmbeddingsStats {
-    private NodeEmbeddingsStats() {}
+/**
+ * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it holds, the query-vector
+ * cache, latency percentiles of each lane (time waiting for the pool, time encoding), query deadlines missed, and the
+ * plugin's two thread pools.
+ */
+public record NodeEmbeddingsStats(
+    Map<String, Model> models,
+    long loadedModelBytes,
+    long maxLoadedModelBytes,
+    Cache queryCache,
+    Map<String, Percentiles> latency,
+    long queryTimeouts,
+    long rejectedInferenceRequests,
+    Map<String, Pool> threadPools
+) implements Writeable, ToXContentFragment {
 
-    static Map<String, Object> of(InferenceService inference, ThreadPool threadPool) {
+    /** Counters of one loaded model. */
+    public record Model(long requests, long texts, long tokens, long paddedTokens, long batches, long inferenceMillis, long modelBytes)
+        implements
+            Writeable,
+            ToXContent {
+        Model(StreamInput in) throws IOException {
+            this(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            for (long v : new long[] { requests, texts, tokens, paddedTokens, batches, inferenceMillis, modelBytes }) {
+                out.writeVLong(v);
+            }
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
+            return b.startObject()
+                .field("requests", requests)
+                .field("texts", texts)
+                .field("tokens", tokens)
+                .field("padded_tokens", paddedTokens)
+                .field("batches", batches)
+                .field("inference_millis", inferenceMillis)
+                .field("model_bytes", modelBytes)
+                .endObject();
+        }
+    }
+
+    public record Cache(long hits, long misses, long entries) implements Writeable, ToXContent {
+        Cache(StreamInput in) throws IOException {
+            this(in.readVLong(), in.readVLong(), in.readVLong());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeVLong(hits);
+            out.writeVLong(misses);
+            out.writeVLong(entries);
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
+            return b.startObject().field("hits", hits).field("misses", misses).field("entries", entries).endObject();
+        }
+    }
+
+    /** p50, p90 and p99 in milliseconds. */
+    public record Percentiles(double[] millis) implements Writeable, ToXContent {
+        Percentiles(StreamInput in) throws IOException {
+            this(in.readDoubleArray());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeDoubleArray(millis);
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
+            b.startObject();
+            for (int i = 0; i < millis.length; i++) {
+                b.field("p" + (int) InferenceService.Stats.PERCENTILES[i], millis[i]);
+            }
+            return b.endObject();
+        }
+    }
+
+    public record Pool(int threads, int queue, int active, long completed, long rejected) implements Writeable, ToXContent {
+        Pool(StreamInput in) throws IOException {
+            this(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVLong());
+        }
+
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeVInt(threads);
+            out.writeVInt(queue);
+            out.writeVInt(active);
+            out.writeVLong(completed);
+            out.writeVLong(rejected);
+        }
+
+        @Override
+        public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
+            return b.startObject()
+                .field("threads", threads)
+                .field("queue", queue)
+                .field("active", active)
+                .field("completed", completed)
+                .field("rejected", rejected)
+                .endObject();
+        }
+    }
+
+    public NodeEmbeddingsStats(StreamInput in) throws IOException {
+        this(
+            in.readMap(StreamInput::readString, Model::new),
+            in.readVLong(),
+            in.readVLong(),
+            new Cache(in),
+            in.readMap(StreamInput::readString, Percentiles::new),
+            in.readVLong(),
+            in.readVLong(),
+            in.readMap(StreamInput::readString, Pool::new)
+        );
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeMap(models, StreamOutput::writeString, (o, m) -> m.writeTo(o));
+        out.writeVLong(loadedModelBytes);
+        out.writeVLong(maxLoadedModelBytes);
+        queryCache.writeTo(out);
+        out.writeMap(latency, StreamOutput::writeString, (o, p) -> p.writeTo(o));
+        out.writeVLong(queryTimeouts);
+        out.writeVLong(rejectedInferenceRequests);
+        out.writeMap(threadPools, StreamOutput::writeString, (o, p) -> p.writeTo(o));
+    }
+
+    /** Reads this node's statistics; cheap, no inference. */
+    static NodeEmbeddingsStats of(InferenceService inference, ThreadPool threadPool) {
         ModelRegistry registry = inference.registry();
-        Map<String, Object> out = new LinkedHashMap<>();
-        Map<String, Object> models = new LinkedHashMap<>();
+        Map<String, Model> models = new LinkedHashMap<>();
         for (String name : registry.loadedNames()) {
             registry.loadedEncoder(name).ifPresent(encoder -> {
                 EncoderStats.Snapshot s = encoder.stats().snapshot();
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("requests", s.requests());
-                m.put("texts", s.texts());
-                m.put("tokens", s.tokens());
-                m.put("padded_tokens", s.paddedTokens());
-                m.put("batches", s.batches());
-                m.put("inference_millis", s.inferenceNanos() / 1_000_000);
-                m.put("model_bytes", registry.loadedBytes(name));
-                models.put(name, m);
+                models.put(
+                    name,
+                    new Model(s.requests(), s.texts(), s.tokens(), s.paddedTokens(), s.batches(), s.inferenceNanos() / 1_000_000, registry.loadedBytes(name))
+                );
             });
         }
-        out.put("models", models);
-        out.put("loaded_model_bytes", registry.loadedBytes());
-        out.put("max_loaded_model_bytes", registry.maxLoadedBytes());
-
         InferenceService.Stats s = inference.stats();
-        out.put("query_cache", Map.of("hits", s.cacheHits(), "misses", s.cacheMisses(), "entries", s.cacheEntries()));
-        Map<String, Object> latency = new LinkedHashMap<>();
-        latency.put("document_wait_millis", percentiles(s.documentWaitMillis()));
-        latency.put("document_inference_millis", percentiles(s.documentInferenceMillis()));
-        latency.put("query_wait_millis", percentiles(s.queryWaitMillis()));
-        latency.put("query_inference_millis", percentiles(s.queryInferenceMillis()));
-        out.put("latency", latency);
-        out.put("query_timeouts", s.queryTimeouts());
-
-        Map<String, Object> pool = new LinkedHashMap<>();
+        Map<String, Percentiles> latency = new LinkedHashMap<>();
+        latency.put("document_wait_millis", new Percentiles(s.documentWaitMillis()));
+        latency.put("document_inference_millis", new Percentiles(s.documentInferenceMillis()));
+        latency.put("query_wait_millis", new Percentiles(s.queryWaitMillis()));
+        latency.put("query_inference_millis", new Percentiles(s.queryInferenceMillis()));
+        Map<String, Pool> pools = new LinkedHashMap<>();
         for (ThreadPoolStats.Stats p : threadPool.stats()) {
-            if (p.getName().equals(InferenceService.DOCUMENT_POOL)) {
-                pool.put("threads", p.getThreads());
-                pool.put("queue", p.getQueue());
-                pool.put("active", p.getActive());
-                pool.put("completed", p.getCompleted());
-                pool.put("rejected", p.getRejected());
+            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL).contains(p.getName())) {
+                pools.put(p.getName(), new Pool(p.getThreads(), p.getQueue(), p.getActive(), p.getCompleted(), p.getRejected()));
             }
         }
-        pool.put("rejected_inference_requests", s.rejections());
-        out.put("thread_pool", pool);
-        return out;
+        return new NodeEmbeddingsStats(
+            models,
+            registry.loadedBytes(),
+            registry.maxLoadedBytes(),
+            new Cache(s.cacheHits(), s.cacheMisses(), s.cacheEntries()),
+            latency,
+            s.queryTimeouts(),
+            s.rejections(),
+            pools
+        );
     }
 
-    private static Map<String, Object> percentiles(double[] values) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < values.length; i++) {
-            m.put("p" + (int) InferenceService.Stats.PERCENTILES[i], values[i]);
+    @Override
+    public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
+        b.startObject("models");
+        for (Map.Entry<String, Model> e : models.entrySet()) {
+            b.field(e.getKey());
+            e.getValue().toXContent(b, params);
         }
-        return m;
+        b.endObject();
+        b.field("loaded_model_bytes", loadedModelBytes);
+        b.field("max_loaded_model_bytes", maxLoadedModelBytes);
+        b.field("query_cache");
+        queryCache.toXContent(b, params);
+        b.startObject("latency");
+        for (Map.Entry<String, Percentiles> e : latency.entrySet()) {
+            b.field(e.getKey());
+            e.getValue().toXContent(b, params);
+        }
+        b.endObject();
+        b.field("query_timeouts", queryTimeouts);
+        b.field("rejected_inference_requests", rejectedInferenceRequests);
+        b.startObject("thread_pools");
+        for (Map.Entry<String, Pool> e : threadPools.entrySet()) {
+            b.field(e.getKey());
+            e.getValue().toXContent(b, params);
+        }
+        return b.endObject();
     }
 }

@@ -24,6 +24,8 @@ import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
 import org.embeddings.opensearch.query.FusedIdsQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryParser;
+import org.embeddings.opensearch.query.SearchTaskFilter;
+import org.opensearch.action.support.ActionFilter;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.opensearch.action.ActionRequest;
@@ -142,6 +144,12 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     private final SetOnce<InferenceService> inference = new SetOnce<>();
     private final SetOnce<ModelRegistry> registry = new SetOnce<>();
     private final SetOnce<EmbeddingFields> fields = new SetOnce<>();
+    private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
+    private final SetOnce<ClusterService> clusterService = new SetOnce<>();
+    private final SearchTaskFilter filter = new SearchTaskFilter(
+        () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
+        () -> clusterService.get().localNode().getId()
+    );
 
     public EmbeddingsPlugin(Settings settings) {
         this.settings = settings;
@@ -188,6 +196,8 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         Supplier<RepositoriesService> repositoriesServiceSupplier
     ) {
         Settings settings = environment.settings();
+        this.threadPool.set(threadPool);
+        this.clusterService.set(clusterService);
         NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
         EncoderSettings encoderSettings = new EncoderSettings(
             new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
@@ -284,6 +294,11 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
             new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
             new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class)
         );
+    }
+
+    @Override
+    public List<ActionFilter> getActionFilters() {
+        return List.of(filter);
     }
 
     @Override

@@ -55,13 +55,7 @@ public record ModelCard(
         if (dims == null) {
             throw new InvalidInputException("model card [" + name + "] has no [dims]");
         }
-        String padding = string(json, "padding_side", "right").toUpperCase(Locale.ROOT);
-        PaddingSide side;
-        try {
-            side = PaddingSide.valueOf(padding);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInputException("model card [" + name + "]: padding_side must be left or right, got [" + padding + "]");
-        }
+        PaddingSide side = Labels.parse(PaddingSide.class, "padding_side", string(json, "padding_side", "right"));
         Integer maxTokens = integer(json, "max_tokens");
         return new ModelCard(
             name,

@@ -108,22 +108,12 @@ public enum Pooling {
     }
 
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 
     /** Parses {@code cls}, {@code mean}, {@code max}, {@code mean_sqrt_len}, {@code last_token}, {@code none}. */
     public static Pooling of(String name) {
-        if (name != null) {
-            String n = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
-            for (Pooling p : values()) {
-                if (p.label().equals(n)) {
-                    return p;
-                }
-            }
-        }
-        throw new InvalidInputException(
-            "unknown pooling [" + name + "], expected one of [cls, mean, max, mean_sqrt_len, last_token, none]"
-        );
+        return Labels.parse(Pooling.class, "pooling", name);
     }
 
     private static float[] copyToken(float[] hidden, int row, int t, int seqLen, int dim) {

@@ -13,17 +13,10 @@ public enum Role {
 
     /** Parses a role name case-insensitively; names the accepted values when it is none of them. */
     public static Role of(String name) {
-        if (name != null) {
-            for (Role role : values()) {
-                if (role.name().equalsIgnoreCase(name.trim())) {
-                    return role;
-                }
-            }
-        }
-        throw new InvalidInputException("unknown role [" + name + "], expected one of [query, passage, none]");
+        return Labels.parse(Role.class, "role", name);
     }
 
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 }

@@ -1,6 +1,6 @@
 package org.embeddings.lucene;
 
-import java.util.Locale;
+import org.embeddings.encoder.Labels;
 
 /**
  * How one sub-query's scores are put on a common scale before a weighted sum. Each constant maps the scores of one
@@ -74,15 +74,10 @@ public enum Normalization {
     abstract float[] apply(float[] scores);
 
     public String parseName() {
-        return name().toLowerCase(Locale.ROOT);
+        return Labels.of(this);
     }
 
     public static Normalization fromString(String name) {
-        for (Normalization n : values()) {
-            if (n.parseName().equals(name)) {
-                return n;
-            }
-        }
-        throw new IllegalArgumentException("unknown normalization [" + name + "], expected one of [min_max, l2, z_score]");
+        return Labels.parse(Normalization.class, "normalization", name);
     }
 }

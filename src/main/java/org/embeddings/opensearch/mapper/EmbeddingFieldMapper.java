@@ -4,6 +4,7 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
+import org.embeddings.encoder.Labels;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelRegistry;
 import org.opensearch.core.xcontent.XContentParser;
@@ -117,12 +118,11 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         }
 
         static Similarity of(String label) {
-            for (Similarity s : values()) {
-                if (s.label.equals(label)) {
-                    return s;
-                }
+            try {
+                return Labels.parse(Similarity.class, "similarity", label);
+            } catch (IllegalArgumentException e) {
+                throw new MapperParsingException(e.getMessage());
             }
-            throw new MapperParsingException("unknown similarity [" + label + "], expected one of [cosine, dot_product, l2_norm]");
         }
     }
 

@@ -1,7 +1,6 @@
 package org.embeddings.opensearch.query;
 
 import org.embeddings.encoder.ModelName;
-import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.xcontent.ObjectParser;
@@ -14,7 +13,9 @@ import java.io.IOException;
 /**
  * Parses {@code {"embed_knn": {"<field>": {"query_text", "model", "k", "num_candidates", "min_score", "exact",
  * "filter", "boost", "_name"}}}} into an {@link EmbedKnnQueryBuilder}, validating each option with an error that
- * names it. Kept apart from the builder so that the builder holds state and behaviour only.
+ * names it. Kept apart from the builder so that the builder holds state and behaviour only. Parsing is pure: it
+ * reads the request and nothing else (no model registry, no files, no cluster state); whether the node can run the
+ * named model is checked once, when the query is rewritten on the coordinating node.
  *
  * <p>{@link #neural()} parses neural-search's request shape ({@code model_id} names the model, and
  * {@code method_parameters.ef_search} sets the candidates) into the same builder, so that existing {@code neural}
@@ -115,7 +116,7 @@ public final class EmbedKnnQueryParser {
         if (spec.queryText == null || spec.queryText.isBlank()) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_text]");
         }
-        String model = null;
+        String model;
         KnnOptions options;
         try {
             int k = spec.k == null ? KnnOptions.DEFAULT_K : spec.k;
@@ -123,13 +124,8 @@ public final class EmbedKnnQueryParser {
                 : spec.efSearch != null ? Math.max(k, spec.efSearch)
                 : KnnOptions.defaultCandidates(k);
             options = new KnnOptions(k, candidates, spec.minScore == null ? Float.NEGATIVE_INFINITY : spec.minScore, spec.exact);
-            if (spec.model != null) {
-                model = ModelName.normalize(spec.model);
-                InferenceService service = services.inference().get();
-                if (service != null) {
-                    service.registry().installedCard(model);
-                }
-            }
+            // the name's shape only: whether this node can run the model is the rewrite's question
+            model = spec.model == null ? null : ModelName.normalize(spec.model);
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] " + e.getMessage(), e);
         }

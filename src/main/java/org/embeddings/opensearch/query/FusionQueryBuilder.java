@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -38,11 +39,9 @@ import java.util.function.Supplier;
  */
 public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBuilder> {
     public static final String NAME = "fusion";
-
-    public enum Method {
-        RRF,
-        LINEAR
-    }
+    public static final int DEFAULT_RANK_CONSTANT = 60;
+    public static final int DEFAULT_WINDOW = 100;
+    public static final int MAX_WINDOW = 10_000;
 
     /**
      * Where windows are taken and fused. GLOBAL: the coordinating node runs each sub-query over all shards for its
@@ -51,81 +50,68 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
      */
     public enum Scope {
         GLOBAL,
-        SHARD
-    }
+        SHARD;
 
-    /** The fusion parameters, validated together. */
-    public record Spec(Method method, int rankConstant, int windowSize, float[] weights, Normalization normalization, Scope scope) {
-        public static final int DEFAULT_RANK_CONSTANT = 60;
-        public static final int DEFAULT_WINDOW = 100;
-        public static final int MAX_WINDOW = 10_000;
-
-        public Spec {
-            Objects.requireNonNull(method);
-            Objects.requireNonNull(normalization);
-            Objects.requireNonNull(scope);
-            if (rankConstant < 1) {
-                throw new IllegalArgumentException("[rank_constant] must be at least 1, got [" + rankConstant + "]");
-            }
-            if (windowSize < 1 || windowSize > MAX_WINDOW) {
-                throw new IllegalArgumentException("[window_size] must be within [1, " + MAX_WINDOW + "], got [" + windowSize + "]");
-            }
-            for (float w : weights) {
-                if (w < 0 || Float.isFinite(w) == false) {
-                    throw new IllegalArgumentException("[weights] must be finite and not negative, got " + Arrays.toString(weights));
-                }
-            }
-        }
-
-        ScoreFusion fusion() {
-            return method == Method.RRF ? new ScoreFusion.Rrf(rankConstant) : new ScoreFusion.Linear(normalization);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Spec s && method == s.method && rankConstant == s.rankConstant && windowSize == s.windowSize
-                && Arrays.equals(weights, s.weights) && normalization == s.normalization && scope == s.scope;
-        }
-
-        @Override
-        public int hashCode() {
-            return Objects.hash(method, rankConstant, windowSize, Arrays.hashCode(weights), normalization, scope);
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
     private final List<QueryBuilder> queries;
-    private final Spec spec;
+    private final ScoreFusion fusion;
+    private final int windowSize;
+    private final float[] weights;
+    private final Scope scope;
     private final Supplier<Map<String, Map<String, Float>>> pendingFusion;
 
-    public FusionQueryBuilder(List<QueryBuilder> queries, Spec spec) {
-        this(queries, spec, null);
+    /**
+     * @param fusion how windows combine: {@link ScoreFusion.Rrf} with its rank constant, or {@link ScoreFusion.Linear}
+     *               with its normalization
+     * @param weights one per query, finite and not negative
+     */
+    public FusionQueryBuilder(List<QueryBuilder> queries, ScoreFusion fusion, int windowSize, float[] weights, Scope scope) {
+        this(queries, fusion, windowSize, weights, scope, null);
     }
 
-    private FusionQueryBuilder(List<QueryBuilder> queries, Spec spec, Supplier<Map<String, Map<String, Float>>> pendingFusion) {
+    private FusionQueryBuilder(
+        List<QueryBuilder> queries,
+        ScoreFusion fusion,
+        int windowSize,
+        float[] weights,
+        Scope scope,
+        Supplier<Map<String, Map<String, Float>>> pendingFusion
+    ) {
         if (queries.isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] needs at least one query in [queries]");
         }
-        if (spec.weights().length != queries.size()) {
+        if (windowSize < 1 || windowSize > MAX_WINDOW) {
+            throw new IllegalArgumentException("[window_size] must be within [1, " + MAX_WINDOW + "], got [" + windowSize + "]");
+        }
+        if (weights.length != queries.size()) {
             throw new IllegalArgumentException(
-                "[" + NAME + "] has " + queries.size() + " queries but " + spec.weights().length + " [weights]; give one weight per query"
+                "[" + NAME + "] has " + queries.size() + " queries but " + weights.length + " [weights]; give one weight per query"
             );
         }
+        for (float w : weights) {
+            if (w < 0 || Float.isFinite(w) == false) {
+                throw new IllegalArgumentException("[weights] must be finite and not negative, got " + Arrays.toString(weights));
+            }
+        }
         this.queries = List.copyOf(queries);
-        this.spec = spec;
+        this.fusion = Objects.requireNonNull(fusion);
+        this.windowSize = windowSize;
+        this.weights = weights.clone();
+        this.scope = Objects.requireNonNull(scope);
         this.pendingFusion = pendingFusion;
     }
 
     public FusionQueryBuilder(StreamInput in) throws IOException {
         super(in);
         this.queries = in.readNamedWriteableList(QueryBuilder.class);
-        this.spec = new Spec(
-            in.readEnum(Method.class),
-            in.readVInt(),
-            in.readVInt(),
-            in.readFloatArray(),
-            in.readEnum(Normalization.class),
-            in.readEnum(Scope.class)
-        );
+        this.fusion = in.readBoolean() ? new ScoreFusion.Rrf(in.readVInt()) : new ScoreFusion.Linear(in.readEnum(Normalization.class));
+        this.windowSize = in.readVInt();
+        this.weights = in.readFloatArray();
+        this.scope = in.readEnum(Scope.class);
         this.pendingFusion = null;
     }
 
@@ -135,20 +121,40 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             throw new IllegalStateException("[" + NAME + "] is sent to shards only after its global fusion is done");
         }
         out.writeNamedWriteableList(queries);
-        out.writeEnum(spec.method());
-        out.writeVInt(spec.rankConstant());
-        out.writeVInt(spec.windowSize());
-        out.writeFloatArray(spec.weights());
-        out.writeEnum(spec.normalization());
-        out.writeEnum(spec.scope());
+        out.writeBoolean(fusion instanceof ScoreFusion.Rrf);
+        switch (fusion) {
+            case ScoreFusion.Rrf rrf -> out.writeVInt(rrf.rankConstant());
+            case ScoreFusion.Linear linear -> out.writeEnum(linear.normalization());
+        }
+        out.writeVInt(windowSize);
+        out.writeFloatArray(weights);
+        out.writeEnum(scope);
     }
 
     public List<QueryBuilder> queries() {
         return queries;
     }
 
-    public Spec spec() {
-        return spec;
+    public ScoreFusion fusion() {
+        return fusion;
+    }
+
+    public int windowSize() {
+        return windowSize;
+    }
+
+    public float[] weights() {
+        return weights.clone();
+    }
+
+    public Scope scope() {
+        return scope;
+    }
+
+    private FusionQueryBuilder copy(List<QueryBuilder> newQueries, Supplier<Map<String, Map<String, Float>>> pending) {
+        FusionQueryBuilder copy = new FusionQueryBuilder(newQueries, fusion, windowSize, weights, scope, pending);
+        copy.boost(boost).queryName(queryName);
+        return copy;
     }
 
     @Override
@@ -170,24 +176,19 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             rewritten.add(r);
         }
         QueryCoordinatorContext coordinator = context.convertToCoordinatorContext();
-        if (changed == false && spec.scope() == Scope.GLOBAL && coordinator != null) {
+        if (changed == false && scope == Scope.GLOBAL && coordinator != null) {
             // Sub-queries are final (an embed_knn child holds its vector): fuse their windows over all shards.
             SetOnce<Map<String, Map<String, Float>>> fused = new SetOnce<>();
             IndicesRequest target = coordinator.getSearchRequest();
-            context.registerAsyncAction((client, listener) -> GlobalFusion.run(client, target, queries, spec, ActionListener.wrap(result -> {
-                fused.set(result);
-                listener.onResponse(null);
-            }, listener::onFailure)));
-            FusionQueryBuilder copy = new FusionQueryBuilder(queries, spec, fused::get);
-            copy.boost(boost).queryName(queryName);
-            return copy;
+            context.registerAsyncAction(
+                (client, listener) -> GlobalFusion.run(client, target, queries, fusion, windowSize, weights, ActionListener.wrap(result -> {
+                    fused.set(result);
+                    listener.onResponse(null);
+                }, listener::onFailure))
+            );
+            return copy(queries, fused::get);
         }
-        if (changed == false) {
-            return this;
-        }
-        FusionQueryBuilder copy = new FusionQueryBuilder(rewritten, spec);
-        copy.boost(boost).queryName(queryName);
-        return copy;
+        return changed ? copy(rewritten, null) : this;
     }
 
     @Override
@@ -196,7 +197,7 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
         for (QueryBuilder q : queries) {
             lucene.add(q.toQuery(context));
         }
-        return new FusionQuery(lucene, spec.weights(), spec.fusion(), spec.windowSize());
+        return new FusionQuery(lucene, weights, fusion, windowSize);
     }
 
     @Override
@@ -207,24 +208,36 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             q.toXContent(builder, params);
         }
         builder.endArray();
-        builder.field(FusionQueryParser.METHOD.getPreferredName(), spec.method().name().toLowerCase(java.util.Locale.ROOT));
-        builder.field(FusionQueryParser.RANK_CONSTANT.getPreferredName(), spec.rankConstant());
-        builder.field(FusionQueryParser.WINDOW_SIZE.getPreferredName(), spec.windowSize());
-        builder.array(FusionQueryParser.WEIGHTS.getPreferredName(), spec.weights());
-        builder.field(FusionQueryParser.NORMALIZATION.getPreferredName(), spec.normalization().parseName());
-        builder.field(FusionQueryParser.SCOPE.getPreferredName(), spec.scope().name().toLowerCase(java.util.Locale.ROOT));
+        switch (fusion) {
+            case ScoreFusion.Rrf rrf -> {
+                builder.field(FusionQueryParser.METHOD.getPreferredName(), "rrf");
+                builder.field(FusionQueryParser.RANK_CONSTANT.getPreferredName(), rrf.rankConstant());
+            }
+            case ScoreFusion.Linear linear -> {
+                builder.field(FusionQueryParser.METHOD.getPreferredName(), "linear");
+                builder.field(FusionQueryParser.NORMALIZATION.getPreferredName(), linear.normalization().parseName());
+            }
+        }
+        builder.field(FusionQueryParser.WINDOW_SIZE.getPreferredName(), windowSize);
+        builder.array(FusionQueryParser.WEIGHTS.getPreferredName(), weights);
+        builder.field(FusionQueryParser.SCOPE.getPreferredName(), scope.label());
         printBoostAndQueryName(builder);
         builder.endObject();
     }
 
     @Override
     protected boolean doEquals(FusionQueryBuilder other) {
-        return queries.equals(other.queries) && spec.equals(other.spec) && Objects.equals(pendingFusion, other.pendingFusion);
+        return queries.equals(other.queries)
+            && fusion.equals(other.fusion)
+            && windowSize == other.windowSize
+            && Arrays.equals(weights, other.weights)
+            && scope == other.scope
+            && Objects.equals(pendingFusion, other.pendingFusion);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(queries, spec, pendingFusion);
+        return Objects.hash(queries, fusion, windowSize, Arrays.hashCode(weights), scope, pendingFusion);
     }
 
     @Override

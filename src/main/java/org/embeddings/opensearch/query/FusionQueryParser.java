@@ -1,6 +1,8 @@
 package org.embeddings.opensearch.query;
 
 import org.embeddings.lucene.Normalization;
+import org.embeddings.lucene.ScoreFusion;
+import org.embeddings.encoder.Labels;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.xcontent.ObjectParser;
@@ -29,8 +31,8 @@ public final class FusionQueryParser {
     private static final class Spec {
         List<QueryBuilder> queries;
         String method = "rrf";
-        int rankConstant = FusionQueryBuilder.Spec.DEFAULT_RANK_CONSTANT;
-        int windowSize = FusionQueryBuilder.Spec.DEFAULT_WINDOW;
+        Integer rankConstant;
+        int windowSize = FusionQueryBuilder.DEFAULT_WINDOW;
         List<Float> weights;
         String normalization;
         String scope = "global";
@@ -60,28 +62,24 @@ public final class FusionQueryParser {
             if (s.queries == null || s.queries.isEmpty()) {
                 throw new IllegalArgumentException("requires a non-empty [queries] array");
             }
-            FusionQueryBuilder.Method method = switch (s.method.toLowerCase(Locale.ROOT)) {
-                case "rrf" -> FusionQueryBuilder.Method.RRF;
-                case "linear" -> FusionQueryBuilder.Method.LINEAR;
-                default -> throw new IllegalArgumentException("unknown [method] [" + s.method + "], expected [rrf] or [linear]");
-            };
-            if (method == FusionQueryBuilder.Method.RRF && s.normalization != null) {
+            String method = s.method.toLowerCase(Locale.ROOT);
+            if (method.equals("rrf") && s.normalization != null) {
                 throw new IllegalArgumentException("[normalization] applies to method [linear] only; [rrf] uses ranks");
             }
-            Normalization normalization = s.normalization == null ? Normalization.MIN_MAX : Normalization.fromString(s.normalization);
-            FusionQueryBuilder.Scope scope = switch (s.scope.toLowerCase(Locale.ROOT)) {
-                case "global" -> FusionQueryBuilder.Scope.GLOBAL;
-                case "shard" -> FusionQueryBuilder.Scope.SHARD;
-                default -> throw new IllegalArgumentException("unknown [scope] [" + s.scope + "], expected [global] or [shard]");
+            if (method.equals("linear") && s.rankConstant != null) {
+                throw new IllegalArgumentException("[rank_constant] applies to method [rrf] only; [linear] uses scores");
+            }
+            ScoreFusion fusion = switch (method) {
+                case "rrf" -> new ScoreFusion.Rrf(s.rankConstant == null ? FusionQueryBuilder.DEFAULT_RANK_CONSTANT : s.rankConstant);
+                case "linear" -> new ScoreFusion.Linear(s.normalization == null ? Normalization.MIN_MAX : Normalization.fromString(s.normalization));
+                default -> throw new IllegalArgumentException("unknown [method] [" + s.method + "], expected [rrf] or [linear]");
             };
+            FusionQueryBuilder.Scope scope = Labels.parse(FusionQueryBuilder.Scope.class, "scope", s.scope);
             float[] weights = new float[s.weights == null ? s.queries.size() : s.weights.size()];
             for (int i = 0; i < weights.length; i++) {
                 weights[i] = s.weights == null ? 1f : s.weights.get(i);
             }
-            FusionQueryBuilder builder = new FusionQueryBuilder(
-                s.queries,
-                new FusionQueryBuilder.Spec(method, s.rankConstant, s.windowSize, weights, normalization, scope)
-            );
+            FusionQueryBuilder builder = new FusionQueryBuilder(s.queries, fusion, s.windowSize, weights, scope);
             builder.boost(s.boost);
             builder.queryName(s.queryName);
             return builder;

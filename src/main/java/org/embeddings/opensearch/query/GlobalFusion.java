@@ -41,16 +41,18 @@ final class GlobalFusion {
         Client client,
         IndicesRequest target,
         List<QueryBuilder> queries,
-        FusionQueryBuilder.Spec spec,
+        ScoreFusion fusion,
+        int windowSize,
+        float[] weights,
         ActionListener<Map<String, Map<String, Float>>> listener
     ) {
         AtomicReferenceArray<SearchResponse> responses = new AtomicReferenceArray<>(queries.size());
         AtomicInteger pending = new AtomicInteger(queries.size());
-        ActionListener<Void> done = ActionListener.wrap(v -> listener.onResponse(fuse(responses, spec)), listener::onFailure);
+        ActionListener<Void> done = ActionListener.wrap(v -> listener.onResponse(fuse(responses, fusion, weights)), listener::onFailure);
         Client children = new ParentTaskAssigningClient(client, SearchTaskFilter.currentSearchTask(client));
         for (int i = 0; i < queries.size(); i++) {
             int slot = i;
-            children.search(window(target, queries.get(i), spec.windowSize()), ActionListener.wrap(response -> {
+            children.search(window(target, queries.get(i), windowSize), ActionListener.wrap(response -> {
                 OpenSearchStatusException incomplete = incomplete(slot, response);
                 if (incomplete != null) {
                     throw incomplete;
@@ -101,7 +103,7 @@ final class GlobalFusion {
         return e;
     }
 
-    private static Map<String, Map<String, Float>> fuse(AtomicReferenceArray<SearchResponse> responses, FusionQueryBuilder.Spec spec) {
+    private static Map<String, Map<String, Float>> fuse(AtomicReferenceArray<SearchResponse> responses, ScoreFusion fusion, float[] weights) {
         List<List<DocKey>> keys = new ArrayList<>();
         List<float[]> scores = new ArrayList<>();
         for (int i = 0; i < responses.length(); i++) {
@@ -116,7 +118,7 @@ final class GlobalFusion {
             scores.add(s);
         }
         Map<String, Map<String, Float>> byIndex = new HashMap<>();
-        ScoreFusion.fuse(spec.fusion(), keys, scores, spec.weights())
+        ScoreFusion.fuse(fusion, keys, scores, weights)
             .forEach((key, score) -> byIndex.computeIfAbsent(key.index(), i -> new HashMap<>()).put(key.id(), score));
         return byIndex;
     }

@@ -16,8 +16,9 @@ import java.util.Objects;
  * Hybrid search over one index reader: runs each sub-query for its top {@code windowSize} documents, fuses the
  * windows with a {@link ScoreFusion} and matches exactly the fused documents with their fused scores.
  *
- * <p>All the work happens in {@link #rewrite}: the rewritten query is a fixed set of scored documents, so it
- * composes with everything that takes a query (boolean clauses, filters, aggregations, pagination, counting). In
+ * <p>All the work happens in {@link #rewrite}, on the caller's searcher: the rewritten query is a fixed set of scored
+ * documents ({@link ScoredDocsQuery}), so it composes with everything that takes a query (boolean clauses, filters,
+ * aggregations, pagination, counting). In
  * OpenSearch each shard has its own reader, so fusion is per shard: ranks and normalization bounds are those of
  * the shard's windows, and the coordinating node merges shards by fused score.
  */
@@ -37,17 +38,15 @@ public final class FusionQuery extends Query {
         this.windowSize = windowSize;
     }
 
+    /**
+     * Runs each sub-query for its window on the caller's own searcher, so that a shard's windows share its executor
+     * (concurrent segment search), its timeout and its cancellation checks, its similarity and its query cache.
+     */
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        // A plain searcher over the same reader: sub-queries are ordinary top-n searches, and the shard's own
-        // searcher drives the outer search that will run the fused result.
-        IndexSearcher inner = new IndexSearcher(searcher.getIndexReader());
-        inner.setSimilarity(searcher.getSimilarity());
-        inner.setQueryCache(searcher.getQueryCache());
-        inner.setQueryCachingPolicy(searcher.getQueryCachingPolicy());
         TopDocs[] windows = new TopDocs[queries.size()];
         for (int i = 0; i < windows.length; i++) {
-            windows[i] = inner.search(queries.get(i), windowSize);
+            windows[i] = searcher.search(queries.get(i), windowSize);
         }
         ScoreDoc[] fused = ScoreFusion.fuse(fusion, windows, weights);
         return new ScoredDocsQuery(fused, searcher.getIndexReader(), "fusion " + fusion);

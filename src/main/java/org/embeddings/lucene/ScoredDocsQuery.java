@@ -13,19 +13,24 @@ import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.ScorerSupplier;
 import org.apache.lucene.search.Weight;
 
-import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * Matches a fixed set of documents of one reader, each with a precomputed score: the result of a query that has
- * already been run in {@link Query#rewrite}. Documents are kept sorted by id, so each segment's slice is found by
- * binary search and iterated in order. The query is bound to the reader it was computed on and refuses any other.
+ * Matches a fixed set of documents of one reader, each with a precomputed score: the result of a query already run in
+ * {@link Query#rewrite} ({@link FusionQuery}, {@link ScoredIdsQuery}). Laid out like Lucene's own {@code
+ * DocAndScoreQuery}: documents sorted by global id with their scores, and {@code segmentStarts[ord]} the first of
+ * them in leaf {@code ord}, so that each leaf's slice is found in constant time, its {@link Weight#count} is exact,
+ * and its scorer knows the maximum score. The set was taken from live documents, so it stays exact for the reader it
+ * was computed on; the query refuses any other reader, and is cacheable on its own.
  */
 final class ScoredDocsQuery extends Query {
     private final int[] docs;
     private final float[] scores;
-    private final Object readerId;
+    private final int[] segmentStarts;
+    private final float maxScore;
+    private final Object contextIdentity;
     private final String description;
 
     ScoredDocsQuery(ScoreDoc[] hits, IndexReader reader, String description) {
@@ -33,56 +38,61 @@ final class ScoredDocsQuery extends Query {
         Arrays.sort(byDoc, (a, b) -> Integer.compare(a.doc, b.doc));
         this.docs = new int[byDoc.length];
         this.scores = new float[byDoc.length];
+        float max = 0;
         for (int i = 0; i < byDoc.length; i++) {
             docs[i] = byDoc[i].doc;
             scores[i] = byDoc[i].score;
+            max = Math.max(max, scores[i]);
         }
-        this.readerId = reader.getContext().id();
+        this.maxScore = max;
+        this.segmentStarts = segmentStarts(reader.leaves(), docs);
+        this.contextIdentity = reader.getContext().id();
         this.description = description;
+    }
+
+    /** {@code starts[ord]}: the index in {@code docs} of the first document of leaf {@code ord}; one more entry at the end. */
+    private static int[] segmentStarts(List<LeafReaderContext> leaves, int[] docs) {
+        int[] starts = new int[leaves.size() + 1];
+        starts[leaves.size()] = docs.length;
+        for (int ord = leaves.size() - 1; ord >= 0; ord--) {
+            int i = Arrays.binarySearch(docs, 0, starts[ord + 1], leaves.get(ord).docBase);
+            starts[ord] = i < 0 ? -i - 1 : i;
+        }
+        return starts;
     }
 
     @Override
     public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) {
-        if (searcher.getIndexReader().getContext().id() != readerId) {
-            throw new IllegalStateException("fused documents were computed on another reader");
+        if (searcher.getIndexReader().getContext().id() != contextIdentity) {
+            throw new IllegalStateException("this query was computed on another reader");
         }
         return new Weight(this) {
             @Override
             public Explanation explain(LeafReaderContext context, int doc) {
-                int i = Arrays.binarySearch(docs, context.docBase + doc);
-                return i < 0
-                    ? Explanation.noMatch("not in the fused window")
-                    : Explanation.match(scores[i] * boost, description + ", boost " + boost);
-            }
-
-            @Override
-            public ScorerSupplier scorerSupplier(LeafReaderContext context) {
-                int from = lowerBound(context.docBase);
-                int to = lowerBound(context.docBase + context.reader().maxDoc());
-                if (from == to) {
-                    return null;
-                }
-                return new DefaultScorerSupplier(new SliceScorer(context.docBase, from, to, boost));
+                int i = Arrays.binarySearch(docs, segmentStarts[context.ord], segmentStarts[context.ord + 1], context.docBase + doc);
+                return i < 0 ? Explanation.noMatch("not among the scored documents") : Explanation.match(scores[i] * boost, description);
             }
 
             @Override
             public int count(LeafReaderContext context) {
-                return context.reader().hasDeletions() ? -1 : lowerBound(context.docBase + context.reader().maxDoc()) - lowerBound(context.docBase);
+                return segmentStarts[context.ord + 1] - segmentStarts[context.ord];
             }
 
             @Override
-            public boolean isCacheable(LeafReaderContext ctx) {
-                return false;
+            public ScorerSupplier scorerSupplier(LeafReaderContext context) {
+                int from = segmentStarts[context.ord];
+                int to = segmentStarts[context.ord + 1];
+                return from == to ? null : new DefaultScorerSupplier(new SliceScorer(context.docBase, from, to, boost));
+            }
+
+            @Override
+            public boolean isCacheable(LeafReaderContext context) {
+                return true;
             }
         };
     }
 
-    private int lowerBound(int doc) {
-        int i = Arrays.binarySearch(docs, doc);
-        return i < 0 ? -i - 1 : i;
-    }
-
-    /** Iterates docs[from, to) of one segment. */
+    /** Iterates {@code docs[from, to)}, the documents of one leaf. */
     private final class SliceScorer extends Scorer {
         private final int docBase;
         private final int from;
@@ -110,11 +120,7 @@ final class ScoredDocsQuery extends Query {
 
         @Override
         public float getMaxScore(int upTo) {
-            float max = 0;
-            for (int i = Math.max(index, from); i < to && docs[i] - docBase <= upTo; i++) {
-                max = Math.max(max, scores[i]);
-            }
-            return max * boost;
+            return maxScore * boost;
         }
 
         @Override
@@ -133,11 +139,11 @@ final class ScoredDocsQuery extends Query {
 
                 @Override
                 public int advance(int target) {
-                    // target may be NO_MORE_DOCS: adding docBase would overflow
+                    // target may be NO_MORE_DOCS: adding docBase would overflow an int
                     long absolute = (long) target + docBase;
                     if (absolute > docs[to - 1]) {
                         index = to;
-                        return DocIdSetIterator.NO_MORE_DOCS;
+                        return NO_MORE_DOCS;
                     }
                     int i = Arrays.binarySearch(docs, Math.max(index, from), to, (int) absolute);
                     index = i < 0 ? -i - 1 : i;
@@ -165,13 +171,13 @@ final class ScoredDocsQuery extends Query {
     @Override
     public boolean equals(Object other) {
         return sameClassAs(other)
-            && readerId == ((ScoredDocsQuery) other).readerId
+            && contextIdentity == ((ScoredDocsQuery) other).contextIdentity
             && Arrays.equals(docs, ((ScoredDocsQuery) other).docs)
             && Arrays.equals(scores, ((ScoredDocsQuery) other).scores);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(classHash(), readerId, Arrays.hashCode(docs), Arrays.hashCode(scores));
+        return Objects.hash(classHash(), contextIdentity, Arrays.hashCode(docs), Arrays.hashCode(scores));
     }
 }

@@ -6,8 +6,9 @@
 #   mlcommons.sh stop    stop the node
 #   mlcommons.sh smoke   start, ingest 5 documents through a text_embedding pipeline, one neural query, stop
 # Node: http 127.0.0.1:PORT_BASE+95 (MLC_HTTP_PORT; 19295), transport PORT_BASE+195 (MLC_TRANSPORT_PORT), heap 1g (MLC_HEAP).
-# Everything lives under target/mlcommons/: downloads/ (Maven Central cache; reruns are offline), node/ (the node),
-# djl/ (PyTorch natives), model/ (the model zip), model_id (the deployed model's id).
+# Everything lives under target/mlcommons/ (MLC_DIR): downloads/ (Maven Central cache; reruns are offline), node/ (the
+# node), djl/ (PyTorch natives), model/ (the model zip), model_id (the deployed model's id). MLC_EXTRA_PLUGINS (zip paths,
+# space-separated) are installed after the standard plugins: coexist.sh uses it to put this plugin beside them.
 #
 # Workarounds this script carries:
 # - ml-commons' DJL loads the PyTorch engine even for ONNX models (ONNX Runtime uses it for NDArray ops) and would
@@ -34,8 +35,8 @@ HEAP=${MLC_HEAP:--Xms1g -Xmx1g}
 MODEL_DIR=${MLC_MODEL_DIR:-$root/target/models/bge-small-en-v1.5}
 MODEL_NAME=bge-small-en-v1.5
 
-base="$root/target/mlcommons"
-dl="$base/downloads"
+base=${MLC_DIR:-$root/target/mlcommons}
+dl="$root/target/mlcommons/downloads"
 node="$base/node"
 url="http://127.0.0.1:$HTTP_PORT"
 
@@ -74,6 +75,11 @@ setup_node() {
     log "installing $p"
     OPENSEARCH_JAVA_HOME="$JAVA_HOME" "$node/bin/opensearch-plugin" install --batch "file://$zip" >>"$node/plugin-install.log" 2>&1 \
       || { cat "$node/plugin-install.log" >&2; die "installing $p failed"; }
+  done
+  for zip in ${MLC_EXTRA_PLUGINS:-}; do
+    log "installing $zip"
+    OPENSEARCH_JAVA_HOME="$JAVA_HOME" "$node/bin/opensearch-plugin" install --batch "file://$zip" >>"$node/plugin-install.log" 2>&1 \
+      || { cat "$node/plugin-install.log" >&2; die "installing $zip failed"; }
   done
   cat >>"$node/config/opensearch.yml" <<EOF
 cluster.name: mlcommons-baseline

@@ -135,6 +135,86 @@ public class ClusterIT {
         assertTrue("texts " + texts, texts >= docs);
     }
 
+    private static final String CUSTOM_CARD = """
+        {"dims": 384, "pooling": "mean", "normalize": true, "max_tokens": 512, "prompts": {"query": "query: ", "passage": "passage: "}}""";
+
+    /** A node that is not the elected cluster manager, by index in {@link #nodes}: the last such node. */
+    private static int aNodeThatIsNotTheManager() throws Exception {
+        String manager = nodes.get(0).call("GET", "/_cat/cluster_manager?format=json", null).body().getAsJsonArray().get(0).getAsJsonObject().get("node").getAsString();
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            if (manager.equals("node-" + nodes.get(i).httpPort()) == false) {
+                return i;
+            }
+        }
+        throw new AssertionError("no node besides the manager " + manager);
+    }
+
+    @Test
+    public void t1bACustomModelOnSomeNodesAndABrokenOne() throws Exception {
+        Path models = Path.of(System.getProperty("embeddings.test.models"));
+        int lacking = aNodeThatIsNotTheManager();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (i != lacking) {
+                nodes.get(i).installCustomModel(models, "e5-small-v2", "custom-e5", CUSTOM_CARD, 0);
+            }
+        }
+        RealNode without = nodes.get(lacking);
+        RealNode with = nodes.get((lacking + 1) % nodes.size());
+        // the mapping records the model's dims, so the node without the model's files applies it and holds shards
+        assertOk(with.call("PUT", "/custom", """
+            {"settings": {"number_of_shards": 3, "number_of_replicas": 1},
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "custom-e5"}}}}"""));
+        assertOk(with.call("GET", "/_cluster/health/custom?wait_for_status=green&timeout=60s", null));
+        JsonObject mapping = with.call("GET", "/custom/_mapping", null).body().getAsJsonObject();
+        assertEquals(mapping.toString(), 384,
+            mapping.getAsJsonObject("custom").getAsJsonObject("mappings").getAsJsonObject("properties").getAsJsonObject("vec").get("dims").getAsInt());
+        RealNode.Response shardsOfTheLackingNode = with.call("GET", "/_cat/shards/custom?format=json", null);
+        assertTrue(shardsOfTheLackingNode.text(), shardsOfTheLackingNode.text().contains("node-" + without.httpPort()));
+
+        assertOk(with.call("PUT", "/_ingest/pipeline/custom", """
+            {"processors": [{"embed": {"model": "custom-e5", "field_map": {"body": "vec"}}}]}"""));
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n").append(doc(i)).append('\n');
+        }
+        RealNode.Response ingested = with.call("POST", "/custom/_bulk?pipeline=custom&refresh=true", bulk.toString(), "application/x-ndjson");
+        assertFalse(ingested.text(), ingested.body().getAsJsonObject().get("errors").getAsBoolean());
+
+        // a node without the model: its documents fail alone with a 4xx that names the model, its searches too
+        RealNode.Response refused = without.call("POST", "/custom/_bulk?pipeline=custom",
+            "{\"index\": {\"_id\": \"x\"}}\n" + doc(99) + "\n", "application/x-ndjson");
+        JsonObject item = refused.body().getAsJsonObject().getAsJsonArray("items").get(0).getAsJsonObject().getAsJsonObject("index");
+        assertTrue(item.toString(), item.get("status").getAsInt() >= 400 && item.get("status").getAsInt() < 500);
+        assertTrue(item.toString(), item.toString().contains("custom-e5"));
+        String knn = "{\"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 30}}}}";
+        RealNode.Response noModel = without.call("POST", "/custom/_search", knn);
+        assertEquals(noModel.text(), 400, noModel.status());
+        assertTrue(noModel.text(), noModel.text().contains("is bound to model [custom-e5], which is not installed on the node coordinating"));
+        // through a node that has it, every shard answers, those on the node without the model included
+        RealNode.Response found = with.call("POST", "/custom/_search?size=30", knn);
+        assertOk(found);
+        assertEquals(30, found.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").size());
+        assertEquals(3, found.body().getAsJsonObject().getAsJsonObject("_shards").get("successful").getAsInt());
+
+        // a broken model folder: a truncated ONNX file, and a malformed card; 4xx naming the file, listed as broken
+        with.installCustomModel(models, "e5-small-v2", "broken-e5", CUSTOM_CARD, 1 << 20);
+        with.installCustomModel(models, "e5-small-v2", "bad-card", "{\"dims\": 384, \"pooling\": ", 0);
+        RealNode.Response truncated = with.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"broken-e5\", \"role\": \"query\", \"texts\": [\"x\"]}");
+        assertEquals(truncated.text(), 400, truncated.status());
+        assertTrue(truncated.text(), truncated.text().contains("broken-e5/model.onnx"));
+        RealNode.Response badCard = with.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"bad-card\", \"role\": \"query\", \"texts\": [\"x\"]}");
+        assertEquals(badCard.text(), 400, badCard.status());
+        assertTrue(badCard.text(), badCard.text().contains("bad-card/card.json"));
+        JsonObject listed = with.call("GET", "/_plugins/_embeddings/models", null).body().getAsJsonObject().getAsJsonObject("models");
+        for (String broken : List.of("broken-e5", "bad-card")) {
+            JsonObject model = listed.getAsJsonObject(broken);
+            assertTrue(model.toString(), model.get("broken").getAsBoolean());
+            assertTrue(model.toString(), model.get("error").getAsString().contains(broken + "/"));
+        }
+        assertEquals("failed", listed.getAsJsonObject("broken-e5").get("state").getAsString());
+        assertFalse(listed.getAsJsonObject("custom-e5").get("broken").getAsBoolean());
+    }
+
     @Test
     public void t2KillingANodeDuringIngestLosesNoAcknowledgedDocument() throws Exception {
         RealNode first = nodes.get(0);

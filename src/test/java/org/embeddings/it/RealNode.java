@@ -133,6 +133,18 @@ public final class RealNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Installs a model under another name with its own {@code card.json}, the way a user installs a model the plugin
+     * has no card for; {@code truncateTo} > 0 cuts its ONNX file short, as a broken copy would be.
+     */
+    public void installCustomModel(Path models, String from, String name, String cardJson, long truncateTo) throws IOException {
+        Path target = Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
+        Files.copy(models.resolve(from).resolve("tokenizer.json"), target.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        byte[] onnx = Files.readAllBytes(models.resolve(from).resolve("model.onnx"));
+        Files.write(target.resolve("model.onnx"), truncateTo > 0 ? java.util.Arrays.copyOf(onnx, (int) truncateTo) : onnx);
+        Files.writeString(target.resolve("card.json"), cardJson);
+    }
+
     /** kill -9, as a crash would. */
     public void kill() throws IOException, InterruptedException {
         run(List.of("bash", script().toString(), "kill", dir.toString()));

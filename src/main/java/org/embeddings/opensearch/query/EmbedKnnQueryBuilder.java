@@ -3,6 +3,7 @@ package org.embeddings.opensearch.query;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
+import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.lucene.EmbeddingKnnQuery;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -181,7 +182,20 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
                 "[" + NAME + "] field [" + field + "] is not bound to a model in the searched indices; give [model]"
             );
         }
-        services.inference().get().registry().installedCard(resolved);
+        try {
+            services.inference().get().registry().installedCard(resolved);
+        } catch (UnknownModelException e) {
+            if (bound.isPresent()) {
+                // the cluster knows the model (a mapping binds the field to it); this node just does not hold it
+                throw new IllegalArgumentException(
+                    "[" + NAME + "] field [" + field + "] is bound to model [" + resolved + "], which is not installed on the node coordinating this "
+                        + "search; install it on every node that coordinates searches, or search through one that has it ("
+                        + e.getMessage() + ")",
+                    e
+                );
+            }
+            throw e;
+        }
         return resolved;
     }
 

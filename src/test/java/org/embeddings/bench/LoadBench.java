@@ -17,20 +17,44 @@ import java.util.concurrent.atomic.AtomicLong;
  * refusal, and the heap must stay bounded (sampled from {@code _nodes/stats} throughout). Rejected bulks (429) are
  * retried after a pause, as a client following OpenSearch's advice would.
  *
- * <p>Usage: {@code src/scripts/bench.sh load [CLIENTS] [DOCS_PER_CLIENT]} (default 4 x 2,000; the issue's full size
- * is 4 x 20,000, about ten times longer).
+ * <p>Every query text is new (never in the query-vector cache), so each query waits for the encoder. Before the load
+ * starts, the same kind of queries run on the idle node: the ratio of the two p50s is what the query lane buys.
+ *
+ * <p>Usage: {@code src/scripts/bench.sh load [CLIENTS] [DOCS_PER_CLIENT] [MODEL]} (default 4 x 2,000 with
+ * bge-small-en-v1.5; the issue's full size is 4 x 20,000, about ten times longer).
  */
 public final class LoadBench {
+    /** An embed_knn query whose text no other query used, so the query-vector cache never answers it. */
+    private static String uncachedQuery(int q) {
+        return "{\"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"notes about topic " + Math.floorMod(q, 97) + ", question " + q
+            + "\", \"k\": 10}}}}";
+    }
+
     public static void main(String[] args) throws Exception {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 4;
         int perClient = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+        String model = args.length > 2 ? args[2] : "bge-small-en-v1.5";
         int bulkSize = 100;
         try (RealNode node = RealNode.start("load", RealNode.port(90))) {
             NodeWorkload.ok(node.call("PUT", "/load", """
                 {"settings": {"number_of_shards": 2, "number_of_replicas": 0},
-                 "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}"""));
+                 "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
             NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/load", """
-                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}}}]}"""));
+                {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
+            // warm up: the model loads, a first bulk lands, then the idle baseline of uncached queries
+            StringBuilder warm = new StringBuilder();
+            for (int i = 0; i < bulkSize; i++) {
+                warm.append("{\"index\": {\"_id\": \"warm-").append(i).append("\"}}\n{\"body\": \"warm-up note ").append(i).append(" about topic ")
+                    .append(i % 97).append(".\"}\n");
+            }
+            NodeWorkload.ok(node.call("POST", "/load/_bulk?pipeline=load&refresh=true", warm.toString(), "application/x-ndjson"));
+            List<Long> idleMillis = new ArrayList<>();
+            for (int q = 0; q < 60; q++) {
+                long s = System.nanoTime();
+                NodeWorkload.ok(node.call("POST", "/load/_search", uncachedQuery(-1 - q)));
+                idleMillis.add((System.nanoTime() - s) / 1_000_000);
+            }
+            idleMillis.sort(null);
             ConcurrentHashMap.KeySetView<String, Boolean> acked = ConcurrentHashMap.newKeySet();
             ConcurrentHashMap.KeySetView<String, Boolean> failed = ConcurrentHashMap.newKeySet();
             ConcurrentLinkedQueue<String> badStatuses = new ConcurrentLinkedQueue<>();
@@ -81,8 +105,7 @@ public final class LoadBench {
                 while (done.get() == false) {
                     try {
                         long s = System.nanoTime();
-                        RealNode.Response r = node.call("POST", "/load/_search", "{\"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"notes about topic "
-                            + (q++ % 97) + "\", \"k\": 10}}}}");
+                        RealNode.Response r = node.call("POST", "/load/_search", uncachedQuery(q++));
                         if (r.status() != 200 && r.status() != 429) {
                             badStatuses.add("query " + r.status() + " " + r.text());
                         }
@@ -108,10 +131,13 @@ public final class LoadBench {
             System.out.printf("sent %d, acknowledged %d, reported failed %d, in the index %d%n", clients * perClient, acked.size(), failed.size(), count);
             System.out.printf("bulks answered 429 and retried: %d; other errors: %d %s%n", rejectedBulks.get(), badStatuses.size(),
                 badStatuses.stream().limit(5).toList());
-            System.out.printf("ingest %.1f docs/s over %.0f s; %d queries, p50 %d ms, p99 %d ms%n", acked.size() / seconds, seconds, sorted.size(),
-                sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2), sorted.isEmpty() ? 0 : sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1));
+            long loadedP50 = sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2);
+            long idleP50 = idleMillis.get(idleMillis.size() / 2);
+            System.out.printf("model %s: ingest %.1f docs/s over %.0f s; %d uncached queries under load, p50 %d ms, p99 %d ms%n", model,
+                acked.size() / seconds, seconds, sorted.size(), loadedP50, sorted.isEmpty() ? 0 : sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1));
+            System.out.printf("uncached query p50 idle %d ms, under load %d ms: %.2fx idle%n", idleP50, loadedP50, (double) loadedP50 / idleP50);
             System.out.printf("max heap used %.0f MB of 1024; node RSS at the end %.0f MB%n", maxHeap.get() / 1e6, NodeWorkload.rss(pid) / 1e6);
-            if (acked.size() + failed.size() != (long) clients * perClient || count != acked.size() || badStatuses.isEmpty() == false) {
+            if (acked.size() + failed.size() != (long) clients * perClient || count != acked.size() + bulkSize || badStatuses.isEmpty() == false) {
                 throw new IllegalStateException("books do not balance");
             }
         }

@@ -18,9 +18,8 @@ public final class ModelTokenizer implements Closeable {
     private final HuggingFaceTokenizer tokenizer;
 
     public ModelTokenizer(Path tokenizerJson, int maxTokens) {
-        NativeLibraries.ensureConfigured();
         try {
-            this.tokenizer = NativeLibraries.withPluginClassLoader(
+            this.tokenizer = NativeLibraries.withTokenizerEnvironment(
                 // DJL caps maxLength at modelMaxLength, 512 unless told, with no more than a log line: an 8192-token
                 // model would silently read 512. The card's limit is the model's limit, so it is both.
                 () -> HuggingFaceTokenizer.builder(Map.of("modelMaxLength", maxTokens))

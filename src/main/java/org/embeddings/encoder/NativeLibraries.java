@@ -8,11 +8,16 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
- * Where native code goes. DJL extracts its tokenizer library into {@code ENGINE_CACHE_DIR}, by default under the
- * user's home; a host must point it at a private directory (a node's tmp path) before the first tokenizer loads.
+ * Where native code goes, and how the encoder keeps its native libraries' global settings to itself.
+ *
+ * <p>DJL extracts its tokenizer library into {@code ENGINE_CACHE_DIR} (by default under the user's home) and sends
+ * telemetry (it asks the EC2 metadata address) when it builds a tokenizer unless {@code OPT_OUT_TRACKING} (or
+ * {@code offline}) is set. Both are JVM-wide system properties, which another plugin's DJL reads too: ml-commons'
+ * DJL finds its PyTorch natives through {@code ENGINE_CACHE_DIR}, and refuses to fetch them in offline mode, so a
+ * plugin that sets either for good breaks ml-commons' model deployment in the same node. The encoder therefore sets
+ * them only while it builds a tokenizer (the only moment its DJL reads them: the library loads once, telemetry is
+ * checked per build), under a lock, and restores what was there; an operator's own {@code ENGINE_CACHE_DIR} is kept.
  * DJL finds its resources through the context class loader, which in a plugin is not the plugin's own loader.
- * DJL also sends telemetry (it asks the EC2 metadata address) when it builds a tokenizer unless the system property
- * {@code offline} is true; this encoder never uses the network, so it always sets it.
  *
  * <p>ONNX Runtime's environment is created once, on a thread of its own with a large stack: creating it uses native
  * stack in proportion to the process's command line (about 250 bytes per character, measured with ONNX Runtime
@@ -21,12 +26,13 @@ import java.util.concurrent.FutureTask;
  */
 public final class NativeLibraries {
     static final String CACHE_PROPERTY = "ENGINE_CACHE_DIR";
-    static final String OFFLINE_PROPERTY = "offline";
+    static final String TRACKING_PROPERTY = "OPT_OUT_TRACKING";
 
     /** Covers a command line of about 250,000 characters; it is reserved address space, touched only as used. */
     private static final long ORT_INIT_STACK_BYTES = 64L << 20;
 
     private static volatile OrtEnvironment ortEnvironment;
+    private static Path nativeDir;
 
     private NativeLibraries() {}
 
@@ -55,25 +61,28 @@ public final class NativeLibraries {
         }
     }
 
-    /** Sets the directory native libraries are extracted to, unless the operator already chose one. */
+    /** Sets the directory native libraries are extracted to (the node's tmp directory), unless already set. */
     public static synchronized void configure(Path dir) {
-        System.setProperty(OFFLINE_PROPERTY, "true");
-        if (System.getProperty(CACHE_PROPERTY) == null) {
-            System.setProperty(CACHE_PROPERTY, dir.toAbsolutePath().toString());
+        if (nativeDir == null) {
+            nativeDir = dir.toAbsolutePath();
         }
     }
 
-    static void ensureConfigured() {
-        System.setProperty(OFFLINE_PROPERTY, "true");
-        if (System.getProperty(CACHE_PROPERTY) == null) {
-            configure(Path.of(System.getProperty("java.io.tmpdir"), "embeddings-native"));
-        }
-    }
-
-    static <T> T withPluginClassLoader(Callable<T> action) throws java.io.IOException {
+    /**
+     * Runs {@code action} (a tokenizer build) with the plugin's class loader as context loader and DJL's two global
+     * properties pointing at this encoder's choices, then puts back what was there before.
+     */
+    static synchronized <T> T withTokenizerEnvironment(Callable<T> action) throws java.io.IOException {
+        Path dir = nativeDir != null ? nativeDir : Path.of(System.getProperty("java.io.tmpdir"), "embeddings-native");
         Thread thread = Thread.currentThread();
-        ClassLoader previous = thread.getContextClassLoader();
+        ClassLoader previousLoader = thread.getContextClassLoader();
+        String previousCache = System.getProperty(CACHE_PROPERTY);
+        String previousTracking = System.getProperty(TRACKING_PROPERTY);
         thread.setContextClassLoader(NativeLibraries.class.getClassLoader());
+        if (previousCache == null) {
+            System.setProperty(CACHE_PROPERTY, dir.toString());
+        }
+        System.setProperty(TRACKING_PROPERTY, "true");
         try {
             return action.call();
         } catch (java.io.IOException | RuntimeException e) {
@@ -81,7 +90,17 @@ public final class NativeLibraries {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
-            thread.setContextClassLoader(previous);
+            restore(CACHE_PROPERTY, previousCache);
+            restore(TRACKING_PROPERTY, previousTracking);
+            thread.setContextClassLoader(previousLoader);
+        }
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
         }
     }
 }

@@ -360,6 +360,22 @@ public class TinyModelEncoderTest {
         assertTrue(bad.getMessage(), bad.getMessage().contains("median"));
     }
 
+    /**
+     * DJL's settings are JVM-wide system properties that other plugins' DJL (ml-commons) read too: loading a model
+     * must leave them as it found them.
+     */
+    @Test
+    public void loadingAModelLeavesDjlsGlobalPropertiesAsItFoundThem() throws IOException {
+        String cache = System.getProperty("ENGINE_CACHE_DIR");
+        String tracking = System.getProperty("OPT_OUT_TRACKING");
+        String offline = System.getProperty("offline");
+        install("tiny-props", tokenModel(BERT_INPUTS), card("mean", "right", false, 32, "last_hidden_state"));
+        assertEquals(DIM, registry.encoder("tiny-props").encode("cat", Role.NONE).length);
+        assertEquals(cache, System.getProperty("ENGINE_CACHE_DIR"));
+        assertEquals(tracking, System.getProperty("OPT_OUT_TRACKING"));
+        assertEquals(offline, System.getProperty("offline"));
+    }
+
     @Test
     public void closeClosesEveryLoadedModelOnceAndRefusesLaterLoads() throws IOException {
         install("tiny-a", tokenModel(BERT_INPUTS), card("mean", "right", false, 32, "last_hidden_state"));

@@ -22,11 +22,16 @@ started=$(date +%s)
 echo "== building this plugin for OpenSearch 3.6.0"
 mvn_build -q package -DskipTests
 zip=$(plugin_zip)
+bash "$here/mlcommons.sh" stop >/dev/null 2>&1 || true  # a node left by an earlier run
 rm -f "$MLC_DIR/node/.installed"  # a fresh node, so the plugin just built is the one installed
-echo "== starting OpenSearch 3.6.0 with job-scheduler, k-NN, ml-commons, neural-search and $(basename "$zip")"
-model_id=$(MLC_EXTRA_PLUGINS="$zip" bash "$here/mlcommons.sh" start | sed -n 's/^MODEL_ID=//p')
-[ -n "$model_id" ] || { echo "FAIL: ml-commons did not deploy its model" >&2; exit 1; }
 [ "${COEXIST_KEEP:-0}" = 1 ] || trap 'bash "$here/mlcommons.sh" stop >/dev/null 2>&1 || true' EXIT
+echo "== starting OpenSearch 3.6.0 with job-scheduler, k-NN, ml-commons, neural-search and $(basename "$zip")"
+model_id=$(MLC_EXTRA_PLUGINS="$zip" bash "$here/mlcommons.sh" start | sed -n 's/^MODEL_ID=//p' || true)
+if [ -z "$model_id" ]; then
+  echo "FAIL: ml-commons did not deploy its model; the node's log says:" >&2
+  grep -E "ERROR|Exception|Caused by" "$MLC_DIR"/node/logs/*.log | tail -n 20 >&2
+  exit 1
+fi
 
 failures=0
 check() { # check NAME CONDITION_COMMAND...

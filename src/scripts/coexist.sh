@@ -93,8 +93,11 @@ log=$(cat "$MLC_DIR"/node/logs/*.log)
 for sign in UnsatisfiedLinkError "already loaded in another classloader" "ORT_API_VERSION" "is already registered" "jar hell" "NoSuchMethodError" "LinkageError"; do
   check "log has no [$sign]" bash -c '! grep -q -- "$1" <<<"$2"' _ "$sign" "$log"
 done
-ours=$(grep -o 'onnxruntime-[0-9.]*\.jar' <(ls "$MLC_DIR"/node/plugins/embeddings) | head -n1)
-theirs=$(grep -o 'onnxruntime-[0-9.]*\.jar' <(ls "$MLC_DIR"/node/plugins/opensearch-ml) | head -n1 || true)
-echo "ONNX Runtime: ours $ours, ml-commons ${theirs:-none}"
-echo "$((failures == 0 ? 1 : 0)) == all checks passed ($failures failed) in $(( $(date +%s) - started )) s" | sed 's/^1 == /PASS: /; s/^0 == /FAIL: /'
+echo "native stacks: ours $(ls "$MLC_DIR"/node/plugins/embeddings | grep -E '^(onnxruntime|tokenizers)' | tr '\n' ' ')," \
+  "ml-commons $(ls "$MLC_DIR"/node/plugins/opensearch-ml | grep -E '^(onnxruntime|tokenizers|api-|pytorch-engine)' | tr '\n' ' ')"
+if [ "$failures" = 0 ]; then
+  echo "PASS: every check passed in $(( $(date +%s) - started )) s"
+else
+  echo "FAIL: $failures check(s) failed, in $(( $(date +%s) - started )) s"
+fi
 exit $((failures > 0))

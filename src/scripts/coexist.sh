@@ -9,6 +9,7 @@
 # on any failure. Not part of CI: the first run downloads about 1 GB (distribution, plugins, PyTorch natives).
 #   coexist.sh            run the checks and stop the node
 #   COEXIST_KEEP=1 coexist.sh   leave the node running afterwards (stop: MLC_DIR=target/coexist src/scripts/mlcommons.sh stop)
+#   COEXIST_ORDER=theirs-first coexist.sh   load ml-commons' native libraries before ours (default: ours first)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export OPENSEARCH_VERSION=3.6.0
@@ -26,7 +27,12 @@ bash "$here/mlcommons.sh" stop >/dev/null 2>&1 || true  # a node left by an earl
 rm -f "$MLC_DIR/node/.installed"  # a fresh node, so the plugin just built is the one installed
 [ "${COEXIST_KEEP:-0}" = 1 ] || trap 'bash "$here/mlcommons.sh" stop >/dev/null 2>&1 || true' EXIT
 echo "== starting OpenSearch 3.6.0 with job-scheduler, k-NN, ml-commons, neural-search and $(basename "$zip")"
-model_id=$(MLC_EXTRA_PLUGINS="$zip" bash "$here/mlcommons.sh" start | sed -n 's/^MODEL_ID=//p' || true)
+# COEXIST_ORDER=ours-first (default) preloads our model at node start, so our ONNX Runtime and tokenizer libraries
+# load before ml-commons deploys its model; theirs-first loads ours only at the first request after their deploy.
+settings=""
+[ "${COEXIST_ORDER:-ours-first}" = ours-first ] && settings="embeddings.models.preload=[bge-small-en-v1.5]"
+echo "== native libraries load order: ${COEXIST_ORDER:-ours-first}"
+model_id=$(MLC_EXTRA_PLUGINS="$zip" MLC_EXTRA_SETTINGS="$settings" bash "$here/mlcommons.sh" start | sed -n 's/^MODEL_ID=//p' || true)
 if [ -z "$model_id" ]; then
   echo "FAIL: ml-commons did not deploy its model; the node's log says:" >&2
   grep -E "ERROR|Exception|Caused by" "$MLC_DIR"/node/logs/*.log | tail -n 20 >&2

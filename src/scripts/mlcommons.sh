@@ -8,7 +8,8 @@
 # Node: http 127.0.0.1:PORT_BASE+95 (MLC_HTTP_PORT; 19295), transport PORT_BASE+195 (MLC_TRANSPORT_PORT), heap 1g (MLC_HEAP).
 # Everything lives under target/mlcommons/ (MLC_DIR): downloads/ (Maven Central cache; reruns are offline), node/ (the
 # node), djl/ (PyTorch natives), model/ (the model zip), model_id (the deployed model's id). MLC_EXTRA_PLUGINS (zip paths,
-# space-separated) are installed after the standard plugins: coexist.sh uses it to put this plugin beside them.
+# space-separated) are installed after the standard plugins and MLC_EXTRA_SETTINGS (key=value, space-separated) go
+# into opensearch.yml: coexist.sh uses both to put this plugin beside them.
 #
 # Workarounds this script carries:
 # - ml-commons' DJL loads the PyTorch engine even for ONNX models (ONNX Runtime uses it for NDArray ops) and would
@@ -95,6 +96,7 @@ plugins.ml_commons.allow_registering_model_via_url: true
 plugins.ml_commons.allow_registering_model_via_local_file: true
 plugins.ml_commons.model_auto_redeploy.enable: false
 EOF
+  for kv in ${MLC_EXTRA_SETTINGS:-}; do echo "${kv%%=*}: ${kv#*=}" >>"$node/config/opensearch.yml"; done
   touch "$node/.installed"
 }
 

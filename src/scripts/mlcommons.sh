@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Baseline for side-by-side benchmarks: a stock OpenSearch 3.6.0 node with ml-commons + neural-search running
 # bge-small-en-v1.5 (ONNX, CLS pooling, normalized, 384 dims) as a local ml-commons TEXT_EMBEDDING model.
-#   mlcommons.sh start   set up if needed, start a fresh node (empty data), register + deploy the model,
-#                        print MODEL_ID=<id> as the last line of stdout and leave the node running
+#   mlcommons.sh start   set up if needed, start a fresh node (empty data), register + deploy the models (MLC_MODELS),
+#                        print MODEL_ID_<name>=<id> per model and MODEL_ID=<first id> as the last line of stdout, and
+#                        leave the node running
 #   mlcommons.sh stop    stop the node
 #   mlcommons.sh smoke   start, ingest 5 documents through a text_embedding pipeline, one neural query, stop
 # Node: http 127.0.0.1:PORT_BASE+95 (MLC_HTTP_PORT; 19295), transport PORT_BASE+195 (MLC_TRANSPORT_PORT), heap 1g (MLC_HEAP).
@@ -34,7 +35,11 @@ HTTP_PORT=${MLC_HTTP_PORT:-$((PORT_BASE + 95))}
 TRANSPORT_PORT=${MLC_TRANSPORT_PORT:-$((PORT_BASE + 195))}
 HEAP=${MLC_HEAP:--Xms1g -Xmx1g}
 MODEL_DIR=${MLC_MODEL_DIR:-$root/target/models/bge-small-en-v1.5}
-MODEL_NAME=bge-small-en-v1.5
+# NAME=DIR pairs, each registered and deployed; the first is MODEL_ID. All are bge-small-en-v1.5 (fp32 or int8 files).
+MODELS=${MLC_MODELS:-bge-small-en-v1.5=$MODEL_DIR}
+# BGE's query instruction, the same prefix this plugin's card gives role query: ml-commons applies a model's
+# query_prefix to the text of a neural query (an asymmetric model), so both stacks encode the same query text.
+QUERY_PREFIX=${MLC_QUERY_PREFIX-Represent this sentence for searching relevant passages: }
 
 base=${MLC_DIR:-$root/target/mlcommons}
 dl="$root/target/mlcommons/downloads"
@@ -131,12 +136,12 @@ setup_djl() {
   echo "djl=$djl pytorch=$pt pytorch-native-cpu=$pt pytorch-jni=$jni_ver" >"$dir.source"
 }
 
-model_zip() {
-  local zip="$base/model/$MODEL_NAME.zip"
-  if [ ! -s "$zip" ] || [ "$MODEL_DIR/model.onnx" -nt "$zip" ] || [ "$MODEL_DIR/tokenizer.json" -nt "$zip" ]; then
-    [ -f "$MODEL_DIR/model.onnx" ] && [ -f "$MODEL_DIR/tokenizer.json" ] || die "need model.onnx and tokenizer.json in $MODEL_DIR"
+model_zip() { # model_zip NAME DIR
+  local zip="$base/model/$1.zip" dir=$2
+  if [ ! -s "$zip" ] || [ "$dir/model.onnx" -nt "$zip" ] || [ "$dir/tokenizer.json" -nt "$zip" ]; then
+    [ -f "$dir/model.onnx" ] && [ -f "$dir/tokenizer.json" ] || die "need model.onnx and tokenizer.json in $dir"
     mkdir -p "$base/model"; rm -f "$zip"
-    (cd "$MODEL_DIR" && zip -q -j -0 "$zip.tmp" model.onnx tokenizer.json) && mv "$zip.tmp" "$zip"
+    (cd "$dir" && zip -q -j -0 "$zip.tmp" model.onnx tokenizer.json) && mv "$zip.tmp" "$zip"
   fi
   echo "$zip"
 }
@@ -190,17 +195,18 @@ wait_task() {
   echo "task $1 did not finish: $t" >&2; return 1
 }
 
-register_and_deploy() {
-  local zip sha size body task model_id t0 t1 t2 state
-  zip=$(model_zip)
+register_and_deploy() { # register_and_deploy NAME DIR
+  local name=$1 zip sha size body task model_id t0 t1 t2 state
+  zip=$(model_zip "$name" "$2")
   sha=$(sha256sum "$zip" | cut -d' ' -f1)
   size=$(stat -c %s "$zip")
-  body=$(jq -n --arg name "$MODEL_NAME" --arg url "file://$zip" --arg sha "$sha" --argjson size "$size" '{
+  body=$(jq -n --arg name "$name" --arg url "file://$zip" --arg sha "$sha" --argjson size "$size" --arg qp "$QUERY_PREFIX" '{
     name: $name, version: "1.0.0", function_name: "TEXT_EMBEDDING", model_format: "ONNX",
     description: "BAAI/bge-small-en-v1.5, CLS pooling, normalized",
     model_content_hash_value: $sha, model_content_size_in_bytes: $size, url: $url,
-    model_config: {model_type: "bert", embedding_dimension: 384, framework_type: "sentence_transformers",
-                   pooling_mode: "CLS", normalize_result: true}}')
+    model_config: ({model_type: "bert", embedding_dimension: 384, framework_type: "sentence_transformers",
+                   pooling_mode: "CLS", normalize_result: true}
+                   + (if $qp == "" then {} else {query_prefix: $qp, passage_prefix: ""} end))}')
   t0=$(date +%s.%N)
   task=$(api POST /_plugins/_ml/models/_register "$body" | jq -r .task_id)
   model_id=$(wait_task "$task" | jq -r .model_id)
@@ -210,10 +216,21 @@ register_and_deploy() {
   state=$(api GET "/_plugins/_ml/models/$model_id" | jq -r .model_state)
   t2=$(date +%s.%N)
   [ "$state" = DEPLOYED ] || die "model $model_id is $state after the deploy task"
-  printf '%s\n' "$model_id" >"$base/model_id"
-  secs "$t0" "$t2" >"$base/register_to_deployed_s"
-  log "model $model_id DEPLOYED: register $(secs "$t0" "$t1")s + deploy $(secs "$t1" "$t2")s = $(secs "$t0" "$t2")s from register call to deployed"
-  MODEL_ID=$model_id
+  secs "$t0" "$t2" >"$base/register_to_deployed_s.$name"
+  log "model $name ($model_id) DEPLOYED: register $(secs "$t0" "$t1")s + deploy $(secs "$t1" "$t2")s = $(secs "$t0" "$t2")s from register call to deployed"
+  echo "$model_id"
+}
+
+register_all() {
+  local pair id
+  MODEL_IDS=()
+  for pair in $MODELS; do
+    id=$(register_and_deploy "${pair%%=*}" "${pair#*=}")
+    MODEL_IDS+=("${pair%%=*}=$id")
+  done
+  MODEL_ID=${MODEL_IDS[0]#*=}
+  printf '%s\n' "$MODEL_ID" >"$base/model_id"
+  cp "$base/register_to_deployed_s.${MODEL_IDS[0]%%=*}" "$base/register_to_deployed_s"
 }
 
 start() {
@@ -226,7 +243,7 @@ start() {
   log "node up on $url in $(secs "$t0" "$t1")s"
   # resident memory before any model, for benchmarks that report what the deployed model adds
   grep VmRSS "/proc/$(cat "$node/pid")/status" | tr -dc '0-9' >"$base/rss_before_model_kb"
-  register_and_deploy
+  register_all
   log "start + register + deploy took $(secs "$t0" "$(date +%s.%N)")s"
 }
 
@@ -266,7 +283,11 @@ EOF
 }
 
 case "${1:-}" in
-  start) start; echo "MODEL_ID=$MODEL_ID" ;;
+  start)
+    start
+    for pair in "${MODEL_IDS[@]}"; do echo "MODEL_ID_${pair%%=*}=${pair#*=}"; done
+    echo "MODEL_ID=$MODEL_ID"
+    ;;
   stop) stop_node; log "stopped" ;;
   smoke)
     trap stop_node EXIT

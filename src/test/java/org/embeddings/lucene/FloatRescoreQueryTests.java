@@ -28,6 +28,7 @@ import org.apache.lucene.store.ByteBuffersDirectory;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.tests.search.QueryUtils;
 import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.util.Version;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 
@@ -226,7 +227,20 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
                 writer.forceMerge(1);
             }
             try (DirectoryReader one = DirectoryReader.open(single)) {
-                QueryUtils.check(random(), query, newSearcher(one));
+                IndexSearcher searcher = newSearcher(one);
+                if (Version.LATEST.major > 10 || Version.LATEST.minor >= 5) {
+                    QueryUtils.check(random(), query, searcher);
+                } else {
+                    // Lucene 10.4's checkFirstSkipTo runs a query rewritten on one reader against another, which no
+                    // query that rewrites to the documents of its reader passes (Lucene's DocAndScoreQuery neither);
+                    // 10.5 rewrites per reader. Every other check of QueryUtils.check:
+                    QueryUtils.check(query);
+                    QueryUtils.checkSkipTo(query, searcher);
+                    QueryUtils.checkBulkScorerSkipTo(random(), query, searcher);
+                    QueryUtils.checkCount(query, searcher);
+                    QueryUtils.checkExplanations(query, searcher);
+                    org.apache.lucene.tests.search.CheckHits.checkMatches(query, searcher);
+                }
             }
         }
         QueryUtils.checkUnequal(query, new FloatRescoreQuery(quantized, "bin", target, 6, Float.NEGATIVE_INFINITY));

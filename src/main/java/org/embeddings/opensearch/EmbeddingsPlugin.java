@@ -5,6 +5,7 @@ import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.NativeLibraries;
 import org.embeddings.encoder.SessionSettings;
+import org.embeddings.opensearch.codec.VectorCodecService;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
@@ -21,6 +22,9 @@ import org.embeddings.opensearch.action.ModelsAction;
 import org.embeddings.opensearch.action.TransportEmbedAction;
 import org.embeddings.opensearch.action.TransportModelsAction;
 import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
+import org.embeddings.opensearch.action.TransportVectorsStatsAction;
+import org.embeddings.opensearch.action.VectorsStatsAction;
+import org.embeddings.opensearch.rest.RestVectorsStatsAction;
 import org.embeddings.opensearch.query.FusedIdsQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryParser;
@@ -49,9 +53,12 @@ import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.IndexSettings;
+import org.opensearch.index.codec.CodecServiceFactory;
 import org.opensearch.index.mapper.Mapper;
 import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.EnginePlugin;
 import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
@@ -69,6 +76,7 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -76,7 +84,7 @@ import java.util.function.Supplier;
  * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
  * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
  */
-public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin {
+public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
     /** Directory under the node's config directory where users install models. */
     public static final String MODELS_DIR = "embeddings/models";
 
@@ -256,6 +264,12 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         return Map.of(EmbeddingFieldMapper.CONTENT_TYPE, EmbeddingFieldMapper.typeParser(registry::get));
     }
 
+    /** The per-field vector formats of {@code embedding} fields; none on indices whose codec the k-NN plugin supplies. */
+    @Override
+    public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
+        return VectorCodecService.suppliesCodecFor(indexSettings.getSettings()) ? Optional.of(VectorCodecService::new) : Optional.empty();
+    }
+
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(EmbedProcessor.TYPE, new EmbedProcessorFactory(inference::get, fields::get));
@@ -292,7 +306,8 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         return List.of(
             new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedAction.class),
             new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
-            new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class)
+            new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class),
+            new ActionHandler<>(VectorsStatsAction.INSTANCE, TransportVectorsStatsAction.class)
         );
     }
 
@@ -311,7 +326,7 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         IndexNameExpressionResolver indexNameExpressionResolver,
         Supplier<DiscoveryNodes> nodesInCluster
     ) {
-        return List.of(new RestEmbedAction(), new RestStatsAction(), new RestModelsAction());
+        return List.of(new RestEmbedAction(), new RestStatsAction(), new RestModelsAction(), new RestVectorsStatsAction());
     }
 
     @Override

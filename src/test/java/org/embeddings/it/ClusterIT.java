@@ -216,6 +216,39 @@ public class ClusterIT {
     }
 
     @Test
+    public void t1zEveryVectorFormatSurvivesShardRelocation() throws Exception {
+        RealNode first = nodes.get(0);
+        VectorOptionsWorkload workload = new VectorOptionsWorkload();
+        workload.createIndex(first, "formats", 1, 0);
+        workload.ingest(first, "formats");
+        assertOk(first.call("POST", "/formats/_flush", null));
+        Map<String, List<List<String>>> before = workload.results(first, "formats");
+        String from = shardNode(first, "formats");
+        assertFalse("the shard is not started", from.isEmpty());
+        // move the shard off its node: the target copies the segment files and opens them in another JVM
+        assertOk(first.call("PUT", "/formats/_settings", "{\"index.routing.allocation.exclude._name\": \"" + from + "\"}"));
+        String to = from;
+        for (int i = 0; i < 240 && (to.equals(from) || to.isEmpty()); i++) {
+            Thread.sleep(500);
+            to = shardNode(first, "formats");
+        }
+        assertFalse("the shard stayed on " + from, from.equals(to));
+        assertOk(first.call("GET", "/_cluster/health/formats?wait_for_status=green&wait_for_no_relocating_shards=true&timeout=120s", null));
+        for (RealNode node : nodes) {
+            assertEquals("after the move from " + from + " to " + to + ", asked through " + node.httpPort(), before, workload.results(node, "formats"));
+        }
+        VectorOptionsWorkload.checkFormats(VectorOptionsWorkload.vectorStats(nodes.get(2), "formats"), 2);
+    }
+
+    private static String shardNode(RealNode node, String index) throws Exception {
+        RealNode.Response r = node.call("GET", "/_cat/shards/" + index + "?format=json&h=node,state", null);
+        assertOk(r);
+        JsonObject shard = r.body().getAsJsonArray().get(0).getAsJsonObject();
+        // while relocating, the copy still serves from its old node
+        return shard.get("state").getAsString().equals("STARTED") ? shard.get("node").getAsString() : "";
+    }
+
+    @Test
     public void t2KillingANodeDuringIngestLosesNoAcknowledgedDocument() throws Exception {
         RealNode first = nodes.get(0);
         assertOk(first.call("PUT", "/replicated", """

@@ -6,7 +6,10 @@ import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
 import org.embeddings.encoder.Labels;
 import org.embeddings.encoder.ModelCard;
+import org.embeddings.encoder.ModelName;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.UnknownModelException;
+import org.embeddings.lucene.VectorFormat;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.FieldMapper;
 import org.opensearch.index.mapper.MappedFieldType;
@@ -27,8 +30,14 @@ import java.util.function.Supplier;
 /**
  * The {@code embedding} field: one dense float vector per document, indexed in Lucene's HNSW graph through
  * {@link KnnFloatVectorField}. Mapping: {@code dims} (or {@code model}, whose card gives the dims) and
- * {@code similarity} ({@code cosine}, {@code dot_product}, {@code l2_norm}). A value of the wrong length, or with
- * NaN or infinite components, fails the document with a 400 naming the field; the rest of a bulk is unaffected.
+ * {@code similarity} ({@code cosine}, {@code dot_product}, {@code l2_norm}), and {@code index_options}
+ * ({@link IndexOptions}: graph or not, HNSW parameters, quantization), which the plugin's codec turns into the
+ * field's Lucene vector format. A value of the wrong length, or with NaN or infinite components, fails the document
+ * with a 400 naming the field; the rest of a bulk is unaffected.
+ *
+ * <p>The dims are always part of the stored mapping, also for a field bound to a model, so that a node that does
+ * not have that model's files (or card) still applies the mapping: a mapping with both {@code model} and
+ * {@code dims} is accepted where the model is unknown, and checked against the model's card where it is known.
  */
 public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     public static final String CONTENT_TYPE = "embedding";
@@ -38,6 +47,7 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     private final int dims;
     private final Similarity similarity;
     private final String model;
+    private final VectorFormat indexOptions;
     private final org.apache.lucene.document.FieldType luceneType;
     private final Supplier<ModelRegistry> registry;
 
@@ -51,7 +61,8 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     }
 
     public static final class Builder extends ParametrizedFieldMapper.Builder {
-        private final Parameter<Integer> dims = Parameter.intParam("dims", false, m -> toType(m).dims, 0);
+        // always written, so that a node without the model's card can still apply a model-bound mapping
+        private final Parameter<Integer> dims = Parameter.intParam("dims", false, m -> toType(m).dims, 0).alwaysSerialize();
         private final Parameter<String> similarity = Parameter.restrictedStringParam(
             "similarity",
             false,
@@ -61,6 +72,13 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             "l2_norm"
         );
         private final Parameter<String> model = Parameter.stringParam("model", false, m -> toType(m).model, null).acceptsNull();
+        private final Parameter<VectorFormat> indexOptions = new Parameter<>(
+            IndexOptions.NAME,
+            false,
+            () -> VectorFormat.DEFAULT,
+            (field, context, node) -> IndexOptions.parse(field, node),
+            m -> toType(m).indexOptions
+        ).setSerializer((builder, name, value) -> builder.field(name, IndexOptions.toMap(value)), v -> IndexOptions.toMap(v).toString());
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
         private final Supplier<ModelRegistry> registry;
 
@@ -71,7 +89,7 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(dims, similarity, model, meta);
+            return List.of(dims, similarity, model, indexOptions, meta);
         }
 
         @Override
@@ -79,18 +97,18 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             int d = dims.getValue();
             String m = model.getValue();
             if (m != null) {
-                ModelRegistry models = registry.get();
-                if (models == null) {
-                    throw new MapperParsingException("field [" + name + "]: models are not available on this node yet");
+                ModelCard card = knownCard(m, d);
+                if (card == null) {
+                    m = normalizedModelName(m);
+                } else {
+                    if (d != 0 && d != card.dims()) {
+                        throw new MapperParsingException(
+                            "field [" + name + "] has dims [" + d + "] but model [" + card.name() + "] produces [" + card.dims() + "]"
+                        );
+                    }
+                    d = card.dims();
+                    m = card.name();
                 }
-                ModelCard card = models.card(m);
-                if (d != 0 && d != card.dims()) {
-                    throw new MapperParsingException(
-                        "field [" + name + "] has dims [" + d + "] but model [" + card.name() + "] produces [" + card.dims() + "]"
-                    );
-                }
-                d = card.dims();
-                m = card.name();
             }
             if (d < 1 || d > MAX_DIMS) {
                 throw new MapperParsingException(
@@ -98,8 +116,41 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
                 );
             }
             Similarity sim = Similarity.of(similarity.getValue());
-            EmbeddingFieldType type = new EmbeddingFieldType(buildFullName(context), d, sim, m, meta.getValue());
-            return new EmbeddingFieldMapper(name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, registry);
+            VectorFormat options = indexOptions.getValue();
+            IndexOptions.checkCodecOwner(name, options, context.indexSettings());
+            EmbeddingFieldType type = new EmbeddingFieldType(buildFullName(context), d, sim, m, options, meta.getValue());
+            return new EmbeddingFieldMapper(name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, options, registry);
+        }
+
+        /**
+         * The card of the model on this node, or null when this node does not know the model but the mapping gives
+         * the dims (a mapping made on a node that has the model, applied here); a model alone that this node does
+         * not know is refused, because nothing would say its dims.
+         */
+        private ModelCard knownCard(String m, int d) {
+            ModelRegistry models = registry.get();
+            try {
+                if (models == null) {
+                    throw new UnknownModelException("models are not available on this node yet");
+                }
+                return models.card(m);
+            } catch (UnknownModelException e) {
+                if (d != 0) {
+                    return null;
+                }
+                throw new MapperParsingException(
+                    "field [" + name + "] is bound to model [" + m + "], which this node does not know (" + e.getMessage()
+                        + "); give [dims] with the model, or install the model"
+                );
+            }
+        }
+
+        private String normalizedModelName(String m) {
+            try {
+                return ModelName.normalize(m);
+            } catch (IllegalArgumentException e) {
+                throw new MapperParsingException("field [" + name + "]: " + e.getMessage());
+            }
         }
     }
 
@@ -131,12 +182,19 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         private final int dims;
         private final Similarity similarity;
         private final String model;
+        private final VectorFormat indexOptions;
 
-        EmbeddingFieldType(String name, int dims, Similarity similarity, String model, Map<String, String> meta) {
+        EmbeddingFieldType(String name, int dims, Similarity similarity, String model, VectorFormat indexOptions, Map<String, String> meta) {
             super(name, true, false, false, TextSearchInfo.NONE, meta);
             this.dims = dims;
             this.similarity = similarity;
             this.model = model;
+            this.indexOptions = indexOptions;
+        }
+
+        /** How the field's vectors are indexed: graph or not, HNSW parameters, quantization. */
+        public VectorFormat indexOptions() {
+            return indexOptions;
         }
 
         public int dims() {
@@ -181,6 +239,7 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         int dims,
         Similarity similarity,
         String model,
+        VectorFormat indexOptions,
         Supplier<ModelRegistry> registry
     ) {
         super(simpleName, type, multiFields, copyTo);
@@ -188,6 +247,7 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         this.dims = dims;
         this.similarity = similarity;
         this.model = model;
+        this.indexOptions = indexOptions;
         this.luceneType = KnnFloatVectorField.createFieldType(dims, similarity.function);
     }
 

@@ -1,10 +1,14 @@
 package org.embeddings.opensearch.query;
 
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.lucene.EmbeddingKnnQuery;
+import org.embeddings.lucene.FloatRescoreQuery;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
@@ -37,6 +41,11 @@ import java.util.function.Supplier;
  * thread pool (never on a search or transport thread; a cached text answers at once) that fills a {@link SetOnce};
  * the next rewrite round swaps in the vector; shards receive the vector and build an {@link EmbeddingKnnQuery}
  * with the optional filter as a pre-filter (Lucene falls back to exact search when the filter is selective).
+ * A query given as {@code query_vector} skips the encoding.
+ *
+ * <p>On a field with quantized vectors the shard takes {@code k x oversample} candidates from the quantized search
+ * and rescores them with the float32 vectors ({@link FloatRescoreQuery}); {@code exact} there scores every
+ * document the filter accepts with the float32 vectors, so that exact stays the float32 ground truth.
  */
 public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQueryBuilder> {
     public static final String NAME = "embed_knn";
@@ -218,7 +227,8 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         if (embedding.dims() != vector.length) {
             throw new QueryShardException(
                 context,
-                "[" + NAME + "] field [" + field + "] has [" + embedding.dims() + "] dims but model [" + model + "] produces [" + vector.length + "]"
+                "[" + NAME + "] field [" + field + "] has [" + embedding.dims() + "] dims but "
+                    + (queryText == null ? "[query_vector] has [" : "model [" + model + "] produces [") + vector.length + "]"
             );
         }
         if (embedding.model() != null && model != null && embedding.model().equals(model) == false) {
@@ -228,7 +238,32 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             );
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
-        return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), options.exact());
+        if (embedding.indexOptions().quantization().quantized() == false) {
+            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), options.exact());
+        }
+        if (options.exact()) {
+            Query candidates = filterQuery == null
+                ? new FieldExistsQuery(field)
+                : new BooleanQuery.Builder().add(filterQuery, BooleanClause.Occur.FILTER)
+                    .add(new FieldExistsQuery(field), BooleanClause.Occur.FILTER)
+                    .build();
+            return new FloatRescoreQuery(candidates, field, vector, options.k(), options.minScore());
+        }
+        float oversample = options.oversample() != null ? options.oversample() : embedding.indexOptions().quantization().defaultOversample();
+        if (oversample == 0f) {
+            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), false);
+        }
+        int candidates = KnnOptions.rescoreCandidates(options.k(), oversample);
+        Query quantized = new EmbeddingKnnQuery(
+            field,
+            vector,
+            candidates,
+            Math.max(candidates, options.numCandidates()),
+            filterQuery,
+            Float.NEGATIVE_INFINITY,
+            false
+        );
+        return new FloatRescoreQuery(quantized, field, vector, options.k(), options.minScore());
     }
 
     @Override
@@ -237,6 +272,8 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         builder.startObject(field);
         if (queryText != null) {
             builder.field(EmbedKnnQueryParser.QUERY_TEXT.getPreferredName(), queryText);
+        } else if (vector != null) {
+            builder.array(EmbedKnnQueryParser.QUERY_VECTOR.getPreferredName(), vector);
         }
         if (model != null) {
             builder.field(EmbedKnnQueryParser.MODEL.getPreferredName(), model);
@@ -248,6 +285,9 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         }
         if (options.exact()) {
             builder.field(EmbedKnnQueryParser.EXACT.getPreferredName(), true);
+        }
+        if (options.oversample() != null) {
+            builder.field(EmbedKnnQueryParser.OVERSAMPLE.getPreferredName(), options.oversample());
         }
         if (filter != null) {
             builder.field(EmbedKnnQueryParser.FILTER.getPreferredName(), filter);

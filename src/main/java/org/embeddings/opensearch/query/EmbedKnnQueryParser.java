@@ -11,11 +11,12 @@ import org.opensearch.index.query.QueryBuilder;
 import java.io.IOException;
 
 /**
- * Parses {@code {"embed_knn": {"<field>": {"query_text", "model", "k", "num_candidates", "min_score", "exact",
- * "filter", "boost", "_name"}}}} into an {@link EmbedKnnQueryBuilder}, validating each option with an error that
- * names it. Kept apart from the builder so that the builder holds state and behaviour only. Parsing is pure: it
- * reads the request and nothing else (no model registry, no files, no cluster state); whether the node can run the
- * named model is checked once, when the query is rewritten on the coordinating node.
+ * Parses {@code {"embed_knn": {"<field>": {"query_text" | "query_vector", "model", "k", "num_candidates",
+ * "min_score", "exact", "oversample", "filter", "boost", "_name"}}}} into an {@link EmbedKnnQueryBuilder},
+ * validating each option with an error that names it. Kept apart from the builder so that the builder holds state
+ * and behaviour only. Parsing is pure: it reads the request and nothing else (no model registry, no files, no
+ * cluster state); whether the node can run the named model is checked once, when the query is rewritten on the
+ * coordinating node.
  *
  * <p>{@link #neural()} parses neural-search's request shape ({@code model_id} names the model, and
  * {@code method_parameters.ef_search} sets the candidates) into the same builder, so that existing {@code neural}
@@ -32,6 +33,8 @@ public final class EmbedKnnQueryParser {
     static final ParseField NUM_CANDIDATES = new ParseField("num_candidates");
     static final ParseField MIN_SCORE = new ParseField("min_score");
     static final ParseField EXACT = new ParseField("exact");
+    static final ParseField OVERSAMPLE = new ParseField("oversample");
+    static final ParseField QUERY_VECTOR = new ParseField("query_vector");
     static final ParseField FILTER = new ParseField("filter");
     static final ParseField METHOD_PARAMETERS = new ParseField("method_parameters");
     static final ParseField EF_SEARCH = new ParseField("ef_search");
@@ -45,6 +48,8 @@ public final class EmbedKnnQueryParser {
         Integer efSearch;
         Float minScore;
         boolean exact;
+        Float oversample;
+        java.util.List<Float> queryVector;
         QueryBuilder filter;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName;
@@ -75,6 +80,8 @@ public final class EmbedKnnQueryParser {
         EMBED_KNN.declareString((s, v) -> s.model = v, MODEL);
         EMBED_KNN.declareInt((s, v) -> s.numCandidates = v, NUM_CANDIDATES);
         EMBED_KNN.declareBoolean((s, v) -> s.exact = v, EXACT);
+        EMBED_KNN.declareFloat((s, v) -> s.oversample = v, OVERSAMPLE);
+        EMBED_KNN.declareFloatArray((s, v) -> s.queryVector = v, QUERY_VECTOR);
         NEURAL.declareString((s, v) -> s.model = v, MODEL_ID);
         NEURAL_METHOD.declareInt((m, v) -> m.efSearch = v, EF_SEARCH);
         NEURAL.declareObject((s, m) -> s.efSearch = m.efSearch, (parser, c) -> NEURAL_METHOD.parse(parser, null), METHOD_PARAMETERS);
@@ -113,7 +120,22 @@ public final class EmbedKnnQueryParser {
         if (parser.nextToken() != XContentParser.Token.END_OBJECT) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] takes exactly one field");
         }
-        if (spec.queryText == null || spec.queryText.isBlank()) {
+        float[] vector = null;
+        if (spec.queryVector != null) {
+            if (spec.queryText != null) {
+                throw new ParsingException(parser.getTokenLocation(), "[" + name + "] takes [query_text] or [query_vector], not both");
+            }
+            vector = new float[spec.queryVector.size()];
+            for (int i = 0; i < vector.length; i++) {
+                vector[i] = spec.queryVector.get(i);
+                if (Float.isFinite(vector[i]) == false) {
+                    throw new ParsingException(parser.getTokenLocation(), "[" + name + "] [query_vector] has a non-finite value at position [" + i + "]");
+                }
+            }
+            if (vector.length == 0) {
+                throw new ParsingException(parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_vector]");
+            }
+        } else if (spec.queryText == null || spec.queryText.isBlank()) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_text]");
         }
         String model;
@@ -123,13 +145,13 @@ public final class EmbedKnnQueryParser {
             int candidates = spec.numCandidates != null ? spec.numCandidates
                 : spec.efSearch != null ? Math.max(k, spec.efSearch)
                 : KnnOptions.defaultCandidates(k);
-            options = new KnnOptions(k, candidates, spec.minScore == null ? Float.NEGATIVE_INFINITY : spec.minScore, spec.exact);
+            options = new KnnOptions(k, candidates, spec.minScore == null ? Float.NEGATIVE_INFINITY : spec.minScore, spec.exact, spec.oversample);
             // the name's shape only: whether this node can run the model is the rewrite's question
             model = spec.model == null ? null : ModelName.normalize(spec.model);
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] " + e.getMessage(), e);
         }
-        EmbedKnnQueryBuilder builder = new EmbedKnnQueryBuilder(field, spec.queryText, model, options, spec.filter, null, null, services);
+        EmbedKnnQueryBuilder builder = new EmbedKnnQueryBuilder(field, spec.queryText, model, options, spec.filter, vector, null, services);
         builder.boost(spec.boost);
         builder.queryName(spec.queryName);
         return builder;

@@ -7,12 +7,19 @@ import java.io.IOException;
 
 /**
  * The search knobs of {@code embed_knn}: {@code k} hits, {@code numCandidates} neighbours explored per segment
- * (HNSW's ef_search), hits scoring below {@code minScore} dropped (Lucene's score: (1 + cos) / 2 for cosine), and
- * {@code exact} brute force instead of the graph.
+ * (HNSW's ef_search), hits scoring below {@code minScore} dropped (Lucene's score: (1 + cos) / 2 for cosine),
+ * {@code exact} brute force instead of the graph, and {@code oversample}: on a quantized field, take
+ * {@code k x oversample} candidates from the quantized vectors and rescore them with the float32 vectors (null: the
+ * field's default for its quantization; 0: no rescoring, quantized scores).
  */
-public record KnnOptions(int k, int numCandidates, float minScore, boolean exact) {
+public record KnnOptions(int k, int numCandidates, float minScore, boolean exact, Float oversample) {
     public static final int MAX_K = 10_000;
     public static final int DEFAULT_K = 10;
+    public static final float MAX_OVERSAMPLE = 100f;
+
+    public KnnOptions(int k, int numCandidates, float minScore, boolean exact) {
+        this(k, numCandidates, minScore, exact, null);
+    }
 
     public KnnOptions {
         if (k < 1 || k > MAX_K) {
@@ -24,6 +31,19 @@ public record KnnOptions(int k, int numCandidates, float minScore, boolean exact
         if (Float.isNaN(minScore)) {
             throw new IllegalArgumentException("[min_score] must be a number");
         }
+        if (oversample != null) {
+            if ((oversample != 0f && oversample < 1f) || oversample > MAX_OVERSAMPLE || oversample.isNaN()) {
+                throw new IllegalArgumentException("[oversample] must be 0 (no rescoring) or within [1, " + (int) MAX_OVERSAMPLE + "], got [" + oversample + "]");
+            }
+            if (rescoreCandidates(k, oversample) > MAX_K) {
+                throw new IllegalArgumentException("[k] x [oversample] must be at most " + MAX_K + ", got [" + k + "] x [" + oversample + "]");
+            }
+        }
+    }
+
+    /** The candidates a quantized search returns for rescoring: k x oversample, rounded up. */
+    public static int rescoreCandidates(int k, float oversample) {
+        return (int) Math.ceil(k * (double) oversample);
     }
 
     /** Elasticsearch's convention: explore 1.5 x k candidates unless told otherwise. */
@@ -36,7 +56,7 @@ public record KnnOptions(int k, int numCandidates, float minScore, boolean exact
     }
 
     static KnnOptions readFrom(StreamInput in) throws IOException {
-        return new KnnOptions(in.readVInt(), in.readVInt(), in.readFloat(), in.readBoolean());
+        return new KnnOptions(in.readVInt(), in.readVInt(), in.readFloat(), in.readBoolean(), in.readOptionalFloat());
     }
 
     void writeTo(StreamOutput out) throws IOException {
@@ -44,5 +64,6 @@ public record KnnOptions(int k, int numCandidates, float minScore, boolean exact
         out.writeVInt(numCandidates);
         out.writeFloat(minScore);
         out.writeBoolean(exact);
+        out.writeOptionalFloat(oversample);
     }
 }

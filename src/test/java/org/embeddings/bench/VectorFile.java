@@ -1,0 +1,58 @@
+package org.embeddings.bench;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Vectors saved once and read by every benchmark run: a count, the dims, then per vector its id (modified UTF-8)
+ * and its floats, big-endian. Written to a temporary file and moved into place, so a file that exists is complete.
+ */
+record VectorFile(List<String> ids, float[][] vectors) {
+    int size() {
+        return ids.size();
+    }
+
+    int dims() {
+        return vectors.length == 0 ? 0 : vectors[0].length;
+    }
+
+    void write(Path path) throws IOException {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
+            out.writeInt(ids.size());
+            out.writeInt(dims());
+            for (int i = 0; i < ids.size(); i++) {
+                out.writeUTF(ids.get(i));
+                for (float f : vectors[i]) {
+                    out.writeFloat(f);
+                }
+            }
+        }
+        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static VectorFile read(Path path) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(path), 1 << 20))) {
+            int n = in.readInt();
+            int dims = in.readInt();
+            List<String> ids = new ArrayList<>(n);
+            float[][] vectors = new float[n][dims];
+            for (int i = 0; i < n; i++) {
+                ids.add(in.readUTF());
+                for (int d = 0; d < dims; d++) {
+                    vectors[i][d] = in.readFloat();
+                }
+            }
+            return new VectorFile(ids, vectors);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.embeddings.bench;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Encodes a BEIR dataset once with the in-process encoder (the code a node runs), so that every vector-format run
+ * reuses the same vectors: the corpus (title + " " + text, role passage, as MTEB does) and the test queries (role
+ * query). Files already there are kept.
+ *
+ * <p>Usage: {@code bench.sh vectors encode [MODEL] [DATA_DIR]}; writes {@code target/vectors/<dataset>-<model>-corpus.bin}
+ * and {@code -queries.bin}.
+ */
+final class VectorsEncode {
+    private VectorsEncode() {}
+
+    static Path corpusFile(String dataset, String model) {
+        return Path.of("target/vectors", dataset + "-" + model + "-corpus.bin");
+    }
+
+    static Path queriesFile(String dataset, String model) {
+        return Path.of("target/vectors", dataset + "-" + model + "-queries.bin");
+    }
+
+    static void run(String model, Path data) throws Exception {
+        String dataset = data.getFileName().toString();
+        Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+            Encoder encoder = registry.encoder(model);
+            Path queries = queriesFile(dataset, model);
+            if (Files.exists(queries) == false) {
+                Set<String> judged = new HashSet<>();
+                List<String> qrels = Files.readAllLines(data.resolve("qrels/test.tsv"));
+                qrels.subList(1, qrels.size()).forEach(l -> judged.add(l.split("\t")[0]));
+                List<String> ids = new ArrayList<>();
+                List<String> texts = new ArrayList<>();
+                for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
+                    JsonObject q = JsonParser.parseString(line).getAsJsonObject();
+                    if (judged.contains(q.get("_id").getAsString())) {
+                        ids.add(q.get("_id").getAsString());
+                        texts.add(q.get("text").getAsString());
+                    }
+                }
+                new VectorFile(ids, encode(encoder, texts, Role.QUERY, "queries")).write(queries);
+            }
+            Path corpus = corpusFile(dataset, model);
+            if (Files.exists(corpus) == false) {
+                List<String> ids = new ArrayList<>();
+                List<String> texts = new ArrayList<>();
+                for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
+                    JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
+                    ids.add(doc.get("_id").getAsString());
+                    texts.add(doc.get("title").getAsString() + " " + doc.get("text").getAsString());
+                }
+                new VectorFile(ids, encode(encoder, texts, Role.PASSAGE, "corpus")).write(corpus);
+            }
+            System.out.printf("vectors of %s with %s: %s, %s%n", dataset, model, corpus, queries);
+        }
+    }
+
+    private static float[][] encode(Encoder encoder, List<String> texts, Role role, String what) {
+        float[][] out = new float[texts.size()][];
+        long start = System.nanoTime();
+        int batch = 64;
+        for (int from = 0; from < texts.size(); from += batch) {
+            int to = Math.min(texts.size(), from + batch);
+            float[][] part = encoder.encode(texts.subList(from, to), role);
+            System.arraycopy(part, 0, out, from, part.length);
+            double s = (System.nanoTime() - start) / 1e9;
+            System.err.printf("\r%-8s %d/%d  %.1f/s", what, to, texts.size(), to / s);
+        }
+        System.err.println();
+        return out;
+    }
+}

@@ -1,0 +1,159 @@
+package org.embeddings.it;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * One index with an {@code embedding} field per {@code index_options} choice, the same vectors in each (no model:
+ * vectors given directly), and the hits of a fixed set of {@code query_vector} queries per field: what the
+ * restart, relocation and force-merge tests compare before and after.
+ *
+ * <p>Documents come in tight groups of ten around random centroids, and each query lies near one centroid, so each
+ * query has ten clear neighbours; two batches of 800 make two segments, each large enough for Lucene to build a
+ * graph (a segment below about 700 vectors is searched exhaustively instead).
+ */
+final class VectorOptionsWorkload {
+    static final int DIMS = 64;
+    static final int BATCH = 800;
+    static final int GROUPS = 160;
+    static final Map<String, String> FIELDS = new LinkedHashMap<>();
+    static {
+        FIELDS.put("hnsw_none", null);
+        FIELDS.put("hnsw_m8", "{\"type\": \"hnsw\", \"m\": 8, \"ef_construction\": 64}");
+        FIELDS.put("hnsw_int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
+        FIELDS.put("hnsw_int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
+        FIELDS.put("hnsw_binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
+        FIELDS.put("flat_none", "{\"type\": \"flat\"}");
+        FIELDS.put("flat_int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
+        FIELDS.put("flat_binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
+    }
+
+    private final float[][] centroids = new float[GROUPS][DIMS];
+
+    VectorOptionsWorkload() {
+        Random random = new Random(41);
+        for (float[] c : centroids) {
+            for (int d = 0; d < DIMS; d++) {
+                c[d] = (float) random.nextGaussian();
+            }
+        }
+    }
+
+    private float[] near(int group, Random random) {
+        float[] v = new float[DIMS];
+        for (int d = 0; d < DIMS; d++) {
+            v[d] = centroids[group][d] + 0.3f * (float) random.nextGaussian();
+        }
+        return v;
+    }
+
+    static void check(RealNode.Response r) {
+        assertTrue(r.status() + " " + r.text(), r.status() == 200 || r.status() == 201);
+    }
+
+    void createIndex(RealNode node, String index, int shards, int replicas) throws Exception {
+        StringBuilder properties = new StringBuilder();
+        for (Map.Entry<String, String> f : FIELDS.entrySet()) {
+            properties.append(properties.length() == 0 ? "" : ", ").append('"').append(f.getKey()).append("\": {\"type\": \"embedding\", \"dims\": ").append(DIMS);
+            if (f.getValue() != null) {
+                properties.append(", \"index_options\": ").append(f.getValue());
+            }
+            properties.append('}');
+        }
+        check(node.call("PUT", "/" + index, """
+            {"settings": {"number_of_shards": %d, "number_of_replicas": %d, "refresh_interval": "-1"},
+             "mappings": {"properties": {%s}}}""".formatted(shards, replicas, properties)));
+    }
+
+    /** Two batches, each refreshed into its own segment. */
+    void ingest(RealNode node, String index) throws Exception {
+        Random random = new Random(43);
+        for (int batch = 0; batch < 2; batch++) {
+            StringBuilder bulk = new StringBuilder();
+            for (int i = batch * BATCH; i < (batch + 1) * BATCH; i++) {
+                String vector = java.util.Arrays.toString(near(i % GROUPS, random));
+                bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n{");
+                boolean first = true;
+                for (String field : FIELDS.keySet()) {
+                    bulk.append(first ? "" : ", ").append('"').append(field).append("\": ").append(vector);
+                    first = false;
+                }
+                bulk.append("}\n");
+            }
+            RealNode.Response r = node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
+            check(r);
+            assertFalse(r.text().substring(0, Math.min(1000, r.text().length())), r.body().getAsJsonObject().get("errors").getAsBoolean());
+            check(node.call("POST", "/" + index + "/_refresh", null));
+        }
+    }
+
+    /** Per field, per query: the hits as {@code id@score}, best first. */
+    Map<String, List<List<String>>> results(RealNode node, String index) throws Exception {
+        Random random = new Random(47);
+        List<float[]> queries = new ArrayList<>();
+        for (int q = 0; q < 8; q++) {
+            queries.add(near(q * 7 % GROUPS, random));
+        }
+        Map<String, List<List<String>>> out = new LinkedHashMap<>();
+        for (String field : FIELDS.keySet()) {
+            List<List<String>> perQuery = new ArrayList<>();
+            for (float[] q : queries) {
+                RealNode.Response r = node.call("POST", "/" + index + "/_search?preference=_primary_first", """
+                    {"size": 10, "_source": false, "query": {"embed_knn": {"%s": {"query_vector": %s, "k": 10}}}}"""
+                    .formatted(field, java.util.Arrays.toString(q)));
+                check(r);
+                List<String> hits = new ArrayList<>();
+                for (JsonElement h : r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits")) {
+                    hits.add(h.getAsJsonObject().get("_id").getAsString() + "@" + h.getAsJsonObject().get("_score").getAsFloat());
+                }
+                assertEquals(field + ": " + r.text(), 10, hits.size());
+                perQuery.add(hits);
+            }
+            out.put(field, perQuery);
+        }
+        // every query finds its own group: ids congruent to the query's group
+        for (Map.Entry<String, List<List<String>>> field : out.entrySet()) {
+            for (int q = 0; q < queries.size(); q++) {
+                int group = q * 7 % GROUPS;
+                for (String hit : field.getValue().get(q)) {
+                    assertEquals(field.getKey() + " query " + q + ": " + field.getValue().get(q), group, Integer.parseInt(hit.substring(0, hit.indexOf('@'))) % GROUPS);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Per field: the primaries' vector statistics from {@code GET /_plugins/_embeddings/vectors/{index}}. */
+    static Map<String, JsonObject> vectorStats(RealNode node, String index) throws Exception {
+        RealNode.Response r = node.call("GET", "/_plugins/_embeddings/vectors/" + index, null);
+        check(r);
+        JsonObject fields = r.body().getAsJsonObject().getAsJsonObject("indices").getAsJsonObject(index).getAsJsonObject("fields");
+        Map<String, JsonObject> out = new LinkedHashMap<>();
+        for (String field : FIELDS.keySet()) {
+            out.put(field, fields.getAsJsonObject(field).getAsJsonObject("primaries"));
+        }
+        return out;
+    }
+
+    /** What each option must have written: graphs for hnsw, none for flat, a quantized copy when quantized. */
+    static void checkFormats(Map<String, JsonObject> stats, int segments) {
+        for (Map.Entry<String, JsonObject> f : stats.entrySet()) {
+            String why = f.getKey() + ": " + f.getValue();
+            assertEquals(why, 2 * BATCH, f.getValue().get("vectors").getAsInt());
+            assertEquals(why, segments, f.getValue().get("segments").getAsInt());
+            assertEquals(why, 2L * BATCH * DIMS * Float.BYTES, f.getValue().get("raw_bytes").getAsLong());
+            assertEquals(why, f.getKey().startsWith("flat"), f.getValue().get("graph_bytes").getAsLong() == 0);
+            assertEquals(why, f.getKey().endsWith("none") || f.getKey().endsWith("m8"), f.getValue().get("quantized_bytes").getAsLong() == 0);
+        }
+    }
+}

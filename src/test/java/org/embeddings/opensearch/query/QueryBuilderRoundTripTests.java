@@ -65,11 +65,19 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
     /** A parsed (not yet encoded) {@code embed_knn}, with every option randomly present or absent. */
     private EmbedKnnQueryBuilder randomEmbedKnn() throws IOException {
         XContentBuilder json = JsonXContent.contentBuilder().startObject().startObject("embed_knn").startObject(randomAlphaOfLength(6));
-        json.field("query_text", randomRealisticUnicodeOfCodepointLengthBetween(1, 40) + "x");
+        if (randomBoolean()) {
+            json.field("query_text", randomRealisticUnicodeOfCodepointLengthBetween(1, 40) + "x");
+        } else {
+            float[] vector = new float[randomIntBetween(1, 64)];
+            for (int i = 0; i < vector.length; i++) {
+                vector[i] = randomFloat() - 0.5f;
+            }
+            json.array("query_vector", vector);
+        }
         if (randomBoolean()) {
             json.field("model", randomFrom("bge-small-en-v1.5", "E5-Small-V2", "all-minilm-l6-v2"));
         }
-        int k = randomIntBetween(1, 1000);
+        int k = randomIntBetween(1, 900);
         if (randomBoolean()) {
             json.field("k", k);
         }
@@ -81,6 +89,9 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
         }
         if (randomBoolean()) {
             json.field("exact", randomBoolean());
+        }
+        if (randomBoolean()) {
+            json.field("oversample", randomFrom(0f, 1f, 1.5f, 3f, 10f));
         }
         if (randomBoolean()) {
             json.field("filter", randomFilter());

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
+import java.io.IOException;
 
 /**
  * Where native code goes, and how the encoder keeps its native libraries' global settings to itself.
@@ -72,7 +73,7 @@ public final class NativeLibraries {
      * Runs {@code action} (a tokenizer build) with the plugin's class loader as context loader and DJL's two global
      * properties pointing at this encoder's choices, then puts back what was there before.
      */
-    static synchronized <T> T withTokenizerEnvironment(Callable<T> action) throws java.io.IOException {
+    static synchronized <T> T withTokenizerEnvironment(Callable<T> action) throws IOException {
         Path dir = nativeDir != null ? nativeDir : Path.of(System.getProperty("java.io.tmpdir"), "embeddings-native");
         Thread thread = Thread.currentThread();
         ClassLoader previousLoader = thread.getContextClassLoader();
@@ -85,7 +86,7 @@ public final class NativeLibraries {
         System.setProperty(TRACKING_PROPERTY, "true");
         try {
             return action.call();
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException(e);

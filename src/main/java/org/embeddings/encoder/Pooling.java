@@ -1,6 +1,7 @@
 package org.embeddings.encoder;
 
 import java.util.Locale;
+import java.util.Arrays;
 
 /**
  * How one row of a model's output becomes one vector. Token-level strategies read a row of hidden states
@@ -45,7 +46,7 @@ public enum Pooling {
         @Override
         float[] poolTokens(float[] hidden, long[] mask, int row, int seqLen, int dim) {
             float[] max = new float[dim];
-            java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            Arrays.fill(max, Float.NEGATIVE_INFINITY);
             int maskBase = row * seqLen;
             int count = 0;
             for (int t = 0; t < seqLen; t++) {

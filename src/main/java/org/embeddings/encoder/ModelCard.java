@@ -50,6 +50,11 @@ public record ModelCard(
         }
     }
 
+    /** The same recipe under another name (the derived int8 form of a model keeps its base model's card). */
+    public ModelCard withName(String newName) {
+        return new ModelCard(newName, huggingFaceId, dims, pooling, normalize, maxTokens, prompt, paddingSide, inputs, output);
+    }
+
     public static ModelCard parse(String json) {
         return fromJson(JsonParser.parseString(json).getAsJsonObject());
     }

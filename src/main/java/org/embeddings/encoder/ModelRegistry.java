@@ -25,6 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * bundled card. Names are checked by
  * {@link ModelName} before any path is built, and a folder that resolves outside its root (a symbolic link) is
  * refused. Loading happens on first use; a load that fails is not remembered, so a fixed folder loads next time.
+ *
+ * <p>{@code <name>-int8} with no folder of its own names the int8 form of the installed model {@code <name>}
+ * ({@link Int8Name}): the same card under its own name, run from the int8 file that {@link Int8ModelFiles} builds
+ * from {@code <name>/model.onnx} when it is first loaded.
  */
 public final class ModelRegistry implements Closeable {
     public static final String ONNX_FILE = "model.onnx";
@@ -37,19 +41,26 @@ public final class ModelRegistry implements Closeable {
     private final ConcurrentHashMap<String, Long> loadedBytes = new ConcurrentHashMap<>();
     private final long maxLoadedBytes;
     private final AtomicLong reservedBytes = new AtomicLong();
+    private final Int8ModelFiles int8Files;
 
     public ModelRegistry(List<Path> roots, EncoderSettings settings) {
         this(roots, settings, Long.MAX_VALUE);
     }
 
+    public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes) {
+        this(roots, settings, maxLoadedBytes, Path.of(System.getProperty("java.io.tmpdir"), "embeddings-int8"));
+    }
+
     /**
      * @param maxLoadedBytes the most bytes of model files ({@code model.onnx}, whose weights ONNX Runtime holds in
      *                       native memory) this node may have loaded at once; a load past it is refused
+     * @param int8Dir        where the int8 files of derived {@code <name>-int8} models are built and kept
      */
-    public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes) {
+    public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes, Path int8Dir) {
         this.roots = List.copyOf(roots);
         this.settings = settings;
         this.maxLoadedBytes = maxLoadedBytes;
+        this.int8Files = new Int8ModelFiles(int8Dir, Int8Quantizer.recipe());
     }
 
     /** Bytes of model files loaded on this node (the sum that {@code maxLoadedBytes} bounds). */
@@ -86,6 +97,10 @@ public final class ModelRegistry implements Closeable {
         if (folder.isPresent()) {
             return resolveCard(n, folder.get());
         }
+        Optional<String> int8Base = int8Base(n).filter(b -> folder(b).isPresent() || CardCatalog.bundled(b).isPresent());
+        if (int8Base.isPresent()) {
+            return card(int8Base.get()).withName(n);
+        }
         return CardCatalog.bundled(n).map(json -> {
             json.addProperty("name", n);
             return ModelCard.fromJson(json);
@@ -101,6 +116,10 @@ public final class ModelRegistry implements Closeable {
         Encoder existing = loaded.get(n);
         if (existing != null) {
             return existing.card();
+        }
+        Optional<String> int8Base = int8Base(n).filter(b -> folder(b).isPresent());
+        if (int8Base.isPresent()) {
+            return installedCard(int8Base.get()).withName(n);
         }
         Path folder = folder(n).orElseThrow(() -> unknown(n));
         return resolveCard(n, folder);
@@ -121,6 +140,11 @@ public final class ModelRegistry implements Closeable {
                 throw new UncheckedIOException(e);
             }
         }
+        for (String name : List.copyOf(names)) {
+            if (Int8Name.base(name).isEmpty() && names.contains(Int8Name.of(name)) == false) {
+                names.add(Int8Name.of(name));
+            }
+        }
         names.sort(null);
         return names;
     }
@@ -135,9 +159,11 @@ public final class ModelRegistry implements Closeable {
     }
 
     private Encoder load(String name) {
-        Path folder = folder(name).orElseThrow(() -> unknown(name));
-        ModelCard card = resolveCard(name, folder);
-        long bytes = fileSize(folder.resolve(ONNX_FILE));
+        Optional<String> int8Base = int8Base(name).filter(b -> folder(b).isPresent());
+        Path folder = folder(int8Base.orElse(name)).orElseThrow(() -> unknown(name));
+        ModelCard card = int8Base.isPresent() ? resolveCard(int8Base.get(), folder).withName(name) : resolveCard(name, folder);
+        Path onnx = int8Base.isPresent() ? int8Files.file(name, folder.resolve(ONNX_FILE)).file() : folder.resolve(ONNX_FILE);
+        long bytes = fileSize(onnx);
         long before = reservedBytes.getAndAdd(bytes);
         if (before + bytes > maxLoadedBytes) {
             reservedBytes.addAndGet(-bytes);
@@ -147,7 +173,7 @@ public final class ModelRegistry implements Closeable {
             );
         }
         try {
-            Encoder encoder = loadReserved(name, folder, card);
+            Encoder encoder = loadReserved(name, folder, onnx, card);
             loadedBytes.put(name, bytes);
             return encoder;
         } catch (RuntimeException | Error e) {
@@ -169,7 +195,7 @@ public final class ModelRegistry implements Closeable {
         return loadedBytes.getOrDefault(ModelName.normalize(name), 0L);
     }
 
-    private Encoder loadReserved(String name, Path folder, ModelCard card) {
+    private Encoder loadReserved(String name, Path folder, Path onnx, ModelCard card) {
         Path tokenizerFile = folder.resolve(TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
             throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + TOKENIZER_FILE);
@@ -179,7 +205,7 @@ public final class ModelRegistry implements Closeable {
             return thread.call(() -> {
                 ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
                 try {
-                    OnnxModel model = new OnnxModel(folder.resolve(ONNX_FILE), card, settings.session());
+                    OnnxModel model = new OnnxModel(onnx, card, settings.session());
                     return new Encoder(card, tokenizer, model, settings.batcher(), thread);
                 } catch (RuntimeException e) {
                     tokenizer.close();
@@ -212,6 +238,11 @@ public final class ModelRegistry implements Closeable {
         return ModelCard.fromJson(json);
     }
 
+    /** The base model when {@code name} names a derived int8 form: it has the suffix and no folder of its own. */
+    private Optional<String> int8Base(String name) {
+        return Int8Name.base(name).filter(b -> folder(name).isEmpty());
+    }
+
     private Optional<Path> folder(String name) {
         for (Path root : roots) {
             Path candidate = root.resolve(name);
@@ -232,6 +263,13 @@ public final class ModelRegistry implements Closeable {
     }
 
     private UnknownModelException unknown(String name) {
+        Optional<String> int8Base = Int8Name.base(name).filter(b -> CardCatalog.bundled(b).isPresent());
+        if (int8Base.isPresent()) {
+            return new UnknownModelException(
+                "model [" + name + "] is the int8 form of [" + int8Base.get() + "], which is not installed on this node (place model.onnx and "
+                    + "tokenizer.json in " + roots.get(0).resolve(int8Base.get()) + "); installed models: " + installed()
+            );
+        }
         String known = CardCatalog.bundled(name).isPresent()
             ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in " + roots.get(0).resolve(name) + ")"
             : "unknown model [" + name + "]";

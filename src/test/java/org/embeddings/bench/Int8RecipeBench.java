@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
 /**
  * Which weight matmuls stay fp32: each candidate recipe of {@link Int8Quantizer} measured against the fp32 model in
  * one run, in process (no node): STSBenchmark Spearman (all 1,379 test pairs, role none), per-text cosine of its
- * vectors to the fp32 vectors (minimum and median over the STS sentences and the first SciFact documents), and
+ * vectors to the fp32 vectors (minimum and median over the STS sentences, the SciFact queries with the query role
+ * and the first SciFact documents), and
  * texts/s on SciFact documents and on STS sentences as a ratio to fp32, timed round by round with the methods
  * interleaved (median of the per-round ratios), so that the other load on the machine weighs on each alike. The
  * LangChain4j {@code -q} file is measured beside them when it is installed.
@@ -71,6 +72,7 @@ public final class Int8RecipeBench {
         List<String> speedDocs = docs.subList(0, Math.min(docs.size(), Integer.getInteger("bench.speed.docs", 48)));
         List<String> sentences = EncoderBench.sts(data, 100_000);
         List<String> speedSentences = sentences.subList(0, Math.min(sentences.size(), Integer.getInteger("bench.speed.sentences", 600)));
+        List<String> queries = scifactQueries(data);
         List<org.embeddings.eval.StsEval.Pair> pairs = org.embeddings.eval.StsEval.read(data.resolve("stsb/sts-test.csv"));
 
         Path root = Files.createTempDirectory("int8-recipes");
@@ -113,6 +115,7 @@ public final class Int8RecipeBench {
             Encoder base = encoders.get("fp32");
             float[][] baseSentences = base.encode(sentences, Role.NONE);
             float[][] baseDocs = base.encode(docs, Role.PASSAGE);
+            float[][] baseQueries = base.encode(queries, Role.QUERY);
 
             System.out.printf(
                 Locale.ROOT,
@@ -147,11 +150,13 @@ public final class Int8RecipeBench {
             }
             System.out.printf(
                 Locale.ROOT,
-                "%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s%n",
+                "%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s%n",
                 "recipe",
                 "STS",
                 "sts cmin",
                 "sts cmed",
+                "qry cmin",
+                "qry cmed",
                 "doc cmin",
                 "doc cmed",
                 "docs/s",
@@ -164,13 +169,16 @@ public final class Int8RecipeBench {
                 double sts = org.embeddings.eval.StsEval.evaluate(e.getValue(), pairs);
                 double[] sc = cosines(e.getValue().encode(sentences, Role.NONE), baseSentences);
                 double[] dc = cosines(e.getValue().encode(docs, Role.PASSAGE), baseDocs);
+                double[] qc = cosines(e.getValue().encode(queries, Role.QUERY), baseQueries);
                 System.out.printf(
                     Locale.ROOT,
-                    "%-16s %9.2f %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %9.1f %9.2f%n",
+                    "%-16s %9.2f %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %9.1f %9.2f%n",
                     label,
                     sts,
                     sc[0],
                     sc[1],
+                    qc[0],
+                    qc[1],
                     dc[0],
                     dc[1],
                     speedDocs.size() / median(docSeconds.get(label)),
@@ -180,6 +188,14 @@ public final class Int8RecipeBench {
                 );
             }
         }
+    }
+
+    static List<String> scifactQueries(Path data) throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
+            texts.add(com.google.gson.JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
+        }
+        return texts;
     }
 
     /** {min, median} of the per-text cosine between two sets of vectors. */

@@ -1,6 +1,8 @@
 package org.embeddings.encoder;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -19,9 +21,9 @@ import java.util.HexFormat;
  * written under a temporary name in the same directory and moved into place atomically, so a reader never sees a
  * half-written model and a crash leaves at most a temporary file, removed with the stale ones on the next build.
  *
- * <p>Hashing reads the source once as a stream (about 0.3 s for a 133 MB file); a cache miss then reads it whole
- * and quantizes it in the heap (about 1 s and 2.5 times the source's size of transient heap for bge-small). Callers
- * run it where a model load runs, never on a search or transport thread.
+ * <p>Hashing reads the source once as a stream; a cache miss then reads it whole and quantizes it in the heap,
+ * streaming the result to the file (transient heap: the source's size plus the int8 weights). Callers run it where
+ * a model load runs, never on a search or transport thread.
  */
 public final class Int8ModelFiles {
     /** How the last call got its file: from the cache or built, and what that took. */
@@ -51,15 +53,15 @@ public final class Int8ModelFiles {
         }
         try {
             Files.createDirectories(dir);
+            byte[] fp32 = Files.readAllBytes(source);
             Int8Quantizer.Result result;
-            try {
-                result = quantizer.quantize(Files.readAllBytes(source));
-            } catch (InvalidInputException e) {
-                throw new InvalidInputException("cannot build model [" + name + "]: " + e.getMessage(), e);
-            }
             Path tmp = Files.createTempFile(dir, key + "-", ".tmp");
             try {
-                Files.write(tmp, result.model());
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                    result = quantizer.quantize(fp32, out);
+                } catch (InvalidInputException e) {
+                    throw new InvalidInputException("cannot build model [" + name + "]: " + e.getMessage(), e);
+                }
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {

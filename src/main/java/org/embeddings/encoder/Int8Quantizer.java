@@ -9,7 +9,10 @@ import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.CodedInputStream;
+
+import java.io.IOException;
+import java.io.OutputStream;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -78,11 +81,33 @@ public final class Int8Quantizer {
     /** A MatMul/Gemm this rewrite can quantize, and how its weights and bias map onto DynamicQuantizeMatMul. */
     private record Candidate(int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}
 
+    /** The rewritten model as bytes. */
     public Result quantize(byte[] fp32Model) {
+        Rewrite r = rewrite(fp32Model);
+        return new Result(r.model().toByteArray(), r.quantized(), r.kept(), r.folded());
+    }
+
+    /**
+     * Writes the rewritten model to {@code out} without building it as one byte array; the result's {@code model} is
+     * null. The parsed graph shares the weights' bytes with {@code fp32Model} (protobuf aliasing), so the transient
+     * heap is the source's size plus the int8 weights, not three copies.
+     */
+    public Result quantize(byte[] fp32Model, OutputStream out) throws IOException {
+        Rewrite r = rewrite(fp32Model);
+        r.model().writeTo(out);
+        return new Result(null, r.quantized(), r.kept(), r.folded());
+    }
+
+    private record Rewrite(ModelProto model, int quantized, int kept, int folded) {}
+
+    private Rewrite rewrite(byte[] fp32Model) {
         ModelProto model;
         try {
-            model = ModelProto.parseFrom(fp32Model);
-        } catch (InvalidProtocolBufferException e) {
+            CodedInputStream in = CodedInputStream.newInstance(fp32Model);
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            model = ModelProto.parseFrom(in);
+        } catch (IOException e) {
             throw new ModelLoadException("cannot read the ONNX model to quantize: " + e.getMessage(), e);
         }
         GraphProto graph = model.getGraph();
@@ -223,7 +248,7 @@ public final class Int8Quantizer {
                 .setKey(METADATA_KEY)
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded=" + folded)
         );
-        return new Result(out.build().toByteArray(), quantized, kept, folded);
+        return new Rewrite(out.build(), quantized, kept, folded);
     }
 
     private static Candidate candidate(int index, NodeProto node, Map<String, TensorProto> constants) {

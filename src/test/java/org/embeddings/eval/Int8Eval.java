@@ -17,50 +17,75 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The int8 quality table (issue 12), through one real node: for each model, its fp32 form, its derived
- * {@code -int8} form and the LangChain4j {@code -q} file (when installed), each with its own SciFact index (an
- * {@code embedding} field bound to it and an {@code embed} pipeline, all 5,183 documents, exact {@code embed_knn}
- * with k = 100 over the 300 test queries), STSBenchmark test Spearman through the REST embed API (role none), and
- * the per-text cosine of each form's vectors to the fp32 vectors of the same text (document vectors read back from
- * the indices, sentence vectors from the embed API). One more run queries the fp32 index with
- * {@code "model": "<name>-int8"}: int8 query vectors against fp32 document vectors.
+ * The int8 quality figures (issue 12), through one real node, in three stages, cheapest first so that a run cut
+ * short on a busy machine still answers the most ({@code -Deval.stages=vectors,int8,fp32}):
+ * <ol>
+ *   <li>{@code vectors}: for each model, its fp32 form, its derived {@code -int8} form and the LangChain4j {@code -q}
+ *   file (when installed), through {@code POST /_plugins/_embeddings/embed}: STSBenchmark test Spearman (role none,
+ *   all 1,379 pairs), and the per-text cosine of each form's vectors to the fp32 vectors of the same texts (min and
+ *   median) over the 2,758 STS sentences, the 300 SciFact test queries (query role) and the first
+ *   {@code eval.docs} (300) SciFact documents (passage role);</li>
+ *   <li>{@code int8}: SciFact nDCG@10 with every document ingested through an {@code embed} pipeline into a field
+ *   bound to {@code <model>-int8}, exact {@code embed_knn} (k = 100) over the 300 test queries;</li>
+ *   <li>{@code fp32}: the same with the fp32 model, then the same fp32 index queried with
+ *   {@code "model": "<model>-int8"}: int8 query vectors against fp32 document vectors.</li>
+ * </ol>
  *
  * <p>Usage: {@code src/scripts/eval.sh int8 [MODEL...]} (default: the three Maven Central models); {@code -Deval.q=false}
- * leaves the {@code -q} files out. Slow: every document is encoded once per form.
+ * leaves the {@code -q} files out. Slow: stages 2 and 3 encode every document once per model.
  */
 public final class Int8Eval {
     private static final int BULK = 64;
 
-    record Forms(double fp32, double int8, double q, double int8QueryOnFp32) {}
-
-    record Row(String model, Forms ndcg, Forms sts, double[] int8DocCos, double[] int8StsCos, double[] qDocCos, double[] qStsCos, Map<String, Double> docsPerSecond) {}
-
     public static void main(String[] args) throws Exception {
-        List<String> names = args.length > 0 ? List.of(args) : List.of("all-minilm-l6-v2", "bge-small-en-v1.5", "e5-small-v2");
+        List<String> names = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "e5-small-v2");
         Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         boolean withQ = Boolean.parseBoolean(System.getProperty("eval.q", "true"));
-        List<Row> rows = new ArrayList<>();
+        List<String> stages = List.of(System.getProperty("eval.stages", "vectors,int8,fp32").split(","));
         try (RealNode node = RealNode.start("eval-int8", Integer.getInteger("eval.port", RealNode.port(66)))) {
             Int8Eval eval = new Int8Eval(node, data);
             for (String name : names) {
                 node.installModel(models, name);
-                boolean q = withQ && Files.isRegularFile(models.resolve(name + "-q").resolve("model.onnx"));
-                if (q) {
+                if (withQ && Files.isRegularFile(models.resolve(name + "-q").resolve("model.onnx"))) {
                     node.installModel(models, name + "-q");
                 }
-                Row row = eval.evaluate(name, q);
-                rows.add(row);
-                print(List.of(row)); // partial results survive an interrupted run
+            }
+            // cheapest first, so that a run cut short on a busy machine still answers the most
+            if (stages.contains("vectors")) {
+                System.out.printf(
+                    Locale.ROOT,
+                    "%n== per-text cosine to the fp32 vector of the same text (min / median), and STSB test Spearman, through the embed API%n"
+                        + "| model | form | STS Spearman | STS sentences (%d) | SciFact queries (%d, query role) | SciFact documents (first %d, passage role) |%n"
+                        + "|---|---|---|---|---|---|%n",
+                    eval.sentences.size(),
+                    eval.queries.size(),
+                    eval.docSample.size()
+                );
+                for (String name : names) {
+                    eval.vectors(name, withQ);
+                }
+            }
+            if (stages.contains("int8")) {
+                System.out.printf("%n== SciFact nDCG@10, exact embed_knn, every document encoded by the derived int8 model%n");
+                for (String name : names) {
+                    System.out.printf(Locale.ROOT, "| %s-int8 | %.2f |%n", name, eval.ndcg(name + "-int8"));
+                }
+            }
+            if (stages.contains("fp32")) {
+                System.out.printf("%n== SciFact nDCG@10, exact embed_knn, documents encoded in fp32, queries in fp32 and in int8%n");
+                for (String name : names) {
+                    double fp32 = eval.ndcg(name);
+                    double int8Queries = eval.ndcgOf(index(name), name + "-int8");
+                    System.out.printf(Locale.ROOT, "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n", name, fp32, int8Queries, int8Queries - fp32);
+                }
             }
         }
-        System.out.printf("%n== int8 quality table (SciFact nDCG@10, exact embed_knn; STSB test Spearman; cosine to fp32: min / median)%n");
-        print(rows);
     }
 
     private final RealNode node;
-    private final Path data;
     private final List<JsonObject> corpus = new ArrayList<>();
+    private final List<String> docSample = new ArrayList<>();
     private final Map<String, String> queries = new LinkedHashMap<>();
     private final Map<String, Map<String, Integer>> qrels = new HashMap<>();
     private final List<StsEval.Pair> pairs;
@@ -68,9 +93,12 @@ public final class Int8Eval {
 
     Int8Eval(RealNode node, Path data) throws Exception {
         this.node = node;
-        this.data = data;
         for (String line : Files.readAllLines(data.resolve("scifact/corpus.jsonl"))) {
-            corpus.add(JsonParser.parseString(line).getAsJsonObject());
+            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
+            corpus.add(doc);
+            if (docSample.size() < Integer.getInteger("eval.docs", 300)) {
+                docSample.add(body(doc));
+            }
         }
         List<String> qrelLines = Files.readAllLines(data.resolve("scifact/qrels/test.tsv"));
         for (String line : qrelLines.subList(1, qrelLines.size())) {
@@ -92,38 +120,49 @@ public final class Int8Eval {
         sentences = all;
     }
 
-    Row evaluate(String model, boolean withQ) throws Exception {
-        String int8 = model + "-int8";
-        String q = model + "-q";
-        List<String> forms = new ArrayList<>(List.of(model, int8));
+    private static String body(JsonObject doc) {
+        return doc.get("title").getAsString() + " " + doc.get("text").getAsString();
+    }
+
+    /** STS Spearman of each form, and the cosine of its vectors to fp32 on sentences, queries and documents. */
+    void vectors(String model, boolean withQ) throws Exception {
+        List<String> forms = new ArrayList<>(List.of(model, model + "-int8"));
         if (withQ) {
-            forms.add(q);
+            forms.add(model + "-q");
         }
-        Map<String, Double> rate = new LinkedHashMap<>();
-        Map<String, Map<String, float[]>> docVectors = new HashMap<>();
-        Map<String, Double> ndcg = new HashMap<>();
-        Map<String, Double> sts = new HashMap<>();
-        Map<String, float[][]> stsVectors = new HashMap<>();
+        List<String> queryTexts = List.copyOf(queries.values());
+        float[][] baseSentences = null;
+        float[][] baseQueries = null;
+        float[][] baseDocs = null;
         for (String form : forms) {
-            String index = index(form);
-            rate.put(form, ingest(form, index));
-            docVectors.put(form, vectors(index));
-            ndcg.put(form, ndcg(index, null));
-            float[][] v = embed(form, sentences);
-            stsVectors.put(form, v);
-            sts.put(form, spearman(v));
+            float[][] s = embed(form, "none", sentences);
+            float[][] q = embed(form, "query", queryTexts);
+            float[][] d = embed(form, "passage", docSample);
+            if (baseSentences == null) {
+                baseSentences = s;
+                baseQueries = q;
+                baseDocs = d;
+            }
+            System.out.printf(
+                Locale.ROOT,
+                "| %s | %s | %.2f | %s | %s | %s |%n",
+                model,
+                form.equals(model) ? "fp32" : form.substring(model.length() + 1),
+                spearman(s),
+                cos(cosines(s, baseSentences)),
+                cos(cosines(q, baseQueries)),
+                cos(cosines(d, baseDocs))
+            );
         }
-        double int8OnFp32 = ndcg(index(model), int8);
-        return new Row(
-            model,
-            new Forms(ndcg.get(model), ndcg.get(int8), ndcg.getOrDefault(q, Double.NaN), int8OnFp32),
-            new Forms(sts.get(model), sts.get(int8), sts.getOrDefault(q, Double.NaN), Double.NaN),
-            cosines(docVectors.get(int8), docVectors.get(model)),
-            cosines(stsVectors.get(int8), stsVectors.get(model)),
-            withQ ? cosines(docVectors.get(q), docVectors.get(model)) : null,
-            withQ ? cosines(stsVectors.get(q), stsVectors.get(model)) : null,
-            rate
-        );
+    }
+
+    /** Ingests the whole corpus through {@code form} (once) and returns its nDCG@10 x 100 with the field's model. */
+    double ndcg(String form) throws Exception {
+        String index = index(form);
+        double rate = ingest(form, index);
+        double ndcg = ndcgOf(index, null);
+        System.err.printf(Locale.ROOT, "%s: %.1f docs/s ingest on this (shared) machine%n", form, rate);
+        return ndcg;
     }
 
     private static String index(String form) {
@@ -142,7 +181,7 @@ public final class Int8Eval {
         int done = 0;
         for (JsonObject doc : corpus) {
             JsonObject source = new JsonObject();
-            source.addProperty("body", doc.get("title").getAsString() + " " + doc.get("text").getAsString());
+            source.addProperty("body", body(doc));
             bulk.append("{\"index\":{\"_id\":").append(doc.get("_id")).append("}}\n").append(source).append('\n');
             if (++done % BULK == 0 || done == corpus.size()) {
                 RealNode.Response r = node.call("POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
@@ -160,28 +199,8 @@ public final class Int8Eval {
         return corpus.size() / seconds;
     }
 
-    /** Every document's stored vector, by id. */
-    private Map<String, float[]> vectors(String index) throws Exception {
-        RealNode.Response r = node.call("POST", "/" + index + "/_search", """
-            {"size": 10000, "_source": ["vec"], "query": {"match_all": {}}}""");
-        check(r);
-        Map<String, float[]> out = new HashMap<>();
-        for (var hit : r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits")) {
-            JsonArray v = hit.getAsJsonObject().getAsJsonObject("_source").getAsJsonArray("vec");
-            float[] f = new float[v.size()];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = v.get(i).getAsFloat();
-            }
-            out.put(hit.getAsJsonObject().get("_id").getAsString(), f);
-        }
-        if (out.size() != corpus.size()) {
-            throw new IllegalStateException(index + " holds " + out.size() + " vectors, expected " + corpus.size());
-        }
-        return out;
-    }
-
     /** nDCG@10 x 100 of exact embed_knn over the test queries, with the field's model or {@code model}. */
-    private double ndcg(String index, String model) throws Exception {
+    private double ndcgOf(String index, String model) throws Exception {
         double sum = 0;
         int n = 0;
         long start = System.nanoTime();
@@ -215,13 +234,13 @@ public final class Int8Eval {
     }
 
     /** Vectors of {@code texts} for role none through {@code POST /_plugins/_embeddings/embed}. */
-    private float[][] embed(String model, List<String> texts) throws Exception {
+    private float[][] embed(String model, String role, List<String> texts) throws Exception {
         float[][] out = new float[texts.size()][];
-        for (int from = 0; from < texts.size(); from += 256) {
-            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + 256));
+        for (int from = 0; from < texts.size(); from += 64) {
+            List<String> chunk = texts.subList(from, Math.min(texts.size(), from + 64));
             JsonObject body = new JsonObject();
             body.addProperty("model", model);
-            body.addProperty("role", "none");
+            body.addProperty("role", role);
             JsonArray array = new JsonArray();
             chunk.forEach(array::add);
             body.add("texts", array);
@@ -251,16 +270,6 @@ public final class Int8Eval {
         return 100 * Spearman.correlation(gold, predicted);
     }
 
-    /** {min, median} cosine between the vectors of the same documents. */
-    private static double[] cosines(Map<String, float[]> a, Map<String, float[]> b) {
-        double[] c = new double[a.size()];
-        int i = 0;
-        for (Map.Entry<String, float[]> e : a.entrySet()) {
-            c[i++] = Vectors.cosine(e.getValue(), b.get(e.getKey()));
-        }
-        return minMedian(c);
-    }
-
     private static double[] cosines(float[][] a, float[][] b) {
         double[] c = new double[a.length];
         for (int i = 0; i < a.length; i++) {
@@ -276,40 +285,6 @@ public final class Int8Eval {
 
     private static String cos(double[] c) {
         return c == null ? "-" : String.format(Locale.ROOT, "%.4f / %.4f", c[0], c[1]);
-    }
-
-    private static void print(List<Row> rows) {
-        System.out.printf(
-            Locale.ROOT,
-            "%n| model | nDCG@10 fp32 | -int8 | -q | int8 query on fp32 docs | STS fp32 | -int8 | -q | cos int8 docs | cos int8 STS | cos -q docs | cos -q STS |%n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|%n"
-        );
-        for (Row r : rows) {
-            System.out.printf(
-                Locale.ROOT,
-                "| %s | %.2f | %.2f (%+.2f) | %.2f (%+.2f) | %.2f (%+.2f) | %.2f | %.2f (%+.2f) | %.2f (%+.2f) | %s | %s | %s | %s |%n",
-                r.model(),
-                r.ndcg().fp32(),
-                r.ndcg().int8(),
-                r.ndcg().int8() - r.ndcg().fp32(),
-                r.ndcg().q(),
-                r.ndcg().q() - r.ndcg().fp32(),
-                r.ndcg().int8QueryOnFp32(),
-                r.ndcg().int8QueryOnFp32() - r.ndcg().fp32(),
-                r.sts().fp32(),
-                r.sts().int8(),
-                r.sts().int8() - r.sts().fp32(),
-                r.sts().q(),
-                r.sts().q() - r.sts().fp32(),
-                cos(r.int8DocCos()),
-                cos(r.int8StsCos()),
-                cos(r.qDocCos()),
-                cos(r.qStsCos())
-            );
-        }
-        for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "ingest docs/s during the run (shared machine, not a benchmark) %s: %s%n", r.model(), r.docsPerSecond());
-        }
     }
 
     private static void check(RealNode.Response r) {

@@ -62,6 +62,7 @@ public final class Int8RecipeBench {
         return w.count() / 6 - 1;
     }
 
+    /** Recipes are the names above, each optionally with {@code -7bit}: weights in [-64, 64] instead of [-127, 127]. */
     public static void main(String[] args) throws Exception {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
         List<String> recipes = args.length > 1 ? List.of(args).subList(1, args.length) : List.copyOf(RECIPES.keySet());
@@ -80,12 +81,13 @@ public final class Int8RecipeBench {
         Map<String, String> variants = new LinkedHashMap<>(); // label -> model name in the registry
         variants.put("fp32", model);
         for (String recipe : recipes) {
-            Predicate<WeightMatMul> keep = RECIPES.get(recipe);
+            boolean reduceRange = recipe.endsWith("-7bit");
+            Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? recipe.substring(0, recipe.length() - 5) : recipe);
             if (keep == null) {
                 throw new IllegalArgumentException("unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
             }
             long start = System.nanoTime();
-            Int8Quantizer.Result r = new Int8Quantizer(keep).quantize(fp32);
+            Int8Quantizer.Result r = new Int8Quantizer(keep, reduceRange).quantize(fp32);
             System.out.printf(
                 Locale.ROOT,
                 "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %.1f MB, quantized in %.2f s%n",

@@ -41,12 +41,15 @@ public class Int8RealModelTest {
     private static final String INT8 = MODEL + "-int8";
     /**
      * The lowest cosine between an int8 vector and the fp32 vector of the same text that this test accepts.
-     * Measured with {@code bench.sh int8-recipes} (docs/int8.md): over the 2,552 STS test sentences and 100 SciFact
-     * documents the minimum was 0.991 to 0.997 across the three models, the median above 0.997. A broken rewrite
-     * falls far below: a dropped bias, a transposed weight or per-tensor instead of per-channel scales give
-     * cosines of 0.2 to 0.9. 0.98 leaves room for texts unlike the measured ones without letting such errors pass.
+     * Measured with {@code bench.sh int8-recipes all-minilm-l6-v2} and {@code eval.sh int8} (docs/int8.md): for
+     * all-minilm-l6-v2, the least faithful of the three models, the minimum was 0.962 over the 2,552 STS test
+     * sentences, 0.986 over the 300 SciFact queries and 0.993 over SciFact documents, medians above 0.993; for
+     * bge-small-en-v1.5 and e5-small-v2 every minimum was above 0.989. Short texts are the worst case (mean pooling
+     * over a few tokens averages little quantization noise away; the one-word text here scored 0.974 under the
+     * all-int8 recipe). 0.95 sits just under the measured minimum, so a rewrite that loses accuracy anywhere (a
+     * wrong scale, a dropped bias, a transposed weight: the tiny-graph tests put those tens of percent off) fails.
      */
-    private static final double MIN_COSINE = 0.98;
+    private static final double MIN_COSINE = 0.95;
     private static final List<String> TEXTS = List.of(
         "how much protein should a female eat",
         "A man is playing a flute.",
@@ -115,27 +118,31 @@ public class Int8RealModelTest {
             }
         }
 
-        // the graph: every weight matmul of the 6 layers (q, k, v, attention output, FFN in, FFN out) is integer
+        // the graph: in each of the 6 layers q, k, v, FFN in and FFN out are integer; the recipe keeps the attention
+        // output projection in fp32, and the attention score and context matmuls have no weights to quantize
         Path file = int8File();
         GraphProto graph = ModelProto.parseFrom(Files.readAllBytes(file)).getGraph();
         Set<String> constants = new HashSet<>();
         graph.getInitializerList().forEach(t -> constants.add(t.getName()));
         Map<String, Integer> ops = new TreeMap<>();
+        int fp32Weights = 0;
         for (NodeProto n : graph.getNodeList()) {
             ops.merge(n.getOpType(), 1, Integer::sum);
-            if (n.getOpType().equals("MatMul")) {
-                assertFalse("MatMul " + n.getName() + " still has fp32 weights", constants.contains(n.getInput(1)));
+            if (n.getOpType().equals("MatMul") && constants.contains(n.getInput(1))) {
+                assertTrue("MatMul " + n.getName() + " kept fp32 weights", n.getName().contains("attention/output/dense"));
+                fp32Weights++;
             }
         }
-        assertEquals(ops.toString(), 36, (int) ops.get("DynamicQuantizeMatMul"));
-        assertEquals("the attention score and context matmuls stay fp32", 12, (int) ops.get("MatMul"));
+        assertEquals(ops.toString(), 30, (int) ops.get("DynamicQuantizeMatMul"));
+        assertEquals(6, fp32Weights);
+        assertEquals(ops.toString(), 12 + 6, (int) ops.get("MatMul"));
         long fp32Bytes = Files.size(models.resolve(MODEL).resolve("model.onnx"));
-        assertTrue("int8 file " + Files.size(file) + " vs fp32 " + fp32Bytes, Files.size(file) < fp32Bytes * 0.7);
+        assertTrue("int8 file " + Files.size(file) + " vs fp32 " + fp32Bytes, Files.size(file) < fp32Bytes * 0.75);
         assertEquals(Files.size(file), registry.loadedBytes(INT8));
 
         // ONNX Runtime's profiler: the integer kernels ran, on the CPU provider, in the session the encoder uses
         Map<String, Integer> kernels = profiledKernels(file);
-        assertTrue(kernels.toString(), kernels.getOrDefault("DynamicQuantizeMatMul", 0) >= 36);
+        assertTrue(kernels.toString(), kernels.getOrDefault("DynamicQuantizeMatMul", 0) >= 30);
         assertFalse(kernels.toString(), kernels.containsKey("Gemm"));
     }
 

@@ -127,7 +127,7 @@ public final class Int8Eval {
     /** STS Spearman of each form, and the cosine of its vectors to fp32 on sentences, queries and documents. */
     void vectors(String model, boolean withQ) throws Exception {
         List<String> forms = new ArrayList<>(List.of(model, model + "-int8"));
-        if (withQ) {
+        if (withQ && Boolean.parseBoolean(System.getProperty("eval.int8only", "false")) == false) {
             forms.add(model + "-q");
         }
         List<String> queryTexts = List.copyOf(queries.values());

@@ -84,12 +84,12 @@ public class Int8IT {
         node.close();
         node.restart();
         ok(node.call("POST", "/_plugins/_embeddings/embed", """
-            {"model": "%s", "texts": ["again"]}""".formatted(INT8)));
+            {"model": "%s", "role": "none", "texts": ["again"]}""".formatted(INT8)));
         assertEquals(List.of(files.get(0)), int8Files());
         assertEquals(written, Files.getLastModifiedTime(files.get(0)).toMillis());
 
         RealNode.Response unknown = node.call("POST", "/_plugins/_embeddings/embed", """
-            {"model": "nope-int8", "texts": ["x"]}""");
+            {"model": "nope-int8", "role": "none", "texts": ["x"]}""");
         assertEquals(unknown.text(), 400, unknown.status());
         assertTrue(unknown.text(), unknown.text().contains("unknown model [nope-int8]"));
     }

@@ -7,12 +7,16 @@
 #   bench.sh load [CLIENTS] [DOCS_PER_CLIENT]   concurrent bulk ingest while queries run: every document counted
 #   bench.sh compare [DOCS] [QUERIES]           this plugin vs OpenSearch 3.6.0 + ml-commons (src/scripts/mlcommons.sh)
 #   bench.sh vectors encode|scifact|million ...  vector formats: quality, latency, bytes (docs/vectors.md)
+#   bench.sh int8-recipes MODEL [RECIPE...]     which layers stay fp32: quality and speed of each int8 recipe vs fp32
+#   bench.sh int8-build [MODEL...]              what building <name>-int8 costs at load, and whether its cache pays
+#   bench.sh int8 [MODEL] [DOCS] [SENTENCES] [ROUNDS]  a real node, one run: -int8 vs fp32 docs/s through _bulk + embed
+#                                               on SciFact documents and texts/s on STSB sentences, interleaved rounds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
@@ -21,6 +25,9 @@ case "$what" in
   load) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LoadBench "$@" ;;
   compare) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.CompareBench "$@" ;;
   vectors) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.VectorsBench "$@" ;;
+  int8) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8SpeedBench "$@" ;;
+  int8-build) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8BuildBench "$@" ;;
+  int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;
 esac

@@ -43,6 +43,11 @@ public record ModelCard(
         }
     }
 
+    /** The same recipe under another name (the derived int8 form of a model keeps its base model's card). */
+    public ModelCard withName(String newName) {
+        return new ModelCard(newName, huggingFaceId, dims, pooling, normalize, maxTokens, prompt, paddingSide, output);
+    }
+
     /** Parses a merged card; names the missing or malformed key in its error. */
     public static ModelCard fromJson(JsonObject json) {
         String name = string(json, "name", null);

@@ -70,6 +70,11 @@ public final class ModelFolders {
         return names;
     }
 
+    /** Where a user installs a model: the first root. */
+    public Path installRoot() {
+        return roots.get(0);
+    }
+
     /** The error for a name this node cannot run: says where to install a known model, and what is installed. */
     public UnknownModelException unknown(String name) {
         String known = CardCatalog.bundled(name).isPresent()

@@ -25,7 +25,12 @@ import java.util.concurrent.ExecutionException;
  * Names that are not installed and loads refused by the memory limit leave no state, so that installing the model or
  * raising the limit takes effect on the next call.
  *
- * <p>Loads reserve their {@code model.onnx} bytes against {@code maxLoadedBytes} before they start, so concurrent
+ * <p>{@code <name>-int8} with no folder of its own names the int8 form of the installed model {@code <name>}
+ * ({@link Int8Name}): the same card under its own name, run from the int8 file that {@link Int8ModelFiles} builds
+ * from {@code <name>/model.onnx} when it is first loaded (on the loading caller's thread, which is never a search or
+ * transport thread), or finds already built for that file's checksum.
+ *
+ * <p>Loads reserve their ONNX file's bytes against {@code maxLoadedBytes} before they start, so concurrent
  * loads cannot overshoot the limit together. {@link #close()} closes every loaded model once, and a load still in
  * flight closes what it built as soon as it finishes; errors from closing are collected, not lost.
  */
@@ -34,6 +39,7 @@ public final class ModelRegistry implements Closeable {
     private final CardResolver cards;
     private final EncoderSettings settings;
     private final long maxLoadedBytes;
+    private final Int8ModelFiles int8Files;
     private final ConcurrentHashMap<String, ModelState> states = new ConcurrentHashMap<>();
     /** Guards state transitions that must not race with {@link #close()}, and the reserved bytes. */
     private final Object lock = new Object();
@@ -44,15 +50,32 @@ public final class ModelRegistry implements Closeable {
         this(roots, settings, Long.MAX_VALUE);
     }
 
-    /**
-     * @param maxLoadedBytes the most bytes of model files ({@code model.onnx}, whose weights ONNX Runtime holds in
-     *                       native memory) this node may have loaded at once; a load past it is refused
-     */
     public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes) {
+        this(roots, settings, maxLoadedBytes, Path.of(System.getProperty("java.io.tmpdir"), "embeddings-int8"));
+    }
+
+    /**
+     * @param maxLoadedBytes the most bytes of model files (the ONNX file, whose weights ONNX Runtime holds in native
+     *                       memory) this node may have loaded at once; a load past it is refused
+     * @param int8Dir        where the int8 files of derived {@code <name>-int8} models are built and kept
+     */
+    public ModelRegistry(List<Path> roots, EncoderSettings settings, long maxLoadedBytes, Path int8Dir) {
         this.folders = new ModelFolders(roots);
         this.cards = new CardResolver(folders);
         this.settings = settings;
         this.maxLoadedBytes = maxLoadedBytes;
+        this.int8Files = new Int8ModelFiles(int8Dir, Int8Quantizer.recipe());
+    }
+
+    /** The base model when {@code name} names a derived int8 form: it has the suffix and no folder of its own. */
+    private Optional<String> int8Base(String name) {
+        return Int8Name.base(name).filter(b -> folders.folder(name).isEmpty());
+    }
+
+    /** The folder a model's files come from: its own, or its base model's for a derived int8 form. */
+    private Optional<Path> sourceFolder(String name) {
+        Optional<Path> own = folders.folder(name);
+        return own.isPresent() ? own : int8Base(name).flatMap(folders::folder);
     }
 
     /** The loaded encoder for a model name typed by a user, loading it on first use. */
@@ -67,7 +90,7 @@ public final class ModelRegistry implements Closeable {
                 return await(n, loading.done());
             }
             if (state instanceof ModelState.Failed failed) {
-                Optional<Path> folder = folders.folder(n);
+                Optional<Path> folder = sourceFolder(n);
                 if (folder.isPresent() && failed.folder().equals(FolderFingerprint.of(folder.get()))) {
                     throw failed.reason();
                 }
@@ -92,12 +115,14 @@ public final class ModelRegistry implements Closeable {
         long bytes = 0; // reserved so far
         Path folder = null;
         try {
-            folder = folders.folder(name).orElseThrow(() -> folders.unknown(name));
-            ModelCard card = cards.installed(name, folder);
-            long size = fileSize(folder.resolve(ModelFolders.ONNX_FILE));
+            Optional<String> base = int8Base(name).filter(b -> folders.folder(b).isPresent());
+            folder = folders.folder(base.orElse(name)).orElseThrow(() -> unknown(name));
+            ModelCard card = base.isPresent() ? cards.installed(base.get(), folder).withName(name) : cards.installed(name, folder);
+            Path onnx = base.isPresent() ? int8Files.file(name, folder.resolve(ModelFolders.ONNX_FILE)).file() : folder.resolve(ModelFolders.ONNX_FILE);
+            long size = fileSize(onnx);
             reserve(name, size);
             bytes = size;
-            Encoder encoder = open(name, folder, card);
+            Encoder encoder = open(name, folder, onnx, card);
             ModelState.Loaded loaded = new ModelState.Loaded(encoder, size, System.nanoTime() - start);
             synchronized (lock) {
                 if (closed == false && states.replace(name, loading, loaded)) {
@@ -137,7 +162,7 @@ public final class ModelRegistry implements Closeable {
         }
     }
 
-    private Encoder open(String name, Path folder, ModelCard card) {
+    private Encoder open(String name, Path folder, Path onnx, ModelCard card) {
         Path tokenizerFile = folder.resolve(ModelFolders.TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
             throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
@@ -147,7 +172,7 @@ public final class ModelRegistry implements Closeable {
             return thread.call(() -> {
                 ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
                 try {
-                    OnnxModel model = new OnnxModel(folder.resolve(ModelFolders.ONNX_FILE), card, settings.session());
+                    OnnxModel model = new OnnxModel(onnx, card, settings.session());
                     return new Encoder(card, tokenizer, model, settings.batcher(), thread);
                 } catch (RuntimeException e) {
                     tokenizer.close();
@@ -198,6 +223,10 @@ public final class ModelRegistry implements Closeable {
         if (states.get(n) instanceof ModelState.Loaded loaded) {
             return loaded.encoder().card();
         }
+        Optional<String> base = int8Base(n).filter(b -> folders.folder(b).isPresent() || CardCatalog.bundled(b).isPresent());
+        if (base.isPresent()) {
+            return card(base.get()).withName(n);
+        }
         return cards.card(n);
     }
 
@@ -211,12 +240,35 @@ public final class ModelRegistry implements Closeable {
         if (states.get(n) instanceof ModelState.Loaded loaded) {
             return loaded.encoder().card();
         }
-        Path folder = folders.folder(n).orElseThrow(() -> folders.unknown(n));
+        Optional<String> base = int8Base(n).filter(b -> folders.folder(b).isPresent());
+        if (base.isPresent()) {
+            return installedCard(base.get()).withName(n);
+        }
+        Path folder = folders.folder(n).orElseThrow(() -> unknown(n));
         return cards.installed(n, folder);
     }
 
+    /** Installed models, and the derived int8 form of each that is not itself int8, sorted. */
     public List<String> installed() {
-        return folders.installed();
+        List<String> names = new ArrayList<>(folders.installed());
+        for (String name : List.copyOf(names)) {
+            if (Int8Name.base(name).isEmpty() && names.contains(Int8Name.of(name)) == false) {
+                names.add(Int8Name.of(name));
+            }
+        }
+        names.sort(null);
+        return names;
+    }
+
+    private UnknownModelException unknown(String name) {
+        Optional<String> base = Int8Name.base(name).filter(b -> CardCatalog.bundled(b).isPresent());
+        if (base.isPresent()) {
+            return new UnknownModelException(
+                "model [" + name + "] is the int8 form of [" + base.get() + "], which is not installed on this node (place model.onnx and "
+                    + "tokenizer.json in " + folders.installRoot().resolve(base.get()) + "); installed models: " + installed()
+            );
+        }
+        return folders.unknown(name);
     }
 
     /** Every model with a state on this node (loading, loaded or failed), by name. */

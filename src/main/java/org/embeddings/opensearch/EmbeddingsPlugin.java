@@ -87,6 +87,8 @@ import java.util.function.Supplier;
 public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
     /** Directory under the node's config directory where users install models. */
     public static final String MODELS_DIR = "embeddings/models";
+    /** Directory under the node's data path where the int8 files of derived {@code <name>-int8} models are kept. */
+    public static final String INT8_DIR = "embeddings/int8";
 
     /** ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors. */
     public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
@@ -212,7 +214,12 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
             TOKEN_BUDGET.get(settings),
             MAX_BATCH.get(settings)
         );
-        ModelRegistry models = new ModelRegistry(modelRoots(environment), encoderSettings, MAX_LOADED_BYTES.get(settings).getBytes());
+        ModelRegistry models = new ModelRegistry(
+            modelRoots(environment),
+            encoderSettings,
+            MAX_LOADED_BYTES.get(settings).getBytes(),
+            nodeEnvironment.nodeDataPaths()[0].resolve(INT8_DIR)
+        );
         registry.set(models);
         inference.set(
             new InferenceService(

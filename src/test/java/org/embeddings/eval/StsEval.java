@@ -49,9 +49,9 @@ public final class StsEval {
 
     private static final int BATCH = 64;
 
-    record Pair(double gold, String a, String b) {}
+    public record Pair(double gold, String a, String b) {}
 
-    static List<Pair> read(Path file) throws IOException {
+    public static List<Pair> read(Path file) throws IOException {
         List<Pair> pairs = new ArrayList<>();
         int line = 0;
         for (String row : Files.readAllLines(file, StandardCharsets.UTF_8)) {
@@ -69,7 +69,7 @@ public final class StsEval {
     }
 
     /** Spearman x 100 between gold scores and the cosines of the model's vectors. */
-    static double evaluate(Encoder encoder, List<Pair> pairs) {
+    public static double evaluate(Encoder encoder, List<Pair> pairs) {
         return evaluate(texts -> encoder.encode(texts, Role.NONE), pairs);
     }
 

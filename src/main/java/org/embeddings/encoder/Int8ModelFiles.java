@@ -1,0 +1,108 @@
+package org.embeddings.encoder;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The int8 ONNX files of derived {@code <name>-int8} models, built by {@link Int8Quantizer} from the fp32 source
+ * and kept in one directory (on a node, under its data path), keyed by the SHA-256 of the source file's bytes and
+ * {@link Int8Quantizer#VERSION}: {@code <name>-<sha256>-v<version>.onnx}. A changed source file (or a changed
+ * rewrite) has another key and is rebuilt; the files of the same model under other keys are then deleted. A file is
+ * written under a temporary name in the same directory and moved into place atomically, so a reader never sees a
+ * half-written model and a crash leaves at most a temporary file, removed with the stale ones on the next build.
+ *
+ * <p>Hashing reads the source once as a stream; a cache miss then reads it whole and quantizes it in the heap,
+ * streaming the result to the file (transient heap: the source's size plus the int8 weights). Callers run it where
+ * a model load runs, never on a search or transport thread.
+ */
+public final class Int8ModelFiles {
+    /** How the last call got its file: from the cache or built, and what that took. */
+    public record Outcome(Path file, boolean cached, long hashNanos, long buildNanos, Int8Quantizer.Result result) {}
+
+    private final Path dir;
+    private final Int8Quantizer quantizer;
+
+    public Int8ModelFiles(Path dir, Int8Quantizer quantizer) {
+        this.dir = dir;
+        this.quantizer = quantizer;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The int8 file for model {@code name} built from {@code source}, from the cache when it holds this source. */
+    public Outcome file(String name, Path source) {
+        ModelName.check(name);
+        long start = System.nanoTime();
+        String key = name + "-" + sha256(source) + "-v" + Int8Quantizer.VERSION;
+        long hashed = System.nanoTime();
+        Path target = dir.resolve(key + ".onnx");
+        if (Files.isRegularFile(target)) {
+            return new Outcome(target, true, hashed - start, 0, null);
+        }
+        try {
+            Files.createDirectories(dir);
+            byte[] fp32 = Files.readAllBytes(source);
+            Int8Quantizer.Result result;
+            Path tmp = Files.createTempFile(dir, key + "-", ".tmp");
+            try {
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                    result = quantizer.quantize(fp32, out);
+                } catch (InvalidInputException e) {
+                    throw new InvalidInputException("cannot build model [" + name + "]: " + e.getMessage(), e);
+                }
+                try {
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            deleteStale(name, target);
+            return new Outcome(target, false, hashed - start, System.nanoTime() - hashed, result);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot write the int8 form of model [" + name + "] to [" + dir + "]: " + e, e);
+        }
+    }
+
+    /** Files of the same model under another key (an older source or rewrite), and temporary files left by a crash. */
+    private void deleteStale(String name, Path keep) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String f = p.getFileName().toString();
+                boolean sameModel = f.startsWith(name + "-") && f.length() > name.length() + 65
+                    && f.substring(name.length() + 1, name.length() + 65).matches("[0-9a-f]{64}");
+                if (sameModel && p.equals(keep) == false) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0;) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

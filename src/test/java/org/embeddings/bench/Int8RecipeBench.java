@@ -1,0 +1,232 @@
+package org.embeddings.bench;
+
+import com.google.gson.JsonObject;
+import org.embeddings.encoder.CardCatalog;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.Int8Quantizer;
+import org.embeddings.encoder.Int8Quantizer.WeightMatMul;
+import org.embeddings.encoder.ModelFolders;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.it.RecipeReference;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Which weight matmuls stay fp32: each candidate recipe of {@link Int8Quantizer} measured against the fp32 model in
+ * one run, in process (no node): STSBenchmark Spearman (all 1,379 test pairs, role none), per-text cosine of its
+ * vectors to the fp32 vectors (minimum and median over the STS sentences, the SciFact queries with the query role
+ * and the first SciFact documents), and
+ * texts/s on SciFact documents and on STS sentences as a ratio to fp32, timed round by round with the methods
+ * interleaved (median of the per-round ratios), so that the other load on the machine weighs on each alike. The
+ * LangChain4j {@code -q} file is measured beside them when it is installed.
+ *
+ * <p>Usage: {@code src/scripts/bench.sh int8-recipes MODEL [RECIPE...]} with recipes from {@link #RECIPES};
+ * {@code -Dbench.docs=200 -Dbench.speed.docs=48 -Dbench.speed.sentences=600 -Dbench.rounds=3} set the sizes.
+ */
+public final class Int8RecipeBench {
+    private static final Pattern LAYER = Pattern.compile("layer\\.(\\d+)/");
+
+    /** Candidate recipes: which weight matmuls keep fp32 (BERT node names from the PyTorch export, where needed). */
+    static final Map<String, Predicate<WeightMatMul>> RECIPES = new LinkedHashMap<>();
+
+    static {
+        RECIPES.put("all", w -> false);
+        RECIPES.put("ffn-out-fp32", w -> w.rows() > w.cols()); // the 4d -> d projection reads GELU's long-tailed output
+        RECIPES.put("attn-out-fp32", w -> w.node().contains("attention/output/dense"));
+        RECIPES.put("ends-fp32", w -> {
+            int layer = layer(w.node());
+            return layer == 0 || layer == lastLayer(w);
+        });
+        RECIPES.put("last-layer-fp32", w -> layer(w.node()) == lastLayer(w));
+        RECIPES.put("qkv-only", w -> w.node().contains("attention/self") == false);
+    }
+
+    private static int layer(String node) {
+        Matcher m = LAYER.matcher(node);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /** BERT layers have six weight matmuls each. */
+    private static int lastLayer(WeightMatMul w) {
+        return w.count() / 6 - 1;
+    }
+
+    /** Recipes are the names above, each optionally with {@code -7bit}: weights in [-64, 64] instead of [-127, 127]. */
+    public static void main(String[] args) throws Exception {
+        String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
+        List<String> recipes = args.length > 1 ? List.of(args).subList(1, args.length) : List.copyOf(RECIPES.keySet());
+        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
+        Path modelsDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        int rounds = Integer.getInteger("bench.rounds", 3);
+        List<String> docs = EncoderBench.scifact(data, Integer.getInteger("bench.docs", 200));
+        List<String> speedDocs = docs.subList(0, Math.min(docs.size(), Integer.getInteger("bench.speed.docs", 48)));
+        List<String> sentences = EncoderBench.sts(data, 100_000);
+        List<String> speedSentences = sentences.subList(0, Math.min(sentences.size(), Integer.getInteger("bench.speed.sentences", 600)));
+        List<String> queries = scifactQueries(data);
+        List<org.embeddings.eval.StsEval.Pair> pairs = org.embeddings.eval.StsEval.read(data.resolve("stsb/sts-test.csv"));
+
+        Path root = Files.createTempDirectory("int8-recipes");
+        byte[] fp32 = Files.readAllBytes(modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE));
+        Map<String, String> variants = new LinkedHashMap<>(); // label -> model name in the registry
+        variants.put("fp32", model);
+        for (String recipe : recipes) {
+            boolean reduceRange = recipe.endsWith("-7bit");
+            Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? recipe.substring(0, recipe.length() - 5) : recipe);
+            if (keep == null) {
+                throw new IllegalArgumentException("unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
+            }
+            long start = System.nanoTime();
+            Int8Quantizer.Result r = new Int8Quantizer(keep, reduceRange).quantize(fp32);
+            System.out.printf(
+                Locale.ROOT,
+                "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %.1f MB, quantized in %.2f s%n",
+                recipe,
+                r.quantized(),
+                r.keptFp32(),
+                r.biasesFolded(),
+                r.model().length / 1e6,
+                (System.nanoTime() - start) / 1e9
+            );
+            String name = model + "-x-" + recipe;
+            Path dir = Files.createDirectories(root.resolve(name));
+            Files.write(dir.resolve(ModelFolders.ONNX_FILE), r.model());
+            Files.copy(modelsDir.resolve(model).resolve(ModelFolders.TOKENIZER_FILE), dir.resolve(ModelFolders.TOKENIZER_FILE));
+            JsonObject card = CardCatalog.bundled(model).orElseThrow();
+            card.addProperty("name", name);
+            Files.writeString(dir.resolve(ModelFolders.CARD_FILE), card.toString());
+            variants.put(recipe, name);
+        }
+        if (Files.isDirectory(modelsDir.resolve(model + "-q"))) {
+            variants.put("lc4j -q", model + "-q");
+        }
+
+        try (ModelRegistry registry = new ModelRegistry(List.of(modelsDir, root), EncoderSettings.defaults())) {
+            Map<String, Encoder> encoders = new LinkedHashMap<>();
+            variants.forEach((label, name) -> encoders.put(label, registry.encoder(name)));
+            Encoder base = encoders.get("fp32");
+            float[][] baseSentences = base.encode(sentences, Role.NONE);
+            float[][] baseDocs = base.encode(docs, Role.PASSAGE);
+            float[][] baseQueries = base.encode(queries, Role.QUERY);
+
+            System.out.printf(
+                Locale.ROOT,
+                "%n%s: %d STS pairs, cosine to fp32 over %d STS sentences and %d SciFact documents; speed on %d documents and %d sentences, %d rounds, interleaved%n",
+                model,
+                pairs.size(),
+                sentences.size(),
+                docs.size(),
+                speedDocs.size(),
+                speedSentences.size(),
+                rounds
+            );
+            Map<String, double[]> docSeconds = new LinkedHashMap<>();
+            Map<String, double[]> sentenceSeconds = new LinkedHashMap<>();
+            encoders.keySet().forEach(l -> {
+                docSeconds.put(l, new double[rounds]);
+                sentenceSeconds.put(l, new double[rounds]);
+            });
+            for (Encoder e : encoders.values()) {
+                e.encode(speedSentences.subList(0, 32), Role.NONE); // warm-up
+            }
+            for (int round = 0; round < rounds; round++) {
+                for (Map.Entry<String, Encoder> e : encoders.entrySet()) {
+                    long t0 = System.nanoTime();
+                    e.getValue().encode(speedDocs, Role.PASSAGE);
+                    long t1 = System.nanoTime();
+                    e.getValue().encode(speedSentences, Role.NONE);
+                    long t2 = System.nanoTime();
+                    docSeconds.get(e.getKey())[round] = (t1 - t0) / 1e9;
+                    sentenceSeconds.get(e.getKey())[round] = (t2 - t1) / 1e9;
+                }
+            }
+            System.out.printf(
+                Locale.ROOT,
+                "%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s%n",
+                "recipe",
+                "STS",
+                "sts cmin",
+                "sts cmed",
+                "qry cmin",
+                "qry cmed",
+                "doc cmin",
+                "doc cmed",
+                "docs/s",
+                "x fp32",
+                "sents/s",
+                "x fp32"
+            );
+            for (Map.Entry<String, Encoder> e : encoders.entrySet()) {
+                String label = e.getKey();
+                double sts = org.embeddings.eval.StsEval.evaluate(e.getValue(), pairs);
+                double[] sc = cosines(e.getValue().encode(sentences, Role.NONE), baseSentences);
+                double[] dc = cosines(e.getValue().encode(docs, Role.PASSAGE), baseDocs);
+                double[] qc = cosines(e.getValue().encode(queries, Role.QUERY), baseQueries);
+                System.out.printf(
+                    Locale.ROOT,
+                    "%-16s %9.2f %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %9.1f %9.2f%n",
+                    label,
+                    sts,
+                    sc[0],
+                    sc[1],
+                    qc[0],
+                    qc[1],
+                    dc[0],
+                    dc[1],
+                    speedDocs.size() / median(docSeconds.get(label)),
+                    medianRatio(docSeconds.get("fp32"), docSeconds.get(label)),
+                    speedSentences.size() / median(sentenceSeconds.get(label)),
+                    medianRatio(sentenceSeconds.get("fp32"), sentenceSeconds.get(label))
+                );
+            }
+        }
+    }
+
+    static List<String> scifactQueries(Path data) throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
+            texts.add(com.google.gson.JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
+        }
+        return texts;
+    }
+
+    /** {min, median} of the per-text cosine between two sets of vectors. */
+    static double[] cosines(float[][] a, float[][] b) {
+        double[] c = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            c[i] = RecipeReference.cosine(a[i], b[i]);
+        }
+        Arrays.sort(c);
+        return new double[] { c[0], c[c.length / 2] };
+    }
+
+    static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    /** Median over rounds of baseline seconds / these seconds: how many times faster, round by round. */
+    static double medianRatio(double[] baseline, double[] seconds) {
+        double[] r = new double[seconds.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = baseline[i] / seconds[i];
+        }
+        return median(r);
+    }
+
+    static List<String> firstN(List<String> texts, int n) {
+        return new ArrayList<>(texts.subList(0, Math.min(n, texts.size())));
+    }
+}

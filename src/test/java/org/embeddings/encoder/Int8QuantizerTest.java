@@ -1,0 +1,305 @@
+package org.embeddings.encoder;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+
+import org.junit.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * The int8 rewrite's edge cases on graphs built here with the same ONNX protobuf classes the quantizer uses, each
+ * run through ONNX Runtime before and after the rewrite: a MatMul with a bias Add (folded), a MatMul without bias,
+ * a MatMul whose output has a second reader (not folded), a Gemm with {@code transB}, {@code alpha} and
+ * {@code beta}, a weight shared by two MatMuls (quantized once), a recipe that keeps a node fp32, and a graph with
+ * nothing to quantize. The int8 output must match the fp32 arithmetic done here within the error that per-channel
+ * int8 weights and per-tensor uint8 activations allow: at most 2 % of the output's largest magnitude (a transposed,
+ * mis-scaled or dropped weight or bias is off by tens of percent).
+ */
+public class Int8QuantizerTest {
+    private static final int K = 16;
+    private static final int N = 8;
+    private static final int ROWS = 5;
+    private static final float TOLERANCE = 0.02f;
+
+    private static final Random RANDOM = new Random(42);
+    private static final float[] W = random(K * N, 1f);
+    private static final float[] W2 = random(N * N, 0.5f);
+    private static final float[] BIAS = random(N, 1f);
+    private static final float[] X = random(ROWS * K, 2f);
+
+    private static float[] random(int n, float scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (RANDOM.nextGaussian() * scale);
+        }
+        return v;
+    }
+
+    @Test
+    public void matMulWithBiasAddBecomesOneIntegerNodeWithTheBiasFolded() throws Exception {
+        byte[] fp32 = model(
+            List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "y")),
+            List.of(floats("w", W, K, N), floats("b", BIAS, N)),
+            "y"
+        );
+        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        assertEquals(1, r.quantized());
+        assertEquals(1, r.biasesFolded());
+        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+        assertEquals(List.of("DynamicQuantizeMatMul"), opTypes(g));
+        NodeProto q = g.getNode(0);
+        assertEquals(Int8Quantizer.MS_DOMAIN, q.getDomain());
+        assertEquals(List.of("x", "w_int8", "w_int8_scale", "w_int8_zero_point", "b"), q.getInputList());
+        assertEquals("y", q.getOutput(0));
+        TensorProto w = initializer(g, "w_int8");
+        assertEquals(TensorProto.DataType.INT8.getNumber(), w.getDataType());
+        assertEquals(List.of((long) K, (long) N), w.getDimsList());
+        assertFalse("the fp32 weights are dropped", hasInitializer(g, "w"));
+        assertClose(reference(X, W, 1f, BIAS, 1f), run(r.model()));
+        assertClose(run(fp32), run(r.model()));
+    }
+
+    @Test
+    public void matMulWithoutBiasKeepsItsOutput() throws Exception {
+        byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", W, K, N)), "y");
+        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        assertEquals(0, r.biasesFolded());
+        NodeProto q = ModelProto.parseFrom(r.model()).getGraph().getNode(0);
+        assertEquals(4, q.getInputCount());
+        assertEquals("y", q.getOutput(0));
+        assertClose(reference(X, W, 1f, null, 1f), run(r.model()));
+    }
+
+    @Test
+    public void anAddIsNotFoldedWhenTheMatMulOutputHasAnotherReader() throws Exception {
+        // y = (x W + b) + x W: the MatMul's output is read twice, so its Add must stay
+        byte[] fp32 = model(
+            List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "hb"), node("Add", List.of("hb", "h"), "y")),
+            List.of(floats("w", W, K, N), floats("b", BIAS, N)),
+            "y"
+        );
+        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        assertEquals(0, r.biasesFolded());
+        assertEquals(List.of("DynamicQuantizeMatMul", "Add", "Add"), opTypes(ModelProto.parseFrom(r.model()).getGraph()));
+        float[] xw = reference(X, W, 1f, null, 1f);
+        float[] expected = reference(X, W, 1f, BIAS, 1f);
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] += xw[i];
+        }
+        assertClose(expected, run(r.model()));
+    }
+
+    @Test
+    public void gemmWithTransposedWeightsAlphaAndBeta() throws Exception {
+        float[] wt = transpose(W, K, N); // stored [N, K], as a Linear layer exports it
+        NodeProto gemm = node("Gemm", List.of("x", "wt", "c"), "y").toBuilder()
+            .addAttribute(AttributeProto.newBuilder().setName("transB").setType(AttributeProto.AttributeType.INT).setI(1))
+            .addAttribute(AttributeProto.newBuilder().setName("alpha").setType(AttributeProto.AttributeType.FLOAT).setF(0.5f))
+            .addAttribute(AttributeProto.newBuilder().setName("beta").setType(AttributeProto.AttributeType.FLOAT).setF(2f))
+            .build();
+        byte[] fp32 = model(List.of(gemm), List.of(floats("wt", wt, N, K), floats("c", BIAS, N)), "y");
+        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+        assertEquals(List.of("DynamicQuantizeMatMul"), opTypes(g));
+        assertEquals(List.of((long) K, (long) N), initializer(g, "wt_T_alpha_int8").getDimsList());
+        float[] expected = reference(X, W, 0.5f, BIAS, 2f);
+        assertClose(expected, run(fp32));
+        assertClose(expected, run(r.model()));
+    }
+
+    @Test
+    public void aSharedWeightIsQuantizedOnce() throws Exception {
+        byte[] fp32 = model(
+            List.of(node("MatMul", List.of("x", "w"), "a"), node("MatMul", List.of("x", "w"), "b"), node("Sub", List.of("a", "b"), "d"),
+                node("Add", List.of("a", "d"), "y")),
+            List.of(floats("w", W, K, N)),
+            "y"
+        );
+        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        assertEquals(2, r.quantized());
+        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+        long int8Tensors = g.getInitializerList().stream().filter(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()).count();
+        assertEquals("one int8 matrix and one zero-point vector", 2, int8Tensors);
+        assertEquals("w_int8", g.getNode(0).getInput(1));
+        assertEquals("w_int8", g.getNode(1).getInput(1));
+        assertClose(reference(X, W, 1f, null, 1f), run(r.model()));
+    }
+
+    @Test
+    public void theRecipeKeepsChosenNodesInFp32AndTheirWeights() throws Exception {
+        byte[] fp32 = model(
+            List.of(node("MatMul", List.of("x", "w"), "h"), node("MatMul", List.of("h", "w2"), "y")),
+            List.of(floats("w", W, K, N), floats("w2", W2, N, N)),
+            "y"
+        );
+        Int8Quantizer.Result r = new Int8Quantizer(w -> w.index() == 1).quantize(fp32);
+        assertEquals(1, r.quantized());
+        assertEquals(1, r.keptFp32());
+        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+        assertEquals(List.of("DynamicQuantizeMatMul", "MatMul"), opTypes(g));
+        assertTrue(hasInitializer(g, "w2"));
+        assertFalse(hasInitializer(g, "w"));
+        assertClose(run(fp32), run(r.model()));
+    }
+
+    @Test
+    public void aGraphWithoutConstantWeightsIsRefused() {
+        // x times its own transpose, like attention scores: no constant weight, nothing for the integer kernels
+        byte[] fp32 = model(
+            List.of(
+                node("Transpose", List.of("x"), "xt"),
+                node("MatMul", List.of("x", "xt"), "y")
+            ),
+            List.of(),
+            "y"
+        );
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> Int8Quantizer.recipe().quantize(fp32));
+        assertTrue(e.getMessage(), e.getMessage().contains("nothing to quantize"));
+    }
+
+    @Test
+    public void notAnOnnxModelIsALoadError() {
+        assertThrows(ModelLoadException.class, () -> Int8Quantizer.recipe().quantize(new byte[] { 1, 2, 3, 4, 5, 6, 7 }));
+    }
+
+    // ---- graphs
+
+    static NodeProto node(String op, List<String> inputs, String output) {
+        return NodeProto.newBuilder().setOpType(op).setName(op + "_" + output).addAllInput(inputs).addOutput(output).build();
+    }
+
+    static TensorProto floats(String name, float[] values, long... dims) {
+        ByteBuffer raw = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(values);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        return t.setRawData(ByteString.copyFrom(raw.array())).build();
+    }
+
+    /** A graph with input {@code x [rows, K]} and one float output of unknown shape. */
+    static byte[] model(List<NodeProto> nodes, List<TensorProto> initializers, String output) {
+        TypeProto input = TypeProto.newBuilder()
+            .setTensorType(
+                TypeProto.Tensor.newBuilder()
+                    .setElemType(TensorProto.DataType.FLOAT.getNumber())
+                    .setShape(
+                        TensorShapeProto.newBuilder()
+                            .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("rows"))
+                            .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(K))
+                    )
+            )
+            .build();
+        TypeProto out = TypeProto.newBuilder()
+            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()))
+            .build();
+        GraphProto graph = GraphProto.newBuilder()
+            .setName("int8-test")
+            .addAllNode(nodes)
+            .addAllInitializer(initializers)
+            .addInput(ValueInfoProto.newBuilder().setName("x").setType(input))
+            .addOutput(ValueInfoProto.newBuilder().setName(output).setType(out))
+            .build();
+        return ModelProto.newBuilder()
+            .setIrVersion(7)
+            .setProducerName("embeddings-test")
+            .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+            .setGraph(graph)
+            .build()
+            .toByteArray();
+    }
+
+    static List<String> opTypes(GraphProto g) {
+        List<String> ops = new ArrayList<>();
+        g.getNodeList().forEach(n -> ops.add(n.getOpType()));
+        return ops;
+    }
+
+    private static TensorProto initializer(GraphProto g, String name) {
+        return g.getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name));
+    }
+
+    private static boolean hasInitializer(GraphProto g, String name) {
+        return g.getInitializerList().stream().anyMatch(t -> t.getName().equals(name));
+    }
+
+    // ---- arithmetic
+
+    private static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[m.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = m[r * cols + c];
+            }
+        }
+        return t;
+    }
+
+    /** alpha * x W + beta * bias, with W as [K, N]. */
+    private static float[] reference(float[] x, float[] w, float alpha, float[] bias, float beta) {
+        float[] y = new float[ROWS * N];
+        for (int r = 0; r < ROWS; r++) {
+            for (int n = 0; n < N; n++) {
+                double sum = 0;
+                for (int k = 0; k < K; k++) {
+                    sum += x[r * K + k] * w[k * N + n];
+                }
+                y[r * N + n] = (float) (alpha * sum + (bias == null ? 0 : beta * bias[n]));
+            }
+        }
+        return y;
+    }
+
+    private static float[] run(byte[] model) throws Exception {
+        OrtEnvironment env = NativeLibraries.ortEnvironment();
+        try (
+            OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
+            OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(X), new long[] { ROWS, K });
+            OrtSession.Result result = session.run(Map.of("x", x))
+        ) {
+            FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            float[] y = new float[out.remaining()];
+            out.get(y);
+            return y;
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        float max = 0;
+        for (float v : expected) {
+            max = Math.max(max, Math.abs(v));
+        }
+        float[] lower = new float[expected.length];
+        for (int i = 0; i < expected.length; i++) {
+            float err = Math.abs(expected[i] - actual[i]);
+            lower[i] = err <= TOLERANCE * max ? expected[i] : actual[i];
+        }
+        assertArrayEquals("int8 output within " + TOLERANCE * 100 + " % of the largest magnitude " + max, expected, lower, 0f);
+    }
+}

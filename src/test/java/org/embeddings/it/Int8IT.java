@@ -1,0 +1,96 @@
+package org.embeddings.it;
+
+import com.google.gson.JsonObject;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * {@code bge-small-en-v1.5-int8} on a real node from the distribution, with only the bundled fp32 model: the plugin
+ * (with the ONNX protobuf classes it carries, and OpenSearch's own protobuf-java) installs and starts, the models
+ * list shows the int8 form, the embed API and a pipeline, a bound field and {@code embed_knn} use it, the stats give
+ * its bytes, and its file is written under the node's data path (which the node's security policy must allow).
+ * After a restart the file is reused, not rebuilt.
+ */
+public class Int8IT {
+    private static final String INT8 = "bge-small-en-v1.5-int8";
+    private static RealNode node;
+
+    @BeforeClass
+    public static void startNode() throws Exception {
+        node = RealNode.start("int8", RealNode.port(70));
+    }
+
+    @AfterClass
+    public static void stopNode() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static JsonObject ok(RealNode.Response r) {
+        assertTrue(r.status() + " " + r.text(), r.status() == 200 || r.status() == 201);
+        return r.body().getAsJsonObject();
+    }
+
+    private static List<Path> int8Files() throws Exception {
+        try (var files = Files.walk(node.dir())) {
+            return files.filter(p -> p.toString().contains("embeddings/int8/") && p.toString().endsWith(".onnx")).toList();
+        }
+    }
+
+    @Test
+    public void theInt8FormOfTheBundledModelWorksThroughEveryDoor() throws Exception {
+        JsonObject listed = ok(node.call("GET", "/_plugins/_embeddings/models", null)).getAsJsonObject("models").getAsJsonObject(INT8);
+        assertTrue(String.valueOf(listed), listed.get("installed").getAsBoolean());
+        assertEquals(384, listed.get("dims").getAsInt());
+        assertEquals("Represent this sentence for searching relevant passages: ", listed.getAsJsonObject("prompts").get("query").getAsString());
+
+        JsonObject embedded = ok(node.call("POST", "/_plugins/_embeddings/embed", """
+            {"model": "%s", "role": "passage", "texts": ["Glaciers carve valleys."]}""".formatted(INT8)));
+        assertEquals(INT8, embedded.get("model").getAsString());
+        assertEquals(384, embedded.getAsJsonArray("embeddings").get(0).getAsJsonArray().size());
+
+        ok(node.call("PUT", "/int8", """
+            {"mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(INT8)));
+        ok(node.call("PUT", "/_ingest/pipeline/int8", """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(INT8)));
+        JsonObject bulk = ok(node.call("POST", "/int8/_bulk?pipeline=int8&refresh=true", """
+            {"index": {"_id": "glacier"}}
+            {"body": "Glaciers carve valleys as they slowly flow downhill."}
+            {"index": {"_id": "eggs"}}
+            {"body": "The recipe needs two eggs and a cup of flour."}
+            """, "application/x-ndjson"));
+        assertEquals(bulk.toString(), false, bulk.get("errors").getAsBoolean());
+        JsonObject hits = ok(node.call("POST", "/int8/_search", """
+            {"query": {"embed_knn": {"vec": {"query_text": "what shapes mountain valleys", "k": 2}}}}""")).getAsJsonObject("hits");
+        assertEquals("glacier", hits.getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString());
+
+        List<Path> files = int8Files();
+        assertEquals(files.toString(), 1, files.size());
+        JsonObject nodes = ok(node.call("GET", "/_plugins/_embeddings/stats", null)).getAsJsonObject("nodes");
+        JsonObject model = nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("models").getAsJsonObject(INT8);
+        assertEquals(Files.size(files.get(0)), model.get("model_bytes").getAsLong());
+
+        // a restart loads the int8 model from the file written before
+        long written = Files.getLastModifiedTime(files.get(0)).toMillis();
+        node.close();
+        node.restart();
+        ok(node.call("POST", "/_plugins/_embeddings/embed", """
+            {"model": "%s", "role": "none", "texts": ["again"]}""".formatted(INT8)));
+        assertEquals(List.of(files.get(0)), int8Files());
+        assertEquals(written, Files.getLastModifiedTime(files.get(0)).toMillis());
+
+        RealNode.Response unknown = node.call("POST", "/_plugins/_embeddings/embed", """
+            {"model": "nope-int8", "role": "none", "texts": ["x"]}""");
+        assertEquals(unknown.text(), 400, unknown.status());
+        assertTrue(unknown.text(), unknown.text().contains("unknown model [nope-int8]"));
+    }
+}

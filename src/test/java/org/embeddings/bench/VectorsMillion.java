@@ -245,6 +245,8 @@ final class VectorsMillion {
                 start = System.nanoTime();
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
+                // a commit, so that the merged-away segments leave the disk before the store is measured
+                VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
                 double mergeSeconds = (System.nanoTime() - start) / 1e9;
                 JsonObject stats = VectorsSciFact.vectorStats(node, index);
                 long store = node.call("GET", "/" + index + "/_stats/store", null).body().getAsJsonObject()
@@ -253,15 +255,19 @@ final class VectorsMillion {
                     option, ingestSeconds, n / ingestSeconds, before.get("segments").getAsInt(), mergeSeconds, store / 1e6,
                     stats.get("raw_bytes").getAsLong() / 1e6, stats.get("quantized_bytes").getAsLong() / 1e6, stats.get("graph_bytes").getAsLong() / 1e6,
                     stats.get("search_path_bytes").getAsLong() / 1e6);
-                for (String candidates : new String[] { null, "100" }) {
+                List<String[]> settings = new ArrayList<>(List.of(new String[] { null, null }, new String[] { "100", null }));
+                if (OPTIONS.get(option) != null && OPTIONS.get(option).contains("quantization")) {
+                    settings.add(new String[] { "100", "0" });
+                }
+                for (String[] setting : settings) {
                     for (int q = 0; q < QUERIES; q++) {
-                        search(http, index, queries[q], candidates); // warm: page cache, JIT
+                        search(http, index, queries[q], setting[0], setting[1]); // warm: page cache, JIT
                     }
                     List<Double> latencies = new ArrayList<>();
                     double recall = 0;
                     for (int q = 0; q < QUERIES; q++) {
                         long t = System.nanoTime();
-                        List<Integer> hits = search(http, index, queries[q], candidates);
+                        List<Integer> hits = search(http, index, queries[q], setting[0], setting[1]);
                         latencies.add((System.nanoTime() - t) / 1e6);
                         Set<Integer> exact = new HashSet<>();
                         for (int id : gt[q]) {
@@ -269,7 +275,8 @@ final class VectorsMillion {
                         }
                         recall += hits.stream().filter(exact::contains).count() / (double) K;
                     }
-                    System.out.printf(Locale.ROOT, "   num_candidates %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n", candidates == null ? "default" : candidates,
+                    System.out.printf(Locale.ROOT, "   num_candidates %-8s oversample %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n",
+                        setting[0] == null ? "default" : setting[0], setting[1] == null ? "default" : setting[1],
                         recall / QUERIES, VectorsSciFact.percentile(latencies, 50), VectorsSciFact.percentile(latencies, 99));
                 }
                 node.call("DELETE", "/" + index, null);
@@ -314,10 +321,11 @@ final class VectorsMillion {
         System.err.println();
     }
 
-    private static List<Integer> search(Http http, String index, float[] q, String candidates) throws Exception {
+    private static List<Integer> search(Http http, String index, float[] q, String candidates, String oversample) throws Exception {
         String body = """
-            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s}}}}"""
-            .formatted(K, Arrays.toString(q), K, candidates == null ? "" : ", \"num_candidates\": " + candidates);
+            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s%s}}}}"""
+            .formatted(K, Arrays.toString(q), K, candidates == null ? "" : ", \"num_candidates\": " + candidates,
+                oversample == null ? "" : ", \"oversample\": " + oversample);
         JsonObject r = http.send("POST", "/" + index + "/_search?filter_path=hits.hits._id", body.getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/json");
         List<Integer> ids = new ArrayList<>();
         JsonArray hits = r.getAsJsonObject("hits").getAsJsonArray("hits");

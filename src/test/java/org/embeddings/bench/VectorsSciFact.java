@@ -145,6 +145,7 @@ final class VectorsSciFact {
         start = System.nanoTime();
         check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));
         check(node.call("POST", "/" + index + "/_refresh", null));
+        check(node.call("POST", "/" + index + "/_flush", null));
         BUILD_SECONDS.put(index, new double[] { bulkSeconds, (System.nanoTime() - start) / 1e9 });
     }
 

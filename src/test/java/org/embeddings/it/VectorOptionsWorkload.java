@@ -23,7 +23,7 @@ import static org.junit.Assert.assertTrue;
  * graph (a segment below about 700 vectors is searched exhaustively instead).
  */
 final class VectorOptionsWorkload {
-    static final int DIMS = 64;
+    static final int DIMS = 128;
     static final int BATCH = 800;
     static final int GROUPS = 160;
     static final Map<String, String> FIELDS = new LinkedHashMap<>();
@@ -109,7 +109,7 @@ final class VectorOptionsWorkload {
             List<List<String>> perQuery = new ArrayList<>();
             for (float[] q : queries) {
                 RealNode.Response r = node.call("POST", "/" + index + "/_search?preference=_primary_first", """
-                    {"size": 10, "_source": false, "query": {"embed_knn": {"%s": {"query_vector": %s, "k": 10}}}}"""
+                    {"size": 10, "_source": false, "query": {"embed_knn": {"%s": {"query_vector": %s, "k": 10, "num_candidates": 100}}}}"""
                     .formatted(field, java.util.Arrays.toString(q)));
                 check(r);
                 List<String> hits = new ArrayList<>();
@@ -131,6 +131,28 @@ final class VectorOptionsWorkload {
             }
         }
         return out;
+    }
+
+    /**
+     * The same hits in the same order with the same scores, up to float32 rounding: a float similarity summed over
+     * memory-mapped vectors may differ in its last bit from the same sum over a copy on the heap.
+     */
+    static void assertSameResults(String when, Map<String, List<List<String>>> expected, Map<String, List<List<String>>> actual) {
+        assertEquals(when, expected.keySet(), actual.keySet());
+        for (String field : expected.keySet()) {
+            for (int q = 0; q < expected.get(field).size(); q++) {
+                List<String> e = expected.get(field).get(q);
+                List<String> a = actual.get(field).get(q);
+                String why = when + ", field " + field + ", query " + q + ": " + e + " against " + a;
+                assertEquals(why, e.size(), a.size());
+                for (int i = 0; i < e.size(); i++) {
+                    String[] eh = e.get(i).split("@");
+                    String[] ah = a.get(i).split("@");
+                    assertEquals(why, eh[0], ah[0]);
+                    assertEquals(why, Float.parseFloat(eh[1]), Float.parseFloat(ah[1]), 1e-6f);
+                }
+            }
+        }
     }
 
     /** Per field: the primaries' vector statistics from {@code GET /_plugins/_embeddings/vectors/{index}}. */

@@ -4,6 +4,7 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.util.VectorUtil;
 import org.embeddings.encoder.Labels;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelName;
@@ -288,6 +289,12 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         }
         if (similarity == Similarity.COSINE && isZero(vector)) {
             throw new MapperParsingException("field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
+        }
+        if (similarity == Similarity.COSINE && indexOptions.quantization().quantized()) {
+            // Cosine does not depend on length, so this changes no score; Lucene 10.4 and 10.5 re-quantize vectors
+            // that are not unit-length wrongly when they merge a binary-quantized graph (apache/lucene#16665), so
+            // quantized fields store unit vectors.
+            VectorUtil.l2normalize(vector);
         }
         context.doc().addWithKey(name(), new KnnFloatVectorField(fieldType().name(), vector, luceneType));
     }

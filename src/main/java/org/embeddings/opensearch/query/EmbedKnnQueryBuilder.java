@@ -1,15 +1,11 @@
 package org.embeddings.opensearch.query;
 
-import org.apache.lucene.search.BooleanClause;
-import org.apache.lucene.search.BooleanQuery;
-import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.Int8Name;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.lucene.EmbeddingKnnQuery;
-import org.embeddings.lucene.FloatRescoreQuery;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
@@ -40,13 +36,9 @@ import java.util.function.Supplier;
  * the model is resolved (the query's {@code model}, else the model the field is bound to in the searched indices'
  * mappings, and the two must agree) and the text is encoded with the query role by an async action on the plugin's
  * thread pool (never on a search or transport thread; a cached text answers at once) that fills a {@link SetOnce};
- * the next rewrite round swaps in the vector; shards receive the vector and build an {@link EmbeddingKnnQuery}
- * with the optional filter as a pre-filter (Lucene falls back to exact search when the filter is selective).
- * A query given as {@code query_vector} skips the encoding.
- *
- * <p>On a field with quantized vectors the shard takes {@code k x oversample} candidates from the quantized search
- * and rescores them with the float32 vectors ({@link FloatRescoreQuery}); {@code exact} there scores every
- * document the filter accepts with the float32 vectors, so that exact stays the float32 ground truth.
+ * the next rewrite round swaps in the vector; shards receive the vector and build the Lucene query for the field's
+ * vector format ({@link KnnQueries}) with the optional filter as a pre-filter (Lucene falls back to exact search
+ * when the filter is selective). A query given as {@code query_vector} skips the encoding.
  */
 public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQueryBuilder> {
     public static final String NAME = "embed_knn";
@@ -239,32 +231,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             );
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
-        if (embedding.indexOptions().quantization().quantized() == false) {
-            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), options.exact());
-        }
-        if (options.exact()) {
-            Query candidates = filterQuery == null
-                ? new FieldExistsQuery(field)
-                : new BooleanQuery.Builder().add(filterQuery, BooleanClause.Occur.FILTER)
-                    .add(new FieldExistsQuery(field), BooleanClause.Occur.FILTER)
-                    .build();
-            return new FloatRescoreQuery(candidates, field, vector, options.k(), options.minScore());
-        }
-        float oversample = options.oversample() != null ? options.oversample() : embedding.indexOptions().quantization().defaultOversample();
-        if (oversample == 0f) {
-            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), false);
-        }
-        int candidates = KnnOptions.rescoreCandidates(options.k(), oversample);
-        Query quantized = new EmbeddingKnnQuery(
-            field,
-            vector,
-            candidates,
-            Math.max(candidates, options.numCandidates()),
-            filterQuery,
-            Float.NEGATIVE_INFINITY,
-            false
-        );
-        return new FloatRescoreQuery(quantized, field, vector, options.k(), options.minScore());
+        return KnnQueries.of(embedding.indexOptions().quantization(), field, vector, options, filterQuery);
     }
 
     /**

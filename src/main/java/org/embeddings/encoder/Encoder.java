@@ -61,6 +61,54 @@ public final class Encoder implements Closeable {
         return nativeThread.call(() -> runTokens(tokenizer.tokenize(prompted)));
     }
 
+    /**
+     * Encodes each text as passages: windows cut by {@code chunking} in the model's own tokens (see
+     * {@link TextWindows}), each encoded for {@code role}; the passages of all texts go to the model together, in
+     * the same length-sorted batches as {@link #encode}. A text that fits one window is one passage spanning all of
+     * it, encoded exactly as {@link #encode} encodes it. Every window is tokenized as the model will read it and
+     * checked against {@code chunking.maxTokens()}; a text whose windows do not fit (a tokenizer whose count of a
+     * substring differs from its tokens' count in the whole text) is cut again with a smaller budget, so that no
+     * window is ever truncated.
+     */
+    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking) {
+        return encodePassages(texts, role, chunking, TextWindows.DEFAULT_TAIL);
+    }
+
+    /** {@link #encodePassages(List, Role, Chunking)} with the window's last part set, for the chunking sweep. */
+    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking, float tail) {
+        chunking.checkFits(card);
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (text == null || text.isBlank()) {
+                throw new InvalidInputException("text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
+            }
+        }
+        return nativeThread.call(() -> {
+            List<PassageCutter.Cut> cuts = new PassageCutter(tokenizer, card.prompt(), role, chunking, tail).cut(texts);
+            int total = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                total += cut.tokens().length;
+            }
+            Tokens[] all = new Tokens[total];
+            int at = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                System.arraycopy(cut.tokens(), 0, all, at, cut.tokens().length);
+                at += cut.tokens().length;
+            }
+            float[][] vectors = runTokens(all);
+            List<List<Passage>> out = new ArrayList<>(cuts.size());
+            at = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                List<Passage> passages = new ArrayList<>(cut.tokens().length);
+                for (int w = 0; w < cut.tokens().length; w++) {
+                    passages.add(new Passage(cut.starts()[w], cut.ends()[w], vectors[at++]));
+                }
+                out.add(passages);
+            }
+            return out;
+        });
+    }
+
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
     public float[][] encodeTokens(Tokens[] tokens) {
         return nativeThread.call(() -> runTokens(tokens));

@@ -29,7 +29,19 @@ public record Chunking(int maxTokens, int overlapTokens) {
     /** The measured defaults, within the model's token limit. */
     public static Chunking defaults(ModelCard card) {
         int max = Math.min(DEFAULT_MAX_TOKENS, card.maxTokens());
-        return new Chunking(max, Math.min(DEFAULT_OVERLAP_TOKENS, max / 4));
+        return new Chunking(max, (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS));
+    }
+
+    /**
+     * The options a user gave (null: not given) for {@code card}'s model: a missing {@code maxTokens} is the default
+     * window within the model's limit; a missing {@code overlapTokens} keeps the default's share of the window.
+     * Fails, naming the option, for a window past the model's limit or an overlap not below the window.
+     */
+    public static Chunking of(Integer maxTokens, Integer overlapTokens, ModelCard card) {
+        Chunking defaults = defaults(card);
+        int max = maxTokens == null ? defaults.maxTokens() : maxTokens;
+        int overlap = overlapTokens != null ? overlapTokens : (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS);
+        return new Chunking(max, overlap).checkFits(card);
     }
 
     /** Fails, naming the option, when a window would not fit the model. */

@@ -84,7 +84,7 @@ public final class Encoder implements Closeable {
             }
         }
         return nativeThread.call(() -> {
-            List<PassageCutter.Cut> cuts = new PassageCutter(tokenizer, card.prompt(), role, chunking, tail).cut(texts);
+            List<PassageCutter.Cut> cuts = cutter(role, chunking, tail).cut(texts);
             int total = 0;
             for (PassageCutter.Cut cut : cuts) {
                 total += cut.tokens().length;
@@ -107,6 +107,16 @@ public final class Encoder implements Closeable {
             }
             return out;
         });
+    }
+
+    /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
+    public List<PassageCutter.Cut> cutPassages(List<String> texts, Role role, Chunking chunking, float tail) {
+        chunking.checkFits(card);
+        return nativeThread.call(() -> cutter(role, chunking, tail).cut(texts));
+    }
+
+    private PassageCutter cutter(Role role, Chunking chunking, float tail) {
+        return new PassageCutter(tokenizer, card.prompt(), role, chunking, tail);
     }
 
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */

@@ -15,9 +15,9 @@ import java.util.List;
  * until every window fits. A text that fits one window is one passage spanning the whole text, prompted and
  * tokenized exactly as a plain encode would. Must run on the model's native thread.
  */
-final class PassageCutter {
+public final class PassageCutter {
     /** One text's passages: spans {@code [starts[i], ends[i])} and the model input of each. */
-    record Cut(int[] starts, int[] ends, Tokens[] tokens) {}
+    public record Cut(int[] starts, int[] ends, Tokens[] tokens) {}
 
     private final ModelTokenizer tokenizer;
     private final Prompt prompt;
@@ -33,7 +33,7 @@ final class PassageCutter {
         this.tail = tail;
     }
 
-    List<Cut> cut(List<String> texts) {
+    public List<Cut> cut(List<String> texts) {
         int maxTokens = chunking.maxTokens();
         int overhead = tokenizer.tokenize(List.of(prompt.apply(role, "")))[0].length();
         int budget = maxTokens - overhead;

@@ -1,6 +1,9 @@
 package org.embeddings.opensearch;
 
+import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.ModelMemoryLimitException;
+import org.embeddings.encoder.Passage;
 import org.embeddings.encoder.ModelRegistry;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.core.rest.RestStatus;
@@ -67,12 +70,13 @@ public final class InferenceService {
     /**
      * One encode on the plugin's pool, the only place inference runs: it records the queue wait and the inference
      * time, counts rejections, and turns a model load past the memory limit into a 429. Subclasses say which texts
-     * to encode (chosen when the task starts) and what to do with the vectors.
+     * to encode (chosen when the task starts) and what to do with the vectors; {@link #encode} is the encoder call,
+     * plain vectors unless a subclass asks for more (passages).
      */
-    private abstract class EncodeTask extends AbstractRunnable {
+    private abstract class EncodeTask<R> extends AbstractRunnable {
         private final long queued = System.nanoTime();
         private final String model;
-        private final Role role;
+        final Role role;
 
         EncodeTask(String model, Role role) {
             this.model = model;
@@ -81,16 +85,18 @@ public final class InferenceService {
 
         abstract List<String> texts();
 
-        abstract void onVectors(float[][] vectors);
+        abstract R encode(Encoder encoder, List<String> texts);
+
+        abstract void onVectors(R vectors);
 
         @Override
         protected final void doRun() {
             List<String> texts = texts();
             long start = System.nanoTime();
             queueWait.record(start - queued);
-            float[][] vectors;
+            R vectors;
             try {
-                vectors = registry.encoder(model).encode(texts, role);
+                vectors = encode(registry.encoder(model), texts);
             } catch (ModelMemoryLimitException e) {
                 onFailure(new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e));
                 return;
@@ -110,9 +116,49 @@ public final class InferenceService {
         }
     }
 
+    /** A task that encodes each text as one vector. */
+    private abstract class VectorsTask extends EncodeTask<float[][]> {
+        VectorsTask(String model, Role role) {
+            super(model, role);
+        }
+
+        @Override
+        final float[][] encode(Encoder encoder, List<String> texts) {
+            return encoder.encode(texts, role);
+        }
+    }
+
+    /**
+     * Encodes each text as passages cut by {@code chunking} (null: the model's defaults), all passages of all texts
+     * in one encoder call; cutting and tokenizing run there too, on the model's own thread, not the caller's.
+     */
+    public void embedPassages(String model, Role role, List<String> texts, Chunking chunking, ActionListener<List<List<Passage>>> listener) {
+        executor.execute(new EncodeTask<List<List<Passage>>>(model, role) {
+            @Override
+            List<String> texts() {
+                return texts;
+            }
+
+            @Override
+            List<List<Passage>> encode(Encoder encoder, List<String> texts) {
+                return encoder.encodePassages(texts, role, chunking == null ? Chunking.defaults(encoder.card()) : chunking);
+            }
+
+            @Override
+            void onVectors(List<List<Passage>> passages) {
+                listener.onResponse(passages);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                listener.onFailure(e);
+            }
+        });
+    }
+
     /** Encodes {@code texts} for {@code role} with {@code model}, answering on the plugin's thread pool. */
     public void embed(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
-        executor.execute(new EncodeTask(model, role) {
+        executor.execute(new VectorsTask(model, role) {
             @Override
             List<String> texts() {
                 return texts;
@@ -153,7 +199,7 @@ public final class InferenceService {
 
     /** Schedules one encode task that takes every query waiting for {@code model} when it starts. */
     private void encodePendingQueries(String model) {
-        executor.execute(new EncodeTask(model, Role.QUERY) {
+        executor.execute(new VectorsTask(model, Role.QUERY) {
             /** This task's own queries; once taken, later arrivals belong to the next task. */
             private List<PendingQuery> batch;
 

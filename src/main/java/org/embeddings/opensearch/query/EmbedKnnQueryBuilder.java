@@ -12,6 +12,7 @@ import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.mapper.ObjectMapper;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryCoordinatorContext;
@@ -33,7 +34,8 @@ import java.util.function.Supplier;
  * mappings, and the two must agree) and the text is encoded with the query role by an async action on the plugin's
  * thread pool (never on a search or transport thread; a cached text answers at once) that fills a {@link SetOnce};
  * the next rewrite round swaps in the vector; shards receive the vector and build an {@link EmbeddingKnnQuery}
- * with the optional filter as a pre-filter (Lucene falls back to exact search when the filter is selective).
+ * with the optional filter as a pre-filter (Lucene falls back to exact search when the filter is selective). A field
+ * inside a {@code nested} object is searched inside a {@code nested} query, diversified by parent ({@link NestedKnn}).
  */
 public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQueryBuilder> {
     public static final String NAME = "embed_knn";
@@ -200,6 +202,10 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
                 context,
                 "[" + NAME + "] field [" + field + "] is bound to model [" + embedding.model() + "], not [" + model + "]"
             );
+        }
+        ObjectMapper nested = NestedKnn.enclosingNested(context, field);
+        if (nested != null) {
+            return NestedKnn.build(context, nested, field, vector, options, filter);
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
         return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filterQuery, options.minScore(), options.exact());

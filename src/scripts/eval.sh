@@ -3,6 +3,9 @@
 #   eval.sh scifact MODEL [DATA_DIR]   BEIR retrieval: nDCG@10 and Recall@100 for embed_knn and BM25
 #   eval.sh sts MODEL...                STSBenchmark test Spearman through a real node's REST embed API (role none)
 #   eval.sh sts-encoder MODEL...        the same through the in-process encoder, no node
+#   eval.sh longdocs [MODEL...]         long documents (SciFact abstracts four to a document) and SciFact itself
+#                                       through a real node: whole-document vector vs passages vs BM25 vs fusion
+#                                       (docs/passages.md); -Deval.sets=longdocs|scifact, -Deval.chunking='{...}'
 #   eval.sh sweep MODEL longdocs|scifact CONFIG...
 #                                       chunking sweep in process (encoder + exact max-sim, no node); CONFIG is
 #                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
@@ -12,12 +15,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: eval.sh scifact|longdocs|sts|sts-encoder|sweep MODEL...}; shift
-case "$what" in scifact|sts) ensure_built ;; esac
+case "$what" in scifact|longdocs|sts) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props eval-nodes))
 case "$what" in
   scifact) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
   sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;
+  longdocs) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.LongDocsEval "$@" ;;
   sweep) exec java ${EVAL_OPTS:--Xmx6g} "${props[@]}" -cp "$cp" org.embeddings.eval.PassageSweep "$@" ;;
   sts-encoder) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;

@@ -71,11 +71,11 @@ public final class Encoder implements Closeable {
      * window is ever truncated.
      */
     public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking) {
-        return encodePassages(texts, role, chunking, TextWindows.DEFAULT_TAIL);
+        return encodePassages(texts, role, chunking, TextWindows.Ends.DEFAULT);
     }
 
-    /** {@link #encodePassages(List, Role, Chunking)} with the window's last part set, for the chunking sweep. */
-    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking, float tail) {
+    /** {@link #encodePassages(List, Role, Chunking)} with where windows end set, for the chunking sweep. */
+    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
@@ -84,7 +84,7 @@ public final class Encoder implements Closeable {
             }
         }
         return nativeThread.call(() -> {
-            List<PassageCutter.Cut> cuts = cutter(role, chunking, tail).cut(texts);
+            List<PassageCutter.Cut> cuts = cutter(role, chunking, ends).cut(texts);
             int total = 0;
             for (PassageCutter.Cut cut : cuts) {
                 total += cut.tokens().length;
@@ -110,13 +110,13 @@ public final class Encoder implements Closeable {
     }
 
     /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
-    public List<PassageCutter.Cut> cutPassages(List<String> texts, Role role, Chunking chunking, float tail) {
+    public List<PassageCutter.Cut> cutPassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
-        return nativeThread.call(() -> cutter(role, chunking, tail).cut(texts));
+        return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts));
     }
 
-    private PassageCutter cutter(Role role, Chunking chunking, float tail) {
-        return new PassageCutter(tokenizer, card.prompt(), role, chunking, tail);
+    private PassageCutter cutter(Role role, Chunking chunking, TextWindows.Ends ends) {
+        return new PassageCutter(tokenizer, card.prompt(), role, chunking, ends);
     }
 
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */

@@ -23,14 +23,14 @@ public final class PassageCutter {
     private final Prompt prompt;
     private final Role role;
     private final Chunking chunking;
-    private final float tail;
+    private final TextWindows.Ends ends;
 
-    PassageCutter(ModelTokenizer tokenizer, Prompt prompt, Role role, Chunking chunking, float tail) {
+    PassageCutter(ModelTokenizer tokenizer, Prompt prompt, Role role, Chunking chunking, TextWindows.Ends ends) {
         this.tokenizer = tokenizer;
         this.prompt = prompt;
         this.role = role;
         this.chunking = chunking;
-        this.tail = tail;
+        this.ends = ends;
     }
 
     public List<Cut> cut(List<String> texts) {
@@ -96,7 +96,7 @@ public final class PassageCutter {
     /** Character spans of the windows of {@code text}: {@code {starts, ends}}. */
     private int[][] windows(String text, int budget) {
         ModelTokenizer.Spans spans = tokenizer.spans(text);
-        List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), tail)
+        List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
             .cut(text, spans.starts(), spans.ends());
         if (windows.size() == 1) {
             return new int[][] { { 0 }, { text.length() } };

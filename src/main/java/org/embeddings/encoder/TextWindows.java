@@ -11,9 +11,9 @@ import java.util.Locale;
  * <p>Algorithm: every gap between two consecutive tokens gets a level: a paragraph break (a blank line in the gap),
  * a sentence end ({@link BreakIterator}'s sentence boundary, in the gap), a word boundary (whitespace in the gap), or
  * none (inside a word). A window starts at token {@code pos} and may end at gap {@code pos + budget} at the latest.
- * Among the gaps in its last part (the last {@code tail} fraction of the budget) it ends at the latest paragraph
- * break, else at the latest sentence end; with neither there, at the latest word boundary in the window, and only in
- * a text with no word boundary at all (a long token run) at the budget itself. The next window starts where this one
+ * It ends at the latest paragraph break in its last {@code ends.paragraph()} part (a fraction of the budget), else
+ * at the latest sentence end in its last {@code ends.sentence()} part; with neither there, at the latest word
+ * boundary in the window, and only in a text with no word boundary at all (a long token run) at the budget itself. The next window starts where this one
  * ended when it ended at a paragraph break (overlap would carry the previous paragraph's end into the next one);
  * otherwise up to {@code overlap} tokens earlier, at the earliest sentence start in that stretch, else the earliest
  * word boundary, never before the last paragraph break. A text of at most {@code budget} tokens is one window.
@@ -27,8 +27,19 @@ public final class TextWindows {
     /** Gap levels, weakest first. */
     static final byte NONE = 0, WORD = 1, SENTENCE = 2, PARAGRAPH = 3;
 
-    /** The default last part of a window in which a paragraph or sentence end is taken as its end. */
-    public static final float DEFAULT_TAIL = 0.5f;
+    /**
+     * Where a paragraph break or a sentence end may end a window: in its last {@code paragraph} or {@code sentence}
+     * part, as fractions of the budget. Earlier, a window would be cut needlessly short.
+     */
+    public record Ends(float paragraph, float sentence) {
+        public static final Ends DEFAULT = new Ends(0.5f, 0.5f);
+
+        public Ends {
+            if (paragraph <= 0 || paragraph > 1 || sentence <= 0 || sentence > 1) {
+                throw new IllegalArgumentException("window ends must be fractions within (0, 1], got " + paragraph + ", " + sentence);
+            }
+        }
+    }
 
     /** One window: tokens {@code [first, end)}. */
     public record Window(int first, int end) {
@@ -39,24 +50,25 @@ public final class TextWindows {
 
     private final int budget;
     private final int overlap;
-    private final float tail;
+    private final Ends ends;
 
     /**
      * @param budget  most tokens of text in a window (the model's limit less its prompt and special tokens)
      * @param overlap most tokens two consecutive windows share
-     * @param tail    the last part of a window, as a fraction of {@code budget}, where a paragraph or sentence end
-     *                ends it
+     * @param ends    where in a window a paragraph break or a sentence end ends it
      */
-    public TextWindows(int budget, int overlap, float tail) {
-        if (budget < 1) {
-            throw new IllegalArgumentException("budget must be positive, got " + budget);
-        }
-        if (overlap < 0 || tail <= 0 || tail > 1) {
-            throw new IllegalArgumentException("overlap must be >= 0 and tail within (0, 1], got " + overlap + ", " + tail);
+    public TextWindows(int budget, int overlap, Ends ends) {
+        if (budget < 1 || overlap < 0) {
+            throw new IllegalArgumentException("budget must be positive and overlap not negative, got " + budget + ", " + overlap);
         }
         this.budget = budget;
         this.overlap = overlap;
-        this.tail = tail;
+        this.ends = ends;
+    }
+
+    /** The first gap of a window starting at 0 that lies in its last {@code part} of the budget. */
+    private int earliestEnd(float part) {
+        return Math.max(1, budget - (int) Math.floor(part * budget));
     }
 
     /**
@@ -68,7 +80,8 @@ public final class TextWindows {
             return List.of(new Window(0, n));
         }
         byte[] level = levels(text, starts, ends);
-        int minEnd = Math.max(1, budget - (int) Math.floor(tail * budget));
+        int paragraphEnd = earliestEnd(this.ends.paragraph());
+        int sentenceEnd = earliestEnd(this.ends.sentence());
         List<Window> windows = new ArrayList<>();
         int pos = 0;
         int previousEnd = 0;
@@ -79,9 +92,9 @@ public final class TextWindows {
             }
             int hard = pos + budget;
             int lowest = Math.max(pos + 1, previousEnd + 1);
-            int end = latest(level, Math.max(lowest, pos + minEnd), hard, PARAGRAPH);
+            int end = latest(level, Math.max(lowest, pos + paragraphEnd), hard, PARAGRAPH);
             if (end < 0) {
-                end = latest(level, Math.max(lowest, pos + minEnd), hard, SENTENCE);
+                end = latest(level, Math.max(lowest, pos + sentenceEnd), hard, SENTENCE);
             }
             if (end < 0) {
                 end = latest(level, lowest, hard, WORD);

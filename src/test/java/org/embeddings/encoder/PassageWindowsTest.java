@@ -61,7 +61,7 @@ public class PassageWindowsTest {
         }
 
         List<PassageCutter.Cut> cut(List<String> texts, int maxTokens, int overlap) {
-            return new PassageCutter(tokenizer, card.prompt(), Role.PASSAGE, new Chunking(maxTokens, overlap), TextWindows.DEFAULT_TAIL).cut(texts);
+            return new PassageCutter(tokenizer, card.prompt(), Role.PASSAGE, new Chunking(maxTokens, overlap), TextWindows.Ends.DEFAULT).cut(texts);
         }
 
         /** The window's token count as the model reads it, by a tokenizer that never truncates. */
@@ -126,7 +126,7 @@ public class PassageWindowsTest {
                             assertTrue(name + " window of " + counted + " tokens > " + maxTokens, counted <= maxTokens);
                             assertEquals("the encoder's input is the window as counted", counted, cut.tokens()[w].length());
                             assertArrayEquals(model.independent.encode(model.card.prompt().apply(Role.PASSAGE, window)).getIds(), cut.tokens()[w].ids());
-                            if (counted > maxTokens * (1 - TextWindows.DEFAULT_TAIL)) {
+                            if (counted > maxTokens * (1 - Math.max(TextWindows.Ends.DEFAULT.sentence(), TextWindows.Ends.DEFAULT.paragraph()))) {
                                 full++;
                             }
                         }

@@ -6,6 +6,7 @@ import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.PassageCutter;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
 
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import java.util.Map;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
- * configuration {@code max_tokens:overlap_tokens[:tail]} it cuts every document as the {@code embed} processor does,
+ * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]]} (see {@link TextWindows.Ends}) it cuts every document as the {@code embed} processor does,
  * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
  * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
@@ -76,8 +77,10 @@ public final class PassageSweep {
                     }
                     String[] f = config.split(":");
                     Chunking chunking = new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
-                    float tail = f.length > 2 ? Float.parseFloat(f[2]) : org.embeddings.encoder.TextWindows.DEFAULT_TAIL;
-                    List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, Role.PASSAGE, chunking, tail);
+                    TextWindows.Ends ends = f.length > 2
+                        ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
+                        : TextWindows.Ends.DEFAULT;
+                    List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, Role.PASSAGE, chunking, ends);
                     List<Tokens> missing = new ArrayList<>();
                     for (PassageCutter.Cut cut : cuts) {
                         for (Tokens t : cut.tokens()) {

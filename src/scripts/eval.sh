@@ -6,7 +6,7 @@
 #   eval.sh longdocs [MODEL...]         long documents (SciFact abstracts four to a document) and SciFact itself
 #                                       through a real node: whole-document vector vs passages vs BM25 vs fusion
 #                                       (docs/passages.md); -Deval.sets=longdocs|scifact, -Deval.chunking='{...}'
-#   eval.sh sweep MODEL longdocs|scifact CONFIG...
+#   eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...
 #                                       chunking sweep in process (encoder + exact max-sim, no node); CONFIG is
 #                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).

@@ -38,6 +38,18 @@ public record LongDocs(Map<String, String> documents, Map<String, String> querie
 
     /** The long-document set built from the BEIR set in {@code data}. */
     public static LongDocs concatenated(Path data) throws IOException {
+        return concatenated(data, "\n\n", "\n");
+    }
+
+    /**
+     * The same documents with no paragraph or line breaks: sections and titles run on, separated by a space, as in
+     * text extracted without its layout. Measures how the chunker does with sentence ends alone.
+     */
+    public static LongDocs runOn(Path data) throws IOException {
+        return concatenated(data, " ", " ");
+    }
+
+    private static LongDocs concatenated(Path data, String betweenSections, String afterTitle) throws IOException {
         List<String[]> corpus = new ArrayList<>(corpus(data));
         Collections.shuffle(corpus, new Random(SEED));
         Map<String, String> documents = new LinkedHashMap<>();
@@ -46,7 +58,7 @@ public record LongDocs(Map<String, String> documents, Map<String, String> querie
             String id = String.format(java.util.Locale.ROOT, "long-%04d", from / PER_DOCUMENT);
             StringBuilder body = new StringBuilder();
             for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + PER_DOCUMENT))) {
-                body.append(body.isEmpty() ? "" : "\n\n").append(abs[1]).append('\n').append(abs[2]);
+                body.append(body.isEmpty() ? "" : betweenSections).append(abs[1]).append(afterTitle).append(abs[2]);
                 holder.put(abs[0], id);
             }
             documents.put(id, body.toString());

@@ -24,7 +24,7 @@ import java.util.Map;
  * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
- * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|scifact CONFIG...}, e.g.
+ * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
  * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25}
  */
 public final class PassageSweep {
@@ -46,7 +46,11 @@ public final class PassageSweep {
     public static void main(String[] args) throws Exception {
         String model = args[0];
         Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
-        LongDocs set = args[1].equals("longdocs") ? LongDocs.concatenated(data) : LongDocs.beir(data);
+        LongDocs set = switch (args[1]) {
+            case "longdocs" -> LongDocs.concatenated(data);
+            case "longdocs-runon" -> LongDocs.runOn(data);
+            default -> LongDocs.beir(data);
+        };
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder(model);

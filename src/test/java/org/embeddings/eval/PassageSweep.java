@@ -6,6 +6,7 @@ import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.PassageCutter;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
 
@@ -52,7 +53,12 @@ public final class PassageSweep {
             default -> LongDocs.beir(data);
         };
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
-        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+        // -Dsweep.threads: ONNX Runtime intra-op threads, without spinning (a sweep sharing a loaded machine wastes
+        // less with one thread per process that sleeps when it waits)
+        EncoderSettings settings = Integer.getInteger("sweep.threads") == null
+            ? EncoderSettings.defaults()
+            : new EncoderSettings(new SessionSettings(Integer.getInteger("sweep.threads"), false, false), 512, 64);
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), settings)) {
             Encoder encoder = registry.encoder(model);
             List<String> ids = sample(set, Integer.getInteger("sweep.docs", set.documents().size()));
             List<String> texts = ids.stream().map(set.documents()::get).toList();

@@ -5,19 +5,27 @@
 #   eval.sh sts-encoder MODEL...        the same through the in-process encoder, no node
 #   eval.sh int8 [MODEL...]             fp32, -int8 and -q side by side through a real node: SciFact nDCG@10 (exact),
 #                                       int8 queries on fp32 documents, STS Spearman, per-text cosine to fp32
+#   eval.sh longdocs [MODEL...]         long documents (SciFact abstracts four to a document) and SciFact itself
+#                                       through a real node: whole-document vector vs passages vs BM25 vs fusion
+#                                       (docs/passages.md); -Deval.sets=longdocs|scifact, -Deval.chunking='{...}'
+#   eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...
+#                                       chunking sweep in process (encoder + exact max-sim, no node); CONFIG is
+#                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
-what=${1:?usage: eval.sh scifact|sts|sts-encoder MODEL...}; shift
-case "$what" in scifact|sts|int8) ensure_built ;; esac
+what=${1:?usage: eval.sh scifact|longdocs|sts|sts-encoder|int8|sweep MODEL...}; shift
+case "$what" in scifact|longdocs|sts|int8) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props eval-nodes))
 case "$what" in
   scifact) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
   sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;
   int8) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8Eval "$@" ;;
+  longdocs) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.LongDocsEval "$@" ;;
+  sweep) exec java ${EVAL_OPTS:--Xmx6g} "${props[@]}" -cp "$cp" org.embeddings.eval.PassageSweep "$@" ;;
   sts-encoder) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

@@ -78,6 +78,94 @@ public final class Encoder implements Closeable {
         return new Job(tokens, lane);
     }
 
+    /**
+     * Encodes each text as passages: windows cut by {@code chunking} in the model's own tokens (see
+     * {@link TextWindows}), each encoded for {@code role}; the passages of all texts go to the model together, in
+     * the same length-sorted batches as {@link #encode}. A text that fits one window is one passage spanning all of
+     * it, encoded exactly as {@link #encode} encodes it. Every window is tokenized as the model will read it and
+     * checked against {@code chunking.maxTokens()}; a text whose windows do not fit (a tokenizer whose count of a
+     * substring differs from its tokens' count in the whole text) is cut again with a smaller budget, so that no
+     * window is ever truncated.
+     */
+    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking) {
+        return encodePassages(texts, role, chunking, TextWindows.Ends.DEFAULT);
+    }
+
+    /** {@link #encodePassages(List, Role, Chunking)} with where windows end set, for the chunking sweep. */
+    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
+        return startPassages(texts, role, chunking, ends, Lane.BULK).finish();
+    }
+
+    /**
+     * Cuts and tokenizes the passages of {@code texts} on the model's native thread, in {@code lane}, and plans one
+     * encode of all of them; the caller runs it a sub-batch at a time ({@link PassageJob#step()}), as a {@link Job}.
+     */
+    public PassageJob startPassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
+        chunking.checkFits(card);
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (text == null || text.isBlank()) {
+                throw new InvalidInputException("text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
+            }
+        }
+        List<PassageCutter.Cut> cuts = nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts));
+        int total = 0;
+        for (PassageCutter.Cut cut : cuts) {
+            total += cut.tokens().length;
+        }
+        Tokens[] all = new Tokens[total];
+        int at = 0;
+        for (PassageCutter.Cut cut : cuts) {
+            System.arraycopy(cut.tokens(), 0, all, at, cut.tokens().length);
+            at += cut.tokens().length;
+        }
+        return new PassageJob(cuts, new Job(all, lane));
+    }
+
+    /** The encode of the passages of several texts: one {@link Job} over all windows, then each text's passages. */
+    public static final class PassageJob {
+        private final List<PassageCutter.Cut> cuts;
+        private final Job job;
+
+        private PassageJob(List<PassageCutter.Cut> cuts, Job job) {
+            this.cuts = cuts;
+            this.job = job;
+        }
+
+        public boolean done() {
+            return job.done();
+        }
+
+        public void step() {
+            job.step();
+        }
+
+        /** Runs what remains and returns each text's passages, with their spans and vectors, in input order. */
+        public List<List<Passage>> finish() {
+            float[][] vectors = job.finish();
+            List<List<Passage>> out = new ArrayList<>(cuts.size());
+            int at = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                List<Passage> passages = new ArrayList<>(cut.tokens().length);
+                for (int w = 0; w < cut.tokens().length; w++) {
+                    passages.add(new Passage(cut.starts()[w], cut.ends()[w], vectors[at++]));
+                }
+                out.add(passages);
+            }
+            return out;
+        }
+    }
+
+    /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
+    public List<PassageCutter.Cut> cutPassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
+        chunking.checkFits(card);
+        return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts));
+    }
+
+    private PassageCutter cutter(Role role, Chunking chunking, TextWindows.Ends ends) {
+        return new PassageCutter(tokenizer, card.prompt(), role, chunking, ends);
+    }
+
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
     public float[][] encodeTokens(Tokens[] tokens) {
         return new Job(tokens, Lane.BULK).finish();

@@ -61,6 +61,11 @@ public final class EmbeddingFields {
         return models.stream().findFirst();
     }
 
+    /** Whether concrete index {@code index} exists in the cluster state. */
+    public boolean exists(String index) {
+        return state.get().metadata().index(index) != null;
+    }
+
     /** How {@code field} is mapped in concrete index {@code index}; empty for an unknown index or an unmapped field. */
     public Optional<MappedField> mapped(String index, String field) {
         IndexMetadata metadata = state.get().metadata().index(index);

@@ -1,10 +1,13 @@
 package org.embeddings.opensearch.inference;
 
+import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.Lane;
 import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Passage;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.TextWindows;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.util.concurrent.AbstractRunnable;
@@ -15,6 +18,7 @@ import org.opensearch.threadpool.Scheduler;
 import org.opensearch.threadpool.ThreadPool;
 
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
@@ -93,21 +97,31 @@ public final class InferenceService {
 
     /** Encodes {@code texts} for {@code role} with {@code model} in the document lane. */
     public void embed(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
-        ActionListener<float[][]> once = ActionListener.notifyOnce(listener);
+        runDocuments(listener, () -> {
+            Encoder.Job job = registry.encoder(model).start(texts, role, Lane.BULK);
+            while (job.done() == false) {
+                job.step();
+            }
+            return job.finish();
+        });
+    }
+
+    /**
+     * Runs one document-lane task on the documents pool (timing its wait and its work, counting a rejection) and
+     * completes {@code listener} exactly once, on the generic pool rather than the inference thread.
+     */
+    private <T> void runDocuments(ActionListener<T> listener, Callable<T> work) {
+        ActionListener<T> once = ActionListener.notifyOnce(listener);
         long queued = System.nanoTime();
         pools.documents().execute(new AbstractRunnable() {
             @Override
-            protected void doRun() {
+            protected void doRun() throws Exception {
                 long start = System.nanoTime();
                 documentWait.record(start - queued);
-                Encoder.Job job = registry.encoder(model).start(texts, role, Lane.BULK);
-                while (job.done() == false) {
-                    job.step();
-                }
+                T result = work.call();
                 documentInference.record(System.nanoTime() - start);
-                float[][] vectors = job.finish();
                 try {
-                    pools.documentResponder().execute(() -> once.onResponse(vectors));
+                    pools.documentResponder().execute(() -> once.onResponse(result));
                 } catch (RuntimeException e) {
                     once.onFailure(e);
                 }
@@ -123,6 +137,28 @@ public final class InferenceService {
                 rejections.increment();
                 once.onFailure(e);
             }
+        });
+    }
+
+    /**
+     * Encodes each text as passages cut by {@code chunking} (null: the model's defaults) in the document lane: all
+     * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own
+     * thread, not the caller's.
+     */
+    public void embedPassages(String model, Role role, List<String> texts, Chunking chunking, ActionListener<List<List<Passage>>> listener) {
+        runDocuments(listener, () -> {
+            Encoder encoder = registry.encoder(model);
+            Encoder.PassageJob job = encoder.startPassages(
+                texts,
+                role,
+                chunking == null ? Chunking.defaults(encoder.card()) : chunking,
+                TextWindows.Ends.DEFAULT,
+                Lane.BULK
+            );
+            while (job.done() == false) {
+                job.step();
+            }
+            return job.finish();
         });
     }
 

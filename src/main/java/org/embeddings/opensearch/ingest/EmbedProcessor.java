@@ -1,6 +1,8 @@
 package org.embeddings.opensearch.ingest;
 
+import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.InvalidInputException;
+import org.embeddings.encoder.Passage;
 import org.embeddings.encoder.Role;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -25,15 +27,26 @@ import java.util.function.Consumer;
  * writes the vectors back. A document whose input is bad (missing field without {@code ignore_missing}, a value that
  * is not a non-empty string) fails alone, with its own error; the others go on. Inference runs on the plugin's
  * thread pool; the handler is called from there.
+ *
+ * <p>With {@code chunking}, each source text is cut into passages (token windows of the model, see
+ * {@link Chunking}) and a target {@code PATH.FIELD}, where the index maps {@code PATH} as {@code nested}, receives
+ * {@code PATH: [{FIELD: vector, "start": s, "end": e}, ...]}, one object per passage with its character span in the
+ * source text, replacing whatever {@code PATH} held. Cutting runs with the encoding, on the plugin's pool; all
+ * passages of all documents of a bulk are encoded in one encoder call.
  */
 public final class EmbedProcessor extends AbstractProcessor {
     public static final String TYPE = "embed";
+    /** The passage object's keys for its character span in the source text. */
+    public static final String START = "start", END = "end";
+    private static final String NESTED = "nested";
 
     private final String model;
     private final Map<String, String> fieldMap;
     private final boolean ignoreMissing;
     private final InferenceService inference;
     private final EmbeddingFields fields;
+    /** Null: one vector per text, truncated to the model's limit. */
+    private final Chunking chunking;
 
     EmbedProcessor(
         String tag,
@@ -41,6 +54,7 @@ public final class EmbedProcessor extends AbstractProcessor {
         String model,
         Map<String, String> fieldMap,
         boolean ignoreMissing,
+        Chunking chunking,
         InferenceService inference,
         EmbeddingFields fields
     ) {
@@ -48,8 +62,19 @@ public final class EmbedProcessor extends AbstractProcessor {
         this.model = model;
         this.fieldMap = new LinkedHashMap<>(fieldMap);
         this.ignoreMissing = ignoreMissing;
+        this.chunking = chunking;
         this.inference = inference;
         this.fields = fields;
+    }
+
+    /** The nested path of a chunking target {@code PATH.FIELD}. */
+    static String passagePath(String target) {
+        return target.substring(0, target.lastIndexOf('.'));
+    }
+
+    /** The vector field of a chunking target {@code PATH.FIELD}, within each passage object. */
+    static String passageField(String target) {
+        return target.substring(target.lastIndexOf('.') + 1);
     }
 
     @Override
@@ -95,18 +120,38 @@ public final class EmbedProcessor extends AbstractProcessor {
             handler.accept(documents);
             return;
         }
+        java.util.function.Consumer<Exception> fail = e -> {
+            for (Slot slot : slots) {
+                slot.document().update(slot.document().getIngestDocument(), e);
+            }
+            handler.accept(documents);
+        };
+        if (chunking != null) {
+            inference.embedPassages(model, Role.PASSAGE, texts, chunking, ActionListener.wrap(passages -> {
+                for (int i = 0; i < passages.size(); i++) {
+                    Slot slot = slots.get(i);
+                    String field = passageField(slot.target());
+                    List<Map<String, Object>> objects = new ArrayList<>(passages.get(i).size());
+                    for (Passage passage : passages.get(i)) {
+                        Map<String, Object> object = new LinkedHashMap<>();
+                        object.put(field, toList(passage.vector()));
+                        object.put(START, passage.start());
+                        object.put(END, passage.end());
+                        objects.add(object);
+                    }
+                    slot.document().getIngestDocument().setFieldValue(passagePath(slot.target()), objects);
+                }
+                handler.accept(documents);
+            }, fail::accept));
+            return;
+        }
         inference.embed(model, Role.PASSAGE, texts, ActionListener.wrap(vectors -> {
             for (int i = 0; i < vectors.length; i++) {
                 Slot slot = slots.get(i);
                 slot.document().getIngestDocument().setFieldValue(slot.target(), toList(vectors[i]));
             }
             handler.accept(documents);
-        }, e -> {
-            for (Slot slot : slots) {
-                slot.document().update(slot.document().getIngestDocument(), e);
-            }
-            handler.accept(documents);
-        }));
+        }, fail::accept));
     }
 
     private void collect(IngestDocumentWrapper wrapper, List<Slot> slots, List<String> texts) {
@@ -114,6 +159,9 @@ public final class EmbedProcessor extends AbstractProcessor {
         Object index = doc.getSourceAndMetadata().get(IngestDocument.Metadata.INDEX.getFieldName());
         for (Map.Entry<String, String> e : fieldMap.entrySet()) {
             if (index instanceof String name && fields != null) {
+                if (chunking != null) {
+                    checkPassagePath(name, e.getValue());
+                }
                 checkTarget(name, e.getValue());
             }
             Object value = doc.getFieldValue(e.getKey(), Object.class, true);
@@ -152,6 +200,24 @@ public final class EmbedProcessor extends AbstractProcessor {
                 );
             }
         });
+    }
+
+    /**
+     * Refuses a chunking target whose path an existing index does not map as {@code nested}: unmapped, a dynamic
+     * mapping would make it a plain object, whose passages Lucene cannot keep apart.
+     */
+    private void checkPassagePath(String index, String target) {
+        if (fields.exists(index) == false) {
+            return; // the index is created from a template when the document arrives; nothing to check yet
+        }
+        String path = passagePath(target);
+        String type = fields.mapped(index, path).map(EmbeddingFields.MappedField::type).orElse(null);
+        if (NESTED.equals(type) == false) {
+            throw new InvalidInputException(
+                "[embed] chunking target [" + target + "] needs [" + path + "] mapped as [nested] in index [" + index + "], but it is "
+                    + (type == null ? "not mapped" : "of type [" + type + "]")
+            );
+        }
     }
 
     private static List<Float> toList(float[] vector) {

@@ -1,5 +1,7 @@
 package org.embeddings.opensearch.ingest;
 
+import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.ModelCard;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.ingest.ConfigurationUtils;
@@ -10,10 +12,16 @@ import java.util.function.Supplier;
 
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
- * source field to target field), {@code ignore_missing} (default false). An unknown model, or an empty or non-string
- * field map, is refused when the pipeline is created, not when the first document arrives.
+ * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
+ * {@code max_tokens}, {@code overlap_tokens}; {@code {}} takes the measured defaults). An unknown model, an empty or
+ * non-string field map, and chunking options that are unknown, not positive integers, past the model's token limit,
+ * or an overlap not below the window, or a chunking target without a {@code PATH.} are refused when the pipeline is
+ * created, not when the first document arrives; whether {@code PATH} is nested depends on the index, and is checked
+ * per document.
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
+    static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens";
+
     private final Supplier<InferenceService> inference;
     private final Supplier<EmbeddingFields> fields;
 
@@ -27,6 +35,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         String model = ConfigurationUtils.readStringProperty(EmbedProcessor.TYPE, tag, config, "model");
         Map<String, Object> rawMap = ConfigurationUtils.readMap(EmbedProcessor.TYPE, tag, config, "field_map");
         boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
+        Map<String, Object> rawChunking = ConfigurationUtils.readOptionalMap(EmbedProcessor.TYPE, tag, config, "chunking");
         if (rawMap.isEmpty()) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
         }
@@ -53,6 +62,63 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        return new EmbedProcessor(tag, description, normalized, fieldMap, ignoreMissing, service, fields.get());
+        Chunking chunking = chunking(tag, rawChunking, service.registry().installedCard(normalized));
+        if (chunking != null) {
+            for (String target : fieldMap.values()) {
+                int dot = target.lastIndexOf('.');
+                if (dot <= 0 || dot == target.length() - 1) {
+                    throw ConfigurationUtils.newConfigurationException(
+                        EmbedProcessor.TYPE,
+                        tag,
+                        "field_map",
+                        "with [chunking], target [" + target + "] must be [PATH.FIELD], where the index maps PATH as [nested]"
+                    );
+                }
+            }
+        }
+        return new EmbedProcessor(tag, description, normalized, fieldMap, ignoreMissing, chunking, service, fields.get());
+    }
+
+    /** The chunking options, or null without {@code chunking}; each bad option is named in a 400. */
+    private static Chunking chunking(String tag, Map<String, Object> options, ModelCard card) {
+        if (options == null) {
+            return null;
+        }
+        for (String key : options.keySet()) {
+            if (key.equals(MAX_TOKENS) == false && key.equals(OVERLAP_TOKENS) == false) {
+                throw ConfigurationUtils.newConfigurationException(
+                    EmbedProcessor.TYPE,
+                    tag,
+                    "chunking",
+                    "unknown option [" + key + "], expected [" + MAX_TOKENS + "] or [" + OVERLAP_TOKENS + "]"
+                );
+            }
+        }
+        Integer max = integer(tag, options, MAX_TOKENS);
+        Integer overlap = integer(tag, options, OVERLAP_TOKENS);
+        try {
+            return Chunking.of(max, overlap, card);
+        } catch (IllegalArgumentException e) {
+            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "chunking", e.getMessage());
+        }
+    }
+
+    private static Integer integer(String tag, Map<String, Object> options, String key) {
+        Object value = options.get(key);
+        if (value == null) {
+            return null;
+        }
+        if (value instanceof Integer || value instanceof Long || value instanceof Short) {
+            long v = ((Number) value).longValue();
+            if (v > 0 && v <= Integer.MAX_VALUE || v == 0 && key.equals(OVERLAP_TOKENS)) {
+                return (int) v;
+            }
+        }
+        throw ConfigurationUtils.newConfigurationException(
+            EmbedProcessor.TYPE,
+            tag,
+            "chunking",
+            "[" + key + "] must be a " + (key.equals(OVERLAP_TOKENS) ? "non-negative" : "positive") + " integer, got [" + value + "]"
+        );
     }
 }

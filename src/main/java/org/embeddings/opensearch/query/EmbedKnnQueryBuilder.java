@@ -16,6 +16,7 @@ import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.mapper.ObjectMapper;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryCoordinatorContext;
@@ -38,7 +39,8 @@ import java.util.function.Supplier;
  * thread pool (never on a search or transport thread; a cached text answers at once) that fills a {@link SetOnce};
  * the next rewrite round swaps in the vector; shards receive the vector and build the Lucene query for the field's
  * vector format ({@link KnnQueries}) with the optional filter as a pre-filter (Lucene falls back to exact search
- * when the filter is selective). A query given as {@code query_vector} skips the encoding.
+ * when the filter is selective). A query given as {@code query_vector} skips the encoding. A field inside a
+ * {@code nested} object is searched inside a {@code nested} query, diversified by parent ({@link NestedKnn}).
  */
 public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQueryBuilder> {
     public static final String NAME = "embed_knn";
@@ -229,6 +231,10 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
                 context,
                 "[" + NAME + "] field [" + field + "] is bound to model [" + embedding.model() + "], not [" + model + "]"
             );
+        }
+        ObjectMapper nested = NestedKnn.enclosingNested(context, field);
+        if (nested != null) {
+            return NestedKnn.build(context, nested, field, vector, options, filter);
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
         return KnnQueries.of(embedding.indexOptions().quantization(), field, vector, options, filterQuery);

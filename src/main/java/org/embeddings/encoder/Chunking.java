@@ -1,0 +1,56 @@
+package org.embeddings.encoder;
+
+/**
+ * How a long text is cut into passages: windows of at most {@code maxTokens} tokens of model input, counted in the
+ * model's own tokens with the role's prompt and the special tokens included (so a window is never truncated), and
+ * consecutive windows sharing at most {@code overlapTokens} tokens when a cut falls inside a paragraph.
+ *
+ * <p>The defaults were chosen by measurement (docs/passages.md): windows much longer than a paragraph blur unrelated
+ * text into one vector, much shorter ones lose the context a passage needs. A model with a lower limit than the
+ * default window gets windows of its limit.
+ */
+public record Chunking(int maxTokens, int overlapTokens) {
+    public static final int DEFAULT_MAX_TOKENS = 256;
+    public static final int DEFAULT_OVERLAP_TOKENS = 32;
+    /** Shorter windows hold too little text to be a passage, and leave no room for a long prompt. */
+    public static final int MIN_MAX_TOKENS = 16;
+
+    public Chunking {
+        if (maxTokens < MIN_MAX_TOKENS) {
+            throw new InvalidInputException("[max_tokens] must be at least " + MIN_MAX_TOKENS + ", got [" + maxTokens + "]");
+        }
+        if (overlapTokens < 0 || overlapTokens >= maxTokens) {
+            throw new InvalidInputException(
+                "[overlap_tokens] must be at least 0 and less than [max_tokens] (" + maxTokens + "), got [" + overlapTokens + "]"
+            );
+        }
+    }
+
+    /** The measured defaults, within the model's token limit. */
+    public static Chunking defaults(ModelCard card) {
+        int max = Math.min(DEFAULT_MAX_TOKENS, card.maxTokens());
+        return new Chunking(max, (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS));
+    }
+
+    /**
+     * The options a user gave (null: not given) for {@code card}'s model: a missing {@code maxTokens} is the default
+     * window within the model's limit; a missing {@code overlapTokens} keeps the default's share of the window.
+     * Fails, naming the option, for a window past the model's limit or an overlap not below the window.
+     */
+    public static Chunking of(Integer maxTokens, Integer overlapTokens, ModelCard card) {
+        Chunking defaults = defaults(card);
+        int max = maxTokens == null ? defaults.maxTokens() : maxTokens;
+        int overlap = overlapTokens != null ? overlapTokens : (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS);
+        return new Chunking(max, overlap).checkFits(card);
+    }
+
+    /** Fails, naming the option, when a window would not fit the model. */
+    public Chunking checkFits(ModelCard card) {
+        if (maxTokens > card.maxTokens()) {
+            throw new InvalidInputException(
+                "[max_tokens] [" + maxTokens + "] exceeds the token limit [" + card.maxTokens() + "] of model [" + card.name() + "]"
+            );
+        }
+        return this;
+    }
+}

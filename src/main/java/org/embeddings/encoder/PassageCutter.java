@@ -1,0 +1,112 @@
+package org.embeddings.encoder;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Cuts texts into passage windows that one model reads whole, and tokenizes them as the model will read them.
+ *
+ * <p>Algorithm: the role's prompt applied to an empty text, special tokens included, costs {@code overhead} tokens,
+ * so a window may hold {@code chunking.maxTokens() - overhead} tokens of text. Each text is tokenized once without
+ * truncation, with the character span of every token; {@link TextWindows} cuts that token sequence; each window's
+ * text (from its first token's start to its last token's end) is prompted and tokenized again, which gives the
+ * model's input and proves the window fits: a text whose window does not (a tokenizer that counts a substring
+ * differently from the same tokens within the whole text) is cut again with a budget smaller by the excess,
+ * until every window fits. A text that fits one window is one passage spanning the whole text, prompted and
+ * tokenized exactly as a plain encode would. Must run on the model's native thread.
+ */
+public final class PassageCutter {
+    /** One text's passages: spans {@code [starts[i], ends[i])} and the model input of each. */
+    public record Cut(int[] starts, int[] ends, Tokens[] tokens) {}
+
+    private final ModelTokenizer tokenizer;
+    private final Prompt prompt;
+    private final Role role;
+    private final Chunking chunking;
+    private final TextWindows.Ends ends;
+
+    PassageCutter(ModelTokenizer tokenizer, Prompt prompt, Role role, Chunking chunking, TextWindows.Ends ends) {
+        this.tokenizer = tokenizer;
+        this.prompt = prompt;
+        this.role = role;
+        this.chunking = chunking;
+        this.ends = ends;
+    }
+
+    public List<Cut> cut(List<String> texts) {
+        int maxTokens = chunking.maxTokens();
+        int overhead = tokenizer.tokenize(List.of(prompt.apply(role, "")))[0].length();
+        int budget = maxTokens - overhead;
+        if (budget < 1) {
+            throw new InvalidInputException(
+                "[max_tokens] [" + maxTokens + "] leaves no room for text after the model's prompt and special tokens (" + overhead + " tokens)"
+            );
+        }
+        // One tokenizer call for every window of every text; the rare text whose windows do not fit is redone alone.
+        List<int[][]> spans = new ArrayList<>(texts.size());
+        List<String> inputs = new ArrayList<>();
+        for (String text : texts) {
+            int[][] windows = windows(text, budget);
+            spans.add(windows);
+            for (int w = 0; w < windows[0].length; w++) {
+                inputs.add(input(text, windows, w));
+            }
+        }
+        Tokens[] tokens = tokenizer.tokenizeWithin(inputs, maxTokens);
+        List<Cut> cuts = new ArrayList<>(texts.size());
+        int at = 0;
+        for (int t = 0; t < texts.size(); t++) {
+            int[][] windows = spans.get(t);
+            int count = windows[0].length;
+            Tokens[] own = java.util.Arrays.copyOfRange(tokens, at, at + count);
+            at += count;
+            int textBudget = budget;
+            while (fits(own) == false) {
+                textBudget -= Math.max(1, textBudget / 16);
+                if (textBudget < 1) {
+                    throw new IllegalStateException("cannot cut text [" + t + "] into windows of " + maxTokens + " tokens");
+                }
+                windows = windows(texts.get(t), textBudget);
+                List<String> redo = new ArrayList<>(windows[0].length);
+                for (int w = 0; w < windows[0].length; w++) {
+                    redo.add(input(texts.get(t), windows, w));
+                }
+                own = tokenizer.tokenizeWithin(redo, maxTokens);
+            }
+            cuts.add(new Cut(windows[0], windows[1], own));
+        }
+        return cuts;
+    }
+
+    private static boolean fits(Tokens[] tokens) {
+        for (Tokens t : tokens) {
+            if (t == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The prompted text of window {@code w}; a text of one window is encoded whole, as a plain encode would. */
+    private String input(String text, int[][] windows, int w) {
+        boolean whole = windows[0].length == 1 && windows[0][0] == 0 && windows[1][0] == text.length();
+        return prompt.apply(role, whole ? text : text.substring(windows[0][w], windows[1][w]));
+    }
+
+    /** Character spans of the windows of {@code text}: {@code {starts, ends}}. */
+    private int[][] windows(String text, int budget) {
+        ModelTokenizer.Spans spans = tokenizer.spans(text);
+        List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
+            .cut(text, spans.starts(), spans.ends());
+        if (windows.size() == 1) {
+            return new int[][] { { 0 }, { text.length() } };
+        }
+        int[] starts = new int[windows.size()];
+        int[] ends = new int[windows.size()];
+        for (int w = 0; w < windows.size(); w++) {
+            starts[w] = spans.starts()[windows.get(w).first()];
+            ends[w] = spans.ends()[windows.get(w).end() - 1];
+        }
+        return new int[][] { starts, ends };
+    }
+}

@@ -1,0 +1,105 @@
+package org.embeddings.eval;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * A BEIR retrieval set, as documents, queries and graded judgments; and a long-document set built from one.
+ *
+ * <p>The long-document set: the corpus's abstracts in an order shuffled with a fixed seed, concatenated
+ * {@value #PER_DOCUMENT} to a document as a real article lays out sections: each abstract's title on its own line,
+ * then its text, sections separated by a blank line. A query's judgment of an abstract carries over to the document
+ * that holds it (the highest grade when it holds several judged abstracts). Nothing else marks where one abstract
+ * ends; the chunker sees only the text.
+ */
+public record LongDocs(Map<String, String> documents, Map<String, String> queries, Map<String, Map<String, Integer>> qrels) {
+    public static final int PER_DOCUMENT = 4;
+    public static final long SEED = 15;
+
+    /** The set as BEIR gives it, each document {@code title + " " + text} as MTEB indexes it. */
+    public static LongDocs beir(Path data) throws IOException {
+        Map<String, String> documents = new LinkedHashMap<>();
+        for (String[] doc : corpus(data)) {
+            documents.put(doc[0], doc[1] + " " + doc[2]);
+        }
+        return new LongDocs(documents, testQueries(data, qrels(data)), qrels(data));
+    }
+
+    /** The long-document set built from the BEIR set in {@code data}. */
+    public static LongDocs concatenated(Path data) throws IOException {
+        return concatenated(data, "\n\n", "\n");
+    }
+
+    /**
+     * The same documents with no paragraph or line breaks: sections and titles run on, separated by a space, as in
+     * text extracted without its layout. Measures how the chunker does with sentence ends alone.
+     */
+    public static LongDocs runOn(Path data) throws IOException {
+        return concatenated(data, " ", " ");
+    }
+
+    private static LongDocs concatenated(Path data, String betweenSections, String afterTitle) throws IOException {
+        List<String[]> corpus = new ArrayList<>(corpus(data));
+        Collections.shuffle(corpus, new Random(SEED));
+        Map<String, String> documents = new LinkedHashMap<>();
+        Map<String, String> holder = new HashMap<>();
+        for (int from = 0; from < corpus.size(); from += PER_DOCUMENT) {
+            String id = String.format(java.util.Locale.ROOT, "long-%04d", from / PER_DOCUMENT);
+            StringBuilder body = new StringBuilder();
+            for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + PER_DOCUMENT))) {
+                body.append(body.isEmpty() ? "" : betweenSections).append(abs[1]).append(afterTitle).append(abs[2]);
+                holder.put(abs[0], id);
+            }
+            documents.put(id, body.toString());
+        }
+        Map<String, Map<String, Integer>> qrels = new HashMap<>();
+        qrels(data).forEach((query, judged) -> {
+            Map<String, Integer> carried = new HashMap<>();
+            judged.forEach((abs, grade) -> carried.merge(holder.get(abs), grade, Math::max));
+            qrels.put(query, carried);
+        });
+        return new LongDocs(documents, testQueries(data, qrels), qrels);
+    }
+
+    /** {@code {id, title, text}} of every document, in file order. */
+    private static List<String[]> corpus(Path data) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
+            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
+            out.add(new String[] { doc.get("_id").getAsString(), doc.get("title").getAsString().strip(), doc.get("text").getAsString().strip() });
+        }
+        return out;
+    }
+
+    private static Map<String, Map<String, Integer>> qrels(Path data) throws IOException {
+        Map<String, Map<String, Integer>> qrels = new HashMap<>();
+        List<String> lines = Files.readAllLines(data.resolve("qrels/test.tsv"));
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split("\t");
+            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
+        }
+        return qrels;
+    }
+
+    private static Map<String, String> testQueries(Path data, Map<String, Map<String, Integer>> qrels) throws IOException {
+        Map<String, String> queries = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
+            JsonObject q = JsonParser.parseString(line).getAsJsonObject();
+            if (qrels.containsKey(q.get("_id").getAsString())) {
+                queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
+            }
+        }
+        return queries;
+    }
+}

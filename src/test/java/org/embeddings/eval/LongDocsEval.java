@@ -1,0 +1,189 @@
+package org.embeddings.eval;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import org.embeddings.it.RealNode;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Long documents through a real node: for each model, the long-document set ({@link LongDocs#concatenated}, SciFact's
+ * abstracts four to a document) and SciFact itself are indexed twice through {@code embed}, once as one vector per
+ * document (truncated to the model's limit) and once as passages ({@code chunking}, the defaults unless
+ * {@code -Deval.chunking} gives options), each timed (documents/s) and counted (tokens encoded, from the node's
+ * stats); then every test query runs as {@code embed_knn} on the whole-document vector, {@code embed_knn} in a
+ * {@code nested} query on the passages, BM25, and {@code fusion} of BM25 and passages (linear over min-max
+ * normalized scores, and RRF), and nDCG@10 and Recall@100 are printed as pytrec_eval computes them.
+ *
+ * <p>Usage: {@code src/scripts/eval.sh longdocs [MODEL...]} (default: the three Maven Central models);
+ * {@code -Deval.sets=longdocs,scifact} chooses the sets.
+ */
+public final class LongDocsEval {
+    private static final int BULK = 64;
+    private static final int K = 100;
+
+    public static void main(String[] args) throws Exception {
+        List<String> models = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
+        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
+        Path modelDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        List<String> sets = List.of(System.getProperty("eval.sets", "longdocs,scifact").split(","));
+        String chunking = System.getProperty("eval.chunking", "{}");
+        try (RealNode node = RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)))) {
+            LongDocsEval eval = new LongDocsEval(node, chunking);
+            for (String model : models) {
+                node.installModel(modelDir, model);
+                for (String set : sets) {
+                    LongDocs docs = set.equals("longdocs") ? LongDocs.concatenated(data) : LongDocs.beir(data);
+                    eval.run(model, set, docs);
+                }
+            }
+        }
+    }
+
+    private final RealNode node;
+    private final String chunking;
+
+    LongDocsEval(RealNode node, String chunking) {
+        this.node = node;
+        this.chunking = chunking;
+    }
+
+    void run(String model, String set, LongDocs docs) throws Exception {
+        String base = (set + "-" + model).replace('.', '_');
+        String whole = base + "-whole";
+        String passages = base + "-passages";
+        check(node.call("PUT", "/" + whole, """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
+        check(node.call("PUT", "/" + passages, """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+             "mappings": {"properties": {"body": {"type": "text"},
+               "passages": {"type": "nested", "properties": {
+                 "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""".formatted(model)));
+        check(node.call("PUT", "/_ingest/pipeline/" + whole, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
+        check(node.call("PUT", "/_ingest/pipeline/" + passages, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "passages.vec"}, "chunking": %s}}]}""".formatted(model, chunking)));
+
+        System.out.printf(Locale.ROOT, "%n== %s, %s: %d documents, %d queries; chunking %s%n", model, set, docs.documents().size(), docs.queries().size(), chunking);
+        System.out.printf(Locale.ROOT, "%-26s %10s %16s %10s %10s%n", "indexing", "docs/s", "tokens encoded", "vectors", "seconds");
+        ingest(model, whole, docs, "whole (truncated)", false);
+        ingest(model, passages, docs, "passages", true);
+
+        Map<String, Function<String, List<RetrievalMetrics.Hit>>> methods = new LinkedHashMap<>();
+        methods.put("embed_knn whole (truncated)", text -> search(whole, knn(text)));
+        methods.put("embed_knn passages", text -> search(passages, nested(text)));
+        methods.put("bm25", text -> search(passages, match(text)));
+        methods.put("fusion linear bm25+passages", text -> search(passages, """
+            {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}"""
+            .formatted(K, match(text), nested(text))));
+        methods.put("fusion rrf bm25+passages", text -> search(passages, """
+            {"fusion": {"method": "rrf", "window_size": %d, "queries": [%s, %s]}}""".formatted(K, match(text), nested(text))));
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        methods.keySet().forEach(m -> sums.put(m, new double[2]));
+        long start = System.nanoTime();
+        int n = 0;
+        for (Map.Entry<String, String> q : docs.queries().entrySet()) {
+            for (Map.Entry<String, Function<String, List<RetrievalMetrics.Hit>>> m : methods.entrySet()) {
+                List<RetrievalMetrics.Hit> run = m.getValue().apply(q.getValue());
+                Map<String, Integer> judged = docs.qrels().get(q.getKey());
+                sums.get(m.getKey())[0] += RetrievalMetrics.ndcg(run, judged, 10);
+                sums.get(m.getKey())[1] += RetrievalMetrics.recall(run, judged, 100);
+            }
+            SciFactEval.progress("queries", ++n, docs.queries().size(), start);
+        }
+        System.err.println();
+        System.out.printf(Locale.ROOT, "%-30s %8s %11s%n", "method", "nDCG@10", "Recall@100");
+        for (Map.Entry<String, double[]> e : sums.entrySet()) {
+            System.out.printf(Locale.ROOT, "%-30s %8.2f %11.2f%n", e.getKey(), 100 * e.getValue()[0] / n, 100 * e.getValue()[1] / n);
+        }
+        // the next set or model starts from a clean node: these indices hold most of its memory
+        check(node.call("DELETE", "/" + whole + "," + passages, null));
+    }
+
+    private void ingest(String model, String index, LongDocs docs, String label, boolean passages) throws Exception {
+        long tokensBefore = tokens(model);
+        long start = System.nanoTime();
+        StringBuilder bulk = new StringBuilder();
+        int done = 0;
+        int total = docs.documents().size();
+        for (Map.Entry<String, String> doc : docs.documents().entrySet()) {
+            JsonObject source = new JsonObject();
+            source.addProperty("body", doc.getValue());
+            bulk.append("{\"index\":{\"_id\":\"").append(doc.getKey()).append("\"}}\n").append(source).append('\n');
+            if (++done % BULK == 0 || done == total) {
+                RealNode.Response r = node.call("POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
+                check(r);
+                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
+                    throw new IllegalStateException("bulk had errors: " + r.text().substring(0, Math.min(2000, r.text().length())));
+                }
+                bulk.setLength(0);
+                SciFactEval.progress("ingest", done, total, start);
+            }
+        }
+        System.err.println();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long encoded = tokens(model) - tokensBefore;
+        check(node.call("POST", "/" + index + "/_refresh", null));
+        // Lucene documents: parents plus their nested passages
+        long luceneDocs = node.call("GET", "/" + index + "/_stats/docs", null).body().getAsJsonObject().getAsJsonObject("_all")
+            .getAsJsonObject("primaries").getAsJsonObject("docs").get("count").getAsLong();
+        long vectors = passages ? luceneDocs - total : total;
+        System.out.printf(Locale.ROOT, "%-26s %10.2f %16d %10d %10.0f%n", label, total / seconds, encoded, vectors, seconds);
+    }
+
+    private long tokens(String model) throws Exception {
+        JsonObject nodes = node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject().getAsJsonObject("nodes");
+        for (String id : nodes.keySet()) {
+            JsonObject models = nodes.getAsJsonObject(id).getAsJsonObject("models");
+            if (models != null && models.has(model)) {
+                return models.getAsJsonObject(model).get("tokens").getAsLong();
+            }
+        }
+        return 0;
+    }
+
+    private static String knn(String text) {
+        return "{\"embed_knn\": {\"vec\": {\"query_text\": " + quote(text) + ", \"k\": " + K + "}}}";
+    }
+
+    private static String nested(String text) {
+        return "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": {\"passages.vec\": {\"query_text\": "
+            + quote(text) + ", \"k\": " + K + "}}}}}";
+    }
+
+    private static String match(String text) {
+        return "{\"match\": {\"body\": " + quote(text) + "}}";
+    }
+
+    private static String quote(String text) {
+        return new com.google.gson.JsonPrimitive(text).toString();
+    }
+
+    /** The top 100 ids and scores of {@code query} on {@code index}. */
+    private List<RetrievalMetrics.Hit> search(String index, String query) {
+        try {
+            String request = "{\"size\": " + K + ", \"_source\": false, \"query\": " + query + "}";
+            RealNode.Response r = node.call("POST", "/" + index + "/_search", request);
+            check(r);
+            JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
+            List<RetrievalMetrics.Hit> run = new ArrayList<>();
+            hits.forEach(h -> run.add(new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble())));
+            return run;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void check(RealNode.Response r) {
+        if (r.status() >= 300) {
+            throw new IllegalStateException(r.status() + " " + r.text());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package org.embeddings.eval;
+
+import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.PassageCutter;
+import org.embeddings.encoder.Role;
+import org.embeddings.encoder.SessionSettings;
+import org.embeddings.encoder.TextWindows;
+import org.embeddings.encoder.Tokens;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
+ * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]]} (see {@link TextWindows.Ends}) it cuts every document as the {@code embed} processor does,
+ * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
+ * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit.
+ * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
+ *
+ * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
+ * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25}
+ */
+public final class PassageSweep {
+    private static final int BULK = 64;
+
+    /** Token ids as a map key. */
+    private record Key(long[] ids) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Arrays.equals(ids, k.ids);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(ids);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String model = args[0];
+        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
+        LongDocs set = switch (args[1]) {
+            case "longdocs" -> LongDocs.concatenated(data);
+            case "longdocs-runon" -> LongDocs.runOn(data);
+            default -> LongDocs.beir(data);
+        };
+        Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        // -Dsweep.threads: ONNX Runtime intra-op threads, without spinning (a sweep sharing a loaded machine wastes
+        // less with one thread per process that sleeps when it waits)
+        EncoderSettings settings = Integer.getInteger("sweep.threads") == null
+            ? EncoderSettings.defaults()
+            : new EncoderSettings(new SessionSettings(Integer.getInteger("sweep.threads"), false, false), 512, 64);
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), settings)) {
+            Encoder encoder = registry.encoder(model);
+            List<String> ids = sample(set, Integer.getInteger("sweep.docs", set.documents().size()));
+            List<String> texts = ids.stream().map(set.documents()::get).toList();
+            List<String> queryIds = new ArrayList<>(set.queries().keySet());
+            float[][] queries = encoder.encode(queryIds.stream().map(set.queries()::get).toList(), Role.QUERY);
+            System.out.printf(Locale.ROOT, "%s on %s: %d of %d documents (all judged ones), %d queries%n", model, args[1], ids.size(), set.documents().size(), queryIds.size());
+            System.out.printf(Locale.ROOT, "%-16s %8s %11s %9s %13s %14s %9s%n", "config", "nDCG@10", "Recall@100", "passages", "tokens", "new tokens", "seconds");
+            Map<Key, float[]> cache = new HashMap<>();
+            for (String config : Arrays.asList(args).subList(2, args.length)) {
+                long start = System.nanoTime();
+                long[] tokens = new long[2];
+                List<float[][]> passages = new ArrayList<>(ids.size());
+                int count = 0;
+                for (int from = 0; from < texts.size(); from += BULK) {
+                    List<String> bulk = texts.subList(from, Math.min(texts.size(), from + BULK));
+                    if (config.equals("whole")) {
+                        for (float[] v : encoder.encode(bulk, Role.PASSAGE)) {
+                            passages.add(new float[][] { v });
+                        }
+                        for (Tokens t : encoder.tokenize(bulk, Role.PASSAGE)) {
+                            tokens[0] += t.length();
+                            tokens[1] += t.length();
+                        }
+                        count += bulk.size();
+                        continue;
+                    }
+                    String[] f = config.split(":");
+                    Chunking chunking = new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+                    TextWindows.Ends ends = f.length > 2
+                        ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
+                        : TextWindows.Ends.DEFAULT;
+                    List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, Role.PASSAGE, chunking, ends);
+                    List<Tokens> missing = new ArrayList<>();
+                    for (PassageCutter.Cut cut : cuts) {
+                        for (Tokens t : cut.tokens()) {
+                            tokens[0] += t.length();
+                            if (cache.containsKey(new Key(t.ids())) == false && cache.put(new Key(t.ids()), null) == null) {
+                                missing.add(t);
+                            }
+                        }
+                    }
+                    float[][] vectors = encoder.encodeTokens(missing.toArray(Tokens[]::new));
+                    for (int i = 0; i < vectors.length; i++) {
+                        cache.put(new Key(missing.get(i).ids()), vectors[i]);
+                        tokens[1] += missing.get(i).length();
+                    }
+                    for (PassageCutter.Cut cut : cuts) {
+                        float[][] own = new float[cut.tokens().length][];
+                        for (int w = 0; w < own.length; w++) {
+                            own[w] = cache.get(new Key(cut.tokens()[w].ids()));
+                        }
+                        passages.add(own);
+                        count += own.length;
+                    }
+                    SciFactEval.progress(config, Math.min(texts.size(), from + BULK), texts.size(), start);
+                }
+                System.err.println();
+                double ndcg = 0;
+                double recall = 0;
+                for (int q = 0; q < queryIds.size(); q++) {
+                    List<RetrievalMetrics.Hit> run = new ArrayList<>(ids.size());
+                    for (int d = 0; d < ids.size(); d++) {
+                        double best = Double.NEGATIVE_INFINITY;
+                        for (float[] p : passages.get(d)) {
+                            best = Math.max(best, dot(queries[q], p));
+                        }
+                        run.add(new RetrievalMetrics.Hit(ids.get(d), best));
+                    }
+                    run = RetrievalMetrics.ordered(run).subList(0, Math.min(1000, run.size()));
+                    Map<String, Integer> judged = set.qrels().get(queryIds.get(q));
+                    ndcg += RetrievalMetrics.ndcg(run, judged, 10);
+                    recall += RetrievalMetrics.recall(run, judged, 100);
+                }
+                System.out.printf(
+                    Locale.ROOT,
+                    "%-16s %8.2f %11.2f %9d %13d %14d %9.0f%n",
+                    config,
+                    100 * ndcg / queryIds.size(),
+                    100 * recall / queryIds.size(),
+                    count,
+                    tokens[0],
+                    tokens[1],
+                    (System.nanoTime() - start) / 1e9
+                );
+            }
+        }
+    }
+
+    /**
+     * Every document judged for a test query, and others drawn with a fixed seed, {@code size} in all: a smaller set
+     * on which configurations still compare (a sweep on a loaded 2-core machine), not a score to report.
+     */
+    static List<String> sample(LongDocs set, int size) {
+        List<String> all = new ArrayList<>(set.documents().keySet());
+        if (size >= all.size()) {
+            return all;
+        }
+        java.util.Set<String> judged = new java.util.TreeSet<>();
+        set.qrels().values().forEach(j -> judged.addAll(j.keySet()));
+        List<String> others = new ArrayList<>(all);
+        others.removeAll(judged);
+        java.util.Collections.shuffle(others, new java.util.Random(LongDocs.SEED));
+        List<String> out = new ArrayList<>(judged);
+        out.addAll(others.subList(0, Math.max(0, Math.min(others.size(), size - judged.size()))));
+        return out;
+    }
+
+    /** Cosine of unit vectors (every model here normalizes). */
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}

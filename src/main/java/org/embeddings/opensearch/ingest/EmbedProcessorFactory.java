@@ -4,9 +4,12 @@ import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
+import org.opensearch.OpenSearchParseException;
+import org.opensearch.cluster.service.ClusterApplierService;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -18,6 +21,10 @@ import java.util.function.Supplier;
  * or an overlap not below the window, or a chunking target without a {@code PATH.} are refused when the pipeline is
  * created, not when the first document arrives; whether {@code PATH} is nested depends on the index, and is checked
  * per document.
+ *
+ * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which
+ * validated the pipeline, has them) holds an {@link AbsentModelProcessor}: its documents fail alone with a 400 naming
+ * the model, until the model's folder appears on this node.
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
     static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens";
@@ -39,7 +46,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         if (rawMap.isEmpty()) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
         }
-        Map<String, String> fieldMap = new java.util.LinkedHashMap<>();
+        Map<String, String> fieldMap = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : rawMap.entrySet()) {
             if (e.getValue() instanceof String target && target.isBlank() == false) {
                 fieldMap.put(e.getKey(), target);
@@ -52,19 +59,45 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 );
             }
         }
+        Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking);
+        try {
+            return build(definition);
+        } catch (OpenSearchParseException e) {
+            if (e.getMessage().contains("unknown model") && appliedFromClusterState()) {
+                // the cluster manager validated this pipeline where the model is installed; this node lacks its
+                // files, and must still hold the pipeline, failing its own documents alone
+                return new AbsentModelProcessor(definition, this::build);
+            }
+            throw e;
+        }
+    }
+
+    /** A pipeline's {@code embed} options as read, before its model is resolved on this node. */
+    record Definition(
+        String tag,
+        String description,
+        String model,
+        Map<String, String> fieldMap,
+        boolean ignoreMissing,
+        Map<String, Object> chunking
+    ) {}
+
+    /** Resolves the definition's model and chunking on this node; a 400 names what does not fit. */
+    EmbedProcessor build(Definition definition) {
+        String tag = definition.tag();
         InferenceService service = inference.get();
         if (service == null) {
             throw new IllegalStateException("the embeddings plugin has not started yet");
         }
         String normalized;
         try {
-            normalized = service.registry().installedCard(model).name();
+            normalized = service.registry().installedCard(definition.model()).name();
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        Chunking chunking = chunking(tag, rawChunking, service.registry().installedCard(normalized));
+        Chunking chunking = chunking(tag, definition.chunking(), service.registry().installedCard(normalized));
         if (chunking != null) {
-            for (String target : fieldMap.values()) {
+            for (String target : definition.fieldMap().values()) {
                 int dot = target.lastIndexOf('.');
                 if (dot <= 0 || dot == target.length() - 1) {
                     throw ConfigurationUtils.newConfigurationException(
@@ -76,7 +109,24 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 }
             }
         }
-        return new EmbedProcessor(tag, description, normalized, fieldMap, ignoreMissing, chunking, service, fields.get());
+        return new EmbedProcessor(
+            tag,
+            definition.description(),
+            normalized,
+            definition.fieldMap(),
+            definition.ignoreMissing(),
+            chunking,
+            service,
+            fields.get()
+        );
+    }
+
+    /**
+     * Whether this pipeline is being built from a cluster state this node applies (it was validated on the cluster
+     * manager when it was put), rather than validated for a put request.
+     */
+    private static boolean appliedFromClusterState() {
+        return Thread.currentThread().getName().contains(ClusterApplierService.CLUSTER_UPDATE_THREAD_NAME);
     }
 
     /** The chunking options, or null without {@code chunking}; each bad option is named in a 400. */

@@ -19,12 +19,12 @@ import static org.junit.Assert.assertTrue;
  * restart, relocation and force-merge tests compare before and after.
  *
  * <p>Documents come in tight groups of ten around random centroids, and each query lies near one centroid, so each
- * query has ten clear neighbours; two batches of 800 make two segments, each large enough for Lucene to build a
- * graph (a segment below about 700 vectors is searched exhaustively instead).
+ * query has ten clear neighbours; two batches of 750 make two segments, each large enough for Lucene to build a
+ * graph (a segment below about 650 vectors is searched exhaustively instead).
  */
 final class VectorOptionsWorkload {
-    static final int DIMS = 128;
-    static final int BATCH = 800;
+    static final int DIMS = 64;
+    static final int BATCH = 750;
     static final int GROUPS = 160;
     static final Map<String, String> FIELDS = new LinkedHashMap<>();
     static {
@@ -101,7 +101,7 @@ final class VectorOptionsWorkload {
     Map<String, List<List<String>>> results(RealNode node, String index) throws Exception {
         Random random = new Random(47);
         List<float[]> queries = new ArrayList<>();
-        for (int q = 0; q < 8; q++) {
+        for (int q = 0; q < 5; q++) {
             queries.add(near(q * 7 % GROUPS, random));
         }
         Map<String, List<List<String>>> out = new LinkedHashMap<>();

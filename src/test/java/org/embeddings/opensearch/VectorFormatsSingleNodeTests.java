@@ -13,6 +13,12 @@ import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.xcontent.ToXContent;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.ExceptionsHelper;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.index.IndexSettings;
+import org.opensearch.index.codec.CodecService;
+import org.opensearch.index.codec.CodecServiceFactory;
+import org.opensearch.plugins.EnginePlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
@@ -26,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -36,6 +43,12 @@ import java.util.stream.IntStream;
  * and searches correctly; {@code oversample} changes the ranking only by rescoring the quantized candidates with
  * float32 vectors; bad options answer 400 naming them; options cannot change on an existing field; model-bound
  * mappings always carry their dims.
+ *
+ * <p>Beside the k-NN plugin: {@link KnnLikePlugin} does what k-NN does to an index's codec. It registers
+ * {@code index.knn} and supplies the codec service of every index with {@code index.knn: true}. OpenSearch refuses
+ * to create an index for which two plugins supply a codec service, so these indices exist only if this plugin
+ * supplies none there; on them, {@code embedding} fields work with the default options, and other
+ * {@code index_options} are refused with a 400 instead of being ignored.
  */
 public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     private static final int DOCS = 1000;
@@ -58,9 +71,27 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     private static float[][] vectors;
 
+    /** The part of the k-NN plugin that matters here. */
+    public static final class KnnLikePlugin extends Plugin implements EnginePlugin {
+        static final Setting<Boolean> KNN = Setting.boolSetting("index.knn", false, Setting.Property.IndexScope, Setting.Property.Final);
+
+        @Override
+        public List<Setting<?>> getSettings() {
+            return List.of(KNN);
+        }
+
+        @Override
+        public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
+            if (KNN.get(indexSettings.getSettings())) {
+                return Optional.of(c -> new CodecService(c.getMapperService(), c.getIndexSettings(), c.getLogger(), c.getAdditionalCodecs()));
+            }
+            return Optional.empty();
+        }
+    }
+
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
-        return List.of(EmbeddingsPlugin.class);
+        return List.of(EmbeddingsPlugin.class, KnnLikePlugin.class);
     }
 
     @Override
@@ -151,10 +182,14 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         return Arrays.stream(r.getHits().getHits()).map(SearchHit::getId).toList();
     }
 
-    public void testEveryOptionRoundTripsThroughTheMappingAndChangesWhatLuceneWrites() throws Exception {
+    /** One index for every check that needs it: the test framework deletes all indices after each test. */
+    public void testEveryOptionEndToEnd() throws Exception {
         createFormatsIndex();
         checkMappings();
         checkVectorBytes();
+        checkNearestVectors();
+        checkOversampleChangesTheRankingOnlyByRescoring();
+        checkBadQueriesAreRefused();
     }
 
     @SuppressWarnings("unchecked")
@@ -212,8 +247,7 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(quantized.toString(), quantized.get("hnsw_int8") >= (long) DOCS * DIMS);
     }
 
-    public void testEveryOptionFindsTheNearestVectors() {
-        createFormatsIndex();
+    private void checkNearestVectors() {
         Random random = new Random(3);
         float[][] queries = clustered(random, 20);
         Map<String, Double> recalls = new LinkedHashMap<>();
@@ -238,8 +272,7 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals("recall@10 per field: " + recalls, 1.0, recalls.get("flat_none"), 0);
     }
 
-    public void testOversampleChangesTheRankingOnlyByRescoring() {
-        createFormatsIndex();
+    private void checkOversampleChangesTheRankingOnlyByRescoring() {
         Random random = new Random(5);
         int reordered = 0;
         for (String field : List.of("hnsw_int8", "hnsw_int4", "hnsw_binary", "flat_binary")) {
@@ -359,13 +392,54 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(disagree.getMessage(), disagree.getMessage().contains("has dims [100] but model [bge-small-en-v1.5] produces [384]"));
     }
 
-    public void testBadQueriesAreRefused() {
-        createFormatsIndex();
+    private void checkBadQueriesAreRefused() {
         Exception e = expectThrows(Exception.class, () -> knn("hnsw_int8", new float[] { 1, 2, 3 }, 10, ""));
         assertTrue(org.opensearch.ExceptionsHelper.stackTrace(e), org.opensearch.ExceptionsHelper.stackTrace(e).contains("[query_vector] has [3]"));
         Exception oversample = expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"oversample\": 0.5"));
         assertTrue(org.opensearch.ExceptionsHelper.stackTrace(oversample), org.opensearch.ExceptionsHelper.stackTrace(oversample).contains("[oversample] must be 0"));
         Exception both = expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"query_text\": \"x\""));
         assertTrue(org.opensearch.ExceptionsHelper.stackTrace(both), org.opensearch.ExceptionsHelper.stackTrace(both).contains("not both"));
+    }
+
+    private static final String INT8_FIELD = "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"quantization\": \"int8\"}}}}";
+
+    public void testOnAKnnIndexTheDefaultsWorkAndOtherOptionsAreRefused() {
+        Settings knn = Settings.builder().put("index.knn", true).put("index.number_of_shards", 1).build();
+        client().admin().indices().prepareCreate("knn").setSettings(knn).setMapping("v", "type=embedding,dims=4").get();
+        client().prepareIndex("knn").setId("1").setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON).get();
+        client().prepareIndex("knn").setId("2").setSource("{\"v\": [0, 1, 0, 0]}", XContentType.JSON).get();
+        client().admin().indices().prepareRefresh("knn").get();
+        SearchResponse r = client().prepareSearch("knn")
+            .setQuery(QueryBuilders.wrapperQuery("{\"embed_knn\": {\"v\": {\"query_vector\": [0.9, 0.1, 0, 0], \"k\": 1}}}"))
+            .get();
+        assertEquals("1", r.getHits().getAt(0).getId());
+
+        Exception create = expectThrows(
+            Exception.class,
+            () -> client().admin().indices().prepareCreate("knn2").setSettings(knn).setMapping(INT8_FIELD).get()
+        );
+        assertEquals(400, ExceptionsHelper.status(create).getStatus());
+        assertTrue(create.getMessage(), create.getMessage().contains("[index.knn: true], so the k-NN plugin supplies its codec"));
+        assertFalse(client().admin().indices().prepareExists("knn2").get().isExists());
+
+        Exception update = expectThrows(
+            Exception.class,
+            () -> client().admin()
+                .indices()
+                .preparePutMapping("knn")
+                .setSource("{\"properties\": {\"w\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"type\": \"flat\"}}}}", XContentType.JSON)
+                .get()
+        );
+        assertEquals(400, ExceptionsHelper.status(update).getStatus());
+        assertTrue(update.getMessage(), update.getMessage().contains("[index_options] of field [w]"));
+    }
+
+    public void testWithoutIndexKnnTheOptionsApply() {
+        client().admin().indices().prepareCreate("plain").setSettings(Settings.builder().put("index.knn", false)).setMapping(INT8_FIELD).get();
+        client().prepareIndex("plain").setId("1").setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON).get();
+        client().admin().indices().prepareRefresh("plain").get();
+        VectorsStatsAction.Response stats = client().execute(VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] { "plain" })).actionGet();
+        long quantized = stats.getNodes().get(0).fields().stream().mapToLong(VectorsStatsAction.ShardField::quantizedBytes).sum();
+        assertTrue("int8 vectors written by this plugin's codec: " + quantized, quantized > 0);
     }
 }

@@ -22,7 +22,9 @@ import java.util.function.Function;
  * normalized scores, and RRF), and nDCG@10 and Recall@100 are printed as pytrec_eval computes them.
  *
  * <p>Usage: {@code src/scripts/eval.sh longdocs [MODEL...]} (default: the three Maven Central models);
- * {@code -Deval.sets=longdocs,scifact} chooses the sets.
+ * {@code -Deval.sets=longdocs,scifact} chooses the sets, {@code -Deval.indexing=whole,passages} the ways of
+ * indexing (each method runs when its index is built; BM25 on either), {@code -Deval.node.settings=a=b,c=d} adds node
+ * settings (for example {@code embeddings.onnx.intra_op_threads=1}).
  */
 public final class LongDocsEval {
     private static final int BULK = 64;
@@ -34,8 +36,10 @@ public final class LongDocsEval {
         Path modelDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         List<String> sets = List.of(System.getProperty("eval.sets", "longdocs,scifact").split(","));
         String chunking = System.getProperty("eval.chunking", "{}");
-        try (RealNode node = RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)))) {
-            LongDocsEval eval = new LongDocsEval(node, chunking);
+        List<String> indexing = List.of(System.getProperty("eval.indexing", "whole,passages").split(","));
+        String[] settings = System.getProperty("eval.node.settings", "").isEmpty() ? new String[0] : System.getProperty("eval.node.settings").split(",");
+        try (RealNode node = RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)), settings)) {
+            LongDocsEval eval = new LongDocsEval(node, chunking, indexing.contains("whole"), indexing.contains("passages"));
             for (String model : models) {
                 node.installModel(modelDir, model);
                 for (String set : sets) {
@@ -48,10 +52,14 @@ public final class LongDocsEval {
 
     private final RealNode node;
     private final String chunking;
+    private final boolean indexWhole;
+    private final boolean indexPassages;
 
-    LongDocsEval(RealNode node, String chunking) {
+    LongDocsEval(RealNode node, String chunking, boolean indexWhole, boolean indexPassages) {
         this.node = node;
         this.chunking = chunking;
+        this.indexWhole = indexWhole;
+        this.indexPassages = indexPassages;
     }
 
     void run(String model, String set, LongDocs docs) throws Exception {
@@ -73,18 +81,24 @@ public final class LongDocsEval {
 
         System.out.printf(Locale.ROOT, "%n== %s, %s: %d documents, %d queries; chunking %s%n", model, set, docs.documents().size(), docs.queries().size(), chunking);
         System.out.printf(Locale.ROOT, "%-26s %10s %16s %10s %10s%n", "indexing", "docs/s", "tokens encoded", "vectors", "seconds");
-        ingest(model, whole, docs, "whole (truncated)", false);
-        ingest(model, passages, docs, "passages", true);
-
         Map<String, Function<String, List<RetrievalMetrics.Hit>>> methods = new LinkedHashMap<>();
-        methods.put("embed_knn whole (truncated)", text -> search(whole, knn(text)));
-        methods.put("embed_knn passages", text -> search(passages, nested(text)));
-        methods.put("bm25", text -> search(passages, match(text)));
-        methods.put("fusion linear bm25+passages", text -> search(passages, """
-            {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}"""
-            .formatted(K, match(text), nested(text))));
-        methods.put("fusion rrf bm25+passages", text -> search(passages, """
-            {"fusion": {"method": "rrf", "window_size": %d, "queries": [%s, %s]}}""".formatted(K, match(text), nested(text))));
+        if (indexWhole) {
+            ingest(model, whole, docs, "whole (truncated)", false);
+            methods.put("embed_knn whole (truncated)", text -> search(whole, knn(text)));
+        }
+        if (indexPassages) {
+            ingest(model, passages, docs, "passages", true);
+            methods.put("embed_knn passages", text -> search(passages, nested(text)));
+        }
+        String any = indexPassages ? passages : whole;
+        methods.put("bm25", text -> search(any, match(text)));
+        if (indexPassages) {
+            methods.put("fusion linear bm25+passages", text -> search(passages, """
+                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}"""
+                .formatted(K, match(text), nested(text))));
+            methods.put("fusion rrf bm25+passages", text -> search(passages, """
+                {"fusion": {"method": "rrf", "window_size": %d, "queries": [%s, %s]}}""".formatted(K, match(text), nested(text))));
+        }
         Map<String, double[]> sums = new LinkedHashMap<>();
         methods.keySet().forEach(m -> sums.put(m, new double[2]));
         long start = System.nanoTime();

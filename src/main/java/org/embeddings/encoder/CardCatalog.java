@@ -2,7 +2,6 @@ package org.embeddings.encoder;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,7 +28,8 @@ public final class CardCatalog {
             if (in == null) {
                 return Optional.empty();
             }
-            return Optional.of(JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8)).getAsJsonObject());
+            return Optional.of(JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8))
+                    .getAsJsonObject());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -41,11 +41,12 @@ public final class CardCatalog {
             if (in == null) {
                 throw new IllegalStateException("the card index " + ROOT + "index.txt is missing from the build");
             }
-            return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines()
-                .map(String::strip)
-                .filter(l -> l.isEmpty() == false)
-                .sorted()
-                .toList();
+            return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))
+                    .lines()
+                    .map(String::strip)
+                    .filter(l -> l.isEmpty() == false)
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

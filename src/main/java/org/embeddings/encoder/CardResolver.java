@@ -2,7 +2,6 @@ package org.embeddings.encoder;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,28 +32,32 @@ public final class CardResolver {
         if (folder.isPresent()) {
             return installed(name, folder.get());
         }
-        return CardCatalog.bundled(name).map(json -> {
-            json.addProperty("name", name);
-            return ModelCard.fromJson(json);
-        }).orElseThrow(() -> folders.unknown(name));
+        return CardCatalog.bundled(name)
+                .map(json -> {
+                    json.addProperty("name", name);
+                    return ModelCard.fromJson(json);
+                })
+                .orElseThrow(() -> folders.unknown(name));
     }
 
     /** The card of the model installed in {@code folder} under {@code name}. */
     public ModelCard installed(String name, Path folder) {
-        JsonObject json = ModelCard.merge(CardCatalog.bundled(name).orElseGet(JsonObject::new), SentenceTransformersConfig.read(folder));
+        JsonObject json = ModelCard.merge(
+                CardCatalog.bundled(name).orElseGet(JsonObject::new), SentenceTransformersConfig.read(folder));
         Path cardFile = folder.resolve(ModelFolders.CARD_FILE);
         if (Files.isRegularFile(cardFile)) {
             try {
-                json = ModelCard.merge(json, JsonParser.parseString(Files.readString(cardFile, StandardCharsets.UTF_8)).getAsJsonObject());
+                json = ModelCard.merge(
+                        json,
+                        JsonParser.parseString(Files.readString(cardFile, StandardCharsets.UTF_8))
+                                .getAsJsonObject());
             } catch (IOException | RuntimeException e) {
                 throw new ModelLoadException("cannot read [" + cardFile + "]: " + e.getMessage(), e);
             }
         }
         if (json.size() == 0) {
-            throw new ModelLoadException(
-                "model [" + name + "] has no card: add " + ModelFolders.CARD_FILE + " to [" + folder + "] with at least dims and pooling, "
-                    + "or the model's sentence-transformers files"
-            );
+            throw new ModelLoadException("model [" + name + "] has no card: add " + ModelFolders.CARD_FILE + " to ["
+                    + folder + "] with at least dims and pooling, " + "or the model's sentence-transformers files");
         }
         json.addProperty("name", name);
         try {
@@ -62,7 +65,8 @@ public final class CardResolver {
         } catch (ModelLoadException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new ModelLoadException("model [" + name + "] in [" + folder + "] has a malformed card: " + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "model [" + name + "] in [" + folder + "] has a malformed card: " + e.getMessage(), e);
         }
     }
 }

@@ -17,12 +17,12 @@ public record Chunking(int maxTokens, int overlapTokens) {
 
     public Chunking {
         if (maxTokens < MIN_MAX_TOKENS) {
-            throw new InvalidInputException("[max_tokens] must be at least " + MIN_MAX_TOKENS + ", got [" + maxTokens + "]");
+            throw new InvalidInputException(
+                    "[max_tokens] must be at least " + MIN_MAX_TOKENS + ", got [" + maxTokens + "]");
         }
         if (overlapTokens < 0 || overlapTokens >= maxTokens) {
-            throw new InvalidInputException(
-                "[overlap_tokens] must be at least 0 and less than [max_tokens] (" + maxTokens + "), got [" + overlapTokens + "]"
-            );
+            throw new InvalidInputException("[overlap_tokens] must be at least 0 and less than [max_tokens] ("
+                    + maxTokens + "), got [" + overlapTokens + "]");
         }
     }
 
@@ -40,16 +40,17 @@ public record Chunking(int maxTokens, int overlapTokens) {
     public static Chunking of(Integer maxTokens, Integer overlapTokens, ModelCard card) {
         Chunking defaults = defaults(card);
         int max = maxTokens == null ? defaults.maxTokens() : maxTokens;
-        int overlap = overlapTokens != null ? overlapTokens : (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS);
+        int overlap = overlapTokens != null
+                ? overlapTokens
+                : (int) ((long) max * DEFAULT_OVERLAP_TOKENS / DEFAULT_MAX_TOKENS);
         return new Chunking(max, overlap).checkFits(card);
     }
 
     /** Fails, naming the option, when a window would not fit the model. */
     public Chunking checkFits(ModelCard card) {
         if (maxTokens > card.maxTokens()) {
-            throw new InvalidInputException(
-                "[max_tokens] [" + maxTokens + "] exceeds the token limit [" + card.maxTokens() + "] of model [" + card.name() + "]"
-            );
+            throw new InvalidInputException("[max_tokens] [" + maxTokens + "] exceeds the token limit ["
+                    + card.maxTokens() + "] of model [" + card.name() + "]");
         }
         return this;
     }

@@ -21,7 +21,12 @@ public final class Encoder implements Closeable {
     private final EncoderStats stats = new EncoderStats();
 
     /** Takes ownership of all parts; tokenizer and model calls run on {@code nativeThread}. */
-    public Encoder(ModelCard card, ModelTokenizer tokenizer, OnnxModel model, TokenBudgetBatcher batcher, NativeThread nativeThread) {
+    public Encoder(
+            ModelCard card,
+            ModelTokenizer tokenizer,
+            OnnxModel model,
+            TokenBudgetBatcher batcher,
+            NativeThread nativeThread) {
         this.card = card;
         this.tokenizer = tokenizer;
         this.model = model;
@@ -70,7 +75,8 @@ public final class Encoder implements Closeable {
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
             if (text == null || text.isBlank()) {
-                throw new InvalidInputException("text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
+                throw new InvalidInputException(
+                        "text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
             }
             prompted.add(card.prompt().apply(role, text));
         }
@@ -100,15 +106,18 @@ public final class Encoder implements Closeable {
      * Cuts and tokenizes the passages of {@code texts} on the model's native thread, in {@code lane}, and plans one
      * encode of all of them; the caller runs it a sub-batch at a time ({@link PassageJob#step()}), as a {@link Job}.
      */
-    public PassageJob startPassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
+    public PassageJob startPassages(
+            List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
         chunking.checkFits(card);
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
             if (text == null || text.isBlank()) {
-                throw new InvalidInputException("text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
+                throw new InvalidInputException(
+                        "text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
             }
         }
-        List<PassageCutter.Cut> cuts = nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts));
+        List<PassageCutter.Cut> cuts =
+                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts));
         int total = 0;
         for (PassageCutter.Cut cut : cuts) {
             total += cut.tokens().length;
@@ -157,7 +166,8 @@ public final class Encoder implements Closeable {
     }
 
     /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
-    public List<PassageCutter.Cut> cutPassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
+    public List<PassageCutter.Cut> cutPassages(
+            List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
         return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts));
     }
@@ -240,7 +250,8 @@ public final class Encoder implements Closeable {
         int to = plan.bounds()[b + 1];
         OnnxModel.Output out = model.run(tokens, plan.order(), from, to);
         if (out.dim() != card.dims()) {
-            throw new ModelLoadException("model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
+            throw new ModelLoadException(
+                    "model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
         }
         for (int r = 0; r < out.batch(); r++) {
             float[] v = card.pooling().pool(out.hidden(), out.mask(), r, out.seqLen(), out.dim());
@@ -251,7 +262,8 @@ public final class Encoder implements Closeable {
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {
-        List<String> prompted = texts.stream().map(t -> card.prompt().apply(role, t)).toList();
+        List<String> prompted =
+                texts.stream().map(t -> card.prompt().apply(role, t)).toList();
         return nativeThread.call(() -> tokenizer.tokenize(prompted));
     }
 

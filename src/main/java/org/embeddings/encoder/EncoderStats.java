@@ -11,9 +11,11 @@ public final class EncoderStats {
     final LongAdder batches = new LongAdder();
     final LongAdder inferenceNanos = new LongAdder();
 
-    public record Snapshot(long requests, long texts, long tokens, long paddedTokens, long batches, long inferenceNanos) {}
+    public record Snapshot(
+            long requests, long texts, long tokens, long paddedTokens, long batches, long inferenceNanos) {}
 
     public Snapshot snapshot() {
-        return new Snapshot(requests.sum(), texts.sum(), tokens.sum(), paddedTokens.sum(), batches.sum(), inferenceNanos.sum());
+        return new Snapshot(
+                requests.sum(), texts.sum(), tokens.sum(), paddedTokens.sum(), batches.sum(), inferenceNanos.sum());
     }
 }

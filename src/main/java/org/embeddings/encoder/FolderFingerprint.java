@@ -27,7 +27,8 @@ public record FolderFingerprint(List<String> entries) {
                     BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
                     if (a.isRegularFile()) {
                         String content = a.size() <= SMALL_FILE ? ":" + Arrays.hashCode(Files.readAllBytes(f)) : "";
-                        entries.add(folder.relativize(f) + ":" + a.size() + ":" + a.lastModifiedTime().toMillis() + content);
+                        entries.add(folder.relativize(f) + ":" + a.size() + ":"
+                                + a.lastModifiedTime().toMillis() + content);
                     }
                 } catch (IOException e) {
                     entries.add(folder.relativize(f) + ":unreadable");

@@ -2,8 +2,8 @@ package org.embeddings.encoder;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -73,7 +73,8 @@ public final class Int8ModelFiles {
             deleteStale(name, target);
             return new Outcome(target, false, hashed - start, System.nanoTime() - hashed, result);
         } catch (IOException e) {
-            throw new ModelLoadException("cannot write the int8 form of model [" + name + "] to [" + dir + "]: " + e, e);
+            throw new ModelLoadException(
+                    "cannot write the int8 form of model [" + name + "] to [" + dir + "]: " + e, e);
         }
     }
 
@@ -82,8 +83,9 @@ public final class Int8ModelFiles {
         try (var files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
                 String f = p.getFileName().toString();
-                boolean sameModel = f.startsWith(name + "-") && f.length() > name.length() + 65
-                    && f.substring(name.length() + 1, name.length() + 65).matches("[0-9a-f]{64}");
+                boolean sameModel = f.startsWith(name + "-")
+                        && f.length() > name.length() + 65
+                        && f.substring(name.length() + 1, name.length() + 65).matches("[0-9a-f]{64}");
                 if (sameModel && p.equals(keep) == false) {
                     Files.deleteIfExists(p);
                 }
@@ -95,7 +97,7 @@ public final class Int8ModelFiles {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0;) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
                 digest.update(buffer, 0, n);
             }
             return HexFormat.of().formatHex(digest.digest());

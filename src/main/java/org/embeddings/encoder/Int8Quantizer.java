@@ -10,10 +10,8 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
-
 import java.io.IOException;
 import java.io.OutputStream;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -23,7 +21,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntBinaryOperator;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * Rewrites an fp32 ONNX graph into a dynamically quantized int8 graph that ONNX Runtime runs on its integer kernels.
@@ -64,9 +64,7 @@ public final class Int8Quantizer {
     /** The rewritten model and what was done. */
     public record Result(byte[] model, int quantized, int keptFp32, int biasesFolded) {}
 
-    private static final java.util.regex.Pattern ATTENTION_OUTPUT = java.util.regex.Pattern.compile(
-        "attention/output/dense|out_proj|o_proj"
-    );
+    private static final Pattern ATTENTION_OUTPUT = Pattern.compile("attention/output/dense|out_proj|o_proj");
 
     /**
      * The recipe chosen by measurement (docs/int8.md): every weight matmul in int8 except each layer's attention
@@ -75,8 +73,8 @@ public final class Int8Quantizer {
      * is int8. Quantizing all of them cost 0.21 to 0.26 STSB Spearman on all-minilm-l6-v2 and e5-small-v2, past the
      * 0.2 line; keeping these 8 % of the weight FLOPs in fp32 brings it within it at the smallest cost in speed.
      */
-    public static final Predicate<WeightMatMul> RECIPE = w -> ATTENTION_OUTPUT.matcher(w.node()).find();
-
+    public static final Predicate<WeightMatMul> RECIPE =
+            w -> ATTENTION_OUTPUT.matcher(w.node()).find();
 
     private final Predicate<WeightMatMul> keepFp32;
     private final int maxLevel;
@@ -100,7 +98,8 @@ public final class Int8Quantizer {
     }
 
     /** A MatMul/Gemm this rewrite can quantize, and how its weights and bias map onto DynamicQuantizeMatMul. */
-    private record Candidate(int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}
+    private record Candidate(
+            int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}
 
     /** The rewritten model as bytes. */
     public Result quantize(byte[] fp32Model) {
@@ -136,7 +135,8 @@ public final class Int8Quantizer {
         graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
         Map<String, TensorProto> constants = new HashMap<>();
         for (TensorProto t : graph.getInitializerList()) {
-            if (graphInputs.contains(t.getName()) == false) { // an initializer that is also an input can be fed at run time
+            if (graphInputs.contains(t.getName())
+                    == false) { // an initializer that is also an input can be fed at run time
                 constants.put(t.getName(), t);
             }
         }
@@ -158,9 +158,8 @@ public final class Int8Quantizer {
         }
         if (candidates.isEmpty()) {
             throw new InvalidInputException(
-                "the ONNX graph has no MatMul or Gemm with constant fp32 weights, so there is nothing to quantize to int8 "
-                    + "(is it already quantized?)"
-            );
+                    "the ONNX graph has no MatMul or Gemm with constant fp32 weights, so there is nothing to quantize to int8 "
+                            + "(is it already quantized?)");
         }
 
         Map<Integer, Candidate> byNode = new HashMap<>();
@@ -175,7 +174,8 @@ public final class Int8Quantizer {
             }
         }
 
-        // A MatMul whose only consumer is "+ constant vector[N]" takes that vector as its bias: one node instead of two.
+        // A MatMul whose only consumer is "+ constant vector[N]" takes that vector as its bias: one node instead of
+        // two.
         Map<Integer, String> foldedBias = new HashMap<>();
         Set<Integer> removedAdds = new HashSet<>();
         for (Candidate c : byNode.values()) {
@@ -189,7 +189,9 @@ public final class Int8Quantizer {
                 continue;
             }
             NodeProto add = graph.getNode(users.get(0));
-            if (add.getOpType().equals("Add") == false || add.getDomain().isEmpty() == false || add.getInputCount() != 2) {
+            if (add.getOpType().equals("Add") == false
+                    || add.getDomain().isEmpty() == false
+                    || add.getInputCount() != 2) {
                 continue;
             }
             String other = add.getInput(0).equals(out) ? add.getInput(1) : add.getInput(0);
@@ -216,9 +218,8 @@ public final class Int8Quantizer {
                 continue;
             }
             String[] q = quantizedWeights.computeIfAbsent(
-                c.weight() + (c.transposed() ? "|T" : "") + (c.alpha() == 1f ? "" : "|a" + c.alpha()),
-                key -> quantizeWeight(constants.get(c.weight()), c, added)
-            );
+                    c.weight() + (c.transposed() ? "|T" : "") + (c.alpha() == 1f ? "" : "|a" + c.alpha()),
+                    key -> quantizeWeight(constants.get(c.weight()), c, added));
             String bias = null;
             String output = node.getOutput(0);
             if (node.getOpType().equals("Gemm")) {
@@ -230,14 +231,14 @@ public final class Int8Quantizer {
                 output = add.getOutput(0);
             }
             NodeProto.Builder replacement = NodeProto.newBuilder()
-                .setName(node.getName() + "_int8")
-                .setOpType("DynamicQuantizeMatMul")
-                .setDomain(MS_DOMAIN)
-                .addInput(node.getInput(0))
-                .addInput(q[0])
-                .addInput(q[1])
-                .addInput(q[2])
-                .addOutput(output);
+                    .setName(node.getName() + "_int8")
+                    .setOpType("DynamicQuantizeMatMul")
+                    .setDomain(MS_DOMAIN)
+                    .addInput(node.getInput(0))
+                    .addInput(q[0])
+                    .addInput(q[1])
+                    .addInput(q[2])
+                    .addOutput(output);
             if (bias != null) {
                 replacement.addInput(bias);
                 folded++;
@@ -262,13 +263,13 @@ public final class Int8Quantizer {
         int quantized = byNode.size();
         ModelProto.Builder out = model.toBuilder().setGraph(g);
         if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
-            out.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+            out.addOpsetImport(
+                    OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
         }
-        out.addMetadataProps(
-            StringStringEntryProto.newBuilder()
+        out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
-                .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded=" + folded)
-        );
+                .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
+                        + folded));
         return new Rewrite(out.build(), quantized, kept, folded);
     }
 
@@ -299,7 +300,8 @@ public final class Int8Quantizer {
                 if (c != null && isFloatVector(constants.get(c), n) == false) {
                     return null; // a C that is not a per-column bias (a full matrix, a scalar) stays with the fp32 Gemm
                 }
-                return new Candidate(index, w.getName(), transB, floatAttr(node, "alpha", 1f), c, floatAttr(node, "beta", 1f), k, n);
+                return new Candidate(
+                        index, w.getName(), transB, floatAttr(node, "alpha", 1f), c, floatAttr(node, "beta", 1f), k, n);
             }
             default:
                 return null;
@@ -321,7 +323,7 @@ public final class Int8Quantizer {
         int k = c.rows();
         int n = c.cols();
         // element (row r, column j) of the [K, N] matrix the integer kernel multiplies by
-        java.util.function.IntBinaryOperator at = c.transposed() ? (r, j) -> j * k + r : (r, j) -> r * n + j;
+        IntBinaryOperator at = c.transposed() ? (r, j) -> j * k + r : (r, j) -> r * n + j;
         float[] scale = new float[n];
         for (int j = 0; j < n; j++) {
             float max = 0;
@@ -341,10 +343,10 @@ public final class Int8Quantizer {
             scale[j] *= c.alpha();
         }
         String base = w.getName() + (c.transposed() ? "_T" : "") + (c.alpha() == 1f ? "" : "_alpha");
-        String[] names = { base + "_int8", base + "_int8_scale", base + "_int8_zero_point" };
-        added.put(names[0], tensor(names[0], TensorProto.DataType.INT8, new long[] { k, n }, q));
+        String[] names = {base + "_int8", base + "_int8_scale", base + "_int8_zero_point"};
+        added.put(names[0], tensor(names[0], TensorProto.DataType.INT8, new long[] {k, n}, q));
         added.put(names[1], floatTensor(names[1], scale));
-        added.put(names[2], tensor(names[2], TensorProto.DataType.INT8, new long[] { n }, new byte[n]));
+        added.put(names[2], tensor(names[2], TensorProto.DataType.INT8, new long[] {n}, new byte[n]));
         return names;
     }
 
@@ -366,9 +368,8 @@ public final class Int8Quantizer {
 
     static float[] floats(TensorProto t) {
         if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-            throw new ModelLoadException(
-                "tensor [" + t.getName() + "] keeps its data in an external file; int8 quantization needs the weights inside model.onnx"
-            );
+            throw new ModelLoadException("tensor [" + t.getName()
+                    + "] keeps its data in an external file; int8 quantization needs the weights inside model.onnx");
         }
         long count = 1;
         for (long d : t.getDimsList()) {
@@ -387,7 +388,10 @@ public final class Int8Quantizer {
     }
 
     private static TensorProto tensor(String name, TensorProto.DataType type, long[] dims, byte[] raw) {
-        TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(type.getNumber()).setRawData(ByteString.copyFrom(raw));
+        TensorProto.Builder b = TensorProto.newBuilder()
+                .setName(name)
+                .setDataType(type.getNumber())
+                .setRawData(ByteString.copyFrom(raw));
         for (long d : dims) {
             b.addDims(d);
         }
@@ -397,7 +401,7 @@ public final class Int8Quantizer {
     private static TensorProto floatTensor(String name, float[] values) {
         ByteBuffer raw = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         raw.asFloatBuffer().put(values);
-        return tensor(name, TensorProto.DataType.FLOAT, new long[] { values.length }, raw.array());
+        return tensor(name, TensorProto.DataType.FLOAT, new long[] {values.length}, raw.array());
     }
 
     private static long intAttr(NodeProto node, String name, long fallback) {

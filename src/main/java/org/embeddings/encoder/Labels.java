@@ -26,8 +26,7 @@ public final class Labels {
                 }
             }
         }
-        throw new InvalidInputException(
-            "unknown [" + option + "] [" + label + "], expected one of " + Arrays.stream(type.getEnumConstants()).map(Labels::of).toList()
-        );
+        throw new InvalidInputException("unknown [" + option + "] [" + label + "], expected one of "
+                + Arrays.stream(type.getEnumConstants()).map(Labels::of).toList());
     }
 }

@@ -3,8 +3,6 @@ package org.embeddings.encoder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 
-import java.util.Locale;
-
 /**
  * Everything the encoder needs to know to use a model the way its authors trained it: how to prompt each role,
  * how many tokens it reads, how its output is pooled and normalized, and which ONNX output holds its states (the
@@ -15,16 +13,15 @@ import java.util.Locale;
  * layer winning, so that each source can set only what it knows.
  */
 public record ModelCard(
-    String name,
-    String huggingFaceId,
-    int dims,
-    Pooling pooling,
-    boolean normalize,
-    int maxTokens,
-    Prompt prompt,
-    PaddingSide paddingSide,
-    String output
-) {
+        String name,
+        String huggingFaceId,
+        int dims,
+        Pooling pooling,
+        boolean normalize,
+        int maxTokens,
+        Prompt prompt,
+        PaddingSide paddingSide,
+        String output) {
     /** Lucene's default limit on vector dimensions. */
     public static final int MAX_DIMS = 4096;
 
@@ -36,7 +33,8 @@ public record ModelCard(
     public ModelCard {
         ModelName.check(name);
         if (dims < 1 || dims > MAX_DIMS) {
-            throw new InvalidInputException("model [" + name + "]: dims must be within [1, " + MAX_DIMS + "], got " + dims);
+            throw new InvalidInputException(
+                    "model [" + name + "]: dims must be within [1, " + MAX_DIMS + "], got " + dims);
         }
         if (maxTokens < 2) {
             throw new InvalidInputException("model [" + name + "]: max_tokens must be at least 2, got " + maxTokens);
@@ -63,16 +61,15 @@ public record ModelCard(
         PaddingSide side = Labels.parse(PaddingSide.class, "padding_side", string(json, "padding_side", "right"));
         Integer maxTokens = integer(json, "max_tokens");
         return new ModelCard(
-            name,
-            string(json, "hf_id", null),
-            dims,
-            Pooling.of(string(json, "pooling", null)),
-            json.has("normalize") ? json.get("normalize").getAsBoolean() : true,
-            maxTokens == null ? 512 : maxTokens,
-            new Prompt(string(prompts, "query", ""), string(prompts, "passage", ""), string(prompts, "none", "")),
-            side,
-            string(onnx, "output", "last_hidden_state")
-        );
+                name,
+                string(json, "hf_id", null),
+                dims,
+                Pooling.of(string(json, "pooling", null)),
+                json.has("normalize") ? json.get("normalize").getAsBoolean() : true,
+                maxTokens == null ? 512 : maxTokens,
+                new Prompt(string(prompts, "query", ""), string(prompts, "passage", ""), string(prompts, "none", "")),
+                side,
+                string(onnx, "output", "last_hidden_state"));
     }
 
     /** Deep-merges {@code top} over {@code base}: objects merge key by key, any other value replaces. */
@@ -81,7 +78,9 @@ public record ModelCard(
         for (var entry : top.entrySet()) {
             JsonElement existing = out.get(entry.getKey());
             if (existing != null && existing.isJsonObject() && entry.getValue().isJsonObject()) {
-                out.add(entry.getKey(), merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject()));
+                out.add(
+                        entry.getKey(),
+                        merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject()));
             } else {
                 out.add(entry.getKey(), entry.getValue().deepCopy());
             }

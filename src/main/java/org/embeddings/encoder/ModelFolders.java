@@ -40,7 +40,8 @@ public final class ModelFolders {
             try {
                 Path real = candidate.toRealPath();
                 if (real.startsWith(root.toRealPath()) == false) {
-                    throw new InvalidInputException("model [" + name + "] resolves outside its model directory; refusing it");
+                    throw new InvalidInputException(
+                            "model [" + name + "] resolves outside its model directory; refusing it");
                 }
                 return Optional.of(real);
             } catch (IOException e) {
@@ -59,9 +60,9 @@ public final class ModelFolders {
             }
             try (var dirs = Files.list(root)) {
                 dirs.filter(d -> Files.isRegularFile(d.resolve(ONNX_FILE)))
-                    .map(d -> d.getFileName().toString())
-                    .filter(n -> names.contains(n) == false)
-                    .forEach(names::add);
+                        .map(d -> d.getFileName().toString())
+                        .filter(n -> names.contains(n) == false)
+                        .forEach(names::add);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -78,8 +79,9 @@ public final class ModelFolders {
     /** The error for a name this node cannot run: says where to install a known model, and what is installed. */
     public UnknownModelException unknown(String name) {
         String known = CardCatalog.bundled(name).isPresent()
-            ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in " + roots.get(0).resolve(name) + ")"
-            : "unknown model [" + name + "]";
+                ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in "
+                        + roots.get(0).resolve(name) + ")"
+                : "unknown model [" + name + "]";
         return new UnknownModelException(known + "; installed models: " + installed());
     }
 }

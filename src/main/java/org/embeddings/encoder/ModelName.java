@@ -26,9 +26,8 @@ public final class ModelName {
     static void check(String name) {
         if (name == null || VALID.matcher(name).matches() == false || name.contains("..")) {
             throw new InvalidInputException(
-                "invalid model name [" + name + "]: expected a Hugging Face model name without organisation, "
-                    + "letters, digits, '.', '_' and '-' only"
-            );
+                    "invalid model name [" + name + "]: expected a Hugging Face model name without organisation, "
+                            + "letters, digits, '.', '_' and '-' only");
         }
     }
 }

@@ -43,6 +43,7 @@ public final class ModelRegistry implements Closeable {
     private final ConcurrentHashMap<String, ModelState> states = new ConcurrentHashMap<>();
     /** Guards state transitions that must not race with {@link #close()}, and the reserved bytes. */
     private final Object lock = new Object();
+
     private long reservedBytes;
     private boolean closed;
 
@@ -117,8 +118,14 @@ public final class ModelRegistry implements Closeable {
         try {
             Optional<String> base = int8Base(name).filter(b -> folders.folder(b).isPresent());
             folder = folders.folder(base.orElse(name)).orElseThrow(() -> unknown(name));
-            ModelCard card = base.isPresent() ? cards.installed(base.get(), folder).withName(name) : cards.installed(name, folder);
-            Path onnx = base.isPresent() ? int8Files.file(name, folder.resolve(ModelFolders.ONNX_FILE)).file() : folder.resolve(ModelFolders.ONNX_FILE);
+            ModelCard card = base.isPresent()
+                    ? cards.installed(base.get(), folder).withName(name)
+                    : cards.installed(name, folder);
+            Path onnx = base.isPresent()
+                    ? int8Files
+                            .file(name, folder.resolve(ModelFolders.ONNX_FILE))
+                            .file()
+                    : folder.resolve(ModelFolders.ONNX_FILE);
             long size = fileSize(onnx);
             reserve(name, size);
             bytes = size;
@@ -138,9 +145,12 @@ public final class ModelRegistry implements Closeable {
                 if (closed == false) {
                     reservedBytes -= bytes;
                 }
-                boolean remember = folder != null && e instanceof RuntimeException && (e instanceof ModelMemoryLimitException) == false;
+                boolean remember = folder != null
+                        && e instanceof RuntimeException
+                        && (e instanceof ModelMemoryLimitException) == false;
                 if (remember && closed == false) {
-                    states.replace(name, loading, new ModelState.Failed((RuntimeException) e, FolderFingerprint.of(folder)));
+                    states.replace(
+                            name, loading, new ModelState.Failed((RuntimeException) e, FolderFingerprint.of(folder)));
                 } else {
                     states.remove(name, loading);
                 }
@@ -154,9 +164,9 @@ public final class ModelRegistry implements Closeable {
         synchronized (lock) {
             if (reservedBytes + bytes > maxLoadedBytes) {
                 throw new ModelMemoryLimitException(
-                    "loading model [" + name + "] (" + bytes + " bytes) would take this node's loaded models to " + (reservedBytes + bytes)
-                        + " bytes, past embeddings.models.max_loaded_bytes [" + maxLoadedBytes + "]; loaded: " + loadedNames()
-                );
+                        "loading model [" + name + "] (" + bytes + " bytes) would take this node's loaded models to "
+                                + (reservedBytes + bytes) + " bytes, past embeddings.models.max_loaded_bytes ["
+                                + maxLoadedBytes + "]; loaded: " + loadedNames());
             }
             reservedBytes += bytes;
         }
@@ -165,7 +175,8 @@ public final class ModelRegistry implements Closeable {
     private Encoder open(String name, Path folder, Path onnx, ModelCard card) {
         Path tokenizerFile = folder.resolve(ModelFolders.TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
-            throw new ModelLoadException("model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
+            throw new ModelLoadException(
+                    "model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
         }
         NativeThread thread = new NativeThread(name);
         try {
@@ -223,7 +234,9 @@ public final class ModelRegistry implements Closeable {
         if (states.get(n) instanceof ModelState.Loaded loaded) {
             return loaded.encoder().card();
         }
-        Optional<String> base = int8Base(n).filter(b -> folders.folder(b).isPresent() || CardCatalog.bundled(b).isPresent());
+        Optional<String> base = int8Base(n)
+                .filter(b ->
+                        folders.folder(b).isPresent() || CardCatalog.bundled(b).isPresent());
         if (base.isPresent()) {
             return card(base.get()).withName(n);
         }
@@ -261,12 +274,12 @@ public final class ModelRegistry implements Closeable {
     }
 
     private UnknownModelException unknown(String name) {
-        Optional<String> base = Int8Name.base(name).filter(b -> CardCatalog.bundled(b).isPresent());
+        Optional<String> base =
+                Int8Name.base(name).filter(b -> CardCatalog.bundled(b).isPresent());
         if (base.isPresent()) {
-            return new UnknownModelException(
-                "model [" + name + "] is the int8 form of [" + base.get() + "], which is not installed on this node (place model.onnx and "
-                    + "tokenizer.json in " + folders.installRoot().resolve(base.get()) + "); installed models: " + installed()
-            );
+            return new UnknownModelException("model [" + name + "] is the int8 form of [" + base.get()
+                    + "], which is not installed on this node (place model.onnx and " + "tokenizer.json in "
+                    + folders.installRoot().resolve(base.get()) + "); installed models: " + installed());
         }
         return folders.unknown(name);
     }
@@ -289,7 +302,9 @@ public final class ModelRegistry implements Closeable {
     }
 
     public Optional<Encoder> loadedEncoder(String name) {
-        return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded ? Optional.of(loaded.encoder()) : Optional.empty();
+        return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded
+                ? Optional.of(loaded.encoder())
+                : Optional.empty();
     }
 
     /** Bytes of model files loaded or being loaded on this node (the sum that {@code maxLoadedBytes} bounds). */

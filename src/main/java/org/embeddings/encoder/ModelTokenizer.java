@@ -3,7 +3,6 @@ package org.embeddings.encoder;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
-
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -46,16 +45,16 @@ public final class ModelTokenizer implements Closeable {
         }
     }
 
-    private static HuggingFaceTokenizer build(Path tokenizerJson, int maxTokens, boolean modelInput) throws IOException {
+    private static HuggingFaceTokenizer build(Path tokenizerJson, int maxTokens, boolean modelInput)
+            throws IOException {
         return NativeLibraries.withTokenizerEnvironment(
-            () -> HuggingFaceTokenizer.builder(Map.of("modelMaxLength", maxTokens))
-                .optTokenizerPath(tokenizerJson)
-                .optAddSpecialTokens(modelInput)
-                .optTruncation(modelInput)
-                .optMaxLength(maxTokens)
-                .optPadding(false)
-                .build()
-        );
+                () -> HuggingFaceTokenizer.builder(Map.of("modelMaxLength", maxTokens))
+                        .optTokenizerPath(tokenizerJson)
+                        .optAddSpecialTokens(modelInput)
+                        .optTruncation(modelInput)
+                        .optMaxLength(maxTokens)
+                        .optPadding(false)
+                        .build());
     }
 
     /**

@@ -1,12 +1,11 @@
 package org.embeddings.encoder;
 
 import ai.onnxruntime.OrtEnvironment;
-
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
-import java.io.IOException;
 
 /**
  * Where native code goes, and how the encoder keeps its native libraries' global settings to itself.

@@ -7,7 +7,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-
 import java.io.Closeable;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -51,39 +50,37 @@ public final class OnnxModel implements Closeable {
             Set<String> unknown = new TreeSet<>(inputs);
             unknown.removeAll(FEEDABLE);
             if (unknown.isEmpty() == false || inputs.contains("input_ids") == false) {
-                throw new ModelLoadException(
-                    "model [" + card.name() + "] has ONNX inputs " + inputs + "; expected input_ids and any of " + new TreeSet<>(FEEDABLE)
-                );
+                throw new ModelLoadException("model [" + card.name() + "] has ONNX inputs " + inputs
+                        + "; expected input_ids and any of " + new TreeSet<>(FEEDABLE));
             }
             Map<String, NodeInfo> outputs = session.getOutputInfo();
             NodeInfo info = outputs.get(card.output());
             if (info == null) {
-                throw new ModelLoadException(
-                    "model [" + card.name() + "] has no ONNX output [" + card.output() + "]; it has " + new TreeSet<>(outputs.keySet())
-                );
+                throw new ModelLoadException("model [" + card.name() + "] has no ONNX output [" + card.output()
+                        + "]; it has " + new TreeSet<>(outputs.keySet()));
             }
             long[] shape = ((TensorInfo) info.getInfo()).getShape();
             this.outputRank = shape.length;
             if (outputRank != card.pooling().outputRank()) {
-                throw new ModelLoadException(
-                    "model [" + card.name() + "] output [" + card.output() + "] has rank " + outputRank + " but pooling ["
-                        + card.pooling().label() + "] needs rank " + card.pooling().outputRank()
-                );
+                throw new ModelLoadException("model [" + card.name() + "] output [" + card.output() + "] has rank "
+                        + outputRank + " but pooling [" + card.pooling().label() + "] needs rank "
+                        + card.pooling().outputRank());
             }
             // A fixed width that is not the card's would fail every call after a load that had succeeded, and the
             // registry keeps loaded models, so a corrected card would not be read; a dynamic width (-1) is checked
             // per call by the encoder.
             long width = shape[shape.length - 1];
             if (width > 0 && width != card.dims()) {
-                throw new ModelLoadException(
-                    "model [" + card.name() + "] output [" + card.output() + "] has " + width + " dims but its card says " + card.dims()
-                );
+                throw new ModelLoadException("model [" + card.name() + "] output [" + card.output() + "] has " + width
+                        + " dims but its card says " + card.dims());
             }
             this.output = card.output();
             this.padLeft = card.paddingSide() == ModelCard.PaddingSide.LEFT;
         } catch (OrtException | RuntimeException e) {
             close();
-            throw e instanceof ModelLoadException m ? m : new ModelLoadException("cannot inspect model [" + card.name() + "]", e);
+            throw e instanceof ModelLoadException m
+                    ? m
+                    : new ModelLoadException("cannot inspect model [" + card.name() + "]", e);
         }
     }
 
@@ -108,7 +105,7 @@ public final class OnnxModel implements Closeable {
                 positions[offset + k] = k;
             }
         }
-        long[] shape = { batch, seqLen };
+        long[] shape = {batch, seqLen};
         Map<String, OnnxTensor> feed = new HashMap<>();
         try {
             feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
@@ -131,7 +128,8 @@ public final class OnnxModel implements Closeable {
                 return new Output(hidden, mask, batch, seqLen, dim);
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on a batch of " + batch + " x " + seqLen + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "ONNX Runtime failed on a batch of " + batch + " x " + seqLen + ": " + e.getMessage(), e);
         } finally {
             feed.values().forEach(OnnxTensor::close);
         }

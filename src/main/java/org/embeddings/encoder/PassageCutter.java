@@ -1,6 +1,7 @@
 package org.embeddings.encoder;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,9 +39,9 @@ public final class PassageCutter {
         int overhead = tokenizer.tokenize(List.of(prompt.apply(role, "")))[0].length();
         int budget = maxTokens - overhead;
         if (budget < 1) {
-            throw new InvalidInputException(
-                "[max_tokens] [" + maxTokens + "] leaves no room for text after the model's prompt and special tokens (" + overhead + " tokens)"
-            );
+            throw new InvalidInputException("[max_tokens] [" + maxTokens
+                    + "] leaves no room for text after the model's prompt and special tokens (" + overhead
+                    + " tokens)");
         }
         // One tokenizer call for every window of every text; the rare text whose windows do not fit is redone alone.
         List<int[][]> spans = new ArrayList<>(texts.size());
@@ -58,13 +59,14 @@ public final class PassageCutter {
         for (int t = 0; t < texts.size(); t++) {
             int[][] windows = spans.get(t);
             int count = windows[0].length;
-            Tokens[] own = java.util.Arrays.copyOfRange(tokens, at, at + count);
+            Tokens[] own = Arrays.copyOfRange(tokens, at, at + count);
             at += count;
             int textBudget = budget;
             while (fits(own) == false) {
                 textBudget -= Math.max(1, textBudget / 16);
                 if (textBudget < 1) {
-                    throw new IllegalStateException("cannot cut text [" + t + "] into windows of " + maxTokens + " tokens");
+                    throw new IllegalStateException(
+                            "cannot cut text [" + t + "] into windows of " + maxTokens + " tokens");
                 }
                 windows = windows(texts.get(t), textBudget);
                 List<String> redo = new ArrayList<>(windows[0].length);
@@ -97,9 +99,9 @@ public final class PassageCutter {
     private int[][] windows(String text, int budget) {
         ModelTokenizer.Spans spans = tokenizer.spans(text);
         List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
-            .cut(text, spans.starts(), spans.ends());
+                .cut(text, spans.starts(), spans.ends());
         if (windows.size() == 1) {
-            return new int[][] { { 0 }, { text.length() } };
+            return new int[][] {{0}, {text.length()}};
         }
         int[] starts = new int[windows.size()];
         int[] ends = new int[windows.size()];
@@ -107,6 +109,6 @@ public final class PassageCutter {
             starts[w] = spans.starts()[windows.get(w).first()];
             ends[w] = spans.ends()[windows.get(w).end() - 1];
         }
-        return new int[][] { starts, ends };
+        return new int[][] {starts, ends};
     }
 }

@@ -1,6 +1,5 @@
 package org.embeddings.encoder;
 
-import java.util.Locale;
 import java.util.Arrays;
 
 /**

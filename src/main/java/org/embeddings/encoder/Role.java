@@ -1,7 +1,5 @@
 package org.embeddings.encoder;
 
-import java.util.Locale;
-
 /**
  * What a text is for. Asymmetric retrieval models were trained with different text in front of queries and
  * passages, so every caller names the role; {@link #NONE} is symmetric use (similarity, clustering).

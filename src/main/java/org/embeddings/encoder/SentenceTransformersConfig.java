@@ -3,7 +3,6 @@ package org.embeddings.encoder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,12 +40,11 @@ public final class SentenceTransformersConfig {
     private static final List<String> RUNNABLE = List.of("Transformer", "Pooling", "Normalize");
     /** sentence-transformers pooling flags and the pooling each one means. */
     private static final Map<String, Pooling> POOLING_FLAGS = Map.of(
-        "pooling_mode_cls_token", Pooling.CLS,
-        "pooling_mode_mean_tokens", Pooling.MEAN,
-        "pooling_mode_max_tokens", Pooling.MAX,
-        "pooling_mode_mean_sqrt_len_tokens", Pooling.MEAN_SQRT_LEN,
-        "pooling_mode_lasttoken", Pooling.LAST_TOKEN
-    );
+            "pooling_mode_cls_token", Pooling.CLS,
+            "pooling_mode_mean_tokens", Pooling.MEAN,
+            "pooling_mode_max_tokens", Pooling.MAX,
+            "pooling_mode_mean_sqrt_len_tokens", Pooling.MEAN_SQRT_LEN,
+            "pooling_mode_lasttoken", Pooling.LAST_TOKEN);
 
     private SentenceTransformersConfig() {}
 
@@ -56,7 +54,8 @@ public final class SentenceTransformersConfig {
             return readLayer(folder);
         } catch (IllegalStateException | UnsupportedOperationException | ClassCastException e) {
             // Gson's answer to a file of the wrong shape (an object where an array belongs, and the like).
-            throw new ModelLoadException("malformed sentence-transformers files in [" + folder + "]: " + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "malformed sentence-transformers files in [" + folder + "]: " + e.getMessage(), e);
         }
     }
 
@@ -69,7 +68,8 @@ public final class SentenceTransformersConfig {
             List<String> unsupported = new ArrayList<>();
             for (JsonElement module : modules.getAsJsonArray()) {
                 String type = string(module.getAsJsonObject(), "type");
-                String simple = type != null && type.startsWith(MODULE_PREFIX) ? type.substring(MODULE_PREFIX.length()) : type;
+                String simple =
+                        type != null && type.startsWith(MODULE_PREFIX) ? type.substring(MODULE_PREFIX.length()) : type;
                 if ("Normalize".equals(simple)) {
                     normalize = true;
                 } else if ("Pooling".equals(simple) && string(module.getAsJsonObject(), "path") != null) {
@@ -79,10 +79,8 @@ public final class SentenceTransformersConfig {
                 }
             }
             if (unsupported.isEmpty() == false) {
-                throw new ModelLoadException(
-                    "model folder [" + folder + "] " + MODULES + " has modules " + unsupported + " that this encoder cannot run; it runs "
-                        + RUNNABLE + " only"
-                );
+                throw new ModelLoadException("model folder [" + folder + "] " + MODULES + " has modules " + unsupported
+                        + " that this encoder cannot run; it runs " + RUNNABLE + " only");
             }
             layer.addProperty("normalize", normalize);
         }
@@ -98,7 +96,8 @@ public final class SentenceTransformersConfig {
     private static void readPooling(Path folder, String poolingFolder, JsonObject layer) {
         Path file = folder.resolve(poolingFolder).resolve(POOLING_CONFIG).normalize();
         if (file.startsWith(folder) == false) {
-            throw new ModelLoadException("model folder [" + folder + "] " + MODULES + " names a pooling folder outside it: " + poolingFolder);
+            throw new ModelLoadException("model folder [" + folder + "] " + MODULES
+                    + " names a pooling folder outside it: " + poolingFolder);
         }
         JsonElement config = readJson(file);
         if (config == null) {
@@ -114,15 +113,16 @@ public final class SentenceTransformersConfig {
         }
         // sentence-transformers concatenates several modes into one longer vector; no card can say that.
         if (modes.size() != 1) {
-            throw new ModelLoadException(
-                "[" + file + "] sets " + (modes.isEmpty() ? "no pooling mode this encoder knows" : "several pooling modes " + modes)
-                    + "; expected exactly one of " + POOLING_FLAGS.keySet().stream().sorted().toList()
-            );
+            throw new ModelLoadException("[" + file + "] sets "
+                    + (modes.isEmpty() ? "no pooling mode this encoder knows" : "several pooling modes " + modes)
+                    + "; expected exactly one of "
+                    + POOLING_FLAGS.keySet().stream().sorted().toList());
         }
         // Without the prompt's tokens in the pool (INSTRUCTOR-style models) the vector is not one this encoder makes.
         JsonElement includePrompt = json.get("include_prompt");
         if (includePrompt != null && includePrompt.isJsonPrimitive() && includePrompt.getAsBoolean() == false) {
-            throw new ModelLoadException("[" + file + "] sets include_prompt false; this encoder pools over the prompt's tokens too");
+            throw new ModelLoadException(
+                    "[" + file + "] sets include_prompt false; this encoder pools over the prompt's tokens too");
         }
         layer.addProperty("pooling", modes.get(0).label());
         if (json.has("word_embedding_dimension")) {
@@ -136,14 +136,17 @@ public final class SentenceTransformersConfig {
             return;
         }
         JsonObject json = config.getAsJsonObject();
-        JsonObject prompts = json.has("prompts") && json.get("prompts").isJsonObject() ? json.getAsJsonObject("prompts") : new JsonObject();
+        JsonObject prompts = json.has("prompts") && json.get("prompts").isJsonObject()
+                ? json.getAsJsonObject("prompts")
+                : new JsonObject();
         JsonObject roles = new JsonObject();
         copy(prompts, "query", roles, "query");
         copy(prompts, prompts.has("passage") ? "passage" : "document", roles, "passage");
         String defaultName = string(json, "default_prompt_name");
         if (defaultName != null) {
             if (prompts.has(defaultName) == false) {
-                throw new ModelLoadException("[" + folder.resolve(PROMPTS) + "] default_prompt_name [" + defaultName + "] is not among its prompts");
+                throw new ModelLoadException("[" + folder.resolve(PROMPTS) + "] default_prompt_name [" + defaultName
+                        + "] is not among its prompts");
             }
             copy(prompts, defaultName, roles, "none");
         }

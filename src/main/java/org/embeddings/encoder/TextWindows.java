@@ -2,6 +2,7 @@ package org.embeddings.encoder;
 
 import java.text.BreakIterator;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -36,7 +37,8 @@ public final class TextWindows {
 
         public Ends {
             if (paragraph <= 0 || paragraph > 1 || sentence <= 0 || sentence > 1) {
-                throw new IllegalArgumentException("window ends must be fractions within (0, 1], got " + paragraph + ", " + sentence);
+                throw new IllegalArgumentException(
+                        "window ends must be fractions within (0, 1], got " + paragraph + ", " + sentence);
             }
         }
     }
@@ -59,7 +61,8 @@ public final class TextWindows {
      */
     public TextWindows(int budget, int overlap, Ends ends) {
         if (budget < 1 || overlap < 0) {
-            throw new IllegalArgumentException("budget must be positive and overlap not negative, got " + budget + ", " + overlap);
+            throw new IllegalArgumentException(
+                    "budget must be positive and overlap not negative, got " + budget + ", " + overlap);
         }
         this.budget = budget;
         this.overlap = overlap;
@@ -194,10 +197,10 @@ public final class TextWindows {
         int count = 0;
         for (int b = sentences.next(); b != BreakIterator.DONE; b = sentences.next()) {
             if (count == out.length) {
-                out = java.util.Arrays.copyOf(out, count * 2);
+                out = Arrays.copyOf(out, count * 2);
             }
             out[count++] = b;
         }
-        return java.util.Arrays.copyOf(out, count);
+        return Arrays.copyOf(out, count);
     }
 }

@@ -31,7 +31,9 @@ public record TokenBudgetBatcher(int tokenBudget, int maxBatch) {
         for (int i = 0; i < boxed.length; i++) {
             boxed[i] = i;
         }
-        Arrays.sort(boxed, Comparator.comparingInt((Integer i) -> tokens[i].length()).reversed());
+        Arrays.sort(
+                boxed,
+                Comparator.comparingInt((Integer i) -> tokens[i].length()).reversed());
         int[] order = new int[boxed.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = boxed[i];

@@ -1,5 +1,8 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Objects;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.AcceptDocs;
 import org.apache.lucene.search.KnnFloatVectorQuery;
@@ -8,10 +11,6 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.search.knn.KnnCollectorManager;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * Lucene's HNSW search with the options users of OpenSearch expect: explore {@code numCandidates} neighbours per
@@ -27,7 +26,8 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
     private final float minScore;
     private final boolean exact;
 
-    public EmbeddingKnnQuery(String field, float[] target, int k, int numCandidates, Query filter, float minScore, boolean exact) {
+    public EmbeddingKnnQuery(
+            String field, float[] target, int k, int numCandidates, Query filter, float minScore, boolean exact) {
         super(field, target, Math.max(k, numCandidates), filter);
         this.resultK = k;
         this.minScore = minScore;
@@ -35,8 +35,9 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
     }
 
     @Override
-    protected TopDocs approximateSearch(LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
-        throws IOException {
+    protected TopDocs approximateSearch(
+            LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
+            throws IOException {
         if (exact) {
             return exactSearch(context, acceptDocs.iterator(), null);
         }
@@ -51,7 +52,9 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
         while (n > 0 && kept[n - 1].score < minScore) {
             n--;
         }
-        return n == kept.length ? merged : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
+        return n == kept.length
+                ? merged
+                : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
     }
 
     @Override
@@ -61,8 +64,10 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
 
     @Override
     public boolean equals(Object o) {
-        return super.equals(o) && resultK == ((EmbeddingKnnQuery) o).resultK && minScore == ((EmbeddingKnnQuery) o).minScore
-            && exact == ((EmbeddingKnnQuery) o).exact;
+        return super.equals(o)
+                && resultK == ((EmbeddingKnnQuery) o).resultK
+                && minScore == ((EmbeddingKnnQuery) o).minScore
+                && exact == ((EmbeddingKnnQuery) o).exact;
     }
 
     @Override

@@ -1,5 +1,8 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Objects;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.BooleanClause;
@@ -14,10 +17,6 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * Rescores the documents a candidate query matches with the full-precision float32 vectors of {@code field}
@@ -56,7 +55,8 @@ public final class FloatRescoreQuery extends Query {
     public Query rewrite(IndexSearcher searcher) throws IOException {
         IndexReader reader = searcher.getIndexReader();
         Weight weight = searcher.createWeight(searcher.rewrite(candidates), ScoreMode.COMPLETE_NO_SCORES, 1f);
-        FullPrecisionFloatVectorSimilarityValuesSource exact = new FullPrecisionFloatVectorSimilarityValuesSource(target, field);
+        FullPrecisionFloatVectorSimilarityValuesSource exact =
+                new FullPrecisionFloatVectorSimilarityValuesSource(target, field);
         HitQueue queue = new HitQueue(k, false);
         for (LeafReaderContext leaf : reader.leaves()) {
             Scorer scorer = weight.scorer(leaf);
@@ -88,17 +88,18 @@ public final class FloatRescoreQuery extends Query {
 
     @Override
     public String toString(String f) {
-        return "FloatRescore(" + candidates.toString(f) + ")[k=" + k + (minScore == Float.NEGATIVE_INFINITY ? "" : ", min_score=" + minScore) + "]";
+        return "FloatRescore(" + candidates.toString(f) + ")[k=" + k
+                + (minScore == Float.NEGATIVE_INFINITY ? "" : ", min_score=" + minScore) + "]";
     }
 
     @Override
     public boolean equals(Object o) {
         return sameClassAs(o)
-            && candidates.equals(((FloatRescoreQuery) o).candidates)
-            && field.equals(((FloatRescoreQuery) o).field)
-            && Arrays.equals(target, ((FloatRescoreQuery) o).target)
-            && k == ((FloatRescoreQuery) o).k
-            && Float.compare(minScore, ((FloatRescoreQuery) o).minScore) == 0;
+                && candidates.equals(((FloatRescoreQuery) o).candidates)
+                && field.equals(((FloatRescoreQuery) o).field)
+                && Arrays.equals(target, ((FloatRescoreQuery) o).target)
+                && k == ((FloatRescoreQuery) o).k
+                && Float.compare(minScore, ((FloatRescoreQuery) o).minScore) == 0;
     }
 
     @Override

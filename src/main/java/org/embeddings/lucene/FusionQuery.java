@@ -1,16 +1,15 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Objects;
 
 /**
  * Hybrid search over one index reader: runs each sub-query for its top {@code windowSize} documents, fuses the
@@ -30,7 +29,8 @@ public final class FusionQuery extends Query {
 
     public FusionQuery(List<Query> queries, float[] weights, ScoreFusion fusion, int windowSize) {
         if (queries.isEmpty() || weights.length != queries.size()) {
-            throw new IllegalArgumentException("need one weight per sub-query, got " + weights.length + " for " + queries.size());
+            throw new IllegalArgumentException(
+                    "need one weight per sub-query, got " + weights.length + " for " + queries.size());
         }
         this.queries = List.copyOf(queries);
         this.weights = weights.clone();
@@ -60,7 +60,8 @@ public final class FusionQuery extends Query {
 
     @Override
     public String toString(String field) {
-        StringBuilder b = new StringBuilder("fusion(").append(fusion).append(", window=").append(windowSize);
+        StringBuilder b =
+                new StringBuilder("fusion(").append(fusion).append(", window=").append(windowSize);
         for (int i = 0; i < queries.size(); i++) {
             b.append(", ").append(weights[i]).append('*').append(queries.get(i).toString(field));
         }
@@ -73,7 +74,10 @@ public final class FusionQuery extends Query {
             return false;
         }
         FusionQuery o = (FusionQuery) other;
-        return queries.equals(o.queries) && Arrays.equals(weights, o.weights) && fusion.equals(o.fusion) && windowSize == o.windowSize;
+        return queries.equals(o.queries)
+                && Arrays.equals(weights, o.weights)
+                && fusion.equals(o.fusion)
+                && windowSize == o.windowSize;
     }
 
     @Override

@@ -1,5 +1,9 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.QueryTimeout;
@@ -13,11 +17,6 @@ import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.search.join.BitSetProducer;
 import org.apache.lucene.search.join.DiversifyingChildrenFloatKnnVectorQuery;
 import org.apache.lucene.search.knn.KnnCollectorManager;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Objects;
 
 /**
  * {@link EmbeddingKnnQuery} over child documents (passages in a block join), diversified by parent: Lucene's
@@ -38,15 +37,14 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
     private final boolean exact;
 
     public NestedEmbeddingKnnQuery(
-        String field,
-        float[] target,
-        int k,
-        int numCandidates,
-        Query childFilter,
-        BitSetProducer parents,
-        float minScore,
-        boolean exact
-    ) {
+            String field,
+            float[] target,
+            int k,
+            int numCandidates,
+            Query childFilter,
+            BitSetProducer parents,
+            float minScore,
+            boolean exact) {
         super(field, target, childFilter, Math.max(k, numCandidates), parents);
         this.resultK = k;
         this.minScore = minScore;
@@ -54,8 +52,9 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
     }
 
     @Override
-    protected TopDocs approximateSearch(LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
-        throws IOException {
+    protected TopDocs approximateSearch(
+            LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
+            throws IOException {
         if (exact) {
             return exactSearch(context, acceptDocs.iterator(), null);
         }
@@ -63,12 +62,14 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
     }
 
     @Override
-    protected TopDocs exactSearch(LeafReaderContext context, DocIdSetIterator acceptIterator, QueryTimeout timeout) throws IOException {
+    protected TopDocs exactSearch(LeafReaderContext context, DocIdSetIterator acceptIterator, QueryTimeout timeout)
+            throws IOException {
         FloatVectorValues vectors = context.reader().getFloatVectorValues(getField());
         if (vectors == null) {
             return super.exactSearch(context, acceptIterator, timeout);
         }
-        return super.exactSearch(context, ConjunctionUtils.intersectIterators(List.of(acceptIterator, vectors.iterator())), timeout);
+        return super.exactSearch(
+                context, ConjunctionUtils.intersectIterators(List.of(acceptIterator, vectors.iterator())), timeout);
     }
 
     @Override
@@ -79,7 +80,9 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
         while (n > 0 && kept[n - 1].score < minScore) {
             n--;
         }
-        return n == kept.length ? merged : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
+        return n == kept.length
+                ? merged
+                : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
     }
 
     @Override
@@ -89,8 +92,10 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
 
     @Override
     public boolean equals(Object o) {
-        return super.equals(o) && resultK == ((NestedEmbeddingKnnQuery) o).resultK && minScore == ((NestedEmbeddingKnnQuery) o).minScore
-            && exact == ((NestedEmbeddingKnnQuery) o).exact;
+        return super.equals(o)
+                && resultK == ((NestedEmbeddingKnnQuery) o).resultK
+                && minScore == ((NestedEmbeddingKnnQuery) o).minScore
+                && exact == ((NestedEmbeddingKnnQuery) o).exact;
     }
 
     @Override

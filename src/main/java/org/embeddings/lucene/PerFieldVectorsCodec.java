@@ -1,13 +1,12 @@
 package org.embeddings.lucene;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
-
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 
 /**
  * A codec that writes what {@code delegate} writes, except for the vector format of the fields that
@@ -36,7 +35,9 @@ public final class PerFieldVectorsCodec extends FilterCodec {
                     // one instance per distinct format: fields alike then share one writer and its files
                     return instances.computeIfAbsent(format, VectorFormat::newFormat);
                 }
-                return fallback instanceof PerFieldKnnVectorsFormat perField ? perField.getKnnVectorsFormatForField(field) : fallback;
+                return fallback instanceof PerFieldKnnVectorsFormat perField
+                        ? perField.getKnnVectorsFormatForField(field)
+                        : fallback;
             }
         };
     }

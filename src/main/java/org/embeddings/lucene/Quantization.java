@@ -53,6 +53,7 @@ public enum Quantization {
                 return q;
             }
         }
-        throw new IllegalArgumentException("unknown quantization [" + label + "], expected one of [none, int8, int4, binary]");
+        throw new IllegalArgumentException(
+                "unknown quantization [" + label + "], expected one of [none, int8, int4, binary]");
     }
 }

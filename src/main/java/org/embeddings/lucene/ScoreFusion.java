@@ -1,20 +1,18 @@
 package org.embeddings.lucene;
 
-import org.apache.lucene.search.ScoreDoc;
-import org.apache.lucene.search.TopDocs;
-
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
 
 /**
  * Combines ranked windows, one per sub-query, into one ranking. Every document found in any window gets the sum,
  * over windows, of its weighted contribution there; documents are returned by fused score, ties by doc id.
  */
 public sealed interface ScoreFusion {
-
 
     /** The contributions of the documents of one window, given their scores in the window's (ranked) order. */
     float[] contributions(float[] windowScores);
@@ -83,7 +81,8 @@ public sealed interface ScoreFusion {
         for (Map.Entry<Integer, Float> e : fused.entrySet()) {
             out[i++] = new ScoreDoc(e.getKey(), e.getValue());
         }
-        Arrays.sort(out, (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.doc, b.doc));
+        Arrays.sort(
+                out, (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.doc, b.doc));
         return out;
     }
 }

@@ -1,5 +1,8 @@
 package org.embeddings.lucene;
 
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.DocIdSetIterator;
@@ -12,10 +15,6 @@ import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.ScorerSupplier;
 import org.apache.lucene.search.Weight;
-
-import java.util.Arrays;
-import java.util.List;
-import java.util.Objects;
 
 /**
  * Matches a fixed set of documents of one reader, each with a precomputed score: the result of a query already run in
@@ -69,8 +68,11 @@ final class ScoredDocsQuery extends Query {
         return new Weight(this) {
             @Override
             public Explanation explain(LeafReaderContext context, int doc) {
-                int i = Arrays.binarySearch(docs, segmentStarts[context.ord], segmentStarts[context.ord + 1], context.docBase + doc);
-                return i < 0 ? Explanation.noMatch("not among the scored documents") : Explanation.match(scores[i] * boost, description);
+                int i = Arrays.binarySearch(
+                        docs, segmentStarts[context.ord], segmentStarts[context.ord + 1], context.docBase + doc);
+                return i < 0
+                        ? Explanation.noMatch("not among the scored documents")
+                        : Explanation.match(scores[i] * boost, description);
             }
 
             @Override
@@ -171,9 +173,9 @@ final class ScoredDocsQuery extends Query {
     @Override
     public boolean equals(Object other) {
         return sameClassAs(other)
-            && contextIdentity == ((ScoredDocsQuery) other).contextIdentity
-            && Arrays.equals(docs, ((ScoredDocsQuery) other).docs)
-            && Arrays.equals(scores, ((ScoredDocsQuery) other).scores);
+                && contextIdentity == ((ScoredDocsQuery) other).contextIdentity
+                && Arrays.equals(docs, ((ScoredDocsQuery) other).docs)
+                && Arrays.equals(scores, ((ScoredDocsQuery) other).scores);
     }
 
     @Override

@@ -1,5 +1,10 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.Terms;
@@ -11,12 +16,6 @@ import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
-
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * Matches the live documents whose unique id term (in {@code idField}) is one of the given ids, each with the score
@@ -70,7 +69,9 @@ public final class ScoredIdsQuery extends Query {
 
     @Override
     public boolean equals(Object other) {
-        return sameClassAs(other) && idField.equals(((ScoredIdsQuery) other).idField) && scores.equals(((ScoredIdsQuery) other).scores);
+        return sameClassAs(other)
+                && idField.equals(((ScoredIdsQuery) other).idField)
+                && scores.equals(((ScoredIdsQuery) other).scores);
     }
 
     @Override

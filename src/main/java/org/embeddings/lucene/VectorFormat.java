@@ -1,12 +1,11 @@
 package org.embeddings.lucene;
 
-import org.apache.lucene.codecs.KnnVectorsFormat;
-import org.apache.lucene.codecs.lucene104.Lucene104HnswScalarQuantizedVectorsFormat;
-import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
-
 import java.lang.reflect.Constructor;
 import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene104.Lucene104HnswScalarQuantizedVectorsFormat;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 
 /**
  * The Lucene vector format of one field: an HNSW graph (or none: {@code graph == false}, every search scans all
@@ -26,11 +25,13 @@ import java.util.concurrent.ExecutorService;
 public record VectorFormat(boolean graph, Quantization quantization, int m, int efConstruction) {
     /** Lucene's defaults, which OpenSearch's own codec writes for every vector field. */
     public static final int DEFAULT_M = Lucene99HnswVectorsFormat.DEFAULT_MAX_CONN;
+
     public static final int DEFAULT_EF_CONSTRUCTION = Lucene99HnswVectorsFormat.DEFAULT_BEAM_WIDTH;
     public static final int MAX_M = Lucene99HnswVectorsFormat.MAXIMUM_MAX_CONN;
     public static final int MAX_EF_CONSTRUCTION = Lucene99HnswVectorsFormat.MAXIMUM_BEAM_WIDTH;
     /** What an {@code embedding} field without {@code index_options} gets: float32 HNSW with Lucene's defaults. */
-    public static final VectorFormat DEFAULT = new VectorFormat(true, Quantization.NONE, DEFAULT_M, DEFAULT_EF_CONSTRUCTION);
+    public static final VectorFormat DEFAULT =
+            new VectorFormat(true, Quantization.NONE, DEFAULT_M, DEFAULT_EF_CONSTRUCTION);
 
     /** No segment has this many expected visits, so no segment gets a graph. */
     private static final int NEVER_A_GRAPH = Integer.MAX_VALUE;
@@ -40,7 +41,8 @@ public record VectorFormat(boolean graph, Quantization quantization, int m, int 
             throw new IllegalArgumentException("[m] must be within [1, " + MAX_M + "], got [" + m + "]");
         }
         if (efConstruction < 1 || efConstruction > MAX_EF_CONSTRUCTION) {
-            throw new IllegalArgumentException("[ef_construction] must be within [1, " + MAX_EF_CONSTRUCTION + "], got [" + efConstruction + "]");
+            throw new IllegalArgumentException(
+                    "[ef_construction] must be within [1, " + MAX_EF_CONSTRUCTION + "], got [" + efConstruction + "]");
         }
     }
 
@@ -52,36 +54,50 @@ public record VectorFormat(boolean graph, Quantization quantization, int m, int 
     public KnnVectorsFormat newFormat() {
         if (quantization == Quantization.NONE) {
             return graph
-                ? new Lucene99HnswVectorsFormat(m, efConstruction)
-                : new Lucene99HnswVectorsFormat(m, efConstruction, 1, null, NEVER_A_GRAPH);
+                    ? new Lucene99HnswVectorsFormat(m, efConstruction)
+                    : new Lucene99HnswVectorsFormat(m, efConstruction, 1, null, NEVER_A_GRAPH);
         }
-        return QuantizedFormats.create(quantization.luceneEncoding(), m, efConstruction, graph ? Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD : NEVER_A_GRAPH);
+        return QuantizedFormats.create(
+                quantization.luceneEncoding(),
+                m,
+                efConstruction,
+                graph ? Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD : NEVER_A_GRAPH);
     }
 
     /** Builds {@link Lucene104HnswScalarQuantizedVectorsFormat} through the constructor that takes an encoding. */
     private static final class QuantizedFormats {
         private static final Constructor<Lucene104HnswScalarQuantizedVectorsFormat> CONSTRUCTOR = constructor();
 
-        @SuppressWarnings({ "unchecked", "rawtypes" })
+        @SuppressWarnings({"unchecked", "rawtypes"})
         static KnnVectorsFormat create(String encoding, int m, int efConstruction, int tinySegmentsThreshold) {
             Class<? extends Enum> type = (Class<? extends Enum>) CONSTRUCTOR.getParameterTypes()[0];
             try {
-                return CONSTRUCTOR.newInstance(Enum.valueOf(type, encoding), m, efConstruction, 1, null, tinySegmentsThreshold);
+                return CONSTRUCTOR.newInstance(
+                        Enum.valueOf(type, encoding), m, efConstruction, 1, null, tinySegmentsThreshold);
             } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot create Lucene's scalar-quantized HNSW format with encoding [" + encoding + "]", e);
+                throw new IllegalStateException(
+                        "cannot create Lucene's scalar-quantized HNSW format with encoding [" + encoding + "]", e);
             }
         }
 
         @SuppressWarnings("unchecked")
         private static Constructor<Lucene104HnswScalarQuantizedVectorsFormat> constructor() {
-            return (Constructor<Lucene104HnswScalarQuantizedVectorsFormat>) Arrays.stream(Lucene104HnswScalarQuantizedVectorsFormat.class.getConstructors())
-                .filter(c -> {
-                    Class<?>[] p = c.getParameterTypes();
-                    return p.length == 6 && p[0].isEnum() && p[1] == int.class && p[2] == int.class && p[3] == int.class
-                        && p[4] == ExecutorService.class && p[5] == int.class;
-                })
-                .findFirst()
-                .orElseThrow(() -> new IllegalStateException("this Lucene has no Lucene104HnswScalarQuantizedVectorsFormat(ScalarEncoding, int, int, int, ExecutorService, int)"));
+            return (Constructor<Lucene104HnswScalarQuantizedVectorsFormat>)
+                    Arrays.stream(Lucene104HnswScalarQuantizedVectorsFormat.class.getConstructors())
+                            .filter(c -> {
+                                Class<?>[] p = c.getParameterTypes();
+                                return p.length == 6
+                                        && p[0].isEnum()
+                                        && p[1] == int.class
+                                        && p[2] == int.class
+                                        && p[3] == int.class
+                                        && p[4] == ExecutorService.class
+                                        && p[5] == int.class;
+                            })
+                            .findFirst()
+                            .orElseThrow(
+                                    () -> new IllegalStateException(
+                                            "this Lucene has no Lucene104HnswScalarQuantizedVectorsFormat(ScalarEncoding, int, int, int, ExecutorService, int)"));
         }
     }
 }

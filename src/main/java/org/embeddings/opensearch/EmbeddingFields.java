@@ -1,18 +1,17 @@
 package org.embeddings.opensearch;
 
-import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
-import org.opensearch.action.IndicesRequest;
-import org.opensearch.cluster.ClusterState;
-import org.opensearch.cluster.metadata.IndexMetadata;
-import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
-import org.opensearch.cluster.metadata.MappingMetadata;
-
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
+import org.opensearch.action.IndicesRequest;
+import org.opensearch.cluster.ClusterState;
+import org.opensearch.cluster.metadata.IndexMetadata;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.metadata.MappingMetadata;
 
 /**
  * Which model an {@code embedding} field is bound to, read from the mappings in the cluster state, so that the
@@ -55,8 +54,9 @@ public final class EmbeddingFields {
             }
         }
         if (models.size() > 1) {
-            throw new IllegalArgumentException("field [" + field + "] is bound to different models in the searched indices: " + models
-                + "; search one model's indices at a time");
+            throw new IllegalArgumentException(
+                    "field [" + field + "] is bound to different models in the searched indices: " + models
+                            + "; search one model's indices at a time");
         }
         return models.stream().findFirst();
     }
@@ -69,7 +69,9 @@ public final class EmbeddingFields {
     /** How {@code field} is mapped in concrete index {@code index}; empty for an unknown index or an unmapped field. */
     public Optional<MappedField> mapped(String index, String field) {
         IndexMetadata metadata = state.get().metadata().index(index);
-        return metadata == null ? Optional.empty() : Optional.ofNullable(fields(metadata).get(field));
+        return metadata == null
+                ? Optional.empty()
+                : Optional.ofNullable(fields(metadata).get(field));
     }
 
     private Map<String, MappedField> fields(IndexMetadata metadata) {
@@ -78,7 +80,9 @@ public final class EmbeddingFields {
         }
         String name = metadata.getIndex().getName();
         Parsed parsed = cache.get(name);
-        if (parsed == null || parsed.uuid().equals(metadata.getIndexUUID()) == false || parsed.mappingVersion() != metadata.getMappingVersion()) {
+        if (parsed == null
+                || parsed.uuid().equals(metadata.getIndexUUID()) == false
+                || parsed.mappingVersion() != metadata.getMappingVersion()) {
             MappingMetadata mapping = metadata.mapping();
             Map<String, MappedField> fields = new HashMap<>();
             if (mapping != null) {

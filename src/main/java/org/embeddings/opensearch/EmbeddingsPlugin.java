@@ -1,55 +1,60 @@
 package org.embeddings.opensearch;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.NativeLibraries;
 import org.embeddings.encoder.SessionSettings;
+import org.embeddings.opensearch.action.EmbedAction;
+import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.ModelsAction;
+import org.embeddings.opensearch.action.TransportEmbedAction;
+import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
+import org.embeddings.opensearch.action.TransportModelsAction;
+import org.embeddings.opensearch.action.TransportVectorsStatsAction;
+import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
+import org.embeddings.opensearch.inference.InferenceService;
+import org.embeddings.opensearch.inference.QueryVectorCache;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
 import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
 import org.embeddings.opensearch.query.EmbedKnnQueryParser;
-import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
-import org.opensearch.cluster.service.ClusterService;
-import org.embeddings.opensearch.rest.RestEmbedAction;
-import org.embeddings.opensearch.rest.RestStatsAction;
-import org.embeddings.opensearch.rest.RestModelsAction;
-import org.embeddings.opensearch.action.EmbedAction;
-import org.embeddings.opensearch.action.EmbeddingsStatsAction;
-import org.embeddings.opensearch.action.ModelsAction;
-import org.embeddings.opensearch.action.TransportEmbedAction;
-import org.embeddings.opensearch.action.TransportModelsAction;
-import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
-import org.embeddings.opensearch.action.TransportVectorsStatsAction;
-import org.embeddings.opensearch.action.VectorsStatsAction;
-import org.embeddings.opensearch.rest.RestVectorsStatsAction;
 import org.embeddings.opensearch.query.FusedIdsQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryParser;
 import org.embeddings.opensearch.query.SearchTaskFilter;
-import org.opensearch.action.support.ActionFilter;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.embeddings.opensearch.rest.RestEmbedAction;
+import org.embeddings.opensearch.rest.RestModelsAction;
+import org.embeddings.opensearch.rest.RestStatsAction;
+import org.embeddings.opensearch.rest.RestVectorsStatsAction;
 import org.opensearch.action.ActionRequest;
-import org.opensearch.core.action.ActionResponse;
-import org.opensearch.core.common.unit.ByteSizeUnit;
-import org.opensearch.core.common.unit.ByteSizeValue;
-import java.util.ArrayList;
+import org.opensearch.action.support.ActionFilter;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.ClusterSettings;
 import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
-import org.opensearch.common.settings.SettingsFilter;
-import org.opensearch.rest.RestController;
-import org.opensearch.rest.RestHandler;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.common.settings.SettingsFilter;
 import org.opensearch.common.unit.TimeValue;
-import org.embeddings.opensearch.inference.InferenceService;
-import org.embeddings.opensearch.inference.QueryVectorCache;
 import org.opensearch.common.util.concurrent.OpenSearchExecutors;
+import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.common.unit.ByteSizeUnit;
+import org.opensearch.core.common.unit.ByteSizeValue;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
@@ -64,6 +69,8 @@ import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.SearchPlugin;
 import org.opensearch.repositories.RepositoriesService;
+import org.opensearch.rest.RestController;
+import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
 import org.opensearch.threadpool.ExecutorBuilder;
 import org.opensearch.threadpool.FixedExecutorBuilder;
@@ -71,82 +78,51 @@ import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.function.Supplier;
-
 /**
  * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query and
  * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
  * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
  */
-public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
+public final class EmbeddingsPlugin extends Plugin
+        implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
     /** Directory under the node's config directory where users install models. */
     public static final String MODELS_DIR = "embeddings/models";
     /** Directory under the node's data path where the int8 files of derived {@code <name>-int8} models are kept. */
     public static final String INT8_DIR = "embeddings/int8";
 
     /** ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors. */
-    public static final Setting<Integer> INTRA_OP_THREADS = Setting.intSetting(
-        "embeddings.onnx.intra_op_threads",
-        0,
-        0,
-        Setting.Property.NodeScope
-    );
-    public static final Setting<Integer> TOKEN_BUDGET = Setting.intSetting(
-        "embeddings.batch.token_budget",
-        512,
-        16,
-        Setting.Property.NodeScope
-    );
+    public static final Setting<Integer> INTRA_OP_THREADS =
+            Setting.intSetting("embeddings.onnx.intra_op_threads", 0, 0, Setting.Property.NodeScope);
+
+    public static final Setting<Integer> TOKEN_BUDGET =
+            Setting.intSetting("embeddings.batch.token_budget", 512, 16, Setting.Property.NodeScope);
     /** Whether ONNX Runtime's idle intra-op threads spin-wait (ORT's default) or sleep, leaving the cores to the node. */
-    public static final Setting<Boolean> ALLOW_SPINNING = Setting.boolSetting(
-        "embeddings.onnx.allow_spinning",
-        true,
-        Setting.Property.NodeScope
-    );
+    public static final Setting<Boolean> ALLOW_SPINNING =
+            Setting.boolSetting("embeddings.onnx.allow_spinning", true, Setting.Property.NodeScope);
     /** ONNX Runtime's CUDA execution provider; needs the onnxruntime_gpu jar in place of onnxruntime. */
-    public static final Setting<Boolean> CUDA = Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
-    public static final Setting<Integer> MAX_BATCH = Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
+    public static final Setting<Boolean> CUDA =
+            Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
+
+    public static final Setting<Integer> MAX_BATCH =
+            Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
     /** Query vectors kept per node, keyed by model and text; 0 turns the cache off. */
-    public static final Setting<Integer> QUERY_CACHE_SIZE = Setting.intSetting(
-        "embeddings.query_cache.size",
-        10_000,
-        0,
-        Setting.Property.NodeScope
-    );
+    public static final Setting<Integer> QUERY_CACHE_SIZE =
+            Setting.intSetting("embeddings.query_cache.size", 10_000, 0, Setting.Property.NodeScope);
     /** The most bytes of model files a node may hold loaded; a load past it answers 429. */
     public static final Setting<ByteSizeValue> MAX_LOADED_BYTES = Setting.byteSizeSetting(
-        "embeddings.models.max_loaded_bytes",
-        new ByteSizeValue(2, ByteSizeUnit.GB),
-        Setting.Property.NodeScope
-    );
+            "embeddings.models.max_loaded_bytes", new ByteSizeValue(2, ByteSizeUnit.GB), Setting.Property.NodeScope);
     /** Models to load when the node starts instead of on first use. */
-    public static final Setting<List<String>> PRELOAD = Setting.listSetting(
-        "embeddings.models.preload",
-        List.of(),
-        s -> s,
-        Setting.Property.NodeScope
-    );
+    public static final Setting<List<String>> PRELOAD =
+            Setting.listSetting("embeddings.models.preload", List.of(), s -> s, Setting.Property.NodeScope);
     /**
      * How long a query may wait for its query vector when its search sets no timeout; past it the search fails with
      * 504 rather than wait on behind an overloaded query lane.
      */
     public static final Setting<TimeValue> QUERY_TIMEOUT = Setting.positiveTimeSetting(
-        "embeddings.query.timeout",
-        TimeValue.timeValueSeconds(10),
-        Setting.Property.NodeScope
-    );
+            "embeddings.query.timeout", TimeValue.timeValueSeconds(10), Setting.Property.NodeScope);
     /** Also registers neural-search's {@code neural} query name; only for clusters without neural-search. */
-    public static final Setting<Boolean> NEURAL_QUERY = Setting.boolSetting(
-        "embeddings.neural_query.enabled",
-        false,
-        Setting.Property.NodeScope
-    );
+    public static final Setting<Boolean> NEURAL_QUERY =
+            Setting.boolSetting("embeddings.neural_query.enabled", false, Setting.Property.NodeScope);
 
     private static final Logger LOGGER = LogManager.getLogger(EmbeddingsPlugin.class);
 
@@ -157,9 +133,8 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
     private final SetOnce<ClusterService> clusterService = new SetOnce<>();
     private final SearchTaskFilter filter = new SearchTaskFilter(
-        () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
-        () -> clusterService.get().localNode().getId()
-    );
+            () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
+            () -> clusterService.get().localNode().getId());
 
     public EmbeddingsPlugin(Settings settings) {
         this.settings = settings;
@@ -168,17 +143,16 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     @Override
     public List<Setting<?>> getSettings() {
         return List.of(
-            INTRA_OP_THREADS,
-            ALLOW_SPINNING,
-            TOKEN_BUDGET,
-            MAX_BATCH,
-            CUDA,
-            QUERY_CACHE_SIZE,
-            QUERY_TIMEOUT,
-            MAX_LOADED_BYTES,
-            PRELOAD,
-            NEURAL_QUERY
-        );
+                INTRA_OP_THREADS,
+                ALLOW_SPINNING,
+                TOKEN_BUDGET,
+                MAX_BATCH,
+                CUDA,
+                QUERY_CACHE_SIZE,
+                QUERY_TIMEOUT,
+                MAX_LOADED_BYTES,
+                PRELOAD,
+                NEURAL_QUERY);
     }
 
     @Override
@@ -186,49 +160,48 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
         // One thread per lane: each run already spreads over all cores through intra-op threads, and the model's
         // native thread runs one sub-batch at a time, queries first (see InferenceService).
         return List.of(
-            new FixedExecutorBuilder(settings, InferenceService.DOCUMENT_POOL, 1, 1000, "thread_pool." + InferenceService.DOCUMENT_POOL),
-            new FixedExecutorBuilder(settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL)
-        );
+                new FixedExecutorBuilder(
+                        settings,
+                        InferenceService.DOCUMENT_POOL,
+                        1,
+                        1000,
+                        "thread_pool." + InferenceService.DOCUMENT_POOL),
+                new FixedExecutorBuilder(
+                        settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL));
     }
 
     @Override
     public Collection<Object> createComponents(
-        Client client,
-        ClusterService clusterService,
-        ThreadPool threadPool,
-        ResourceWatcherService resourceWatcherService,
-        ScriptService scriptService,
-        NamedXContentRegistry xContentRegistry,
-        Environment environment,
-        NodeEnvironment nodeEnvironment,
-        NamedWriteableRegistry namedWriteableRegistry,
-        IndexNameExpressionResolver indexNameExpressionResolver,
-        Supplier<RepositoriesService> repositoriesServiceSupplier
-    ) {
+            Client client,
+            ClusterService clusterService,
+            ThreadPool threadPool,
+            ResourceWatcherService resourceWatcherService,
+            ScriptService scriptService,
+            NamedXContentRegistry xContentRegistry,
+            Environment environment,
+            NodeEnvironment nodeEnvironment,
+            NamedWriteableRegistry namedWriteableRegistry,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<RepositoriesService> repositoriesServiceSupplier) {
         Settings settings = environment.settings();
         this.threadPool.set(threadPool);
         this.clusterService.set(clusterService);
         NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
         EncoderSettings encoderSettings = new EncoderSettings(
-            new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
-            TOKEN_BUDGET.get(settings),
-            MAX_BATCH.get(settings)
-        );
+                new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
+                TOKEN_BUDGET.get(settings),
+                MAX_BATCH.get(settings));
         ModelRegistry models = new ModelRegistry(
-            modelRoots(environment),
-            encoderSettings,
-            MAX_LOADED_BYTES.get(settings).getBytes(),
-            nodeEnvironment.nodeDataPaths()[0].resolve(INT8_DIR)
-        );
+                modelRoots(environment),
+                encoderSettings,
+                MAX_LOADED_BYTES.get(settings).getBytes(),
+                nodeEnvironment.nodeDataPaths()[0].resolve(INT8_DIR));
         registry.set(models);
-        inference.set(
-            new InferenceService(
+        inference.set(new InferenceService(
                 models,
                 InferenceService.Pools.of(threadPool),
                 new QueryVectorCache(QUERY_CACHE_SIZE.get(settings)),
-                QUERY_TIMEOUT.get(settings)
-            )
-        );
+                QUERY_TIMEOUT.get(settings)));
         fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
         for (String name : PRELOAD.get(settings)) {
             threadPool.executor(InferenceService.DOCUMENT_POOL).execute(() -> {
@@ -256,7 +229,11 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     private static Path bundledModels(Environment environment) {
         try {
-            Path jar = Path.of(EmbeddingsPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path jar = Path.of(EmbeddingsPlugin.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
             if (jar.toString().endsWith(".jar")) {
                 return jar.getParent().resolve("models");
             }
@@ -274,7 +251,9 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     /** The per-field vector formats of {@code embedding} fields; none on indices whose codec the k-NN plugin supplies. */
     @Override
     public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
-        return VectorCodecService.suppliesCodecFor(indexSettings.getSettings()) ? Optional.of(VectorCodecService::new) : Optional.empty();
+        return VectorCodecService.suppliesCodecFor(indexSettings.getSettings())
+                ? Optional.of(VectorCodecService::new)
+                : Optional.empty();
     }
 
     @Override
@@ -286,24 +265,18 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     public List<QuerySpec<?>> getQueries() {
         EmbedKnnQueryBuilder.Services services = new EmbedKnnQueryBuilder.Services(inference::get, fields::get);
         List<QuerySpec<?>> queries = new ArrayList<>();
-        queries.add(
-            new QuerySpec<>(
+        queries.add(new QuerySpec<>(
                 EmbedKnnQueryBuilder.NAME,
                 in -> new EmbedKnnQueryBuilder(in, services),
-                EmbedKnnQueryParser.embedKnn(services)::parse
-            )
-        );
+                EmbedKnnQueryParser.embedKnn(services)::parse));
         queries.add(new QuerySpec<>(FusionQueryBuilder.NAME, FusionQueryBuilder::new, FusionQueryParser::parse));
         queries.add(new QuerySpec<>(FusedIdsQueryBuilder.NAME, FusedIdsQueryBuilder::new, FusedIdsQueryBuilder::parse));
         if (NEURAL_QUERY.get(settings)) {
             // Parsed into an embed_knn builder, which is what travels between nodes; the reader is never used.
-            queries.add(
-                new QuerySpec<>(
+            queries.add(new QuerySpec<>(
                     EmbedKnnQueryParser.NEURAL_NAME,
                     in -> new EmbedKnnQueryBuilder(in, services),
-                    EmbedKnnQueryParser.neural(services)::parse
-                )
-            );
+                    EmbedKnnQueryParser.neural(services)::parse));
         }
         return queries;
     }
@@ -311,11 +284,10 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
     @Override
     public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
         return List.of(
-            new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedAction.class),
-            new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
-            new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class),
-            new ActionHandler<>(VectorsStatsAction.INSTANCE, TransportVectorsStatsAction.class)
-        );
+                new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedAction.class),
+                new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
+                new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class),
+                new ActionHandler<>(VectorsStatsAction.INSTANCE, TransportVectorsStatsAction.class));
     }
 
     @Override
@@ -325,15 +297,15 @@ public final class EmbeddingsPlugin extends Plugin implements MapperPlugin, Inge
 
     @Override
     public List<RestHandler> getRestHandlers(
-        Settings settings,
-        RestController restController,
-        ClusterSettings clusterSettings,
-        IndexScopedSettings indexScopedSettings,
-        SettingsFilter settingsFilter,
-        IndexNameExpressionResolver indexNameExpressionResolver,
-        Supplier<DiscoveryNodes> nodesInCluster
-    ) {
-        return List.of(new RestEmbedAction(), new RestStatsAction(), new RestModelsAction(), new RestVectorsStatsAction());
+            Settings settings,
+            RestController restController,
+            ClusterSettings clusterSettings,
+            IndexScopedSettings indexScopedSettings,
+            SettingsFilter settingsFilter,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<DiscoveryNodes> nodesInCluster) {
+        return List.of(
+                new RestEmbedAction(), new RestStatsAction(), new RestModelsAction(), new RestVectorsStatsAction());
     }
 
     @Override

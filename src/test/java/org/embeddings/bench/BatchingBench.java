@@ -2,6 +2,14 @@ package org.embeddings.bench;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
@@ -10,13 +18,6 @@ import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TokenBudgetBatcher;
 import org.embeddings.encoder.Tokens;
 import org.embeddings.encoder.Vectors;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Length-aware batching against fixed-size padded batches, on the same texts, the same ONNX Runtime session and
@@ -30,7 +31,8 @@ public final class BatchingBench {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
         int docs = args.length > 1 ? Integer.parseInt(args[1]) : 256;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 2;
-        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact/corpus.jsonl");
+        Path data =
+                Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact/corpus.jsonl");
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
 
         List<String> texts = new ArrayList<>();
@@ -49,11 +51,18 @@ public final class BatchingBench {
                 realTokens += t.length();
             }
             OnnxModel onnx = encoder.onnx();
-            System.out.printf("%s, %d SciFact documents, %.0f tokens on average, %d cores, EncoderSettings.defaults()%n", model, docs, (double) realTokens / docs, Runtime.getRuntime().availableProcessors());
-            encoder.encodeTokens(java.util.Arrays.copyOf(tokens, 8)); // warm-up
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s, %d SciFact documents, %.0f tokens on average, %d cores, EncoderSettings.defaults()%n",
+                    model,
+                    docs,
+                    (double) realTokens / docs,
+                    Runtime.getRuntime().availableProcessors());
+            encoder.encodeTokens(Arrays.copyOf(tokens, 8)); // warm-up
             List<String> names = new ArrayList<>();
             List<TokenBudgetBatcher.Plan> plans = new ArrayList<>();
-            for (String budget : System.getProperty("bench.budgets", "256,512,1024,2048,4096,8192").split(",")) {
+            for (String budget : System.getProperty("bench.budgets", "256,512,1024,2048,4096,8192")
+                    .split(",")) {
                 int b = Integer.parseInt(budget.trim());
                 names.add("length-aware, token budget " + b);
                 plans.add(new TokenBudgetBatcher(b, 64).plan(tokens));
@@ -73,7 +82,14 @@ public final class BatchingBench {
                     seconds[p] += (System.nanoTime() - t0) / 1e9;
                 }
             }
-            System.out.printf("%-42s %10s %12s %12s %14s%n", "policy", "texts/s", "tokens/s", "padded/real", "vs fixed 32");
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-42s %10s %12s %12s %14s%n",
+                    "policy",
+                    "texts/s",
+                    "tokens/s",
+                    "padded/real",
+                    "vs fixed 32");
             List<Integer> budgets = new ArrayList<>();
             List<Double> budgetRate = new ArrayList<>();
             List<Double> fixedRate = new ArrayList<>();
@@ -88,17 +104,23 @@ public final class BatchingBench {
             series.put("length-aware, by token budget", budgetRate);
             series.put("fixed batches of 32 (flat: no budget)", fixedRate);
             series.put("one text at a time (flat: no budget)", singleRate);
-            Charts.line(Path.of("docs/bench/batching-throughput.png"), "Throughput vs token budget (" + model + ", SciFact documents, 2 cores)",
-                "padded tokens per ONNX batch", "texts/s", budgets, series, true);
+            Charts.line(
+                    Path.of("docs/bench/batching-throughput.png"),
+                    "Throughput vs token budget (" + model + ", SciFact documents, 2 cores)",
+                    "padded tokens per ONNX batch",
+                    "texts/s",
+                    budgets,
+                    series,
+                    true);
             for (int p = 0; p < names.size(); p++) {
                 System.out.printf(
-                    "%-42s %10.2f %12.0f %12.2f %13.2fx%n",
-                    names.get(p),
-                    (double) docs * rounds / seconds[p],
-                    realTokens * rounds / seconds[p],
-                    (double) padded[p] / (realTokens * rounds),
-                    seconds[baseline] / seconds[p]
-                );
+                        Locale.ROOT,
+                        "%-42s %10.2f %12.0f %12.2f %13.2fx%n",
+                        names.get(p),
+                        (double) docs * rounds / seconds[p],
+                        realTokens * rounds / seconds[p],
+                        (double) padded[p] / (realTokens * rounds),
+                        seconds[baseline] / seconds[p]);
             }
         }
     }
@@ -121,7 +143,8 @@ public final class BatchingBench {
         for (int b = 0; b < plan.batches(); b++) {
             OnnxModel.Output out = onnx.run(tokens, plan.order(), plan.bounds()[b], plan.bounds()[b + 1]);
             for (int r = 0; r < out.batch(); r++) {
-                Vectors.l2Normalize(encoder.card().pooling().pool(out.hidden(), out.mask(), r, out.seqLen(), out.dim()));
+                Vectors.l2Normalize(
+                        encoder.card().pooling().pool(out.hidden(), out.mask(), r, out.seqLen(), out.dim()));
             }
             padded += (long) out.batch() * out.seqLen();
         }

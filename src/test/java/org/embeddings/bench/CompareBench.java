@@ -3,11 +3,10 @@ package org.embeddings.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.embeddings.it.RealNode;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.embeddings.it.RealNode;
 
 /**
  * This plugin against OpenSearch 3.6.0 with ml-commons and neural-search ({@code src/scripts/mlcommons.sh}), in one
@@ -40,7 +40,13 @@ public final class CompareBench {
     private static final String INT8 = "bge-small-en-v1.5-int8";
     private static final String PROBE = "what does the immune system do against viruses";
 
-    private record Result(double ingestDocsPerSecond, double p50, double p99, double qps16, double modelRssMb, List<Float> probeScores) {}
+    private record Result(
+            double ingestDocsPerSecond,
+            double p50,
+            double p99,
+            double qps16,
+            double modelRssMb,
+            List<Float> probeScores) {}
 
     public static void main(String[] args) throws Exception {
         int docs = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
@@ -49,39 +55,55 @@ public final class CompareBench {
         List<String> texts = EncoderBench.scifact(data, docs);
         List<String> queries = new ArrayList<>();
         for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
-            queries.add(JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
+            queries.add(
+                    JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
         }
         List<String> single = queries.subList(0, nQueries);
         List<String> concurrent = queries.subList(nQueries, Math.min(queries.size(), nQueries + 320));
 
         Map<String, Result> ours = new LinkedHashMap<>();
-        Path int8Dir = Path.of(System.getProperty("embeddings.work.dir", "target/bench-nodes")).resolve("compare-int8-model").toAbsolutePath();
+        Path int8Dir = Path.of(System.getProperty("embeddings.work.dir", "target/bench-nodes"))
+                .resolve("compare-int8-model")
+                .toAbsolutePath();
         try (RealNode node = RealNode.start("compare", RealNode.port(85))) {
             long pid = NodeWorkload.pid(node.dir());
             for (String model : List.of(FP32, INT8)) {
                 long rss0 = NodeWorkload.rss(pid);
-                NodeWorkload.ok(node.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
+                NodeWorkload.ok(node.call(
+                        "POST",
+                        "/_plugins/_embeddings/embed",
+                        "{\"model\": \"" + model + "\", \"role\": \"query\", \"texts\": [\"load\"]}"));
                 long rss1 = NodeWorkload.rss(pid);
                 String index = "/cmp-" + model;
-                NodeWorkload.ok(node.call("PUT", index, """
+                NodeWorkload.ok(node.call("PUT", index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                     "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
-                NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/cmp-" + model, """
-                    {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
+                     "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+                NodeWorkload.ok(
+                        node.call("PUT", "/_ingest/pipeline/cmp-" + model, String.format(Locale.ROOT, """
+                    {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
                 double ingest = NodeWorkload.ingest(node, index + "/_bulk?pipeline=cmp-" + model, texts);
                 NodeWorkload.ok(node.call("POST", index + "/_refresh", null));
                 Function<String, String> body = q -> knn("embed_knn", "vec", q, null);
                 double[] lat = queries(node, index, single, 1, body);
                 double[] par = queries(node, index, concurrent, 16, body);
-                ours.put(model, new Result(ingest, lat[0], lat[1], par[2], (rss1 - rss0) / 1e6, probe(node, index, body)));
+                ours.put(
+                        model,
+                        new Result(ingest, lat[0], lat[1], par[2], (rss1 - rss0) / 1e6, probe(node, index, body)));
             }
-            exportInt8(node.dir(), Path.of(System.getProperty("embeddings.test.models", "target/models")).resolve(FP32), int8Dir);
+            exportInt8(
+                    node.dir(),
+                    Path.of(System.getProperty("embeddings.test.models", "target/models"))
+                            .resolve(FP32),
+                    int8Dir);
         }
 
         Map<String, Result> theirs = new LinkedHashMap<>();
         Path script = Path.of("src/scripts/mlcommons.sh").toAbsolutePath();
-        Path fp32Dir = Path.of(System.getProperty("embeddings.test.models", "target/models")).resolve(FP32).toAbsolutePath();
-        ProcessBuilder startCommand = new ProcessBuilder("bash", script.toString(), "start").redirectError(ProcessBuilder.Redirect.INHERIT);
+        Path fp32Dir = Path.of(System.getProperty("embeddings.test.models", "target/models"))
+                .resolve(FP32)
+                .toAbsolutePath();
+        ProcessBuilder startCommand =
+                new ProcessBuilder("bash", script.toString(), "start").redirectError(ProcessBuilder.Redirect.INHERIT);
         startCommand.environment().put("MLC_MODELS", FP32 + "=" + fp32Dir + " " + INT8 + "=" + int8Dir);
         Process start = startCommand.start();
         String out = new String(start.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -91,18 +113,24 @@ public final class CompareBench {
         try {
             Path base = Path.of("target/mlcommons");
             long pid = NodeWorkload.pid(base.resolve("node"));
-            RealNode node = RealNode.attach(base.resolve("node"), Integer.parseInt(System.getenv().getOrDefault("MLC_HTTP_PORT", Integer.toString(RealNode.port(95)))));
-            long rssBefore = Long.parseLong(Files.readString(base.resolve("rss_before_model_kb")).trim()) * 1024;
+            RealNode node = RealNode.attach(
+                    base.resolve("node"),
+                    Integer.parseInt(
+                            System.getenv().getOrDefault("MLC_HTTP_PORT", Integer.toString(RealNode.port(95)))));
+            long rssBefore = Long.parseLong(Files.readString(base.resolve("rss_before_model_kb"))
+                            .trim())
+                    * 1024;
             long rssAfter = NodeWorkload.rss(pid);
             for (String model : List.of(FP32, INT8)) {
                 String modelId = out.lines()
-                    .filter(l -> l.startsWith("MODEL_ID_" + model + "="))
-                    .findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no model id for " + model + " in: " + out))
-                    .substring(("MODEL_ID_" + model + "=").length());
+                        .filter(l -> l.startsWith("MODEL_ID_" + model + "="))
+                        .findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no model id for " + model + " in: " + out))
+                        .substring(("MODEL_ID_" + model + "=").length());
                 String index = "/cmp-" + model;
-                NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/cmp-" + model, """
-                    {"processors": [{"text_embedding": {"model_id": "%s", "field_map": {"body": "vec"}}}]}""".formatted(modelId)));
+                NodeWorkload.ok(
+                        node.call("PUT", "/_ingest/pipeline/cmp-" + model, String.format(Locale.ROOT, """
+                    {"processors": [{"text_embedding": {"model_id": "%s", "field_map": {"body": "vec"}}}]}""", modelId)));
                 NodeWorkload.ok(node.call("PUT", index, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.knn": true},
                      "mappings": {"properties": {"body": {"type": "text"},
@@ -114,19 +142,40 @@ public final class CompareBench {
                 double[] lat = queries(node, index, single, 1, body);
                 double[] par = queries(node, index, concurrent, 16, body);
                 // both models are deployed before any is used, so only their sum is known: split evenly
-                theirs.put(model, new Result(ingest, lat[0], lat[1], par[2], (rssAfter - rssBefore) / 2e6, probe(node, index, body)));
+                theirs.put(
+                        model,
+                        new Result(
+                                ingest,
+                                lat[0],
+                                lat[1],
+                                par[2],
+                                (rssAfter - rssBefore) / 2e6,
+                                probe(node, index, body)));
             }
         } finally {
-            new ProcessBuilder("bash", script.toString(), "stop").inheritIO().start().waitFor();
+            new ProcessBuilder("bash", script.toString(), "stop")
+                    .inheritIO()
+                    .start()
+                    .waitFor();
         }
 
-        System.out.printf(Locale.ROOT, "%nbge-small-en-v1.5, %d SciFact documents (bulks of 100, one client), %d queries one at a time, %d at 16 clients%n",
-            docs, single.size(), concurrent.size());
+        System.out.printf(
+                Locale.ROOT,
+                "%nbge-small-en-v1.5, %d SciFact documents (bulks of 100, one client), %d queries one at a time, %d at 16 clients%n",
+                docs,
+                single.size(),
+                concurrent.size());
         for (String model : List.of(FP32, INT8)) {
-            System.out.printf(Locale.ROOT, "equal prompts, %s: top-10 scores of one query differ by at most %.5f between the two sides%n", model,
-                maxDifference(ours.get(model).probeScores(), theirs.get(model).probeScores()));
+            System.out.printf(
+                    Locale.ROOT,
+                    "equal prompts, %s: top-10 scores of one query differ by at most %.5f between the two sides%n",
+                    model,
+                    maxDifference(
+                            ours.get(model).probeScores(), theirs.get(model).probeScores()));
         }
-        System.out.printf(Locale.ROOT, "%n| | embeddings fp32 | embeddings int8 | ml-commons fp32 | ml-commons int8 | ours fp32 / theirs fp32 | ours int8 / theirs fp32 | ours int8 / theirs int8 |%n");
+        System.out.printf(
+                Locale.ROOT,
+                "%n| | embeddings fp32 | embeddings int8 | ml-commons fp32 | ml-commons int8 | ours fp32 / theirs fp32 | ours int8 / theirs fp32 | ours int8 / theirs int8 |%n");
         System.out.printf(Locale.ROOT, "|---|---|---|---|---|---|---|---|%n");
         row("ingest, docs/s", ours, theirs, Result::ingestDocsPerSecond);
         row("query p50 at 1 client, ms", ours, theirs, Result::p50);
@@ -135,23 +184,38 @@ public final class CompareBench {
         row("RSS added by the loaded model, MB", ours, theirs, Result::modelRssMb);
     }
 
-    private static void row(String name, Map<String, Result> ours, Map<String, Result> theirs, Function<Result, Double> metric) {
+    private static void row(
+            String name, Map<String, Result> ours, Map<String, Result> theirs, Function<Result, Double> metric) {
         double of = metric.apply(ours.get(FP32)), oi = metric.apply(ours.get(INT8));
         double tf = metric.apply(theirs.get(FP32)), ti = metric.apply(theirs.get(INT8));
-        System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.2fx | %.2fx |%n", name, of, oi, tf, ti, of / tf, oi / tf, oi / ti);
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.2fx | %.2fx |%n",
+                name,
+                of,
+                oi,
+                tf,
+                ti,
+                of / tf,
+                oi / tf,
+                oi / ti);
     }
 
     /** Copies the int8 graph our node built for bge-small-en-v1.5-int8 beside its tokenizer, for ml-commons. */
     private static void exportInt8(Path nodeDir, Path fp32Model, Path target) throws Exception {
         Path built;
         try (Stream<Path> files = Files.walk(nodeDir.resolve("data"))) {
-            built = files.filter(f -> f.toString().contains("embeddings/int8/") && f.toString().endsWith(".onnx"))
-                .findFirst()
-                .orElseThrow(() -> new IllegalStateException("no int8 file under " + nodeDir.resolve("data")));
+            built = files.filter(f -> f.toString().contains("embeddings/int8/")
+                            && f.toString().endsWith(".onnx"))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no int8 file under " + nodeDir.resolve("data")));
         }
         Files.createDirectories(target);
-        Files.copy(built, target.resolve("model.onnx"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(fp32Model.resolve("tokenizer.json"), target.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(built, target.resolve("model.onnx"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(
+                fp32Model.resolve("tokenizer.json"),
+                target.resolve("tokenizer.json"),
+                StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** The top-10 scores of one fixed query: equal on both sides only if both encode the same query text. */
@@ -187,8 +251,11 @@ public final class CompareBench {
     }
 
     /** Warms the query path up, then sends one search per query text over {@code clients} threads. */
-    private static double[] queries(RealNode node, String index, List<String> queries, int clients, Function<String, String> body) throws Exception {
+    private static double[] queries(
+            RealNode node, String index, List<String> queries, int clients, Function<String, String> body)
+            throws Exception {
         NodeWorkload.ok(node.call("POST", index + "/_search", body.apply("warm up the query path")));
-        return NodeWorkload.queries(node, index + "/_search", queries.stream().map(body).toList(), clients);
+        return NodeWorkload.queries(
+                node, index + "/_search", queries.stream().map(body).toList(), clients);
     }
 }

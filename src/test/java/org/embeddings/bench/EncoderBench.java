@@ -7,22 +7,24 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Pooling;
 import org.embeddings.encoder.Role;
-
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 
 /**
  * The plugin's encoder against a plain ONNX Runtime loop written the usual way (DJL tokenizer, one session with the
@@ -43,18 +45,39 @@ public final class EncoderBench {
         Path modelsDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         int rounds = Integer.getInteger("bench.rounds", 2);
         double peak = Double.parseDouble(System.getProperty("bench.peak", "237"));
-        Map<String, List<String>> corpora = new java.util.LinkedHashMap<>();
+        Map<String, List<String>> corpora = new LinkedHashMap<>();
         corpora.put("SciFact documents", scifact(data, Integer.getInteger("bench.docs", 128)));
         corpora.put("STSB sentences", sts(data, Integer.getInteger("bench.sentences", 1000)));
         int cores = Runtime.getRuntime().availableProcessors();
-        System.out.printf("%d cores, FP32 peak taken as %.0f GFLOP/s, %d rounds, ONNX Runtime intra-op threads = %d%n", cores, peak, rounds, cores);
-        System.out.printf("%-22s %-18s %-34s %9s %10s %9s %7s %9s%n", "model", "texts", "method", "texts/s", "tokens/s", "GFLOP/s", "% peak", "vs plain1");
-        int[] budgets = java.util.Arrays.stream(System.getProperty("bench.budgets", "512").split(",")).mapToInt(b -> Integer.parseInt(b.trim())).toArray();
+        System.out.printf(
+                Locale.ROOT,
+                "%d cores, FP32 peak taken as %.0f GFLOP/s, %d rounds, ONNX Runtime intra-op threads = %d%n",
+                cores,
+                peak,
+                rounds,
+                cores);
+        System.out.printf(
+                Locale.ROOT,
+                "%-22s %-18s %-34s %9s %10s %9s %7s %9s%n",
+                "model",
+                "texts",
+                "method",
+                "texts/s",
+                "tokens/s",
+                "GFLOP/s",
+                "% peak",
+                "vs plain1");
+        int[] budgets = Arrays.stream(System.getProperty("bench.budgets", "512").split(","))
+                .mapToInt(b -> Integer.parseInt(b.trim()))
+                .toArray();
         for (String model : models) {
             List<ModelRegistry> registries = new ArrayList<>();
             List<Encoder> encoders = new ArrayList<>();
             for (int budget : budgets) {
-                EncoderSettings settings = new EncoderSettings(EncoderSettings.defaults().session(), budget, EncoderSettings.defaults().maxBatch());
+                EncoderSettings settings = new EncoderSettings(
+                        EncoderSettings.defaults().session(),
+                        budget,
+                        EncoderSettings.defaults().maxBatch());
                 ModelRegistry registry = new ModelRegistry(List.of(modelsDir), settings);
                 registries.add(registry);
                 encoders.add(registry.encoder(model));
@@ -71,7 +94,8 @@ public final class EncoderBench {
                             flops += flopsPerText(model, n);
                             tokens += n;
                         }
-                        List<String> names = new ArrayList<>(List.of("plain ORT, one text at a time", "plain ORT, fixed batches of 32"));
+                        List<String> names = new ArrayList<>(
+                                List.of("plain ORT, one text at a time", "plain ORT, fixed batches of 32"));
                         for (int budget : budgets) {
                             names.add("encoder, token budget " + budget);
                         }
@@ -96,16 +120,16 @@ public final class EncoderBench {
                         for (int m = 0; m < names.size(); m++) {
                             double gflops = flops * rounds / seconds[m] / 1e9;
                             System.out.printf(
-                                "%-22s %-18s %-34s %9.1f %10.0f %9.1f %6.0f%% %8.2fx%n",
-                                model,
-                                corpus.getKey() + " (" + texts.size() + ")",
-                                names.get(m),
-                                texts.size() * rounds / seconds[m],
-                                tokens * rounds / seconds[m],
-                                gflops,
-                                100 * gflops / peak,
-                                seconds[0] / seconds[m]
-                            );
+                                    Locale.ROOT,
+                                    "%-22s %-18s %-34s %9.1f %10.0f %9.1f %6.0f%% %8.2fx%n",
+                                    model,
+                                    corpus.getKey() + " (" + texts.size() + ")",
+                                    names.get(m),
+                                    texts.size() * rounds / seconds[m],
+                                    tokens * rounds / seconds[m],
+                                    gflops,
+                                    100 * gflops / peak,
+                                    seconds[0] / seconds[m]);
                         }
                     }
                 }
@@ -158,11 +182,11 @@ public final class EncoderBench {
             System.setProperty("offline", "true");
             this.card = card;
             this.tokenizer = HuggingFaceTokenizer.builder()
-                .optTokenizerPath(dir.resolve("tokenizer.json"))
-                .optMaxLength(card.maxTokens())
-                .optTruncation(true)
-                .optPadding(false)
-                .build();
+                    .optTokenizerPath(dir.resolve("tokenizer.json"))
+                    .optMaxLength(card.maxTokens())
+                    .optTruncation(true)
+                    .optPadding(false)
+                    .build();
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
@@ -174,7 +198,10 @@ public final class EncoderBench {
         int[] lengths(List<String> texts) {
             int[] out = new int[texts.size()];
             for (int i = 0; i < out.length; i++) {
-                out[i] = tokenizer.encode(card.prompt().apply(Role.PASSAGE, texts.get(i))).getIds().length;
+                out[i] = tokenizer
+                        .encode(card.prompt().apply(Role.PASSAGE, texts.get(i)))
+                        .getIds()
+                        .length;
             }
             return out;
         }
@@ -198,20 +225,19 @@ public final class EncoderBench {
                         mask[r * seq + t] = 1;
                     }
                 }
-                long[] shape = { b, seq };
+                long[] shape = {b, seq};
                 Map<String, OnnxTensor> inputs = new HashMap<>();
-                try (
-                    OnnxTensor tIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-                    OnnxTensor tMask = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                    OnnxTensor tTypes = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)
-                ) {
+                try (OnnxTensor tIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                        OnnxTensor tMask = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                        OnnxTensor tTypes = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
                     inputs.put("input_ids", tIds);
                     inputs.put("attention_mask", tMask);
                     if (session.getInputNames().contains("token_type_ids")) {
                         inputs.put("token_type_ids", tTypes);
                     }
                     try (OrtSession.Result result = session.run(inputs)) {
-                        FloatBuffer hidden = ((OnnxTensor) result.get(card.output()).orElseThrow()).getFloatBuffer();
+                        FloatBuffer hidden =
+                                ((OnnxTensor) result.get(card.output()).orElseThrow()).getFloatBuffer();
                         int d = card.dims();
                         for (int r = 0; r < b; r++) {
                             float[] v = new float[d];

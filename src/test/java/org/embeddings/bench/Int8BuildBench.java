@@ -1,16 +1,16 @@
 package org.embeddings.bench;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Int8ModelFiles;
 import org.embeddings.encoder.Int8Quantizer;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Locale;
+import org.embeddings.encoder.Role;
 
 /**
  * What building {@code <name>-int8} costs at load, per model, and whether caching the file pays: the SHA-256 of the
@@ -23,14 +23,14 @@ import java.util.Locale;
  */
 public final class Int8BuildBench {
     public static void main(String[] args) throws Exception {
-        List<String> models = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
+        List<String> models =
+                args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
         Path modelsDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         int rounds = Integer.getInteger("bench.rounds", 3);
         System.out.printf(
-            Locale.ROOT,
-            "%n| model | fp32 file MB | int8 file MB | sha256 s | rewrite s | fp32 load s | int8 load, empty cache s | int8 load, cached s |%n"
-                + "|---|---|---|---|---|---|---|---|%n"
-        );
+                Locale.ROOT,
+                "%n| model | fp32 file MB | int8 file MB | sha256 s | rewrite s | fp32 load s | int8 load, empty cache s | int8 load, cached s |%n"
+                        + "|---|---|---|---|---|---|---|---|%n");
         for (String model : models) {
             Path source = modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE);
             double[] hash = new double[rounds];
@@ -52,26 +52,26 @@ public final class Int8BuildBench {
                 warmLoad[r] = load(modelsDir, cache, model + "-int8");
             }
             System.out.printf(
-                Locale.ROOT,
-                "| %s | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-                model,
-                Files.size(source) / 1e6,
-                int8Bytes / 1e6,
-                Int8RecipeBench.median(hash),
-                Int8RecipeBench.median(build),
-                Int8RecipeBench.median(fp32Load),
-                Int8RecipeBench.median(coldLoad),
-                Int8RecipeBench.median(warmLoad)
-            );
+                    Locale.ROOT,
+                    "| %s | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                    model,
+                    Files.size(source) / 1e6,
+                    int8Bytes / 1e6,
+                    Int8RecipeBench.median(hash),
+                    Int8RecipeBench.median(build),
+                    Int8RecipeBench.median(fp32Load),
+                    Int8RecipeBench.median(coldLoad),
+                    Int8RecipeBench.median(warmLoad));
         }
     }
 
     /** Seconds to the first vector of a fresh registry (what a node's first request for the model pays). */
     private static double load(Path modelsDir, Path cache, String name) {
         long t0 = System.nanoTime();
-        try (ModelRegistry registry = new ModelRegistry(List.of(modelsDir), EncoderSettings.defaults(), Long.MAX_VALUE, cache)) {
+        try (ModelRegistry registry =
+                new ModelRegistry(List.of(modelsDir), EncoderSettings.defaults(), Long.MAX_VALUE, cache)) {
             Encoder encoder = registry.encoder(name);
-            encoder.encode("warm", org.embeddings.encoder.Role.NONE);
+            encoder.encode("warm", Role.NONE);
             return (System.nanoTime() - t0) / 1e9;
         }
     }

@@ -1,16 +1,7 @@
 package org.embeddings.bench;
 
 import com.google.gson.JsonObject;
-import org.embeddings.encoder.CardCatalog;
-import org.embeddings.encoder.Encoder;
-import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.Int8Quantizer;
-import org.embeddings.encoder.Int8Quantizer.WeightMatMul;
-import org.embeddings.encoder.ModelFolders;
-import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.encoder.Role;
-import org.embeddings.it.RecipeReference;
-
+import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +13,16 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.embeddings.encoder.CardCatalog;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.Int8Quantizer;
+import org.embeddings.encoder.Int8Quantizer.WeightMatMul;
+import org.embeddings.encoder.ModelFolders;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.eval.StsEval;
+import org.embeddings.it.RecipeReference;
 
 /**
  * Which weight matmuls stay fp32: each candidate recipe of {@link Int8Quantizer} measured against the fp32 model in
@@ -73,9 +74,10 @@ public final class Int8RecipeBench {
         List<String> docs = EncoderBench.scifact(data, Integer.getInteger("bench.docs", 200));
         List<String> speedDocs = docs.subList(0, Math.min(docs.size(), Integer.getInteger("bench.speed.docs", 48)));
         List<String> sentences = EncoderBench.sts(data, 100_000);
-        List<String> speedSentences = sentences.subList(0, Math.min(sentences.size(), Integer.getInteger("bench.speed.sentences", 600)));
+        List<String> speedSentences =
+                sentences.subList(0, Math.min(sentences.size(), Integer.getInteger("bench.speed.sentences", 600)));
         List<String> queries = scifactQueries(data);
-        List<org.embeddings.eval.StsEval.Pair> pairs = org.embeddings.eval.StsEval.read(data.resolve("stsb/sts-test.csv"));
+        List<StsEval.Pair> pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
 
         Path root = Files.createTempDirectory("int8-recipes");
         byte[] fp32 = Files.readAllBytes(modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE));
@@ -85,24 +87,26 @@ public final class Int8RecipeBench {
             boolean reduceRange = recipe.endsWith("-7bit");
             Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? recipe.substring(0, recipe.length() - 5) : recipe);
             if (keep == null) {
-                throw new IllegalArgumentException("unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
+                throw new IllegalArgumentException(
+                        "unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
             }
             long start = System.nanoTime();
             Int8Quantizer.Result r = new Int8Quantizer(keep, reduceRange).quantize(fp32);
             System.out.printf(
-                Locale.ROOT,
-                "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %.1f MB, quantized in %.2f s%n",
-                recipe,
-                r.quantized(),
-                r.keptFp32(),
-                r.biasesFolded(),
-                r.model().length / 1e6,
-                (System.nanoTime() - start) / 1e9
-            );
+                    Locale.ROOT,
+                    "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %.1f MB, quantized in %.2f s%n",
+                    recipe,
+                    r.quantized(),
+                    r.keptFp32(),
+                    r.biasesFolded(),
+                    r.model().length / 1e6,
+                    (System.nanoTime() - start) / 1e9);
             String name = model + "-x-" + recipe;
             Path dir = Files.createDirectories(root.resolve(name));
             Files.write(dir.resolve(ModelFolders.ONNX_FILE), r.model());
-            Files.copy(modelsDir.resolve(model).resolve(ModelFolders.TOKENIZER_FILE), dir.resolve(ModelFolders.TOKENIZER_FILE));
+            Files.copy(
+                    modelsDir.resolve(model).resolve(ModelFolders.TOKENIZER_FILE),
+                    dir.resolve(ModelFolders.TOKENIZER_FILE));
             JsonObject card = CardCatalog.bundled(model).orElseThrow();
             card.addProperty("name", name);
             Files.writeString(dir.resolve(ModelFolders.CARD_FILE), card.toString());
@@ -121,16 +125,15 @@ public final class Int8RecipeBench {
             float[][] baseQueries = base.encode(queries, Role.QUERY);
 
             System.out.printf(
-                Locale.ROOT,
-                "%n%s: %d STS pairs, cosine to fp32 over %d STS sentences and %d SciFact documents; speed on %d documents and %d sentences, %d rounds, interleaved%n",
-                model,
-                pairs.size(),
-                sentences.size(),
-                docs.size(),
-                speedDocs.size(),
-                speedSentences.size(),
-                rounds
-            );
+                    Locale.ROOT,
+                    "%n%s: %d STS pairs, cosine to fp32 over %d STS sentences and %d SciFact documents; speed on %d documents and %d sentences, %d rounds, interleaved%n",
+                    model,
+                    pairs.size(),
+                    sentences.size(),
+                    docs.size(),
+                    speedDocs.size(),
+                    speedSentences.size(),
+                    rounds);
             Map<String, double[]> docSeconds = new LinkedHashMap<>();
             Map<String, double[]> sentenceSeconds = new LinkedHashMap<>();
             encoders.keySet().forEach(l -> {
@@ -152,43 +155,41 @@ public final class Int8RecipeBench {
                 }
             }
             System.out.printf(
-                Locale.ROOT,
-                "%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s%n",
-                "recipe",
-                "STS",
-                "sts cmin",
-                "sts cmed",
-                "qry cmin",
-                "qry cmed",
-                "doc cmin",
-                "doc cmed",
-                "docs/s",
-                "x fp32",
-                "sents/s",
-                "x fp32"
-            );
+                    Locale.ROOT,
+                    "%-16s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s%n",
+                    "recipe",
+                    "STS",
+                    "sts cmin",
+                    "sts cmed",
+                    "qry cmin",
+                    "qry cmed",
+                    "doc cmin",
+                    "doc cmed",
+                    "docs/s",
+                    "x fp32",
+                    "sents/s",
+                    "x fp32");
             for (Map.Entry<String, Encoder> e : encoders.entrySet()) {
                 String label = e.getKey();
-                double sts = org.embeddings.eval.StsEval.evaluate(e.getValue(), pairs);
+                double sts = StsEval.evaluate(e.getValue(), pairs);
                 double[] sc = cosines(e.getValue().encode(sentences, Role.NONE), baseSentences);
                 double[] dc = cosines(e.getValue().encode(docs, Role.PASSAGE), baseDocs);
                 double[] qc = cosines(e.getValue().encode(queries, Role.QUERY), baseQueries);
                 System.out.printf(
-                    Locale.ROOT,
-                    "%-16s %9.2f %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %9.1f %9.2f%n",
-                    label,
-                    sts,
-                    sc[0],
-                    sc[1],
-                    qc[0],
-                    qc[1],
-                    dc[0],
-                    dc[1],
-                    speedDocs.size() / median(docSeconds.get(label)),
-                    medianRatio(docSeconds.get("fp32"), docSeconds.get(label)),
-                    speedSentences.size() / median(sentenceSeconds.get(label)),
-                    medianRatio(sentenceSeconds.get("fp32"), sentenceSeconds.get(label))
-                );
+                        Locale.ROOT,
+                        "%-16s %9.2f %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %9.1f %9.2f%n",
+                        label,
+                        sts,
+                        sc[0],
+                        sc[1],
+                        qc[0],
+                        qc[1],
+                        dc[0],
+                        dc[1],
+                        speedDocs.size() / median(docSeconds.get(label)),
+                        medianRatio(docSeconds.get("fp32"), docSeconds.get(label)),
+                        speedSentences.size() / median(sentenceSeconds.get(label)),
+                        medianRatio(sentenceSeconds.get("fp32"), sentenceSeconds.get(label)));
             }
         }
     }
@@ -196,7 +197,7 @@ public final class Int8RecipeBench {
     static List<String> scifactQueries(Path data) throws Exception {
         List<String> texts = new ArrayList<>();
         for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
-            texts.add(com.google.gson.JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
+            texts.add(JsonParser.parseString(line).getAsJsonObject().get("text").getAsString());
         }
         return texts;
     }
@@ -208,7 +209,7 @@ public final class Int8RecipeBench {
             c[i] = RecipeReference.cosine(a[i], b[i]);
         }
         Arrays.sort(c);
-        return new double[] { c[0], c[c.length / 2] };
+        return new double[] {c[0], c[c.length / 2]};
     }
 
     static double median(double[] values) {

@@ -2,13 +2,12 @@ package org.embeddings.bench;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import org.embeddings.it.RealNode;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.embeddings.it.RealNode;
 
 /**
  * The two speed ratios of issue 12, measured in one run on one real node: {@code <model>-int8} against
@@ -38,14 +37,18 @@ public final class Int8SpeedBench {
             node.installModel(models, model);
             for (String form : forms) {
                 String index = index(form);
-                NodeWorkload.ok(node.call("PUT", "/" + index, """
+                NodeWorkload.ok(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                     "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(form)));
-                NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/" + index, """
-                    {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(form)));
+                     "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", form)));
+                NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/" + index, String.format(Locale.ROOT, """
+                    {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", form)));
                 long t0 = System.nanoTime();
                 embed(node, form, sentences.subList(0, 16)); // loads the model; the int8 form is built here
-                System.out.printf(Locale.ROOT, "%s loaded in %.1f s (first call, build included)%n", form, (System.nanoTime() - t0) / 1e9);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%s loaded in %.1f s (first call, build included)%n",
+                        form,
+                        (System.nanoTime() - t0) / 1e9);
                 NodeWorkload.ingest(node, "/" + index + "/_bulk?pipeline=" + index, docs.subList(0, 8)); // warm-up
             }
 
@@ -68,40 +71,41 @@ public final class Int8SpeedBench {
                     sentenceSeconds[f][r] = (System.nanoTime() - t0) / 1e9;
                 }
                 System.out.printf(
-                    Locale.ROOT,
-                    "round %d: documents %.2fx (%.1f s fp32, %.1f s int8), sentences %.2fx (%.1f s, %.1f s)%n",
-                    r + 1,
-                    docSeconds[0][r] / docSeconds[1][r],
-                    docSeconds[0][r],
-                    docSeconds[1][r],
-                    sentenceSeconds[0][r] / sentenceSeconds[1][r],
-                    sentenceSeconds[0][r],
-                    sentenceSeconds[1][r]
-                );
+                        Locale.ROOT,
+                        "round %d: documents %.2fx (%.1f s fp32, %.1f s int8), sentences %.2fx (%.1f s, %.1f s)%n",
+                        r + 1,
+                        docSeconds[0][r] / docSeconds[1][r],
+                        docSeconds[0][r],
+                        docSeconds[1][r],
+                        sentenceSeconds[0][r] / sentenceSeconds[1][r],
+                        sentenceSeconds[0][r],
+                        sentenceSeconds[1][r]);
             }
             double fp32Docs = docs.size() / sum(docSeconds[0]);
             double int8Docs = docs.size() / sum(docSeconds[1]);
             double fp32Sentences = sentences.size() / sum(sentenceSeconds[0]);
             double int8Sentences = sentences.size() / sum(sentenceSeconds[1]);
-            System.out.printf(Locale.ROOT, "%n| %s, one run, %d rounds interleaved | fp32 | int8 | int8 / fp32 | target |%n|---|---|---|---|---|%n", model, rounds);
             System.out.printf(
-                Locale.ROOT,
-                "| %d SciFact documents, _bulk + embed, docs/s | %.2f | %.2f | **%.2fx** (rounds: %s) | >= 1.7x |%n",
-                docs.size(),
-                fp32Docs,
-                int8Docs,
-                int8Docs / fp32Docs,
-                ratios(docSeconds)
-            );
+                    Locale.ROOT,
+                    "%n| %s, one run, %d rounds interleaved | fp32 | int8 | int8 / fp32 | target |%n|---|---|---|---|---|%n",
+                    model,
+                    rounds);
             System.out.printf(
-                Locale.ROOT,
-                "| %d STSB sentences, embed API, texts/s | %.1f | %.1f | **%.2fx** (rounds: %s) | >= 2.5x |%n",
-                sentences.size(),
-                fp32Sentences,
-                int8Sentences,
-                int8Sentences / fp32Sentences,
-                ratios(sentenceSeconds)
-            );
+                    Locale.ROOT,
+                    "| %d SciFact documents, _bulk + embed, docs/s | %.2f | %.2f | **%.2fx** (rounds: %s) | >= 1.7x |%n",
+                    docs.size(),
+                    fp32Docs,
+                    int8Docs,
+                    int8Docs / fp32Docs,
+                    ratios(docSeconds));
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %d STSB sentences, embed API, texts/s | %.1f | %.1f | **%.2fx** (rounds: %s) | >= 2.5x |%n",
+                    sentences.size(),
+                    fp32Sentences,
+                    int8Sentences,
+                    int8Sentences / fp32Sentences,
+                    ratios(sentenceSeconds));
         }
     }
 

@@ -1,8 +1,6 @@
 package org.embeddings.bench;
 
 import com.google.gson.JsonObject;
-import org.embeddings.it.RealNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.embeddings.it.RealNode;
 
 /** The workloads and probes the node benchmarks share: bulk ingest, concurrent queries, resident and heap memory. */
 final class NodeWorkload {
@@ -29,7 +28,8 @@ final class NodeWorkload {
             RealNode.Response r = node.call("POST", bulkPath, bulk.toString(), "application/x-ndjson");
             ok(r);
             if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                throw new IllegalStateException(r.text().substring(0, Math.min(2000, r.text().length())));
+                throw new IllegalStateException(
+                        r.text().substring(0, Math.min(2000, r.text().length())));
             }
         }
         return texts.size() / ((System.nanoTime() - t0) / 1e9);
@@ -54,7 +54,9 @@ final class NodeWorkload {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             Arrays.sort(ms);
-            return new double[] { ms[(int) Math.ceil(0.5 * ms.length) - 1], ms[(int) Math.ceil(0.99 * ms.length) - 1], ms.length / seconds };
+            return new double[] {
+                ms[(int) Math.ceil(0.5 * ms.length) - 1], ms[(int) Math.ceil(0.99 * ms.length) - 1], ms.length / seconds
+            };
         } finally {
             pool.shutdown();
         }
@@ -75,9 +77,19 @@ final class NodeWorkload {
     }
 
     static long heapUsed(RealNode node) throws Exception {
-        JsonObject nodes = node.call("GET", "/_nodes/_local/stats/jvm", null).body().getAsJsonObject().getAsJsonObject("nodes");
-        return nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("jvm").getAsJsonObject("mem")
-            .get("heap_used_in_bytes").getAsLong();
+        JsonObject nodes = node.call("GET", "/_nodes/_local/stats/jvm", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("nodes");
+        return nodes.entrySet()
+                .iterator()
+                .next()
+                .getValue()
+                .getAsJsonObject()
+                .getAsJsonObject("jvm")
+                .getAsJsonObject("mem")
+                .get("heap_used_in_bytes")
+                .getAsLong();
     }
 
     static void ok(RealNode.Response r) {

@@ -27,7 +27,8 @@ record VectorFile(List<String> ids, float[][] vectors) {
     void write(Path path) throws IOException {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
+        try (DataOutputStream out =
+                new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
             out.writeInt(ids.size());
             out.writeInt(dims());
             for (int i = 0; i < ids.size(); i++) {

@@ -2,17 +2,17 @@ package org.embeddings.bench;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.embeddings.encoder.Encoder;
-import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.encoder.Role;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
 
 /**
  * Encodes a BEIR dataset once with the in-process encoder (the code a node runs), so that every vector-format run
@@ -61,11 +61,12 @@ final class VectorsEncode {
                 for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
                     JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
                     ids.add(doc.get("_id").getAsString());
-                    texts.add(doc.get("title").getAsString() + " " + doc.get("text").getAsString());
+                    texts.add(doc.get("title").getAsString() + " "
+                            + doc.get("text").getAsString());
                 }
                 new VectorFile(ids, encode(encoder, texts, Role.PASSAGE, "corpus")).write(corpus);
             }
-            System.out.printf("vectors of %s with %s: %s, %s%n", dataset, model, corpus, queries);
+            System.out.printf(Locale.ROOT, "vectors of %s with %s: %s, %s%n", dataset, model, corpus, queries);
         }
     }
 
@@ -78,7 +79,7 @@ final class VectorsEncode {
             float[][] part = encoder.encode(texts.subList(from, to), role);
             System.arraycopy(part, 0, out, from, part.length);
             double s = (System.nanoTime() - start) / 1e9;
-            System.err.printf("\r%-8s %d/%d  %.1f/s", what, to, texts.size(), to / s);
+            System.err.printf(Locale.ROOT, "\r%-8s %d/%d  %.1f/s", what, to, texts.size(), to / s);
         }
         System.err.println();
         return out;

@@ -4,12 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.embeddings.it.RealNode;
-import org.opensearch.common.xcontent.XContentFactory;
-import org.opensearch.common.xcontent.XContentType;
-import org.opensearch.core.common.bytes.BytesReference;
-import org.opensearch.core.xcontent.XContentBuilder;
-
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -18,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,6 +30,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.embeddings.it.RealNode;
+import org.opensearch.common.xcontent.XContentFactory;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.XContentBuilder;
 
 /**
  * A million vectors through a real node, without inference: per {@code index_options}, the time to bulk-ingest them
@@ -69,6 +69,7 @@ final class VectorsMillion {
     static final long SEED = 20261130L;
 
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
+
     static {
         OPTIONS.put("hnsw", null);
         OPTIONS.put("hnsw-int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
@@ -177,10 +178,10 @@ final class VectorsMillion {
                         float s = dot(queries[q], v);
                         PriorityQueue<float[]> h = local.get(q);
                         if (h.size() < K) {
-                            h.add(new float[] { s, i });
+                            h.add(new float[] {s, i});
                         } else if (s > h.peek()[0]) {
                             h.poll();
-                            h.add(new float[] { s, i });
+                            h.add(new float[] {s, i});
                         }
                     }
                 }
@@ -212,7 +213,13 @@ final class VectorsMillion {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "exact top %d of %d queries over %d vectors in %.0f s%n", K, queries.length, n, (System.nanoTime() - start) / 1e9);
+        System.out.printf(
+                Locale.ROOT,
+                "exact top %d of %d queries over %d vectors in %.0f s%n",
+                K,
+                queries.length,
+                n,
+                (System.nanoTime() - start) / 1e9);
         return gt;
     }
 
@@ -223,20 +230,30 @@ final class VectorsMillion {
             queries[q] = vector(centroids, (long) n + q);
         }
         int[][] gt = groundTruth(centroids, n, queries);
-        System.out.printf(Locale.ROOT, "synthetic set: %d vectors of %d dims, %d clusters in a %d-dim latent space, %d queries%n", n, DIMS, CLUSTERS, LATENT, QUERIES);
-        try (RealNode node = RealNode.start("vectors-million", RealNode.port(78), "indices.memory.index_buffer_size=25%")) {
+        System.out.printf(
+                Locale.ROOT,
+                "synthetic set: %d vectors of %d dims, %d clusters in a %d-dim latent space, %d queries%n",
+                n,
+                DIMS,
+                CLUSTERS,
+                LATENT,
+                QUERIES);
+        try (RealNode node =
+                RealNode.start("vectors-million", RealNode.port(78), "indices.memory.index_buffer_size=25%")) {
             Http http = new Http(node.httpPort());
             for (String option : options) {
                 if (OPTIONS.containsKey(option) == false) {
-                    throw new IllegalArgumentException("unknown option [" + option + "], expected some of " + OPTIONS.keySet());
+                    throw new IllegalArgumentException(
+                            "unknown option [" + option + "], expected some of " + OPTIONS.keySet());
                 }
                 String index = "million-" + option;
                 node.call("DELETE", "/" + index, null);
-                String field = "{\"type\": \"embedding\", \"dims\": " + DIMS + (OPTIONS.get(option) == null ? "" : ", \"index_options\": " + OPTIONS.get(option)) + "}";
-                VectorsSciFact.check(node.call("PUT", "/" + index, """
+                String field = "{\"type\": \"embedding\", \"dims\": " + DIMS
+                        + (OPTIONS.get(option) == null ? "" : ", \"index_options\": " + OPTIONS.get(option)) + "}";
+                VectorsSciFact.check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1",
                                   "translog.durability": "async", "merge.scheduler.max_thread_count": 1},
-                     "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""".formatted(field)));
+                     "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", field)));
                 long start = System.nanoTime();
                 ingest(http, index, centroids, n);
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
@@ -249,15 +266,31 @@ final class VectorsMillion {
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
                 double mergeSeconds = (System.nanoTime() - start) / 1e9;
                 JsonObject stats = VectorsSciFact.vectorStats(node, index);
-                long store = node.call("GET", "/" + index + "/_stats/store", null).body().getAsJsonObject()
-                    .getAsJsonObject("_all").getAsJsonObject("primaries").getAsJsonObject("store").get("size_in_bytes").getAsLong();
-                System.out.printf(Locale.ROOT, "%n== %s: ingest %.0f s (%.0f vectors/s, %d segments), force-merge %.0f s; store %.0f MB; raw %.0f MB, quantized %.0f MB, graph %.0f MB, search path %.0f MB%n",
-                    option, ingestSeconds, n / ingestSeconds, before.get("segments").getAsInt(), mergeSeconds, store / 1e6,
-                    stats.get("raw_bytes").getAsLong() / 1e6, stats.get("quantized_bytes").getAsLong() / 1e6, stats.get("graph_bytes").getAsLong() / 1e6,
-                    stats.get("search_path_bytes").getAsLong() / 1e6);
-                List<String[]> settings = new ArrayList<>(List.of(new String[] { null, null }, new String[] { "100", null }));
+                long store = node.call("GET", "/" + index + "/_stats/store", null)
+                        .body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("_all")
+                        .getAsJsonObject("primaries")
+                        .getAsJsonObject("store")
+                        .get("size_in_bytes")
+                        .getAsLong();
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== %s: ingest %.0f s (%.0f vectors/s, %d segments), force-merge %.0f s; store %.0f MB; raw %.0f MB, quantized %.0f MB, graph %.0f MB, search path %.0f MB%n",
+                        option,
+                        ingestSeconds,
+                        n / ingestSeconds,
+                        before.get("segments").getAsInt(),
+                        mergeSeconds,
+                        store / 1e6,
+                        stats.get("raw_bytes").getAsLong() / 1e6,
+                        stats.get("quantized_bytes").getAsLong() / 1e6,
+                        stats.get("graph_bytes").getAsLong() / 1e6,
+                        stats.get("search_path_bytes").getAsLong() / 1e6);
+                List<String[]> settings =
+                        new ArrayList<>(List.of(new String[] {null, null}, new String[] {"100", null}));
                 if (OPTIONS.get(option) != null && OPTIONS.get(option).contains("quantization")) {
-                    settings.add(new String[] { "100", "0" });
+                    settings.add(new String[] {"100", "0"});
                 }
                 for (String[] setting : settings) {
                     for (int q = 0; q < QUERIES; q++) {
@@ -275,9 +308,14 @@ final class VectorsMillion {
                         }
                         recall += hits.stream().filter(exact::contains).count() / (double) K;
                     }
-                    System.out.printf(Locale.ROOT, "   num_candidates %-8s oversample %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n",
-                        setting[0] == null ? "default" : setting[0], setting[1] == null ? "default" : setting[1],
-                        recall / QUERIES, VectorsSciFact.percentile(latencies, 50), VectorsSciFact.percentile(latencies, 99));
+                    System.out.printf(
+                            Locale.ROOT,
+                            "   num_candidates %-8s oversample %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n",
+                            setting[0] == null ? "default" : setting[0],
+                            setting[1] == null ? "default" : setting[1],
+                            recall / QUERIES,
+                            VectorsSciFact.percentile(latencies, 50),
+                            VectorsSciFact.percentile(latencies, 99));
                 }
                 node.call("DELETE", "/" + index, null);
             }
@@ -295,20 +333,41 @@ final class VectorsMillion {
                 for (int from = next.getAndAdd(BULK); from < n; from = next.getAndAdd(BULK)) {
                     ByteArrayOutputStream body = new ByteArrayOutputStream(BULK * 2100);
                     for (int i = from; i < Math.min(n, from + BULK); i++) {
-                        XContentBuilder action = XContentFactory.smileBuilder().startObject().startObject("index").field("_id", Integer.toString(i)).endObject().endObject();
+                        XContentBuilder action = XContentFactory.smileBuilder()
+                                .startObject()
+                                .startObject("index")
+                                .field("_id", Integer.toString(i))
+                                .endObject()
+                                .endObject();
                         BytesReference.bytes(action).writeTo(body);
                         body.write(separator);
-                        XContentBuilder source = XContentFactory.smileBuilder().startObject().array("vec", vector(centroids, i)).endObject();
+                        XContentBuilder source = XContentFactory.smileBuilder()
+                                .startObject()
+                                .array("vec", vector(centroids, i))
+                                .endObject();
                         BytesReference.bytes(source).writeTo(body);
                         body.write(separator);
                     }
-                    JsonObject r = http.send("POST", "/" + index + "/_bulk?filter_path=errors,items.*.error", body.toByteArray(), "application/smile");
+                    JsonObject r = http.send(
+                            "POST",
+                            "/" + index + "/_bulk?filter_path=errors,items.*.error",
+                            body.toByteArray(),
+                            "application/smile");
                     if (r.get("errors").getAsBoolean()) {
-                        throw new IllegalStateException("bulk errors: " + r.toString().substring(0, Math.min(1000, r.toString().length())));
+                        throw new IllegalStateException("bulk errors: "
+                                + r.toString()
+                                        .substring(
+                                                0, Math.min(1000, r.toString().length())));
                     }
                     int done = Math.min(n, from + BULK);
                     if (done % 50_000 == 0) {
-                        System.err.printf(Locale.ROOT, "\r   %s: %d/%d  %.0f/s", index, done, n, done / ((System.nanoTime() - start) / 1e9));
+                        System.err.printf(
+                                Locale.ROOT,
+                                "\r   %s: %d/%d  %.0f/s",
+                                index,
+                                done,
+                                n,
+                                done / ((System.nanoTime() - start) / 1e9));
                     }
                 }
                 return null;
@@ -321,12 +380,22 @@ final class VectorsMillion {
         System.err.println();
     }
 
-    private static List<Integer> search(Http http, String index, float[] q, String candidates, String oversample) throws Exception {
-        String body = """
-            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s%s}}}}"""
-            .formatted(K, Arrays.toString(q), K, candidates == null ? "" : ", \"num_candidates\": " + candidates,
+    private static List<Integer> search(Http http, String index, float[] q, String candidates, String oversample)
+            throws Exception {
+        String body = String.format(
+                Locale.ROOT,
+                """
+            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s%s}}}}""",
+                K,
+                Arrays.toString(q),
+                K,
+                candidates == null ? "" : ", \"num_candidates\": " + candidates,
                 oversample == null ? "" : ", \"oversample\": " + oversample);
-        JsonObject r = http.send("POST", "/" + index + "/_search?filter_path=hits.hits._id", body.getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/json");
+        JsonObject r = http.send(
+                "POST",
+                "/" + index + "/_search?filter_path=hits.hits._id",
+                body.getBytes(StandardCharsets.UTF_8),
+                "application/json");
         List<Integer> ids = new ArrayList<>();
         JsonArray hits = r.getAsJsonObject("hits").getAsJsonArray("hits");
         for (JsonElement h : hits) {
@@ -341,16 +410,19 @@ final class VectorsMillion {
             this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build(), port);
         }
 
-        JsonObject send(String method, String path, byte[] body, String contentType) throws IOException, InterruptedException {
+        JsonObject send(String method, String path, byte[] body, String contentType)
+                throws IOException, InterruptedException {
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofMinutes(30))
-                .header("Content-Type", contentType)
-                .header("Accept", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofByteArray(body))
-                .build();
+                    .timeout(Duration.ofMinutes(30))
+                    .header("Content-Type", contentType)
+                    .header("Accept", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofByteArray(body))
+                    .build();
             HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() >= 300) {
-                throw new IOException(response.statusCode() + " " + response.body().substring(0, Math.min(2000, response.body().length())));
+                throw new IOException(response.statusCode() + " "
+                        + response.body()
+                                .substring(0, Math.min(2000, response.body().length())));
             }
             return JsonParser.parseString(response.body()).getAsJsonObject();
         }

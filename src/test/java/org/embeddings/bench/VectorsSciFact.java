@@ -3,9 +3,6 @@ package org.embeddings.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import org.embeddings.eval.RetrievalMetrics;
-import org.embeddings.it.RealNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.embeddings.eval.RetrievalMetrics;
+import org.embeddings.it.RealNode;
 
 /**
  * Every vector format on SciFact with real bge-small-en-v1.5 vectors (encoded once by {@code vectors encode}), on a
@@ -31,6 +30,7 @@ final class VectorsSciFact {
 
     /** name -> index_options (null: the field's default). */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
+
     static {
         OPTIONS.put("hnsw (float32, default)", null);
         OPTIONS.put("hnsw int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
@@ -52,7 +52,13 @@ final class VectorsSciFact {
             String[] f = line.split("\t");
             qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
         }
-        System.out.printf(Locale.ROOT, "SciFact: %d documents, %d test queries, %s vectors of %d dims%n", corpus.size(), queries.size(), model, corpus.dims());
+        System.out.printf(
+                Locale.ROOT,
+                "SciFact: %d documents, %d test queries, %s vectors of %d dims%n",
+                corpus.size(),
+                queries.size(),
+                model,
+                corpus.dims());
         try (RealNode node = RealNode.start("vectors-scifact", RealNode.port(77))) {
             Map<String, String> indices = new LinkedHashMap<>();
             int n = 0;
@@ -61,25 +67,60 @@ final class VectorsSciFact {
                 indices.put(option.getKey(), index);
                 build(node, index, option.getValue(), corpus);
             }
-            System.out.printf("%n%-26s %8s %8s %10s %10s %10s %12s %11s %9s%n", "format", "bulk s", "merge s", "store MB", "raw MB", "quant MB", "graph MB", "search MB", "vs float");
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n%-26s %8s %8s %10s %10s %10s %12s %11s %9s%n",
+                    "format",
+                    "bulk s",
+                    "merge s",
+                    "store MB",
+                    "raw MB",
+                    "quant MB",
+                    "graph MB",
+                    "search MB",
+                    "vs float");
             long floatSearchPath = 0;
             for (Map.Entry<String, String> e : indices.entrySet()) {
                 JsonObject p = vectorStats(node, e.getValue());
-                long store = node.call("GET", "/" + e.getValue() + "/_stats/store", null).body().getAsJsonObject()
-                    .getAsJsonObject("_all").getAsJsonObject("primaries").getAsJsonObject("store").get("size_in_bytes").getAsLong();
+                long store = node.call("GET", "/" + e.getValue() + "/_stats/store", null)
+                        .body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("_all")
+                        .getAsJsonObject("primaries")
+                        .getAsJsonObject("store")
+                        .get("size_in_bytes")
+                        .getAsLong();
                 long searchPath = p.get("search_path_bytes").getAsLong();
                 if (floatSearchPath == 0) {
                     floatSearchPath = searchPath;
                 }
                 double[] t = BUILD_SECONDS.get(e.getValue());
-                System.out.printf(Locale.ROOT, "%-26s %8.1f %8.1f %10.2f %10.2f %10.2f %12.2f %11.2f %9.3f%n", e.getKey(), t[0], t[1], store / 1e6,
-                    p.get("raw_bytes").getAsLong() / 1e6, p.get("quantized_bytes").getAsLong() / 1e6, p.get("graph_bytes").getAsLong() / 1e6,
-                    searchPath / 1e6, (double) searchPath / floatSearchPath);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-26s %8.1f %8.1f %10.2f %10.2f %10.2f %12.2f %11.2f %9.3f%n",
+                        e.getKey(),
+                        t[0],
+                        t[1],
+                        store / 1e6,
+                        p.get("raw_bytes").getAsLong() / 1e6,
+                        p.get("quantized_bytes").getAsLong() / 1e6,
+                        p.get("graph_bytes").getAsLong() / 1e6,
+                        searchPath / 1e6,
+                        (double) searchPath / floatSearchPath);
             }
 
-            System.out.printf("%n%-26s %10s %8s %22s %22s %12s%n", "format", "oversample", "rescore", "nDCG@10 (candidates 15)", "nDCG@10 (candidates 100)", "Recall@100");
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n%-26s %10s %8s %22s %22s %12s%n",
+                    "format",
+                    "oversample",
+                    "rescore",
+                    "nDCG@10 (candidates 15)",
+                    "nDCG@10 (candidates 100)",
+                    "Recall@100");
             for (Map.Entry<String, String> e : indices.entrySet()) {
-                boolean quantized = OPTIONS.get(e.getKey()) != null && OPTIONS.get(e.getKey()).contains("quantization");
+                boolean quantized = OPTIONS.get(e.getKey()) != null
+                        && OPTIONS.get(e.getKey()).contains("quantization");
                 List<String> settings = new ArrayList<>();
                 settings.add(null);
                 if (quantized) {
@@ -96,7 +137,15 @@ final class VectorsSciFact {
             indices.keySet().forEach(k -> client.put(k, new ArrayList<>()));
             for (Map.Entry<String, String> e : indices.entrySet()) {
                 for (int q = 0; q < queries.size(); q++) {
-                    search(node, e.getValue(), queries.vectors()[q], 10, 100, null, false, null); // warm the page cache and JIT
+                    search(
+                            node,
+                            e.getValue(),
+                            queries.vectors()[q],
+                            10,
+                            100,
+                            null,
+                            false,
+                            null); // warm the page cache and JIT
                 }
             }
             for (int round = 0; round < rounds; round++) {
@@ -108,14 +157,21 @@ final class VectorsSciFact {
                     }
                 }
             }
-            System.out.printf("%n%-26s %14s %14s %16s%n", "format (k=10, 100 cand.)", "client p50 ms", "client p99 ms", "p50 vs float");
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n%-26s %14s %14s %16s%n",
+                    "format (k=10, 100 cand.)",
+                    "client p50 ms",
+                    "client p99 ms",
+                    "p50 vs float");
             double floatP50 = Double.NaN;
             for (String k : indices.keySet()) {
                 double c = percentile(client.get(k), 50);
                 if (Double.isNaN(floatP50)) {
                     floatP50 = c;
                 }
-                System.out.printf(Locale.ROOT, "%-26s %14.2f %14.2f %16.2f%n", k, c, percentile(client.get(k), 99), c / floatP50);
+                System.out.printf(
+                        Locale.ROOT, "%-26s %14.2f %14.2f %16.2f%n", k, c, percentile(client.get(k), 99), c / floatP50);
             }
         }
     }
@@ -123,16 +179,22 @@ final class VectorsSciFact {
     private static final Map<String, double[]> BUILD_SECONDS = new HashMap<>();
 
     private static void build(RealNode node, String index, String options, VectorFile corpus) throws Exception {
-        String field = "{\"type\": \"embedding\", \"dims\": " + corpus.dims() + (options == null ? "" : ", \"index_options\": " + options) + "}";
-        check(node.call("PUT", "/" + index, """
+        String field = "{\"type\": \"embedding\", \"dims\": " + corpus.dims()
+                + (options == null ? "" : ", \"index_options\": " + options) + "}";
+        check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
-             "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""".formatted(field)));
+             "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", field)));
         long start = System.nanoTime();
         StringBuilder bulk = new StringBuilder();
         for (int i = 0; i < corpus.size(); i++) {
-            bulk.append("{\"index\":{\"_id\":\"").append(corpus.ids().get(i)).append("\"}}\n{\"vec\":").append(Arrays.toString(corpus.vectors()[i])).append("}\n");
+            bulk.append("{\"index\":{\"_id\":\"")
+                    .append(corpus.ids().get(i))
+                    .append("\"}}\n{\"vec\":")
+                    .append(Arrays.toString(corpus.vectors()[i]))
+                    .append("}\n");
             if ((i + 1) % 500 == 0 || i + 1 == corpus.size()) {
-                RealNode.Response r = node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
+                RealNode.Response r =
+                        node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
                 check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
                     throw new IllegalStateException(r.text().substring(0, 1000));
@@ -146,26 +208,31 @@ final class VectorsSciFact {
         check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));
         check(node.call("POST", "/" + index + "/_refresh", null));
         check(node.call("POST", "/" + index + "/_flush", null));
-        BUILD_SECONDS.put(index, new double[] { bulkSeconds, (System.nanoTime() - start) / 1e9 });
+        BUILD_SECONDS.put(index, new double[] {bulkSeconds, (System.nanoTime() - start) / 1e9});
     }
 
     static JsonObject vectorStats(RealNode node, String index) throws Exception {
         RealNode.Response r = node.call("GET", "/_plugins/_embeddings/vectors/" + index, null);
         check(r);
-        return r.body().getAsJsonObject().getAsJsonObject("indices").getAsJsonObject(index).getAsJsonObject("fields")
-            .getAsJsonObject("vec").getAsJsonObject("primaries");
+        return r.body()
+                .getAsJsonObject()
+                .getAsJsonObject("indices")
+                .getAsJsonObject(index)
+                .getAsJsonObject("fields")
+                .getAsJsonObject("vec")
+                .getAsJsonObject("primaries");
     }
 
     /** nDCG@10 at k = 10 with the default and with 100 candidates, Recall@100 at k = 100 (default candidates). */
     private static void quality(
-        RealNode node,
-        String name,
-        String index,
-        String oversample,
-        boolean exact,
-        VectorFile queries,
-        Map<String, Map<String, Integer>> qrels
-    ) throws Exception {
+            RealNode node,
+            String name,
+            String index,
+            String oversample,
+            boolean exact,
+            VectorFile queries,
+            Map<String, Map<String, Integer>> qrels)
+            throws Exception {
         double ndcgDefault = 0;
         double ndcg100 = 0;
         double recall = 0;
@@ -178,25 +245,35 @@ final class VectorsSciFact {
         }
         boolean quantized = OPTIONS.get(name) != null && OPTIONS.get(name).contains("quantization");
         String label = oversample == null ? (exact ? "-" : "default") : oversample;
-        System.out.printf(Locale.ROOT, "%-26s %10s %8s %22.2f %22.2f %12.2f%n", name, label, quantized ? (label.equals("0") ? "no" : "float32") : "-",
-            100 * ndcgDefault / queries.size(), 100 * ndcg100 / queries.size(), 100 * recall / queries.size());
+        System.out.printf(
+                Locale.ROOT,
+                "%-26s %10s %8s %22.2f %22.2f %12.2f%n",
+                name,
+                label,
+                quantized ? (label.equals("0") ? "no" : "float32") : "-",
+                100 * ndcgDefault / queries.size(),
+                100 * ndcg100 / queries.size(),
+                100 * recall / queries.size());
     }
 
     static List<RetrievalMetrics.Hit> search(
-        RealNode node,
-        String index,
-        float[] vector,
-        int k,
-        Integer candidates,
-        String oversample,
-        boolean exact,
-        double[] took
-    ) throws Exception {
-        String extra = (candidates == null ? "" : ", \"num_candidates\": " + candidates) + (oversample == null ? "" : ", \"oversample\": " + oversample)
-            + (exact ? ", \"exact\": true" : "");
-        RealNode.Response r = node.call("POST", "/" + index + "/_search", """
-            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s}}}}"""
-            .formatted(k, Arrays.toString(vector), k, extra));
+            RealNode node,
+            String index,
+            float[] vector,
+            int k,
+            Integer candidates,
+            String oversample,
+            boolean exact,
+            double[] took)
+            throws Exception {
+        String extra = (candidates == null ? "" : ", \"num_candidates\": " + candidates)
+                + (oversample == null ? "" : ", \"oversample\": " + oversample)
+                + (exact ? ", \"exact\": true" : "");
+        RealNode.Response r = node.call(
+                "POST",
+                "/" + index + "/_search",
+                String.format(Locale.ROOT, """
+            {"size": %d, "_source": false, "query": {"embed_knn": {"vec": {"query_vector": %s, "k": %d%s}}}}""", k, Arrays.toString(vector), k, extra));
         check(r);
         if (took != null) {
             took[0] = r.body().getAsJsonObject().get("took").getAsDouble();
@@ -204,13 +281,16 @@ final class VectorsSciFact {
         JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
         List<RetrievalMetrics.Hit> run = new ArrayList<>();
         for (JsonElement h : hits) {
-            run.add(new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble()));
+            run.add(new RetrievalMetrics.Hit(
+                    h.getAsJsonObject().get("_id").getAsString(),
+                    h.getAsJsonObject().get("_score").getAsDouble()));
         }
         return run;
     }
 
     static double percentile(List<Double> values, double p) {
-        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] sorted =
+                values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         if (sorted.length == 0) {
             return Double.NaN;
         }
@@ -220,7 +300,8 @@ final class VectorsSciFact {
 
     static void check(RealNode.Response r) {
         if (r.status() >= 300) {
-            throw new IllegalStateException(r.status() + " " + r.text().substring(0, Math.min(2000, r.text().length())));
+            throw new IllegalStateException(r.status() + " "
+                    + r.text().substring(0, Math.min(2000, r.text().length())));
         }
     }
 }

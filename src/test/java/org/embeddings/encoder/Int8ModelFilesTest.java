@@ -1,19 +1,18 @@
 package org.embeddings.encoder;
 
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /**
  * The quantized-file cache: the first call builds and writes the int8 file, the next finds it by the source's
@@ -26,10 +25,9 @@ public class Int8ModelFilesTest {
 
     private static byte[] linear(float[] w) {
         return Int8QuantizerTest.model(
-            List.of(Int8QuantizerTest.node("MatMul", List.of("x", "w"), "y")),
-            List.of(Int8QuantizerTest.floats("w", w, 16, 8)),
-            "y"
-        );
+                List.of(Int8QuantizerTest.node("MatMul", List.of("x", "w"), "y")),
+                List.of(Int8QuantizerTest.floats("w", w, 16, 8)),
+                "y");
     }
 
     private static float[] weights(float seed) {
@@ -50,8 +48,12 @@ public class Int8ModelFilesTest {
         Int8ModelFiles.Outcome first = files.file("tiny", source);
         assertFalse(first.cached());
         assertEquals(1, first.result().quantized());
-        assertTrue(first.file().getFileName().toString().matches("tiny-[0-9a-f]{64}-v" + Int8Quantizer.VERSION + "\\.onnx"));
-        assertArrayEquals(Int8Quantizer.recipe().quantize(Files.readAllBytes(source)).model(), Files.readAllBytes(first.file()));
+        assertTrue(first.file()
+                .getFileName()
+                .toString()
+                .matches("tiny-[0-9a-f]{64}-v" + Int8Quantizer.VERSION + "\\.onnx"));
+        assertArrayEquals(
+                Int8Quantizer.recipe().quantize(Files.readAllBytes(source)).model(), Files.readAllBytes(first.file()));
 
         Int8ModelFiles.Outcome again = new Int8ModelFiles(dir, Int8Quantizer.recipe()).file("tiny", source);
         assertTrue("a second registry (a node restart) finds the file", again.cached());
@@ -82,15 +84,17 @@ public class Int8ModelFilesTest {
     public void nothingToQuantizeNamesTheModel() throws Exception {
         Path source = tmp.newFile("model.onnx").toPath();
         Files.write(
-            source,
-            Int8QuantizerTest.model(
-                List.of(Int8QuantizerTest.node("Transpose", List.of("x"), "xt"), Int8QuantizerTest.node("MatMul", List.of("x", "xt"), "y")),
-                List.of(),
-                "y"
-            )
-        );
+                source,
+                Int8QuantizerTest.model(
+                        List.of(
+                                Int8QuantizerTest.node("Transpose", List.of("x"), "xt"),
+                                Int8QuantizerTest.node("MatMul", List.of("x", "xt"), "y")),
+                        List.of(),
+                        "y"));
         Int8ModelFiles files = new Int8ModelFiles(tmp.getRoot().toPath().resolve("int8"), Int8Quantizer.recipe());
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> files.file("already-q", source));
-        assertTrue(e.getMessage(), e.getMessage().contains("[already-q]") && e.getMessage().contains("nothing to quantize"));
+        assertTrue(
+                e.getMessage(),
+                e.getMessage().contains("[already-q]") && e.getMessage().contains("nothing to quantize"));
     }
 }

@@ -1,5 +1,11 @@
 package org.embeddings.encoder;
 
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -13,9 +19,6 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
-
-import org.junit.Test;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -23,12 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import org.junit.Test;
 
 /**
  * The int8 rewrite's edge cases on graphs built here with the same ONNX protobuf classes the quantizer uses, each
@@ -62,10 +60,9 @@ public class Int8QuantizerTest {
     @Test
     public void matMulWithBiasAddBecomesOneIntegerNodeWithTheBiasFolded() throws Exception {
         byte[] fp32 = model(
-            List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "y")),
-            List.of(floats("w", W, K, N), floats("b", BIAS, N)),
-            "y"
-        );
+                List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "y")),
+                List.of(floats("w", W, K, N), floats("b", BIAS, N)),
+                "y");
         Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
         assertEquals(1, r.quantized());
         assertEquals(1, r.biasesFolded());
@@ -98,13 +95,17 @@ public class Int8QuantizerTest {
     public void anAddIsNotFoldedWhenTheMatMulOutputHasAnotherReader() throws Exception {
         // y = (x W + b) + x W: the MatMul's output is read twice, so its Add must stay
         byte[] fp32 = model(
-            List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "hb"), node("Add", List.of("hb", "h"), "y")),
-            List.of(floats("w", W, K, N), floats("b", BIAS, N)),
-            "y"
-        );
+                List.of(
+                        node("MatMul", List.of("x", "w"), "h"),
+                        node("Add", List.of("h", "b"), "hb"),
+                        node("Add", List.of("hb", "h"), "y")),
+                List.of(floats("w", W, K, N), floats("b", BIAS, N)),
+                "y");
         Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
         assertEquals(0, r.biasesFolded());
-        assertEquals(List.of("DynamicQuantizeMatMul", "Add", "Add"), opTypes(ModelProto.parseFrom(r.model()).getGraph()));
+        assertEquals(
+                List.of("DynamicQuantizeMatMul", "Add", "Add"),
+                opTypes(ModelProto.parseFrom(r.model()).getGraph()));
         float[] xw = reference(X, W, 1f, null, 1f);
         float[] expected = reference(X, W, 1f, BIAS, 1f);
         for (int i = 0; i < expected.length; i++) {
@@ -117,15 +118,25 @@ public class Int8QuantizerTest {
     public void gemmWithTransposedWeightsAlphaAndBeta() throws Exception {
         float[] wt = transpose(W, K, N); // stored [N, K], as a Linear layer exports it
         NodeProto gemm = node("Gemm", List.of("x", "wt", "c"), "y").toBuilder()
-            .addAttribute(AttributeProto.newBuilder().setName("transB").setType(AttributeProto.AttributeType.INT).setI(1))
-            .addAttribute(AttributeProto.newBuilder().setName("alpha").setType(AttributeProto.AttributeType.FLOAT).setF(0.5f))
-            .addAttribute(AttributeProto.newBuilder().setName("beta").setType(AttributeProto.AttributeType.FLOAT).setF(2f))
-            .build();
+                .addAttribute(AttributeProto.newBuilder()
+                        .setName("transB")
+                        .setType(AttributeProto.AttributeType.INT)
+                        .setI(1))
+                .addAttribute(AttributeProto.newBuilder()
+                        .setName("alpha")
+                        .setType(AttributeProto.AttributeType.FLOAT)
+                        .setF(0.5f))
+                .addAttribute(AttributeProto.newBuilder()
+                        .setName("beta")
+                        .setType(AttributeProto.AttributeType.FLOAT)
+                        .setF(2f))
+                .build();
         byte[] fp32 = model(List.of(gemm), List.of(floats("wt", wt, N, K), floats("c", BIAS, N)), "y");
         Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
         GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
         assertEquals(List.of("DynamicQuantizeMatMul"), opTypes(g));
-        assertEquals(List.of((long) K, (long) N), initializer(g, "wt_T_alpha_int8").getDimsList());
+        assertEquals(
+                List.of((long) K, (long) N), initializer(g, "wt_T_alpha_int8").getDimsList());
         float[] expected = reference(X, W, 0.5f, BIAS, 2f);
         assertClose(expected, run(fp32));
         assertClose(expected, run(r.model()));
@@ -134,15 +145,19 @@ public class Int8QuantizerTest {
     @Test
     public void aSharedWeightIsQuantizedOnce() throws Exception {
         byte[] fp32 = model(
-            List.of(node("MatMul", List.of("x", "w"), "a"), node("MatMul", List.of("x", "w"), "b"), node("Sub", List.of("a", "b"), "d"),
-                node("Add", List.of("a", "d"), "y")),
-            List.of(floats("w", W, K, N)),
-            "y"
-        );
+                List.of(
+                        node("MatMul", List.of("x", "w"), "a"),
+                        node("MatMul", List.of("x", "w"), "b"),
+                        node("Sub", List.of("a", "b"), "d"),
+                        node("Add", List.of("a", "d"), "y")),
+                List.of(floats("w", W, K, N)),
+                "y");
         Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
         assertEquals(2, r.quantized());
         GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
-        long int8Tensors = g.getInitializerList().stream().filter(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber()).count();
+        long int8Tensors = g.getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber())
+                .count();
         assertEquals("one int8 matrix and one zero-point vector", 2, int8Tensors);
         assertEquals("w_int8", g.getNode(0).getInput(1));
         assertEquals("w_int8", g.getNode(1).getInput(1));
@@ -152,10 +167,9 @@ public class Int8QuantizerTest {
     @Test
     public void theRecipeKeepsChosenNodesInFp32AndTheirWeights() throws Exception {
         byte[] fp32 = model(
-            List.of(node("MatMul", List.of("x", "w"), "h"), node("MatMul", List.of("h", "w2"), "y")),
-            List.of(floats("w", W, K, N), floats("w2", W2, N, N)),
-            "y"
-        );
+                List.of(node("MatMul", List.of("x", "w"), "h"), node("MatMul", List.of("h", "w2"), "y")),
+                List.of(floats("w", W, K, N), floats("w2", W2, N, N)),
+                "y");
         Int8Quantizer.Result r = new Int8Quantizer(w -> w.index() == 1).quantize(fp32);
         assertEquals(1, r.quantized());
         assertEquals(1, r.keptFp32());
@@ -170,32 +184,35 @@ public class Int8QuantizerTest {
     public void aGraphWithoutConstantWeightsIsRefused() {
         // x times its own transpose, like attention scores: no constant weight, nothing for the integer kernels
         byte[] fp32 = model(
-            List.of(
-                node("Transpose", List.of("x"), "xt"),
-                node("MatMul", List.of("x", "xt"), "y")
-            ),
-            List.of(),
-            "y"
-        );
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> Int8Quantizer.recipe().quantize(fp32));
+                List.of(node("Transpose", List.of("x"), "xt"), node("MatMul", List.of("x", "xt"), "y")),
+                List.of(),
+                "y");
+        InvalidInputException e = assertThrows(
+                InvalidInputException.class, () -> Int8Quantizer.recipe().quantize(fp32));
         assertTrue(e.getMessage(), e.getMessage().contains("nothing to quantize"));
     }
 
     @Test
     public void notAnOnnxModelIsALoadError() {
-        assertThrows(ModelLoadException.class, () -> Int8Quantizer.recipe().quantize(new byte[] { 1, 2, 3, 4, 5, 6, 7 }));
+        assertThrows(ModelLoadException.class, () -> Int8Quantizer.recipe().quantize(new byte[] {1, 2, 3, 4, 5, 6, 7}));
     }
 
     // ---- graphs
 
     static NodeProto node(String op, List<String> inputs, String output) {
-        return NodeProto.newBuilder().setOpType(op).setName(op + "_" + output).addAllInput(inputs).addOutput(output).build();
+        return NodeProto.newBuilder()
+                .setOpType(op)
+                .setName(op + "_" + output)
+                .addAllInput(inputs)
+                .addOutput(output)
+                .build();
     }
 
     static TensorProto floats(String name, float[] values, long... dims) {
         ByteBuffer raw = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         raw.asFloatBuffer().put(values);
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
+        TensorProto.Builder t =
+                TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT.getNumber());
         for (long d : dims) {
             t.addDims(d);
         }
@@ -205,33 +222,29 @@ public class Int8QuantizerTest {
     /** A graph with input {@code x [rows, K]} and one float output of unknown shape. */
     static byte[] model(List<NodeProto> nodes, List<TensorProto> initializers, String output) {
         TypeProto input = TypeProto.newBuilder()
-            .setTensorType(
-                TypeProto.Tensor.newBuilder()
-                    .setElemType(TensorProto.DataType.FLOAT.getNumber())
-                    .setShape(
-                        TensorShapeProto.newBuilder()
-                            .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("rows"))
-                            .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(K))
-                    )
-            )
-            .build();
+                .setTensorType(TypeProto.Tensor.newBuilder()
+                        .setElemType(TensorProto.DataType.FLOAT.getNumber())
+                        .setShape(TensorShapeProto.newBuilder()
+                                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("rows"))
+                                .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(K))))
+                .build();
         TypeProto out = TypeProto.newBuilder()
-            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()))
-            .build();
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()))
+                .build();
         GraphProto graph = GraphProto.newBuilder()
-            .setName("int8-test")
-            .addAllNode(nodes)
-            .addAllInitializer(initializers)
-            .addInput(ValueInfoProto.newBuilder().setName("x").setType(input))
-            .addOutput(ValueInfoProto.newBuilder().setName(output).setType(out))
-            .build();
+                .setName("int8-test")
+                .addAllNode(nodes)
+                .addAllInitializer(initializers)
+                .addInput(ValueInfoProto.newBuilder().setName("x").setType(input))
+                .addOutput(ValueInfoProto.newBuilder().setName(output).setType(out))
+                .build();
         return ModelProto.newBuilder()
-            .setIrVersion(7)
-            .setProducerName("embeddings-test")
-            .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
-            .setGraph(graph)
-            .build()
-            .toByteArray();
+                .setIrVersion(7)
+                .setProducerName("embeddings-test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+                .setGraph(graph)
+                .build()
+                .toByteArray();
     }
 
     static List<String> opTypes(GraphProto g) {
@@ -241,7 +254,10 @@ public class Int8QuantizerTest {
     }
 
     private static TensorProto initializer(GraphProto g, String name) {
-        return g.getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name));
+        return g.getInitializerList().stream()
+                .filter(t -> t.getName().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(name));
     }
 
     private static boolean hasInitializer(GraphProto g, String name) {
@@ -277,11 +293,9 @@ public class Int8QuantizerTest {
 
     private static float[] run(byte[] model) throws Exception {
         OrtEnvironment env = NativeLibraries.ortEnvironment();
-        try (
-            OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
-            OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(X), new long[] { ROWS, K });
-            OrtSession.Result result = session.run(Map.of("x", x))
-        ) {
+        try (OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
+                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(X), new long[] {ROWS, K});
+                OrtSession.Result result = session.run(Map.of("x", x))) {
             FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
             float[] y = new float[out.remaining()];
             out.get(y);
@@ -300,6 +314,7 @@ public class Int8QuantizerTest {
             float err = Math.abs(expected[i] - actual[i]);
             lower[i] = err <= TOLERANCE * max ? expected[i] : actual[i];
         }
-        assertArrayEquals("int8 output within " + TOLERANCE * 100 + " % of the largest magnitude " + max, expected, lower, 0f);
+        assertArrayEquals(
+                "int8 output within " + TOLERANCE * 100 + " % of the largest magnitude " + max, expected, lower, 0f);
     }
 }

@@ -1,6 +1,11 @@
 package org.embeddings.encoder;
 
-import org.embeddings.it.RecipeReference;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -8,28 +13,22 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
-
-import org.junit.After;
-import org.junit.Before;
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
-
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
+import org.embeddings.it.RecipeReference;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /**
  * {@code <name>-int8} on a real model (all-minilm-l6-v2, the smallest of the Maven Central models): the rewritten
@@ -51,16 +50,16 @@ public class Int8RealModelTest {
      * wrong scale, a dropped bias, a transposed weight: the tiny-graph tests put those tens of percent off) fails.
      */
     private static final double MIN_COSINE = 0.95;
+
     private static final List<String> TEXTS = List.of(
-        "how much protein should a female eat",
-        "A man is playing a flute.",
-        "Tides are caused by the gravitational pull of the moon and, to a lesser degree, the sun.",
-        "naïve café résumé — Unicode survives tokenization",
-        "The 2019 novel coronavirus outbreak was first identified in Wuhan, where a cluster of pneumonia cases of unknown cause "
-            + "appeared in December. Genome sequencing of samples from patients identified a betacoronavirus closely related to "
-            + "bat SARS-like coronaviruses, and human-to-human transmission was confirmed within weeks.",
-        "ok"
-    );
+            "how much protein should a female eat",
+            "A man is playing a flute.",
+            "Tides are caused by the gravitational pull of the moon and, to a lesser degree, the sun.",
+            "naïve café résumé — Unicode survives tokenization",
+            "The 2019 novel coronavirus outbreak was first identified in Wuhan, where a cluster of pneumonia cases of unknown cause "
+                    + "appeared in December. Genome sequencing of samples from patients identified a betacoronavirus closely related to "
+                    + "bat SARS-like coronaviruses, and human-to-human transmission was confirmed within weeks.",
+            "ok");
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
@@ -74,7 +73,9 @@ public class Int8RealModelTest {
     public void setUp() throws Exception {
         String dir = System.getProperty("embeddings.test.models");
         models = dir == null ? null : Path.of(dir);
-        assumeTrue("no model folders at [" + dir + "]", models != null && Files.isRegularFile(models.resolve(MODEL).resolve("model.onnx")));
+        assumeTrue(
+                "no model folders at [" + dir + "]",
+                models != null && Files.isRegularFile(models.resolve(MODEL).resolve("model.onnx")));
         System.setProperty("offline", "true");
         root = tmp.newFolder("models").toPath();
         int8Dir = tmp.getRoot().toPath().resolve("int8");
@@ -130,7 +131,9 @@ public class Int8RealModelTest {
         for (NodeProto n : graph.getNodeList()) {
             ops.merge(n.getOpType(), 1, Integer::sum);
             if (n.getOpType().equals("MatMul") && constants.contains(n.getInput(1))) {
-                assertTrue("MatMul " + n.getName() + " kept fp32 weights", n.getName().contains("attention/output/dense"));
+                assertTrue(
+                        "MatMul " + n.getName() + " kept fp32 weights",
+                        n.getName().contains("attention/output/dense"));
                 fp32Weights++;
             }
         }
@@ -154,12 +157,13 @@ public class Int8RealModelTest {
         try (OrtSession.SessionOptions options = new SessionSettings(2, false).toOptions()) {
             options.enableProfiling(onnx.resolveSibling("profile").toString());
             try (OrtSession session = env.createSession(onnx.toString(), options)) {
-                long[] ids = { 101, 7592, 2088, 102, 101, 2088, 102, 0 };
-                long[] mask = { 1, 1, 1, 1, 1, 1, 1, 0 };
+                long[] ids = {101, 7592, 2088, 102, 101, 2088, 102, 0};
+                long[] mask = {1, 1, 1, 1, 1, 1, 1, 0};
                 Map<String, OnnxTensor> feed = new HashMap<>();
-                feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] { 2, 4 }));
-                feed.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] { 2, 4 }));
-                feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[8]), new long[] { 2, 4 }));
+                feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {2, 4}));
+                feed.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {2, 4}));
+                feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[8]), new long[] {2, 4
+                }));
                 try (OrtSession.Result r = session.run(feed)) {
                     assertTrue(r.size() >= 1);
                 } finally {
@@ -167,11 +171,14 @@ public class Int8RealModelTest {
                 }
                 String profile = session.endProfiling();
                 try {
-                    for (JsonElement e : JsonParser.parseString(Files.readString(Path.of(profile))).getAsJsonArray()) {
+                    for (JsonElement e : JsonParser.parseString(Files.readString(Path.of(profile)))
+                            .getAsJsonArray()) {
                         var event = e.getAsJsonObject();
-                        if ("Node".equals(event.get("cat").getAsString()) && event.get("name").getAsString().endsWith("_kernel_time")) {
+                        if ("Node".equals(event.get("cat").getAsString())
+                                && event.get("name").getAsString().endsWith("_kernel_time")) {
                             var args = event.getAsJsonObject("args");
-                            assertEquals("CPUExecutionProvider", args.get("provider").getAsString());
+                            assertEquals(
+                                    "CPUExecutionProvider", args.get("provider").getAsString());
                             kernels.merge(args.get("op_name").getAsString(), 1, Integer::sum);
                         }
                     }
@@ -190,7 +197,7 @@ public class Int8RealModelTest {
         ModelCard card = registry.installedCard(INT8);
         assertEquals(INT8, card.name());
         assertEquals(base.withName(INT8), card);
-        assertEquals(INT8, registry.card(INT8.toUpperCase(java.util.Locale.ROOT)).name());
+        assertEquals(INT8, registry.card(INT8.toUpperCase(Locale.ROOT)).name());
         assertTrue("resolving a card builds nothing", Files.exists(int8Dir) == false);
         assertEquals(INT8, registry.encoder(INT8).card().name());
         assertEquals(List.of(INT8), registry.loadedNames());
@@ -211,8 +218,11 @@ public class Int8RealModelTest {
         UnknownModelException unknown = assertThrows(UnknownModelException.class, () -> registry.encoder("nope-int8"));
         assertTrue(unknown.getMessage(), unknown.getMessage().startsWith("unknown model [nope-int8]"));
         assertThrows(UnknownModelException.class, () -> registry.card("nope-int8"));
-        UnknownModelException notInstalled = assertThrows(UnknownModelException.class, () -> registry.encoder("e5-small-v2-int8"));
-        assertTrue(notInstalled.getMessage(), notInstalled.getMessage().contains("int8 form of [e5-small-v2], which is not installed"));
+        UnknownModelException notInstalled =
+                assertThrows(UnknownModelException.class, () -> registry.encoder("e5-small-v2-int8"));
+        assertTrue(
+                notInstalled.getMessage(),
+                notInstalled.getMessage().contains("int8 form of [e5-small-v2], which is not installed"));
         // a bundled card gives a mapping its dims on a node without the model, for the int8 form too
         assertEquals("e5-small-v2-int8", registry.card("e5-small-v2-int8").name());
         assertThrows(InvalidInputException.class, () -> registry.encoder("-int8"));
@@ -221,7 +231,8 @@ public class Int8RealModelTest {
     @Test
     public void theMemoryLimitCountsTheInt8FilesBytes() throws Exception {
         long int8Bytes;
-        try (ModelRegistry unlimited = new ModelRegistry(List.of(root), EncoderSettings.defaults(), Long.MAX_VALUE, int8Dir)) {
+        try (ModelRegistry unlimited =
+                new ModelRegistry(List.of(root), EncoderSettings.defaults(), Long.MAX_VALUE, int8Dir)) {
             unlimited.encoder(INT8);
             int8Bytes = unlimited.loadedBytes(INT8);
         }

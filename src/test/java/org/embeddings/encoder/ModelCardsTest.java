@@ -1,23 +1,22 @@
 package org.embeddings.encoder;
 
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
 import com.google.gson.JsonObject;
-
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /** Every bundled card parses to what its model's authors publish, and model names route safely to cards. */
 public class ModelCardsTest {
@@ -42,50 +41,46 @@ public class ModelCardsTest {
     }
 
     private static final Map<String, Expected> EXPECTED = Map.ofEntries(
-        Map.entry("bge-small-en-v1.5", bge(384)),
-        Map.entry("bge-small-en-v1.5-q", bge(384)),
-        Map.entry("bge-base-en-v1.5", bge(768)),
-        Map.entry("bge-large-en-v1.5", bge(1024)),
-        Map.entry("snowflake-arctic-embed-s", bge(384)),
-        Map.entry("snowflake-arctic-embed-m", bge(768)),
-        Map.entry("mxbai-embed-large-v1", bge(1024)),
-        Map.entry("e5-small-v2", e5(384)),
-        Map.entry("e5-small-v2-q", e5(384)),
-        Map.entry("e5-base-v2", e5(768)),
-        Map.entry("e5-large-v2", e5(1024)),
-        Map.entry("multilingual-e5-small", e5(384)),
-        Map.entry("multilingual-e5-base", e5(768)),
-        Map.entry("multilingual-e5-large", e5(1024)),
-        Map.entry("all-minilm-l6-v2", symmetricMean(384, 256)),
-        Map.entry("all-minilm-l6-v2-q", symmetricMean(384, 256)),
-        Map.entry("all-minilm-l12-v2", symmetricMean(384, 128)),
-        Map.entry("all-mpnet-base-v2", symmetricMean(768, 384)),
-        Map.entry("gte-small", symmetricMean(384, 512)),
-        Map.entry("gte-base", symmetricMean(768, 512)),
-        Map.entry(
-            "nomic-embed-text-v1.5",
-            new Expected(768, Pooling.MEAN, 8192, "search_query: ", "search_document: ", "classification: ")
-        ),
-        Map.entry(
-            "qwen3-embedding-0.6b",
-            new Expected(
-                1024,
-                Pooling.LAST_TOKEN,
-                8192,
-                "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:{text}",
-                "",
-                "Instruct: Retrieve semantically similar text.\nQuery:{text}"
-            )
-        )
-    );
+            Map.entry("bge-small-en-v1.5", bge(384)),
+            Map.entry("bge-small-en-v1.5-q", bge(384)),
+            Map.entry("bge-base-en-v1.5", bge(768)),
+            Map.entry("bge-large-en-v1.5", bge(1024)),
+            Map.entry("snowflake-arctic-embed-s", bge(384)),
+            Map.entry("snowflake-arctic-embed-m", bge(768)),
+            Map.entry("mxbai-embed-large-v1", bge(1024)),
+            Map.entry("e5-small-v2", e5(384)),
+            Map.entry("e5-small-v2-q", e5(384)),
+            Map.entry("e5-base-v2", e5(768)),
+            Map.entry("e5-large-v2", e5(1024)),
+            Map.entry("multilingual-e5-small", e5(384)),
+            Map.entry("multilingual-e5-base", e5(768)),
+            Map.entry("multilingual-e5-large", e5(1024)),
+            Map.entry("all-minilm-l6-v2", symmetricMean(384, 256)),
+            Map.entry("all-minilm-l6-v2-q", symmetricMean(384, 256)),
+            Map.entry("all-minilm-l12-v2", symmetricMean(384, 128)),
+            Map.entry("all-mpnet-base-v2", symmetricMean(768, 384)),
+            Map.entry("gte-small", symmetricMean(384, 512)),
+            Map.entry("gte-base", symmetricMean(768, 512)),
+            Map.entry(
+                    "nomic-embed-text-v1.5",
+                    new Expected(768, Pooling.MEAN, 8192, "search_query: ", "search_document: ", "classification: ")),
+            Map.entry(
+                    "qwen3-embedding-0.6b",
+                    new Expected(
+                            1024,
+                            Pooling.LAST_TOKEN,
+                            8192,
+                            "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:{text}",
+                            "",
+                            "Instruct: Retrieve semantically similar text.\nQuery:{text}")));
 
     private static List<String> bundledNames() throws IOException {
         try (Stream<Path> files = Files.list(Path.of("models"))) {
             return files.map(p -> p.getFileName().toString())
-                .filter(n -> n.endsWith(".json"))
-                .map(n -> n.substring(0, n.length() - ".json".length()))
-                .sorted()
-                .collect(Collectors.toList());
+                    .filter(n -> n.endsWith(".json"))
+                    .map(n -> n.substring(0, n.length() - ".json".length()))
+                    .sorted()
+                    .collect(Collectors.toList());
         }
     }
 
@@ -97,7 +92,8 @@ public class ModelCardsTest {
     @Test
     public void everyBundledCardParsesToItsAuthorsValues() throws IOException {
         for (String name : bundledNames()) {
-            JsonObject json = CardCatalog.bundled(name).orElseThrow(() -> new AssertionError("no bundled card " + name));
+            JsonObject json =
+                    CardCatalog.bundled(name).orElseThrow(() -> new AssertionError("no bundled card " + name));
             ModelCard card = ModelCard.fromJson(json);
             Expected want = EXPECTED.get(name);
             assertEquals(name, name, card.name());
@@ -108,13 +104,16 @@ public class ModelCardsTest {
             assertEquals(name, "last_hidden_state", card.output());
             assertTrue(name + " normalizes", card.normalize());
             assertEquals(
-                name,
-                card.pooling() == Pooling.LAST_TOKEN ? ModelCard.PaddingSide.LEFT : ModelCard.PaddingSide.RIGHT,
-                card.paddingSide()
-            );
+                    name,
+                    card.pooling() == Pooling.LAST_TOKEN ? ModelCard.PaddingSide.LEFT : ModelCard.PaddingSide.RIGHT,
+                    card.paddingSide());
             JsonObject source = json.getAsJsonObject("source");
-            assertTrue(name + " says where model.onnx comes from", source.getAsJsonObject("files").has("model.onnx"));
-            assertTrue(name + " says where tokenizer.json comes from", source.getAsJsonObject("files").has("tokenizer.json"));
+            assertTrue(
+                    name + " says where model.onnx comes from",
+                    source.getAsJsonObject("files").has("model.onnx"));
+            assertTrue(
+                    name + " says where tokenizer.json comes from",
+                    source.getAsJsonObject("files").has("tokenizer.json"));
             assertTrue(name + " names its origin", source.has("maven") || source.has("huggingface"));
         }
     }
@@ -124,19 +123,20 @@ public class ModelCardsTest {
         for (String name : EXPECTED.keySet()) {
             ModelCard card = ModelCard.fromJson(CardCatalog.bundled(name).orElseThrow());
             if (card.huggingFaceId() != null) {
-                String hfName = card.huggingFaceId().substring(card.huggingFaceId().indexOf('/') + 1);
-                assertTrue(name + " vs " + card.huggingFaceId(), name.startsWith(hfName.toLowerCase(java.util.Locale.ROOT)));
+                String hfName =
+                        card.huggingFaceId().substring(card.huggingFaceId().indexOf('/') + 1);
+                assertTrue(name + " vs " + card.huggingFaceId(), name.startsWith(hfName.toLowerCase(Locale.ROOT)));
             }
         }
     }
 
     @Test
     public void qwenQueriesFollowTheAuthorsTemplate() {
-        ModelCard card = ModelCard.fromJson(CardCatalog.bundled("qwen3-embedding-0.6b").orElseThrow());
+        ModelCard card =
+                ModelCard.fromJson(CardCatalog.bundled("qwen3-embedding-0.6b").orElseThrow());
         assertEquals(
-            "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:what is rope",
-            card.prompt().apply(Role.QUERY, "what is rope")
-        );
+                "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:what is rope",
+                card.prompt().apply(Role.QUERY, "what is rope"));
         assertEquals("RoPE rotates pairs of dims.", card.prompt().apply(Role.PASSAGE, "RoPE rotates pairs of dims."));
     }
 
@@ -144,9 +144,8 @@ public class ModelCardsTest {
     public void namesAreMatchedCaseInsensitively() {
         assertEquals("bge-small-en-v1.5", ModelName.normalize(" BGE-Small-EN-v1.5 "));
         assertEquals(
-            CardCatalog.bundled("e5-small-v2").orElseThrow(),
-            CardCatalog.bundled(ModelName.normalize("E5-Small-V2")).orElseThrow()
-        );
+                CardCatalog.bundled("e5-small-v2").orElseThrow(),
+                CardCatalog.bundled(ModelName.normalize("E5-Small-V2")).orElseThrow());
     }
 
     @Test
@@ -195,7 +194,9 @@ public class ModelCardsTest {
         Files.writeString(folder.resolve(ModelFolders.CARD_FILE), "{\"dims\": 4, \"pooling\": \"mean\"}");
         try (ModelRegistry registry = new ModelRegistry(List.of(root), EncoderSettings.defaults(), 1000)) {
             ModelMemoryLimitException e = assertThrows(ModelMemoryLimitException.class, () -> registry.encoder("big"));
-            assertTrue(e.getMessage(), e.getMessage().contains("4096 bytes") && e.getMessage().contains("max_loaded_bytes [1000]"));
+            assertTrue(
+                    e.getMessage(),
+                    e.getMessage().contains("4096 bytes") && e.getMessage().contains("max_loaded_bytes [1000]"));
             assertEquals(0, registry.loadedBytes());
         }
     }

@@ -1,15 +1,14 @@
 package org.embeddings.encoder;
 
-import org.embeddings.it.RecipeReference;
-import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
+import org.embeddings.it.RecipeReference;
+import org.junit.Test;
 
 /**
  * {@link Encoder#encodePassages} on the real e5-small-v2 (whose passage prompt must be applied once per passage):
@@ -25,10 +24,9 @@ public class PassageEncodingTest {
         try (ModelRegistry registry = new ModelRegistry(List.of(Path.of(dir)), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder("e5-small-v2");
             List<String> texts = List.of(
-                PassageWindowsTest.article(21, 3, 3, 6),
-                "Tides are caused by the gravitational pull of the moon.",
-                PassageWindowsTest.article(22, 2, 5, 8)
-            );
+                    PassageWindowsTest.article(21, 3, 3, 6),
+                    "Tides are caused by the gravitational pull of the moon.",
+                    PassageWindowsTest.article(22, 2, 5, 8));
             List<List<Passage>> passages = encoder.encodePassages(texts, Role.PASSAGE, new Chunking(96, 16));
             assertEquals(3, passages.size());
             assertTrue(passages.get(0).size() > 2 && passages.get(2).size() > 2);

@@ -1,23 +1,21 @@
 package org.embeddings.encoder;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Random;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * Passage windows on the real tokenizers of bge-small-en-v1.5 (no passage prompt) and e5-small-v2 ("passage: "):
@@ -34,7 +32,9 @@ public class PassageWindowsTest {
     public static void findModels() {
         String dir = System.getProperty("embeddings.test.models");
         models = dir == null ? null : Path.of(dir);
-        assumeTrue("no model folders at [" + dir + "]", models != null && Files.isRegularFile(models.resolve("e5-small-v2/tokenizer.json")));
+        assumeTrue(
+                "no model folders at [" + dir + "]",
+                models != null && Files.isRegularFile(models.resolve("e5-small-v2/tokenizer.json")));
         System.setProperty("offline", "true");
         registry = new ModelRegistry(List.of(models), EncoderSettings.defaults());
     }
@@ -47,21 +47,28 @@ public class PassageWindowsTest {
     }
 
     /** A model's tokenizer and card, without its ONNX session. */
-    private record Model(ModelCard card, ModelTokenizer tokenizer, HuggingFaceTokenizer independent) implements AutoCloseable {
+    private record Model(ModelCard card, ModelTokenizer tokenizer, HuggingFaceTokenizer independent)
+            implements AutoCloseable {
         static Model of(String name) throws IOException {
             ModelCard card = registry.installedCard(name);
             Path json = models.resolve(name).resolve("tokenizer.json");
             HuggingFaceTokenizer plain = HuggingFaceTokenizer.builder()
-                .optTokenizerPath(json)
-                .optAddSpecialTokens(true)
-                .optTruncation(false)
-                .optPadding(false)
-                .build();
+                    .optTokenizerPath(json)
+                    .optAddSpecialTokens(true)
+                    .optTruncation(false)
+                    .optPadding(false)
+                    .build();
             return new Model(card, new ModelTokenizer(json, card.maxTokens()), plain);
         }
 
         List<PassageCutter.Cut> cut(List<String> texts, int maxTokens, int overlap) {
-            return new PassageCutter(tokenizer, card.prompt(), Role.PASSAGE, new Chunking(maxTokens, overlap), TextWindows.Ends.DEFAULT).cut(texts);
+            return new PassageCutter(
+                            tokenizer,
+                            card.prompt(),
+                            Role.PASSAGE,
+                            new Chunking(maxTokens, overlap),
+                            TextWindows.Ends.DEFAULT)
+                    .cut(texts);
         }
 
         /** The window's token count as the model reads it, by a tokenizer that never truncates. */
@@ -80,9 +87,11 @@ public class PassageWindowsTest {
         }
     }
 
-    private static final String[] WORDS = ("cells protein expression mice patients cohort receptor signaling pathway tumor growth "
-        + "inhibition response treatment trial dose levels analysis significant increase reduced associated risk factor "
-        + "disease model human clinical data results study gene mutation binding activity function").split(" ");
+    private static final String[] WORDS =
+            ("cells protein expression mice patients cohort receptor signaling pathway tumor growth "
+                            + "inhibition response treatment trial dose levels analysis significant increase reduced associated risk factor "
+                            + "disease model human clinical data results study gene mutation binding activity function")
+                    .split(" ");
 
     /** Paragraphs of sentences of varied length, separated by blank lines, as a long article has. */
     static String article(long seed, int paragraphs, int minSentences, int maxSentences) {
@@ -113,25 +122,39 @@ public class PassageWindowsTest {
     public void everyWindowFitsWhenTokenizedAsTheModelReadsIt() throws IOException {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
             try (Model model = Model.of(name)) {
-                for (int maxTokens : new int[] { 64, 256, 512 }) {
+                for (int maxTokens : new int[] {64, 256, 512}) {
                     List<String> texts = List.of(article(1, 12, 2, 9), article(2, 3, 20, 30), article(3, 40, 1, 3));
                     List<PassageCutter.Cut> cuts = model.cut(texts, maxTokens, maxTokens / 8);
                     for (int t = 0; t < texts.size(); t++) {
                         PassageCutter.Cut cut = cuts.get(t);
-                        assertTrue(name + " " + maxTokens + ": a long text gives several windows", cut.starts().length > 1);
+                        assertTrue(
+                                name + " " + maxTokens + ": a long text gives several windows",
+                                cut.starts().length > 1);
                         int full = 0;
                         for (int w = 0; w < cut.starts().length; w++) {
                             String window = texts.get(t).substring(cut.starts()[w], cut.ends()[w]);
                             int counted = model.inputTokens(window);
                             assertTrue(name + " window of " + counted + " tokens > " + maxTokens, counted <= maxTokens);
-                            assertEquals("the encoder's input is the window as counted", counted, cut.tokens()[w].length());
-                            assertArrayEquals(model.independent.encode(model.card.prompt().apply(Role.PASSAGE, window)).getIds(), cut.tokens()[w].ids());
-                            if (counted > maxTokens * (1 - Math.max(TextWindows.Ends.DEFAULT.sentence(), TextWindows.Ends.DEFAULT.paragraph()))) {
+                            assertEquals(
+                                    "the encoder's input is the window as counted", counted, cut.tokens()[w].length());
+                            assertArrayEquals(
+                                    model.independent
+                                            .encode(model.card.prompt().apply(Role.PASSAGE, window))
+                                            .getIds(),
+                                    cut.tokens()[w].ids());
+                            if (counted
+                                    > maxTokens
+                                            * (1
+                                                    - Math.max(
+                                                            TextWindows.Ends.DEFAULT.sentence(),
+                                                            TextWindows.Ends.DEFAULT.paragraph()))) {
                                 full++;
                             }
                         }
                         // windows are not cut needlessly short: all but the last reach into their last part
-                        assertTrue(name + " " + maxTokens + ": " + full + " of " + cut.starts().length, full >= cut.starts().length - 1);
+                        assertTrue(
+                                name + " " + maxTokens + ": " + full + " of " + cut.starts().length,
+                                full >= cut.starts().length - 1);
                     }
                 }
             }
@@ -153,26 +176,37 @@ public class PassageWindowsTest {
                 if (end < text.length()) {
                     char last = text.charAt(end - 1);
                     // this text has a sentence end every 30 words at most, so every window's last half holds one
-                    assertTrue("ends a sentence: [" + text.substring(Math.max(0, end - 20), end) + "]", last == '.' || last == '?');
+                    assertTrue(
+                            "ends a sentence: [" + text.substring(Math.max(0, end - 20), end) + "]",
+                            last == '.' || last == '?');
                     if (text.startsWith("\n\n", end)) {
                         paragraphEnds++;
                     }
                 }
                 if (w > 0) {
                     int previousEnd = cut.ends()[w - 1];
-                    assertTrue("no gap between windows", start <= previousEnd || text.substring(previousEnd, start).isBlank());
+                    assertTrue(
+                            "no gap between windows",
+                            start <= previousEnd
+                                    || text.substring(previousEnd, start).isBlank());
                     if (start < previousEnd) {
                         int shared = model.textTokens(text.substring(start, previousEnd));
                         assertTrue("overlap of " + shared + " tokens", shared <= overlap);
-                        assertFalse("no overlap across a paragraph break", text.substring(start, previousEnd).contains("\n\n"));
-                        assertTrue("the overlap starts a sentence", text.charAt(start - 2) == '.' || text.charAt(start - 2) == '?');
+                        assertFalse(
+                                "no overlap across a paragraph break",
+                                text.substring(start, previousEnd).contains("\n\n"));
+                        assertTrue(
+                                "the overlap starts a sentence",
+                                text.charAt(start - 2) == '.' || text.charAt(start - 2) == '?');
                     }
                     assertTrue("a window adds text", end > previousEnd);
                 }
             }
             assertEquals(0, cut.starts()[0]);
             assertEquals(text.length(), cut.ends()[cut.ends().length - 1]);
-            assertTrue("paragraph breaks preferred: " + paragraphEnds + " of " + cut.starts().length, paragraphEnds >= cut.starts().length / 2);
+            assertTrue(
+                    "paragraph breaks preferred: " + paragraphEnds + " of " + cut.starts().length,
+                    paragraphEnds >= cut.starts().length / 2);
         }
     }
 
@@ -201,8 +235,8 @@ public class PassageWindowsTest {
         try (Model model = Model.of("e5-small-v2")) {
             String text = "  Tides are caused by the moon.\n\nAnd, to a lesser degree, by the sun.  ";
             PassageCutter.Cut cut = model.cut(List.of(text), 64, 8).get(0);
-            assertArrayEquals(new int[] { 0 }, cut.starts());
-            assertArrayEquals(new int[] { text.length() }, cut.ends());
+            assertArrayEquals(new int[] {0}, cut.starts());
+            assertArrayEquals(new int[] {text.length()}, cut.ends());
             assertArrayEquals(model.independent.encode("passage: " + text).getIds(), cut.tokens()[0].ids());
             // exactly at the limit: still one window; one token more: two
             String words = "alpha ".repeat(64 - 4).trim();
@@ -236,8 +270,15 @@ public class PassageWindowsTest {
             PassageCutter.Cut cut = model.cut(List.of(text), 64, 8).get(0);
             for (int w = 0; w < cut.starts().length; w++) {
                 String window = text.substring(cut.starts()[w], cut.ends()[w]);
-                assertTrue("[" + window + "]", window.startsWith("Emoji") || window.startsWith("😀") || Character.isLetterOrDigit(window.codePointAt(0)));
-                assertFalse("no split surrogate pair", Character.isLowSurrogate(window.charAt(0)) || Character.isHighSurrogate(window.charAt(window.length() - 1)));
+                assertTrue(
+                        "[" + window + "]",
+                        window.startsWith("Emoji")
+                                || window.startsWith("😀")
+                                || Character.isLetterOrDigit(window.codePointAt(0)));
+                assertFalse(
+                        "no split surrogate pair",
+                        Character.isLowSurrogate(window.charAt(0))
+                                || Character.isHighSurrogate(window.charAt(window.length() - 1)));
                 assertTrue(window.endsWith("."));
             }
         }
@@ -246,13 +287,24 @@ public class PassageWindowsTest {
     @Test
     public void windowSizeIsCheckedAgainstTheModelAndThePrompt() throws IOException {
         try (Model model = Model.of("all-minilm-l6-v2")) {
-            InvalidInputException e = assertThrows(InvalidInputException.class, () -> new Chunking(300, 10).checkFits(model.card));
-            assertTrue(e.getMessage(), e.getMessage().contains("[max_tokens]") && e.getMessage().contains("256"));
+            InvalidInputException e =
+                    assertThrows(InvalidInputException.class, () -> new Chunking(300, 10).checkFits(model.card));
+            assertTrue(
+                    e.getMessage(),
+                    e.getMessage().contains("[max_tokens]") && e.getMessage().contains("256"));
         }
-        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(64, 64)).getMessage().contains("[overlap_tokens]"));
-        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(64, -1)).getMessage().contains("[overlap_tokens]"));
-        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(0, 0)).getMessage().contains("[max_tokens]"));
-        assertEquals(Chunking.DEFAULT_MAX_TOKENS, Chunking.defaults(registry.installedCard("bge-small-en-v1.5")).maxTokens());
+        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(64, 64))
+                .getMessage()
+                .contains("[overlap_tokens]"));
+        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(64, -1))
+                .getMessage()
+                .contains("[overlap_tokens]"));
+        assertTrue(assertThrows(InvalidInputException.class, () -> new Chunking(0, 0))
+                .getMessage()
+                .contains("[max_tokens]"));
+        assertEquals(
+                Chunking.DEFAULT_MAX_TOKENS,
+                Chunking.defaults(registry.installedCard("bge-small-en-v1.5")).maxTokens());
         assertTrue(Chunking.defaults(registry.installedCard("all-minilm-l6-v2")).maxTokens() <= 256);
     }
 }

@@ -1,8 +1,8 @@
 package org.embeddings.encoder;
 
-import org.junit.Test;
-
 import static org.junit.Assert.assertEquals;
+
+import org.junit.Test;
 
 public class PromptTest {
     private static final String TEXT = "how do tides work";

@@ -1,6 +1,9 @@
 package org.embeddings.encoder;
 
-import org.embeddings.it.RecipeReference;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -8,23 +11,19 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-
-import org.junit.BeforeClass;
-import org.junit.Test;
-
 import java.io.IOException;
+import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
+import org.embeddings.it.RecipeReference;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * The three Maven Central models through {@link ModelRegistry} and {@link Encoder} agree with a second, plain
@@ -37,12 +36,11 @@ public class RealModelsTest {
     private static final String BGE_QUERY = "Represent this sentence for searching relevant passages: ";
     private static final String LONG_WORDS = longText(700);
     private static final List<String> TEXTS = List.of(
-        "how much protein should a female eat",
-        "As a general guideline, the CDC's average requirement of protein for women ages 19 to 70 is 46 grams per day.",
-        "Tides are caused by the gravitational pull of the moon and, to a lesser degree, the sun.",
-        "naïve café résumé — Unicode survives tokenization",
-        LONG_WORDS
-    );
+            "how much protein should a female eat",
+            "As a general guideline, the CDC's average requirement of protein for women ages 19 to 70 is 46 grams per day.",
+            "Tides are caused by the gravitational pull of the moon and, to a lesser degree, the sun.",
+            "naïve café résumé — Unicode survives tokenization",
+            LONG_WORDS);
 
     private static Path models;
 
@@ -50,21 +48,23 @@ public class RealModelsTest {
     private record Recipe(String name, String queryPrefix, String passagePrefix, boolean cls, int maxTokens) {}
 
     private static final List<Recipe> RECIPES = List.of(
-        new Recipe("bge-small-en-v1.5", BGE_QUERY, "", true, 512),
-        new Recipe("e5-small-v2", "query: ", "passage: ", false, 512),
-        new Recipe("all-minilm-l6-v2", "", "", false, 256)
-    );
+            new Recipe("bge-small-en-v1.5", BGE_QUERY, "", true, 512),
+            new Recipe("e5-small-v2", "query: ", "passage: ", false, 512),
+            new Recipe("all-minilm-l6-v2", "", "", false, 256));
 
     @BeforeClass
     public static void findModels() {
         String dir = System.getProperty("embeddings.test.models");
         models = dir == null ? null : Path.of(dir);
-        assumeTrue("no model folders at [" + dir + "]; run mvn generate-resources", models != null && Files.isDirectory(models));
+        assumeTrue(
+                "no model folders at [" + dir + "]; run mvn generate-resources",
+                models != null && Files.isDirectory(models));
         System.setProperty("offline", "true");
     }
 
     private static String longText(int words) {
-        String[] pool = "the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches".split(" ");
+        String[] pool =
+                "the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches".split(" ");
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < words; i++) {
             sb.append(i == 0 ? "" : " ").append(pool[(i * 7 + i / 5) % pool.length]);
@@ -80,12 +80,12 @@ public class RealModelsTest {
 
     /** The recipe, plainly: tokenize one text, run the graph on it alone, pool, normalize. */
     private static float[] reference(HuggingFaceTokenizer tokenizer, OrtSession session, Recipe recipe, String text)
-        throws OrtException {
+            throws OrtException {
         Encoding encoding = tokenizer.encode(text);
         long[] ids = encoding.getIds();
-        long[] shape = { 1, ids.length };
+        long[] shape = {1, ids.length};
         long[] ones = new long[ids.length];
-        java.util.Arrays.fill(ones, 1);
+        Arrays.fill(ones, 1);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> feed = new HashMap<>();
         try {
@@ -96,10 +96,12 @@ public class RealModelsTest {
                     case "token_type_ids" -> new long[ids.length];
                     default -> throw new AssertionError("unexpected input " + input);
                 };
-                feed.put(input, OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(values), shape));
+                feed.put(input, OnnxTensor.createTensor(env, LongBuffer.wrap(values), shape));
             }
             try (OrtSession.Result result = session.run(feed)) {
-                float[][] states = ((float[][][]) result.get("last_hidden_state").orElseThrow().getValue())[0];
+                float[][] states = ((float[][][])
+                                result.get("last_hidden_state").orElseThrow().getValue())
+                        [0];
                 int dim = states[0].length;
                 double[] pooled = new double[dim];
                 if (recipe.cls()) {
@@ -135,26 +137,33 @@ public class RealModelsTest {
                 Path folder = folder(recipe.name());
                 Encoder encoder = registry.encoder(recipe.name());
                 Map<String, String> options = Map.of(
-                    "maxLength", String.valueOf(recipe.maxTokens()),
-                    "modelMaxLength", String.valueOf(recipe.maxTokens()),
-                    "truncation", "true",
-                    "padding", "false"
-                );
-                try (
-                    HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(folder.resolve("tokenizer.json"), options);
-                    OrtSession session = OrtEnvironment.getEnvironment().createSession(folder.resolve("model.onnx").toString())
-                ) {
+                        "maxLength",
+                        String.valueOf(recipe.maxTokens()),
+                        "modelMaxLength",
+                        String.valueOf(recipe.maxTokens()),
+                        "truncation",
+                        "true",
+                        "padding",
+                        "false");
+                try (HuggingFaceTokenizer tokenizer =
+                                HuggingFaceTokenizer.newInstance(folder.resolve("tokenizer.json"), options);
+                        OrtSession session = OrtEnvironment.getEnvironment()
+                                .createSession(folder.resolve("model.onnx").toString())) {
                     for (Role role : List.of(Role.QUERY, Role.PASSAGE)) {
                         String prefix = role == Role.QUERY ? recipe.queryPrefix() : recipe.passagePrefix();
                         float[][] vectors = encoder.encode(TEXTS, role);
                         for (int i = 0; i < TEXTS.size(); i++) {
                             float[] want = reference(tokenizer, session, recipe, prefix + TEXTS.get(i));
                             double cosine = RecipeReference.cosine(want, vectors[i]);
-                            assertTrue(recipe.name() + " " + role + " text " + i + ": cosine " + cosine, cosine >= 0.9999);
+                            assertTrue(
+                                    recipe.name() + " " + role + " text " + i + ": cosine " + cosine, cosine >= 0.9999);
                         }
                     }
                 }
-                assertEquals("the long text is cut at the recipe's limit", recipe.maxTokens(), encoder.tokenize(List.of(LONG_WORDS), Role.NONE)[0].length());
+                assertEquals(
+                        "the long text is cut at the recipe's limit",
+                        recipe.maxTokens(),
+                        encoder.tokenize(List.of(LONG_WORDS), Role.NONE)[0].length());
             }
         }
     }
@@ -184,7 +193,8 @@ public class RealModelsTest {
             }
             List<String> texts = new ArrayList<>(Collections.nCopies(3, "fine"));
             texts.set(2, "   ");
-            InvalidInputException e = assertThrows(InvalidInputException.class, () -> encoder.encode(texts, Role.PASSAGE));
+            InvalidInputException e =
+                    assertThrows(InvalidInputException.class, () -> encoder.encode(texts, Role.PASSAGE));
             assertTrue(e.getMessage(), e.getMessage().contains("[2]"));
         }
     }

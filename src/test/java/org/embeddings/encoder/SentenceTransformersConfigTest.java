@@ -1,22 +1,20 @@
 package org.embeddings.encoder;
 
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
 import com.google.gson.JsonObject;
-
-import org.junit.Before;
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /** A model folder laid out the way sentence-transformers saves one configures its card, under the folder's card.json. */
 public class SentenceTransformersConfigTest {
@@ -106,11 +104,17 @@ public class SentenceTransformersConfigTest {
     @Test
     public void cardJsonOverridesTheSentenceTransformersFilesKeyByKey() throws IOException {
         Path folder = stModel("my-st-model");
-        write(folder, ModelFolders.CARD_FILE, "{\"max_tokens\": 100, \"prompts\": {\"query\": \"x: \"}, \"pooling\": \"mean\"}");
+        write(
+                folder,
+                ModelFolders.CARD_FILE,
+                "{\"max_tokens\": 100, \"prompts\": {\"query\": \"x: \"}, \"pooling\": \"mean\"}");
         ModelCard card = card("my-st-model");
         assertEquals(100, card.maxTokens());
         assertEquals(Pooling.MEAN, card.pooling());
-        assertEquals("what card.json does not set still comes from the folder", new Prompt("x: ", "d: ", "s: "), card.prompt());
+        assertEquals(
+                "what card.json does not set still comes from the folder",
+                new Prompt("x: ", "d: ", "s: "),
+                card.prompt());
         assertEquals(384, card.dims());
     }
 
@@ -123,7 +127,9 @@ public class SentenceTransformersConfigTest {
         assertEquals(Pooling.MEAN, card.pooling());
         assertEquals(128, card.maxTokens());
         // What the folder does not say stays as the bundled card has it.
-        assertEquals("Represent this sentence for searching relevant passages: ", card.prompt().query());
+        assertEquals(
+                "Represent this sentence for searching relevant passages: ",
+                card.prompt().query());
         assertEquals(ModelCard.PaddingSide.RIGHT, card.paddingSide());
         assertTrue(card.normalize());
 
@@ -134,17 +140,17 @@ public class SentenceTransformersConfigTest {
     @Test
     public void everyPoolingFlagMapsToItsPooling() throws IOException {
         Map<String, Pooling> flags = Map.of(
-            "cls_token", Pooling.CLS,
-            "mean_tokens", Pooling.MEAN,
-            "max_tokens", Pooling.MAX,
-            "mean_sqrt_len_tokens", Pooling.MEAN_SQRT_LEN,
-            "lasttoken", Pooling.LAST_TOKEN
-        );
+                "cls_token", Pooling.CLS,
+                "mean_tokens", Pooling.MEAN,
+                "max_tokens", Pooling.MAX,
+                "mean_sqrt_len_tokens", Pooling.MEAN_SQRT_LEN,
+                "lasttoken", Pooling.LAST_TOKEN);
         for (var flag : flags.entrySet()) {
             Path folder = model("m-" + flag.getKey().replace('_', '-'));
             write(folder, "1_Pooling/config.json", poolingConfig(64, flag.getKey()));
             JsonObject layer = SentenceTransformersConfig.read(folder);
-            assertEquals(flag.getKey(), flag.getValue().label(), layer.get("pooling").getAsString());
+            assertEquals(
+                    flag.getKey(), flag.getValue().label(), layer.get("pooling").getAsString());
             assertEquals(64, layer.get("dims").getAsInt());
         }
     }
@@ -174,7 +180,10 @@ public class SentenceTransformersConfigTest {
     @Test
     public void withoutADefaultPromptRoleNoneIsLeftToTheCard() throws IOException {
         Path folder = model("e5-small-v2");
-        write(folder, "config_sentence_transformers.json", "{\"prompts\": {\"query\": \"query: \", \"passage\": \"passage: \"}, \"default_prompt_name\": null}");
+        write(
+                folder,
+                "config_sentence_transformers.json",
+                "{\"prompts\": {\"query\": \"query: \", \"passage\": \"passage: \"}, \"default_prompt_name\": null}");
         JsonObject prompts = SentenceTransformersConfig.read(folder).getAsJsonObject("prompts");
         assertFalse(prompts.has("none"));
         assertEquals(new Prompt("query: ", "passage: ", ""), card("e5-small-v2").prompt());
@@ -188,17 +197,28 @@ public class SentenceTransformersConfigTest {
     @Test
     public void refusesWhatItCannotReproduce() throws IOException {
         Path several = model("several");
-        write(several, "1_Pooling/config.json", "{\"word_embedding_dimension\": 8, \"pooling_mode_cls_token\": true, \"pooling_mode_mean_tokens\": true}");
+        write(
+                several,
+                "1_Pooling/config.json",
+                "{\"word_embedding_dimension\": 8, \"pooling_mode_cls_token\": true, \"pooling_mode_mean_tokens\": true}");
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> SentenceTransformersConfig.read(several));
         assertTrue(e.getMessage(), e.getMessage().contains("several pooling modes"));
 
         Path weighted = model("weighted");
-        write(weighted, "1_Pooling/config.json", "{\"word_embedding_dimension\": 8, \"pooling_mode_weightedmean_tokens\": true}");
+        write(
+                weighted,
+                "1_Pooling/config.json",
+                "{\"word_embedding_dimension\": 8, \"pooling_mode_weightedmean_tokens\": true}");
         e = assertThrows(ModelLoadException.class, () -> SentenceTransformersConfig.read(weighted));
         assertTrue(e.getMessage(), e.getMessage().contains("no pooling mode"));
 
         Path dense = model("dense");
-        write(dense, "modules.json", MODULES.replace("]", ",{\"idx\": 3, \"name\": \"3\", \"path\": \"3_Dense\", \"type\": \"sentence_transformers.models.Dense\"}]"));
+        write(
+                dense,
+                "modules.json",
+                MODULES.replace(
+                        "]",
+                        ",{\"idx\": 3, \"name\": \"3\", \"path\": \"3_Dense\", \"type\": \"sentence_transformers.models.Dense\"}]"));
         e = assertThrows(ModelLoadException.class, () -> SentenceTransformersConfig.read(dense));
         assertTrue(e.getMessage(), e.getMessage().contains("sentence_transformers.models.Dense"));
 

@@ -1,28 +1,27 @@
 package org.embeddings.encoder;
 
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-
-import org.junit.After;
-import org.junit.Before;
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertSame;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /**
  * The whole encoder path (registry, card, DJL tokenizer, batcher, ONNX Runtime, pooling) on a model small enough to
@@ -32,15 +31,17 @@ import static org.junit.Assert.assertTrue;
  */
 public class TinyModelEncoderTest {
     private static final List<String> VOCAB = List.of(
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "query", ":", "passage"
-    );
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "query",
+            ":", "passage");
     private static final int DIM = 4;
     private static final float[][] E = table(VOCAB.size(), 0.0);
     private static final float[][] P = table(64, 0.37);
     private static final List<String> BERT_INPUTS = List.of("input_ids", "attention_mask", "token_type_ids");
     private static final List<String> DECODER_INPUTS = List.of("input_ids", "attention_mask", "position_ids");
     /** Different lengths in an order the batcher changes, so that results must be put back in input order. */
-    private static final List<String> TEXTS = List.of("the cat sat on the mat", "dog", "the dog ran far away", "Cat sat");
+    private static final List<String> TEXTS =
+            List.of("the cat sat on the mat", "dog", "the dog ran far away", "Cat sat");
+
     private static final float EPS = 1e-5f;
 
     @Rule
@@ -93,7 +94,9 @@ public class TinyModelEncoderTest {
             {"SpecialToken": {"id": "%s", "type_id": %d}}""";
         String sequence = """
             {"Sequence": {"id": "%s", "type_id": %d}}""";
-        return """
+        return String.format(
+                Locale.ROOT,
+                """
             {
               "version": "1.0",
               "truncation": null,
@@ -112,13 +115,17 @@ public class TinyModelEncoderTest {
               },
               "decoder": null,
               "model": {"type": "WordLevel", "vocab": %s, "unk_token": "[UNK]"}
-            }""".formatted(
-            added,
-            special.formatted("[CLS]", 0), sequence.formatted("A", 0), special.formatted("[SEP]", 0),
-            special.formatted("[CLS]", 0), sequence.formatted("A", 0), special.formatted("[SEP]", 0),
-            sequence.formatted("B", 1), special.formatted("[SEP]", 1),
-            vocab
-        );
+            }""",
+                added,
+                String.format(Locale.ROOT, special, "[CLS]", 0),
+                String.format(Locale.ROOT, sequence, "A", 0),
+                String.format(Locale.ROOT, special, "[SEP]", 0),
+                String.format(Locale.ROOT, special, "[CLS]", 0),
+                String.format(Locale.ROOT, sequence, "A", 0),
+                String.format(Locale.ROOT, special, "[SEP]", 0),
+                String.format(Locale.ROOT, sequence, "B", 1),
+                String.format(Locale.ROOT, special, "[SEP]", 1),
+                vocab);
     }
 
     private void install(String name, byte[] onnx, String card) throws IOException {
@@ -129,10 +136,10 @@ public class TinyModelEncoderTest {
     }
 
     private static String card(String pooling, String paddingSide, boolean normalize, int maxTokens, String output) {
-        return """
+        return String.format(Locale.ROOT, """
             {"dims": %d, "pooling": "%s", "normalize": %s, "max_tokens": %d, "padding_side": "%s",
              "prompts": {"query": "query: ", "passage": "passage: {text} away"},
-             "onnx": {"output": "%s"}}""".formatted(DIM, pooling, normalize, maxTokens, paddingSide, output);
+             "onnx": {"output": "%s"}}""", DIM, pooling, normalize, maxTokens, paddingSide, output);
     }
 
     private static byte[] tokenModel(List<String> inputs) {
@@ -143,7 +150,8 @@ public class TinyModelEncoderTest {
     private static List<Integer> ids(String text, int maxTokens) {
         List<Integer> ids = new ArrayList<>();
         ids.add(VOCAB.indexOf("[CLS]"));
-        for (String word : text.toLowerCase(Locale.ROOT).replace(":", " : ").trim().split("\\s+")) {
+        for (String word :
+                text.toLowerCase(Locale.ROOT).replace(":", " : ").trim().split("\\s+")) {
             if (ids.size() == maxTokens - 1) {
                 break;
             }
@@ -238,14 +246,14 @@ public class TinyModelEncoderTest {
     @Test
     public void nonePoolingTakesTheGraphsPooledOutput() throws IOException {
         install(
-            "tiny-pooled",
-            TinyOnnx.model(E, P, List.of("input_ids", "attention_mask"), "sentence_embedding", 2),
-            card("none", "right", false, 32, "sentence_embedding")
-        );
+                "tiny-pooled",
+                TinyOnnx.model(E, P, List.of("input_ids", "attention_mask"), "sentence_embedding", 2),
+                card("none", "right", false, 32, "sentence_embedding"));
         Encoder encoder = registry.encoder("tiny-pooled");
         // The graph averages over every position, padding included, so each text runs in a batch of its own.
         for (String text : TEXTS) {
-            assertArrayEquals(text, expected("mean", states(ids(text, 32), false)), encoder.encode(text, Role.NONE), EPS);
+            assertArrayEquals(
+                    text, expected("mean", states(ids(text, 32), false)), encoder.encode(text, Role.NONE), EPS);
         }
         float[][] sameLength = encoder.encode(List.of("cat sat", "dog ran"), Role.NONE);
         assertArrayEquals(expected("mean", states(ids("cat sat", 32), false)), sameLength[0], EPS);
@@ -272,7 +280,7 @@ public class TinyModelEncoderTest {
     @Test
     public void truncatesToTheCardsLimitEvenAboveFiveHundredTwelve() throws IOException {
         install("tiny-long", tokenModel(BERT_INPUTS), card("mean", "right", false, 1000, "last_hidden_state"));
-        String text = String.join(" ", java.util.Collections.nCopies(500, "the cat sat"));
+        String text = String.join(" ", Collections.nCopies(500, "the cat sat"));
         Encoder encoder = registry.encoder("tiny-long");
         Tokens tokens = encoder.tokenize(List.of(text), Role.NONE)[0];
         assertEquals(1000, tokens.length());
@@ -284,7 +292,8 @@ public class TinyModelEncoderTest {
     public void emptyTextIsTheCallersError() throws IOException {
         install("tiny-empty", tokenModel(BERT_INPUTS), card("mean", "right", false, 32, "last_hidden_state"));
         Encoder encoder = registry.encoder("tiny-empty");
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> encoder.encode(List.of("cat", " \t"), Role.NONE));
+        InvalidInputException e =
+                assertThrows(InvalidInputException.class, () -> encoder.encode(List.of("cat", " \t"), Role.NONE));
         assertTrue(e.getMessage(), e.getMessage().contains("[1]"));
         assertThrows(InvalidInputException.class, () -> encoder.encode("", Role.QUERY));
     }
@@ -299,7 +308,9 @@ public class TinyModelEncoderTest {
         // A failed load is remembered, so a broken model fails fast, until its folder changes: the fixed folder loads.
         assertSame(e, assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-wrong-output")));
         assertEquals("failed", registry.states().get("tiny-wrong-output").label());
-        Files.writeString(root.resolve("tiny-wrong-output").resolve(ModelFolders.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
+        Files.writeString(
+                root.resolve("tiny-wrong-output").resolve(ModelFolders.CARD_FILE),
+                card("mean", "right", false, 32, "last_hidden_state"));
         assertEquals(DIM, registry.encoder("tiny-wrong-output").encode("cat", Role.NONE).length);
     }
 
@@ -310,10 +321,9 @@ public class TinyModelEncoderTest {
         assertTrue(e.getMessage(), e.getMessage().contains("has rank 3 but pooling [none] needs rank 2"));
 
         install(
-            "tiny-rank-pooled",
-            TinyOnnx.model(E, P, BERT_INPUTS, "last_hidden_state", 2),
-            card("cls", "right", false, 32, "last_hidden_state")
-        );
+                "tiny-rank-pooled",
+                TinyOnnx.model(E, P, BERT_INPUTS, "last_hidden_state", 2),
+                card("cls", "right", false, 32, "last_hidden_state"));
         e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-rank-pooled"));
         assertTrue(e.getMessage(), e.getMessage().contains("has rank 2 but pooling [cls] needs rank 3"));
     }
@@ -326,20 +336,34 @@ public class TinyModelEncoderTest {
         assertTrue(e.getMessage(), e.getMessage().contains("has 4 dims but its card says 5"));
 
         // Failing at load rather than at the first call keeps the bad card out of the registry: fixed, it loads.
-        Files.writeString(root.resolve("tiny-dims").resolve(ModelFolders.CARD_FILE), card("mean", "right", false, 32, "last_hidden_state"));
+        Files.writeString(
+                root.resolve("tiny-dims").resolve(ModelFolders.CARD_FILE),
+                card("mean", "right", false, 32, "last_hidden_state"));
         assertEquals(DIM, registry.encoder("tiny-dims").encode("cat", Role.NONE).length);
     }
 
     @Test
     public void aTruncatedModelFileIsAClientErrorNamingTheFileUntilItIsReplaced() throws IOException {
         byte[] onnx = tokenModel(BERT_INPUTS);
-        install("tiny-truncated", java.util.Arrays.copyOf(onnx, onnx.length / 2), card("mean", "right", false, 32, "last_hidden_state"));
+        install(
+                "tiny-truncated",
+                Arrays.copyOf(onnx, onnx.length / 2),
+                card("mean", "right", false, 32, "last_hidden_state"));
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-truncated"));
         assertTrue("a client error (400), not a server error", e instanceof IllegalArgumentException);
-        assertTrue(e.getMessage(), e.getMessage().contains(root.resolve("tiny-truncated").resolve(ModelFolders.ONNX_FILE).toRealPath().toString()));
+        assertTrue(
+                e.getMessage(),
+                e.getMessage()
+                        .contains(root.resolve("tiny-truncated")
+                                .resolve(ModelFolders.ONNX_FILE)
+                                .toRealPath()
+                                .toString()));
         ModelState state = registry.states().get("tiny-truncated");
         assertTrue(String.valueOf(state), state instanceof ModelState.Failed failed && failed.reason() == e);
-        assertSame("not loaded again while the folder is unchanged", e, assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-truncated")));
+        assertSame(
+                "not loaded again while the folder is unchanged",
+                e,
+                assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-truncated")));
         assertEquals(0, registry.loadedBytes());
 
         Files.write(root.resolve("tiny-truncated").resolve(ModelFolders.ONNX_FILE), onnx);
@@ -356,7 +380,8 @@ public class TinyModelEncoderTest {
         e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-bad-card"));
         assertTrue(e.getMessage(), e.getMessage().contains("card.json"));
         install("tiny-bad-pooling", tokenModel(BERT_INPUTS), card("median", "right", false, 32, "last_hidden_state"));
-        InvalidInputException bad = assertThrows(InvalidInputException.class, () -> registry.installedCard("tiny-bad-pooling"));
+        InvalidInputException bad =
+                assertThrows(InvalidInputException.class, () -> registry.installedCard("tiny-bad-pooling"));
         assertTrue(bad.getMessage(), bad.getMessage().contains("median"));
     }
 
@@ -395,10 +420,9 @@ public class TinyModelEncoderTest {
     @Test
     public void loadFailsNamingAnInputItCannotFeed() throws IOException {
         install(
-            "tiny-pixels",
-            tokenModel(List.of("input_ids", "attention_mask", "pixel_values")),
-            card("mean", "right", false, 32, "last_hidden_state")
-        );
+                "tiny-pixels",
+                tokenModel(List.of("input_ids", "attention_mask", "pixel_values")),
+                card("mean", "right", false, 32, "last_hidden_state"));
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> registry.encoder("tiny-pixels"));
         assertTrue(e.getMessage(), e.getMessage().contains("[attention_mask, input_ids, pixel_values]"));
     }

@@ -39,7 +39,13 @@ final class TinyOnnx {
         String tokens = usePositions ? "token_states" : hidden;
         graph.message(1, node("Gather", List.of("E", "input_ids"), tokens, new Proto().message(5, intAttr("axis", 0))));
         if (usePositions) {
-            graph.message(1, node("Gather", List.of("P", "position_ids"), "position_states", new Proto().message(5, intAttr("axis", 0))));
+            graph.message(
+                    1,
+                    node(
+                            "Gather",
+                            List.of("P", "position_ids"),
+                            "position_states",
+                            new Proto().message(5, intAttr("axis", 0))));
             graph.message(1, node("Add", List.of("token_states", "position_states"), hidden, new Proto()));
         }
         if (rank == 2) {
@@ -54,10 +60,16 @@ final class TinyOnnx {
         for (String input : inputs) {
             graph.message(11, valueInfo(input, INT64, "batch", "seq"));
         }
-        graph.message(12, rank == 3 ? valueInfo(output, FLOAT, "batch", "seq", dim) : valueInfo(output, FLOAT, "batch", dim));
+        graph.message(
+                12, rank == 3 ? valueInfo(output, FLOAT, "batch", "seq", dim) : valueInfo(output, FLOAT, "batch", dim));
 
         Proto opset = new Proto().string(1, "").varint(2, 13);
-        return new Proto().varint(1, 8).string(2, "embeddings-test").message(7, graph).message(8, opset).bytes();
+        return new Proto()
+                .varint(1, 8)
+                .string(2, "embeddings-test")
+                .message(7, graph)
+                .message(8, opset)
+                .bytes();
     }
 
     private static Proto node(String op, List<String> inputs, String output, Proto attributes) {
@@ -79,7 +91,11 @@ final class TinyOnnx {
     }
 
     private static Proto floatTensor(String name, float[][] values) {
-        Proto tensor = new Proto().varint(1, values.length).varint(1, values[0].length).varint(2, FLOAT).string(8, name);
+        Proto tensor = new Proto()
+                .varint(1, values.length)
+                .varint(1, values[0].length)
+                .varint(2, FLOAT)
+                .string(8, name);
         byte[] raw = new byte[values.length * values[0].length * 4];
         int i = 0;
         for (float[] row : values) {

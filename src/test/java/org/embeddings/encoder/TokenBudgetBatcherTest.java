@@ -1,12 +1,11 @@
 package org.embeddings.encoder;
 
-import org.junit.Test;
-
-import java.util.Random;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
+
+import java.util.Random;
+import org.junit.Test;
 
 public class TokenBudgetBatcherTest {
     private static Tokens[] ofLengths(int... lengths) {
@@ -49,9 +48,8 @@ public class TokenBudgetBatcherTest {
             }
             long padded = (long) (to - from) * longest;
             assertTrue(
-                "batch " + b + " pads to " + padded + " tokens, over the budget " + batcher.tokenBudget(),
-                padded <= batcher.tokenBudget() || to - from == 1
-            );
+                    "batch " + b + " pads to " + padded + " tokens, over the budget " + batcher.tokenBudget(),
+                    padded <= batcher.tokenBudget() || to - from == 1);
         }
 
         // What callers do with a plan: results written through the order land at their input positions.
@@ -84,24 +82,24 @@ public class TokenBudgetBatcherTest {
     public void cutsByPaddedSizeAndSortsByLength() {
         TokenBudgetBatcher batcher = new TokenBudgetBatcher(20, 64);
         TokenBudgetBatcher.Plan plan = batcher.plan(ofLengths(3, 10, 4, 9, 2));
-        assertArrayEquals(new int[] { 1, 3, 2, 0, 4 }, plan.order());
+        assertArrayEquals(new int[] {1, 3, 2, 0, 4}, plan.order());
         // 10+9 fill the budget (2 x 10); 4, 3, 2 pad to 4 x 3 = 12.
-        assertArrayEquals(new int[] { 0, 2, 5 }, plan.bounds());
+        assertArrayEquals(new int[] {0, 2, 5}, plan.bounds());
         checkPlan(batcher, ofLengths(3, 10, 4, 9, 2));
     }
 
     @Test
     public void aTextLongerThanTheBudgetRunsAlone() {
         TokenBudgetBatcher.Plan plan = new TokenBudgetBatcher(8, 64).plan(ofLengths(2, 30, 2));
-        assertArrayEquals(new int[] { 1, 0, 2 }, plan.order());
-        assertArrayEquals(new int[] { 0, 1, 3 }, plan.bounds());
+        assertArrayEquals(new int[] {1, 0, 2}, plan.order());
+        assertArrayEquals(new int[] {0, 1, 3}, plan.bounds());
     }
 
     @Test
     public void respectsTheBatchLimitAndKeepsInputOrderAmongEqualLengths() {
         TokenBudgetBatcher.Plan plan = new TokenBudgetBatcher(1000, 2).plan(ofLengths(5, 5, 5, 5, 5));
-        assertArrayEquals(new int[] { 0, 1, 2, 3, 4 }, plan.order());
-        assertArrayEquals(new int[] { 0, 2, 4, 5 }, plan.bounds());
+        assertArrayEquals(new int[] {0, 1, 2, 3, 4}, plan.order());
+        assertArrayEquals(new int[] {0, 2, 4, 5}, plan.bounds());
     }
 
     @Test

@@ -3,9 +3,6 @@ package org.embeddings.eval;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.embeddings.it.RecipeReference;
-import org.embeddings.it.RealNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.embeddings.it.RealNode;
+import org.embeddings.it.RecipeReference;
 
 /**
  * The int8 quality figures (issue 12), through one real node, in three stages, cheapest first so that a run cut
@@ -38,11 +37,13 @@ public final class Int8Eval {
     private static final int BULK = 64;
 
     public static void main(String[] args) throws Exception {
-        List<String> names = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "e5-small-v2");
+        List<String> names =
+                args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "all-minilm-l6-v2", "e5-small-v2");
         Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         boolean withQ = Boolean.parseBoolean(System.getProperty("eval.q", "true"));
-        List<String> stages = List.of(System.getProperty("eval.stages", "vectors,int8,fp32").split(","));
+        List<String> stages =
+                List.of(System.getProperty("eval.stages", "vectors,int8,fp32").split(","));
         try (RealNode node = RealNode.start("eval-int8", Integer.getInteger("eval.port", RealNode.port(66)))) {
             Int8Eval eval = new Int8Eval(node, data);
             for (String name : names) {
@@ -54,30 +55,39 @@ public final class Int8Eval {
             // cheapest first, so that a run cut short on a busy machine still answers the most
             if (stages.contains("vectors")) {
                 System.out.printf(
-                    Locale.ROOT,
-                    "%n== per-text cosine to the fp32 vector of the same text (min / median), and STSB test Spearman, through the embed API%n"
-                        + "| model | form | STS Spearman | STS sentences (%d) | SciFact queries (%d, query role) | SciFact documents (first %d, passage role) |%n"
-                        + "|---|---|---|---|---|---|%n",
-                    eval.sentences.size(),
-                    eval.queries.size(),
-                    eval.docSample.size()
-                );
+                        Locale.ROOT,
+                        "%n== per-text cosine to the fp32 vector of the same text (min / median), and STSB test Spearman, through the embed API%n"
+                                + "| model | form | STS Spearman | STS sentences (%d) | SciFact queries (%d, query role) | SciFact documents (first %d, passage role) |%n"
+                                + "|---|---|---|---|---|---|%n",
+                        eval.sentences.size(),
+                        eval.queries.size(),
+                        eval.docSample.size());
                 for (String name : names) {
                     eval.vectors(name, withQ);
                 }
             }
             if (stages.contains("int8")) {
-                System.out.printf("%n== SciFact nDCG@10, exact embed_knn, every document encoded by the derived int8 model%n");
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== SciFact nDCG@10, exact embed_knn, every document encoded by the derived int8 model%n");
                 for (String name : names) {
                     System.out.printf(Locale.ROOT, "| %s-int8 | %.2f |%n", name, eval.ndcg(name + "-int8"));
                 }
             }
             if (stages.contains("fp32")) {
-                System.out.printf("%n== SciFact nDCG@10, exact embed_knn, documents encoded in fp32, queries in fp32 and in int8%n");
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== SciFact nDCG@10, exact embed_knn, documents encoded in fp32, queries in fp32 and in int8%n");
                 for (String name : names) {
                     double fp32 = eval.ndcg(name);
                     double int8Queries = eval.ndcgOf(index(name), name + "-int8");
-                    System.out.printf(Locale.ROOT, "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n", name, fp32, int8Queries, int8Queries - fp32);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n",
+                            name,
+                            fp32,
+                            int8Queries,
+                            int8Queries - fp32);
                 }
             }
         }
@@ -144,15 +154,14 @@ public final class Int8Eval {
                 baseDocs = d;
             }
             System.out.printf(
-                Locale.ROOT,
-                "| %s | %s | %.2f | %s | %s | %s |%n",
-                model,
-                form.equals(model) ? "fp32" : form.substring(model.length() + 1),
-                spearman(s),
-                cos(cosines(s, baseSentences)),
-                cos(cosines(q, baseQueries)),
-                cos(cosines(d, baseDocs))
-            );
+                    Locale.ROOT,
+                    "| %s | %s | %.2f | %s | %s | %s |%n",
+                    model,
+                    form.equals(model) ? "fp32" : form.substring(model.length() + 1),
+                    spearman(s),
+                    cos(cosines(s, baseSentences)),
+                    cos(cosines(q, baseQueries)),
+                    cos(cosines(d, baseDocs)));
         }
     }
 
@@ -171,23 +180,29 @@ public final class Int8Eval {
 
     /** Ingests the corpus into an index bound to {@code form} through an embed pipeline; returns docs/s. */
     private double ingest(String form, String index) throws Exception {
-        check(node.call("PUT", "/" + index, """
+        check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
-             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(form)));
-        check(node.call("PUT", "/_ingest/pipeline/" + index, """
-            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(form)));
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", form)));
+        check(node.call("PUT", "/_ingest/pipeline/" + index, String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", form)));
         long start = System.nanoTime();
         StringBuilder bulk = new StringBuilder();
         int done = 0;
         for (JsonObject doc : corpus) {
             JsonObject source = new JsonObject();
             source.addProperty("body", body(doc));
-            bulk.append("{\"index\":{\"_id\":").append(doc.get("_id")).append("}}\n").append(source).append('\n');
+            bulk.append("{\"index\":{\"_id\":")
+                    .append(doc.get("_id"))
+                    .append("}}\n")
+                    .append(source)
+                    .append('\n');
             if (++done % BULK == 0 || done == corpus.size()) {
-                RealNode.Response r = node.call("POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
+                RealNode.Response r = node.call(
+                        "POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
                 check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: " + r.text().substring(0, Math.min(2000, r.text().length())));
+                    throw new IllegalStateException("bulk had errors: "
+                            + r.text().substring(0, Math.min(2000, r.text().length())));
                 }
                 bulk.setLength(0);
                 SciFactEval.progress(form, done, corpus.size(), start);
@@ -223,9 +238,13 @@ public final class Int8Eval {
             RealNode.Response r = node.call("POST", "/" + index + "/_search", request.toString());
             check(r);
             List<RetrievalMetrics.Hit> run = new ArrayList<>();
-            r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").forEach(h -> run.add(
-                new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble())
-            ));
+            r.body()
+                    .getAsJsonObject()
+                    .getAsJsonObject("hits")
+                    .getAsJsonArray("hits")
+                    .forEach(h -> run.add(new RetrievalMetrics.Hit(
+                            h.getAsJsonObject().get("_id").getAsString(),
+                            h.getAsJsonObject().get("_score").getAsDouble())));
             sum += RetrievalMetrics.ndcg(run, qrels.get(query.getKey()), 10);
             SciFactEval.progress("queries", ++n, queries.size(), start);
         }
@@ -280,7 +299,7 @@ public final class Int8Eval {
 
     private static double[] minMedian(double[] c) {
         Arrays.sort(c);
-        return new double[] { c[0], c[c.length / 2] };
+        return new double[] {c[0], c[c.length / 2]};
     }
 
     private static String cos(double[] c) {
@@ -289,7 +308,8 @@ public final class Int8Eval {
 
     private static void check(RealNode.Response r) {
         if (r.status() >= 300) {
-            throw new IllegalStateException(r.status() + " " + r.text().substring(0, Math.min(2000, r.text().length())));
+            throw new IllegalStateException(r.status() + " "
+                    + r.text().substring(0, Math.min(2000, r.text().length())));
         }
     }
 }

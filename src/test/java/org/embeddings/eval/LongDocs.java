@@ -2,7 +2,6 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +10,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
@@ -23,7 +23,8 @@ import java.util.Random;
  * that holds it (the highest grade when it holds several judged abstracts). Nothing else marks where one abstract
  * ends; the chunker sees only the text.
  */
-public record LongDocs(Map<String, String> documents, Map<String, String> queries, Map<String, Map<String, Integer>> qrels) {
+public record LongDocs(
+        Map<String, String> documents, Map<String, String> queries, Map<String, Map<String, Integer>> qrels) {
     public static final int PER_DOCUMENT = 4;
     public static final long SEED = 15;
 
@@ -55,10 +56,13 @@ public record LongDocs(Map<String, String> documents, Map<String, String> querie
         Map<String, String> documents = new LinkedHashMap<>();
         Map<String, String> holder = new HashMap<>();
         for (int from = 0; from < corpus.size(); from += PER_DOCUMENT) {
-            String id = String.format(java.util.Locale.ROOT, "long-%04d", from / PER_DOCUMENT);
+            String id = String.format(Locale.ROOT, "long-%04d", from / PER_DOCUMENT);
             StringBuilder body = new StringBuilder();
             for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + PER_DOCUMENT))) {
-                body.append(body.isEmpty() ? "" : betweenSections).append(abs[1]).append(afterTitle).append(abs[2]);
+                body.append(body.isEmpty() ? "" : betweenSections)
+                        .append(abs[1])
+                        .append(afterTitle)
+                        .append(abs[2]);
                 holder.put(abs[0], id);
             }
             documents.put(id, body.toString());
@@ -77,7 +81,11 @@ public record LongDocs(Map<String, String> documents, Map<String, String> querie
         List<String[]> out = new ArrayList<>();
         for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
             JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            out.add(new String[] { doc.get("_id").getAsString(), doc.get("title").getAsString().strip(), doc.get("text").getAsString().strip() });
+            out.add(new String[] {
+                doc.get("_id").getAsString(),
+                doc.get("title").getAsString().strip(),
+                doc.get("text").getAsString().strip()
+            });
         }
         return out;
     }
@@ -92,7 +100,8 @@ public record LongDocs(Map<String, String> documents, Map<String, String> querie
         return qrels;
     }
 
-    private static Map<String, String> testQueries(Path data, Map<String, Map<String, Integer>> qrels) throws IOException {
+    private static Map<String, String> testQueries(Path data, Map<String, Map<String, Integer>> qrels)
+            throws IOException {
         Map<String, String> queries = new LinkedHashMap<>();
         for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
             JsonObject q = JsonParser.parseString(line).getAsJsonObject();

@@ -2,8 +2,7 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import org.embeddings.it.RealNode;
-
+import com.google.gson.JsonPrimitive;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import org.embeddings.it.RealNode;
 
 /**
  * Long documents through a real node: for each model, the long-document set ({@link LongDocs#concatenated}, SciFact's
@@ -31,15 +31,23 @@ public final class LongDocsEval {
     private static final int K = 100;
 
     public static void main(String[] args) throws Exception {
-        List<String> models = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
-        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
+        List<String> models =
+                args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
+        Path data =
+                Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
         Path modelDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
-        List<String> sets = List.of(System.getProperty("eval.sets", "longdocs,scifact").split(","));
+        List<String> sets =
+                List.of(System.getProperty("eval.sets", "longdocs,scifact").split(","));
         String chunking = System.getProperty("eval.chunking", "{}");
-        List<String> indexing = List.of(System.getProperty("eval.indexing", "whole,passages").split(","));
-        String[] settings = System.getProperty("eval.node.settings", "").isEmpty() ? new String[0] : System.getProperty("eval.node.settings").split(",");
-        try (RealNode node = RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)), settings)) {
-            LongDocsEval eval = new LongDocsEval(node, chunking, indexing.contains("whole"), indexing.contains("passages"));
+        List<String> indexing =
+                List.of(System.getProperty("eval.indexing", "whole,passages").split(","));
+        String[] settings = System.getProperty("eval.node.settings", "").isEmpty()
+                ? new String[0]
+                : System.getProperty("eval.node.settings").split(",");
+        try (RealNode node =
+                RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)), settings)) {
+            LongDocsEval eval =
+                    new LongDocsEval(node, chunking, indexing.contains("whole"), indexing.contains("passages"));
             for (String model : models) {
                 node.installModel(modelDir, model);
                 for (String set : sets) {
@@ -66,21 +74,35 @@ public final class LongDocsEval {
         String base = (set + "-" + model).replace('.', '_');
         String whole = base + "-whole";
         String passages = base + "-passages";
-        check(node.call("PUT", "/" + whole, """
+        check(node.call("PUT", "/" + whole, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
-             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
-        check(node.call("PUT", "/" + passages, """
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+        check(node.call("PUT", "/" + passages, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
              "mappings": {"properties": {"body": {"type": "text"},
                "passages": {"type": "nested", "properties": {
-                 "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""".formatted(model)));
-        check(node.call("PUT", "/_ingest/pipeline/" + whole, """
-            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
-        check(node.call("PUT", "/_ingest/pipeline/" + passages, """
-            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "passages.vec"}, "chunking": %s}}]}""".formatted(model, chunking)));
+                 "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""", model)));
+        check(node.call("PUT", "/_ingest/pipeline/" + whole, String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
+        check(node.call("PUT", "/_ingest/pipeline/" + passages, String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "passages.vec"}, "chunking": %s}}]}""", model, chunking)));
 
-        System.out.printf(Locale.ROOT, "%n== %s, %s: %d documents, %d queries; chunking %s%n", model, set, docs.documents().size(), docs.queries().size(), chunking);
-        System.out.printf(Locale.ROOT, "%-26s %10s %16s %10s %10s%n", "indexing", "docs/s", "tokens encoded", "vectors", "seconds");
+        System.out.printf(
+                Locale.ROOT,
+                "%n== %s, %s: %d documents, %d queries; chunking %s%n",
+                model,
+                set,
+                docs.documents().size(),
+                docs.queries().size(),
+                chunking);
+        System.out.printf(
+                Locale.ROOT,
+                "%-26s %10s %16s %10s %10s%n",
+                "indexing",
+                "docs/s",
+                "tokens encoded",
+                "vectors",
+                "seconds");
         Map<String, Function<String, List<RetrievalMetrics.Hit>>> methods = new LinkedHashMap<>();
         if (indexWhole) {
             ingest(model, whole, docs, "whole (truncated)", false);
@@ -93,11 +115,14 @@ public final class LongDocsEval {
         String any = indexPassages ? passages : whole;
         methods.put("bm25", text -> search(any, match(text)));
         if (indexPassages) {
-            methods.put("fusion linear bm25+passages", text -> search(passages, """
-                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}"""
-                .formatted(K, match(text), nested(text))));
-            methods.put("fusion rrf bm25+passages", text -> search(passages, """
-                {"fusion": {"method": "rrf", "window_size": %d, "queries": [%s, %s]}}""".formatted(K, match(text), nested(text))));
+            methods.put(
+                    "fusion linear bm25+passages",
+                    text -> search(passages, String.format(Locale.ROOT, """
+                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text))));
+            methods.put(
+                    "fusion rrf bm25+passages",
+                    text -> search(passages, String.format(Locale.ROOT, """
+                {"fusion": {"method": "rrf", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text))));
         }
         Map<String, double[]> sums = new LinkedHashMap<>();
         methods.keySet().forEach(m -> sums.put(m, new double[2]));
@@ -115,7 +140,12 @@ public final class LongDocsEval {
         System.err.println();
         System.out.printf(Locale.ROOT, "%-30s %8s %11s%n", "method", "nDCG@10", "Recall@100");
         for (Map.Entry<String, double[]> e : sums.entrySet()) {
-            System.out.printf(Locale.ROOT, "%-30s %8.2f %11.2f%n", e.getKey(), 100 * e.getValue()[0] / n, 100 * e.getValue()[1] / n);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-30s %8.2f %11.2f%n",
+                    e.getKey(),
+                    100 * e.getValue()[0] / n,
+                    100 * e.getValue()[1] / n);
         }
         // the next set or model starts from a clean node: these indices hold most of its memory
         check(node.call("DELETE", "/" + whole + "," + passages, null));
@@ -130,12 +160,18 @@ public final class LongDocsEval {
         for (Map.Entry<String, String> doc : docs.documents().entrySet()) {
             JsonObject source = new JsonObject();
             source.addProperty("body", doc.getValue());
-            bulk.append("{\"index\":{\"_id\":\"").append(doc.getKey()).append("\"}}\n").append(source).append('\n');
+            bulk.append("{\"index\":{\"_id\":\"")
+                    .append(doc.getKey())
+                    .append("\"}}\n")
+                    .append(source)
+                    .append('\n');
             if (++done % BULK == 0 || done == total) {
-                RealNode.Response r = node.call("POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
+                RealNode.Response r = node.call(
+                        "POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
                 check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: " + r.text().substring(0, Math.min(2000, r.text().length())));
+                    throw new IllegalStateException("bulk had errors: "
+                            + r.text().substring(0, Math.min(2000, r.text().length())));
                 }
                 bulk.setLength(0);
                 SciFactEval.progress("ingest", done, total, start);
@@ -146,14 +182,24 @@ public final class LongDocsEval {
         long encoded = tokens(model) - tokensBefore;
         check(node.call("POST", "/" + index + "/_refresh", null));
         // Lucene documents: parents plus their nested passages
-        long luceneDocs = node.call("GET", "/" + index + "/_stats/docs", null).body().getAsJsonObject().getAsJsonObject("_all")
-            .getAsJsonObject("primaries").getAsJsonObject("docs").get("count").getAsLong();
+        long luceneDocs = node.call("GET", "/" + index + "/_stats/docs", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_all")
+                .getAsJsonObject("primaries")
+                .getAsJsonObject("docs")
+                .get("count")
+                .getAsLong();
         long vectors = passages ? luceneDocs - total : total;
-        System.out.printf(Locale.ROOT, "%-26s %10.2f %16d %10d %10.0f%n", label, total / seconds, encoded, vectors, seconds);
+        System.out.printf(
+                Locale.ROOT, "%-26s %10.2f %16d %10d %10.0f%n", label, total / seconds, encoded, vectors, seconds);
     }
 
     private long tokens(String model) throws Exception {
-        JsonObject nodes = node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject().getAsJsonObject("nodes");
+        JsonObject nodes = node.call("GET", "/_plugins/_embeddings/stats", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("nodes");
         for (String id : nodes.keySet()) {
             JsonObject models = nodes.getAsJsonObject(id).getAsJsonObject("models");
             if (models != null && models.has(model)) {
@@ -169,7 +215,7 @@ public final class LongDocsEval {
 
     private static String nested(String text) {
         return "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": {\"passages.vec\": {\"query_text\": "
-            + quote(text) + ", \"k\": " + K + "}}}}}";
+                + quote(text) + ", \"k\": " + K + "}}}}}";
     }
 
     private static String match(String text) {
@@ -177,7 +223,7 @@ public final class LongDocsEval {
     }
 
     private static String quote(String text) {
-        return new com.google.gson.JsonPrimitive(text).toString();
+        return new JsonPrimitive(text).toString();
     }
 
     /** The top 100 ids and scores of {@code query} on {@code index}. */
@@ -188,7 +234,9 @@ public final class LongDocsEval {
             check(r);
             JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
             List<RetrievalMetrics.Hit> run = new ArrayList<>();
-            hits.forEach(h -> run.add(new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble())));
+            hits.forEach(h -> run.add(new RetrievalMetrics.Hit(
+                    h.getAsJsonObject().get("_id").getAsString(),
+                    h.getAsJsonObject().get("_score").getAsDouble())));
             return run;
         } catch (Exception e) {
             throw new IllegalStateException(e);

@@ -1,5 +1,16 @@
 package org.embeddings.eval;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
@@ -9,14 +20,6 @@ import org.embeddings.encoder.Role;
 import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
-
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
@@ -46,7 +49,8 @@ public final class PassageSweep {
 
     public static void main(String[] args) throws Exception {
         String model = args[0];
-        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
+        Path data =
+                Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
         LongDocs set = switch (args[1]) {
             case "longdocs" -> LongDocs.concatenated(data);
             case "longdocs-runon" -> LongDocs.runOn(data);
@@ -56,16 +60,34 @@ public final class PassageSweep {
         // -Dsweep.threads: ONNX Runtime intra-op threads, without spinning (a sweep sharing a loaded machine wastes
         // less with one thread per process that sleeps when it waits)
         EncoderSettings settings = Integer.getInteger("sweep.threads") == null
-            ? EncoderSettings.defaults()
-            : new EncoderSettings(new SessionSettings(Integer.getInteger("sweep.threads"), false, false), 512, 64);
+                ? EncoderSettings.defaults()
+                : new EncoderSettings(new SessionSettings(Integer.getInteger("sweep.threads"), false, false), 512, 64);
         try (ModelRegistry registry = new ModelRegistry(List.of(models), settings)) {
             Encoder encoder = registry.encoder(model);
-            List<String> ids = sample(set, Integer.getInteger("sweep.docs", set.documents().size()));
+            List<String> ids =
+                    sample(set, Integer.getInteger("sweep.docs", set.documents().size()));
             List<String> texts = ids.stream().map(set.documents()::get).toList();
             List<String> queryIds = new ArrayList<>(set.queries().keySet());
-            float[][] queries = encoder.encode(queryIds.stream().map(set.queries()::get).toList(), Role.QUERY);
-            System.out.printf(Locale.ROOT, "%s on %s: %d of %d documents (all judged ones), %d queries%n", model, args[1], ids.size(), set.documents().size(), queryIds.size());
-            System.out.printf(Locale.ROOT, "%-16s %8s %11s %9s %13s %14s %9s%n", "config", "nDCG@10", "Recall@100", "passages", "tokens", "new tokens", "seconds");
+            float[][] queries =
+                    encoder.encode(queryIds.stream().map(set.queries()::get).toList(), Role.QUERY);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s on %s: %d of %d documents (all judged ones), %d queries%n",
+                    model,
+                    args[1],
+                    ids.size(),
+                    set.documents().size(),
+                    queryIds.size());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-16s %8s %11s %9s %13s %14s %9s%n",
+                    "config",
+                    "nDCG@10",
+                    "Recall@100",
+                    "passages",
+                    "tokens",
+                    "new tokens",
+                    "seconds");
             Map<Key, float[]> cache = new HashMap<>();
             for (String config : Arrays.asList(args).subList(2, args.length)) {
                 long start = System.nanoTime();
@@ -76,7 +98,7 @@ public final class PassageSweep {
                     List<String> bulk = texts.subList(from, Math.min(texts.size(), from + BULK));
                     if (config.equals("whole")) {
                         for (float[] v : encoder.encode(bulk, Role.PASSAGE)) {
-                            passages.add(new float[][] { v });
+                            passages.add(new float[][] {v});
                         }
                         for (Tokens t : encoder.tokenize(bulk, Role.PASSAGE)) {
                             tokens[0] += t.length();
@@ -88,14 +110,15 @@ public final class PassageSweep {
                     String[] f = config.split(":");
                     Chunking chunking = new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
                     TextWindows.Ends ends = f.length > 2
-                        ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
-                        : TextWindows.Ends.DEFAULT;
+                            ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
+                            : TextWindows.Ends.DEFAULT;
                     List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, Role.PASSAGE, chunking, ends);
                     List<Tokens> missing = new ArrayList<>();
                     for (PassageCutter.Cut cut : cuts) {
                         for (Tokens t : cut.tokens()) {
                             tokens[0] += t.length();
-                            if (cache.containsKey(new Key(t.ids())) == false && cache.put(new Key(t.ids()), null) == null) {
+                            if (cache.containsKey(new Key(t.ids())) == false
+                                    && cache.put(new Key(t.ids()), null) == null) {
                                 missing.add(t);
                             }
                         }
@@ -133,16 +156,15 @@ public final class PassageSweep {
                     recall += RetrievalMetrics.recall(run, judged, 100);
                 }
                 System.out.printf(
-                    Locale.ROOT,
-                    "%-16s %8.2f %11.2f %9d %13d %14d %9.0f%n",
-                    config,
-                    100 * ndcg / queryIds.size(),
-                    100 * recall / queryIds.size(),
-                    count,
-                    tokens[0],
-                    tokens[1],
-                    (System.nanoTime() - start) / 1e9
-                );
+                        Locale.ROOT,
+                        "%-16s %8.2f %11.2f %9d %13d %14d %9.0f%n",
+                        config,
+                        100 * ndcg / queryIds.size(),
+                        100 * recall / queryIds.size(),
+                        count,
+                        tokens[0],
+                        tokens[1],
+                        (System.nanoTime() - start) / 1e9);
             }
         }
     }
@@ -156,11 +178,11 @@ public final class PassageSweep {
         if (size >= all.size()) {
             return all;
         }
-        java.util.Set<String> judged = new java.util.TreeSet<>();
+        Set<String> judged = new TreeSet<>();
         set.qrels().values().forEach(j -> judged.addAll(j.keySet()));
         List<String> others = new ArrayList<>(all);
         others.removeAll(judged);
-        java.util.Collections.shuffle(others, new java.util.Random(LongDocs.SEED));
+        Collections.shuffle(others, new Random(LongDocs.SEED));
         List<String> out = new ArrayList<>(judged);
         out.addAll(others.subList(0, Math.max(0, Math.min(others.size(), size - judged.size()))));
         return out;

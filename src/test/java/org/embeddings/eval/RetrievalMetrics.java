@@ -1,8 +1,10 @@
 package org.embeddings.eval;
 
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * nDCG@k and Recall@k as pytrec_eval (trec_eval) computes them: the run is ordered by score descending, ties by
@@ -16,7 +18,11 @@ public final class RetrievalMetrics {
     public record Hit(String id, double score) {}
 
     static List<Hit> ordered(List<Hit> run) {
-        return run.stream().sorted(Comparator.comparingDouble(Hit::score).reversed().thenComparing(Hit::id, Comparator.reverseOrder())).toList();
+        return run.stream()
+                .sorted(Comparator.comparingDouble(Hit::score)
+                        .reversed()
+                        .thenComparing(Hit::id, Comparator.reverseOrder()))
+                .toList();
     }
 
     public static double ndcg(List<Hit> run, Map<String, Integer> qrels, int k) {
@@ -26,7 +32,10 @@ public final class RetrievalMetrics {
             int rel = qrels.getOrDefault(hits.get(i).id(), 0);
             dcg += rel / (Math.log(i + 2) / Math.log(2));
         }
-        List<Integer> ideal = qrels.values().stream().filter(r -> r > 0).sorted(Comparator.reverseOrder()).toList();
+        List<Integer> ideal = qrels.values().stream()
+                .filter(r -> r > 0)
+                .sorted(Comparator.reverseOrder())
+                .toList();
         double idcg = 0;
         for (int i = 0; i < Math.min(k, ideal.size()); i++) {
             idcg += ideal.get(i) / (Math.log(i + 2) / Math.log(2));
@@ -40,7 +49,10 @@ public final class RetrievalMetrics {
             return 0;
         }
         List<Hit> hits = ordered(run);
-        long found = hits.stream().limit(k).filter(h -> qrels.getOrDefault(h.id(), 0) > 0).count();
+        long found = hits.stream()
+                .limit(k)
+                .filter(h -> qrels.getOrDefault(h.id(), 0) > 0)
+                .count();
         return (double) found / relevant;
     }
 
@@ -50,7 +62,8 @@ public final class RetrievalMetrics {
         if (top.isEmpty()) {
             return 1;
         }
-        java.util.Set<String> other = new java.util.HashSet<>(ordered(b).stream().limit(k).map(Hit::id).toList());
+        Set<String> other =
+                new HashSet<>(ordered(b).stream().limit(k).map(Hit::id).toList());
         return (double) top.stream().filter(other::contains).count() / top.size();
     }
 }

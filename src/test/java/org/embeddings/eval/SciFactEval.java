@@ -3,15 +3,16 @@ package org.embeddings.eval;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.embeddings.it.RealNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
+import org.embeddings.it.RealNode;
 
 /**
  * Runs a BEIR-format dataset (SciFact by default) through a real node: creates an index whose {@code embedding}
@@ -48,11 +49,11 @@ public final class SciFactEval {
 
     void run() throws Exception {
         String index = "beir-" + model.replace('.', '_');
-        check(node.call("PUT", "/" + index, """
+        check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
-             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
-        check(node.call("PUT", "/_ingest/pipeline/beir", """
-            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(model)));
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+        check(node.call("PUT", "/_ingest/pipeline/beir", String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
 
         List<String> corpus = Files.readAllLines(data.resolve("corpus.jsonl"));
         // -Deval.limit=N ingests only the first N documents: a smoke run of the whole command, not a score.
@@ -63,13 +64,21 @@ public final class SciFactEval {
         for (String line : corpus) {
             JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
             JsonObject source = new JsonObject();
-            source.addProperty("body", doc.get("title").getAsString() + " " + doc.get("text").getAsString());
-            bulk.append("{\"index\":{\"_id\":").append(doc.get("_id")).append("}}\n").append(source).append('\n');
+            source.addProperty(
+                    "body",
+                    doc.get("title").getAsString() + " " + doc.get("text").getAsString());
+            bulk.append("{\"index\":{\"_id\":")
+                    .append(doc.get("_id"))
+                    .append("}}\n")
+                    .append(source)
+                    .append('\n');
             if (++done % BULK == 0 || done == corpus.size()) {
-                RealNode.Response r = node.call("POST", "/" + index + "/_bulk?pipeline=beir", bulk.toString(), "application/x-ndjson");
+                RealNode.Response r = node.call(
+                        "POST", "/" + index + "/_bulk?pipeline=beir", bulk.toString(), "application/x-ndjson");
                 check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: " + r.text().substring(0, Math.min(2000, r.text().length())));
+                    throw new IllegalStateException("bulk had errors: "
+                            + r.text().substring(0, Math.min(2000, r.text().length())));
                 }
                 bulk.setLength(0);
                 progress("ingest", done, corpus.size(), start);
@@ -92,52 +101,63 @@ public final class SciFactEval {
                 queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
             }
         }
-        System.out.printf("%n%s on %s: %d documents ingested in %.1f s (%.1f docs/s), %d queries%n", model, data.getFileName(), corpus.size(), ingestSeconds, corpus.size() / ingestSeconds, queries.size());
+        System.out.printf(
+                Locale.ROOT,
+                "%n%s on %s: %d documents ingested in %.1f s (%.1f docs/s), %d queries%n",
+                model,
+                data.getFileName(),
+                corpus.size(),
+                ingestSeconds,
+                corpus.size() / ingestSeconds,
+                queries.size());
         Map<String, Map<String, List<RetrievalMetrics.Hit>>> oneShard = evaluate(index, queries, qrels, false);
 
         // The same vectors in 3 shards (reindexed from _source, no inference): fusion is per shard, so say by how much
         // that moves the results.
         String sharded = index + "-3shards";
-        check(node.call("PUT", "/" + sharded, """
+        check(node.call("PUT", "/" + sharded, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 3, "number_of_replicas": 0},
-             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(model)));
-        check(node.call("POST", "/_reindex?refresh=true&wait_for_completion=true", """
-            {"source": {"index": "%s"}, "dest": {"index": "%s"}}""".formatted(index, sharded)));
-        System.out.printf("%nsame documents in 3 shards:%n");
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+        check(node.call(
+                "POST",
+                "/_reindex?refresh=true&wait_for_completion=true",
+                String.format(Locale.ROOT, """
+            {"source": {"index": "%s"}, "dest": {"index": "%s"}}""", index, sharded)));
+        System.out.printf(Locale.ROOT, "%nsame documents in 3 shards:%n");
         Map<String, Map<String, List<RetrievalMetrics.Hit>>> threeShards = evaluate(sharded, queries, qrels, true);
-        System.out.printf("%-36s %18s%n", "method", "top-10 overlap with 1 shard");
+        System.out.printf(Locale.ROOT, "%-36s %18s%n", "method", "top-10 overlap with 1 shard");
         for (String method : threeShards.keySet()) {
             String reference = method.replace(" (scope shard)", "");
             double overlap = 0;
             for (String q : queries.keySet()) {
-                overlap += RetrievalMetrics.overlap(oneShard.get(reference).get(q), threeShards.get(method).get(q), 10);
+                overlap += RetrievalMetrics.overlap(
+                        oneShard.get(reference).get(q), threeShards.get(method).get(q), 10);
             }
-            System.out.printf("%-36s %17.1f%%%n", method, 100 * overlap / queries.size());
+            System.out.printf(Locale.ROOT, "%-36s %17.1f%%%n", method, 100 * overlap / queries.size());
         }
     }
 
     /** Every method over every query: prints nDCG@10, Recall@100 and mean server time; returns the runs. */
     private Map<String, Map<String, List<RetrievalMetrics.Hit>>> evaluate(
-        String index,
-        Map<String, String> queries,
-        Map<String, Map<String, Integer>> qrels,
-        boolean sharded
-    ) throws Exception {
-        Map<String, java.util.function.Function<String, String>> methods = new LinkedHashMap<>();
+            String index, Map<String, String> queries, Map<String, Map<String, Integer>> qrels, boolean sharded)
+            throws Exception {
+        Map<String, Function<String, String>> methods = new LinkedHashMap<>();
         methods.put("embed_knn (hnsw)", text -> knn(text, false));
         methods.put("embed_knn (exact)", text -> knn(text, true));
         methods.put("bm25", SciFactEval::match);
-        methods.put("fusion rrf", text -> """
-            {"fusion": {"queries": [%s, %s], "method": "rrf", "window_size": 100}}""".formatted(match(text), knn(text, false)));
-        methods.put("fusion linear min_max", text -> """
-            {"fusion": {"queries": [%s, %s], "method": "linear", "normalization": "min_max", "window_size": 100}}""".formatted(match(text), knn(text, false)));
+        methods.put("fusion rrf", text -> String.format(Locale.ROOT, """
+            {"fusion": {"queries": [%s, %s], "method": "rrf", "window_size": 100}}""", match(text), knn(text, false)));
+        methods.put("fusion linear min_max", text -> String.format(Locale.ROOT, """
+            {"fusion": {"queries": [%s, %s], "method": "linear", "normalization": "min_max", "window_size": 100}}""", match(text), knn(text, false)));
         if (sharded) {
             // on one shard the two scopes are the same computation; on three they are not
-            methods.put("fusion rrf (scope shard)", text -> """
-                {"fusion": {"queries": [%s, %s], "method": "rrf", "window_size": 100, "scope": "shard"}}""".formatted(match(text), knn(text, false)));
-            methods.put("fusion linear min_max (scope shard)", text -> """
-                {"fusion": {"queries": [%s, %s], "method": "linear", "normalization": "min_max", "window_size": 100, "scope": "shard"}}"""
-                .formatted(match(text), knn(text, false)));
+            methods.put(
+                    "fusion rrf (scope shard)", text -> String.format(Locale.ROOT, """
+                {"fusion": {"queries": [%s, %s], "method": "rrf", "window_size": 100, "scope": "shard"}}""", match(text), knn(text, false)));
+            methods.put(
+                    "fusion linear min_max (scope shard)",
+                    text -> String.format(Locale.ROOT, """
+                {"fusion": {"queries": [%s, %s], "method": "linear", "normalization": "min_max", "window_size": 100, "scope": "shard"}}""", match(text), knn(text, false)));
         }
         Map<String, Map<String, List<RetrievalMetrics.Hit>>> runs = new LinkedHashMap<>();
         Map<String, double[]> sums = new LinkedHashMap<>();
@@ -151,7 +171,7 @@ public final class SciFactEval {
             // encode the query once, untimed: every method below then finds its vector in the node's query cache, so
             // the server times compare search work, not who paid for inference
             search(index, knn(q.getValue(), false), new double[3]);
-            for (Map.Entry<String, java.util.function.Function<String, String>> m : methods.entrySet()) {
+            for (Map.Entry<String, Function<String, String>> m : methods.entrySet()) {
                 double[] sum = sums.get(m.getKey());
                 List<RetrievalMetrics.Hit> run = search(index, m.getValue().apply(q.getValue()), sum);
                 accumulate(sum, run, qrels.get(q.getKey()));
@@ -160,10 +180,11 @@ public final class SciFactEval {
             progress("queries", ++n, queries.size(), start);
         }
         System.err.println();
-        System.out.printf("%-36s %10s %12s %14s%n", "method", "nDCG@10", "Recall@100", "took ms/query");
+        System.out.printf(Locale.ROOT, "%-36s %10s %12s %14s%n", "method", "nDCG@10", "Recall@100", "took ms/query");
         for (Map.Entry<String, double[]> e : sums.entrySet()) {
             double[] s = e.getValue();
-            System.out.printf("%-36s %10.2f %12.2f %14.1f%n", e.getKey(), 100 * s[0] / n, 100 * s[1] / n, s[2] / n);
+            System.out.printf(
+                    Locale.ROOT, "%-36s %10.2f %12.2f %14.1f%n", e.getKey(), 100 * s[0] / n, 100 * s[1] / n, s[2] / n);
         }
         return runs;
     }
@@ -205,7 +226,9 @@ public final class SciFactEval {
         sums[2] += r.body().getAsJsonObject().get("took").getAsDouble();
         JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
         List<RetrievalMetrics.Hit> run = new ArrayList<>();
-        hits.forEach(h -> run.add(new RetrievalMetrics.Hit(h.getAsJsonObject().get("_id").getAsString(), h.getAsJsonObject().get("_score").getAsDouble())));
+        hits.forEach(h -> run.add(new RetrievalMetrics.Hit(
+                h.getAsJsonObject().get("_id").getAsString(),
+                h.getAsJsonObject().get("_score").getAsDouble())));
         return run;
     }
 
@@ -219,6 +242,14 @@ public final class SciFactEval {
         int width = 40;
         int filled = (int) ((long) width * done / total);
         double rate = done / ((System.nanoTime() - startNanos) / 1e9);
-        System.err.printf("\r%-8s [%s%s] %d/%d  %.1f/s", what, "=".repeat(filled), " ".repeat(width - filled), done, total, rate);
+        System.err.printf(
+                Locale.ROOT,
+                "\r%-8s [%s%s] %d/%d  %.1f/s",
+                what,
+                "=".repeat(filled),
+                " ".repeat(width - filled),
+                done,
+                total,
+                rate);
     }
 }

@@ -12,7 +12,8 @@ public final class Spearman {
 
     public static double correlation(double[] x, double[] y) {
         if (x.length != y.length || x.length < 2) {
-            throw new IllegalArgumentException("need two samples of equal size, at least 2; got " + x.length + " and " + y.length);
+            throw new IllegalArgumentException(
+                    "need two samples of equal size, at least 2; got " + x.length + " and " + y.length);
         }
         return pearson(ranks(x), ranks(y));
     }

@@ -1,13 +1,7 @@
 package org.embeddings.eval;
 
-import org.embeddings.it.RecipeReference;
-
-import org.embeddings.encoder.Encoder;
-import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.encoder.Role;
-import org.embeddings.it.RealNode;
-
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +11,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.it.RealNode;
+import org.embeddings.it.RecipeReference;
 
 /**
  * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none}, through a real
@@ -61,7 +62,8 @@ public final class StsEval {
             }
             String[] cols = row.split("\t", -1);
             if (cols.length < 7) {
-                throw new IllegalArgumentException(file + ":" + line + " has " + cols.length + " columns, expected at least 7");
+                throw new IllegalArgumentException(
+                        file + ":" + line + " has " + cols.length + " columns, expected at least 7");
             }
             pairs.add(new Pair(Double.parseDouble(cols[4]), cols[5], cols[6]));
         }
@@ -75,35 +77,37 @@ public final class StsEval {
 
     /** The same through a real node's {@code POST /_plugins/_embeddings/embed}, role {@code none}. */
     static double evaluate(RealNode node, String model, List<Pair> pairs) {
-        return evaluate(texts -> {
-            com.google.gson.JsonObject body = new com.google.gson.JsonObject();
-            body.addProperty("model", model);
-            body.addProperty("role", "none");
-            com.google.gson.JsonArray array = new com.google.gson.JsonArray();
-            texts.forEach(array::add);
-            body.add("texts", array);
-            try {
-                RealNode.Response r = node.call("POST", "/_plugins/_embeddings/embed", body.toString());
-                if (r.status() != 200) {
-                    throw new IllegalStateException(r.status() + " " + r.text());
-                }
-                com.google.gson.JsonArray embeddings = r.body().getAsJsonObject().getAsJsonArray("embeddings");
-                float[][] out = new float[embeddings.size()][];
-                for (int i = 0; i < out.length; i++) {
-                    com.google.gson.JsonArray v = embeddings.get(i).getAsJsonArray();
-                    out[i] = new float[v.size()];
-                    for (int d = 0; d < out[i].length; d++) {
-                        out[i][d] = v.get(d).getAsFloat();
+        return evaluate(
+                texts -> {
+                    JsonObject body = new JsonObject();
+                    body.addProperty("model", model);
+                    body.addProperty("role", "none");
+                    JsonArray array = new JsonArray();
+                    texts.forEach(array::add);
+                    body.add("texts", array);
+                    try {
+                        RealNode.Response r = node.call("POST", "/_plugins/_embeddings/embed", body.toString());
+                        if (r.status() != 200) {
+                            throw new IllegalStateException(r.status() + " " + r.text());
+                        }
+                        JsonArray embeddings = r.body().getAsJsonObject().getAsJsonArray("embeddings");
+                        float[][] out = new float[embeddings.size()][];
+                        for (int i = 0; i < out.length; i++) {
+                            JsonArray v = embeddings.get(i).getAsJsonArray();
+                            out[i] = new float[v.size()];
+                            for (int d = 0; d < out[i].length; d++) {
+                                out[i][d] = v.get(d).getAsFloat();
+                            }
+                        }
+                        return out;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
                     }
-                }
-                return out;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }, pairs);
+                },
+                pairs);
     }
 
-    private static double evaluate(java.util.function.Function<List<String>, float[][]> encode, List<Pair> pairs) {
+    private static double evaluate(Function<List<String>, float[][]> encode, List<Pair> pairs) {
         double[] gold = new double[pairs.size()];
         double[] predicted = new double[pairs.size()];
         for (int from = 0; from < pairs.size(); from += BATCH) {
@@ -136,7 +140,8 @@ public final class StsEval {
         }
         List<Pair> pairs = read(data);
         System.out.printf(Locale.ROOT, "%d pairs from %s%n", pairs.size(), data);
-        System.out.printf(Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");
+        System.out.printf(
+                Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");
         if (throughNode) {
             // the published recipe end to end: a real node with the plugin, the REST embed API, role none
             try (RealNode node = RealNode.start("eval-sts", RealNode.port(56))) {
@@ -159,13 +164,12 @@ public final class StsEval {
     private static void print(String name, double spearman, double seconds) {
         Double published = PUBLISHED.get(name);
         System.out.printf(
-            Locale.ROOT,
-            "%-22s %9.2f %10s %7s %8.1f%n",
-            name,
-            spearman,
-            published == null ? "-" : String.format(Locale.ROOT, "%.2f", published),
-            published == null ? "-" : String.format(Locale.ROOT, "%+.2f", spearman - published),
-            seconds
-        );
+                Locale.ROOT,
+                "%-22s %9.2f %10s %7s %8.1f%n",
+                name,
+                spearman,
+                published == null ? "-" : String.format(Locale.ROOT, "%.2f", published),
+                published == null ? "-" : String.format(Locale.ROOT, "%+.2f", spearman - published),
+                seconds);
     }
 }

@@ -2,7 +2,6 @@ package org.embeddings.it;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -24,47 +23,57 @@ final class BulkLoad implements AutoCloseable {
     private volatile boolean stop;
 
     BulkLoad(RealNode node, String index, String pipeline, int perBulk) {
-        thread = new Thread(() -> {
-            int next = 0;
-            while (stop == false) {
-                List<String> ids = new ArrayList<>();
-                StringBuilder bulk = new StringBuilder();
-                for (int i = 0; i < perBulk; i++, next++) {
-                    String id = "d" + next;
-                    ids.add(id);
-                    bulk.append("{\"index\": {\"_id\": \"").append(id).append("\"}}\n");
-                    bulk.append("{\"body\": \"Document ").append(next).append(" on topic ").append(next % 17).append(" for the fault test.\"}\n");
-                }
-                RealNode.Response r;
-                try {
-                    r = node.call("POST", "/" + index + "/_bulk?pipeline=" + pipeline, bulk.toString(), "application/x-ndjson");
-                } catch (Exception e) {
-                    unanswered.addAll(ids);
-                    return;
-                }
-                bulks.incrementAndGet();
-                if (r.status() != 200) {
-                    if (r.status() >= 500) {
-                        serverErrors.add(r.status() + " " + r.text());
-                    }
-                    failed.addAll(ids);
-                    continue;
-                }
-                for (JsonElement item : r.body().getAsJsonObject().getAsJsonArray("items")) {
-                    JsonObject result = item.getAsJsonObject().getAsJsonObject("index");
-                    String id = result.get("_id").getAsString();
-                    int status = result.get("status").getAsInt();
-                    if (status == 201 || status == 200) {
-                        acked.add(id);
-                    } else {
-                        if (status >= 500 && status != 503) {
-                            serverErrors.add(result.toString());
+        thread = new Thread(
+                () -> {
+                    int next = 0;
+                    while (stop == false) {
+                        List<String> ids = new ArrayList<>();
+                        StringBuilder bulk = new StringBuilder();
+                        for (int i = 0; i < perBulk; i++, next++) {
+                            String id = "d" + next;
+                            ids.add(id);
+                            bulk.append("{\"index\": {\"_id\": \"").append(id).append("\"}}\n");
+                            bulk.append("{\"body\": \"Document ")
+                                    .append(next)
+                                    .append(" on topic ")
+                                    .append(next % 17)
+                                    .append(" for the fault test.\"}\n");
                         }
-                        failed.add(id);
+                        RealNode.Response r;
+                        try {
+                            r = node.call(
+                                    "POST",
+                                    "/" + index + "/_bulk?pipeline=" + pipeline,
+                                    bulk.toString(),
+                                    "application/x-ndjson");
+                        } catch (Exception e) {
+                            unanswered.addAll(ids);
+                            return;
+                        }
+                        bulks.incrementAndGet();
+                        if (r.status() != 200) {
+                            if (r.status() >= 500) {
+                                serverErrors.add(r.status() + " " + r.text());
+                            }
+                            failed.addAll(ids);
+                            continue;
+                        }
+                        for (JsonElement item : r.body().getAsJsonObject().getAsJsonArray("items")) {
+                            JsonObject result = item.getAsJsonObject().getAsJsonObject("index");
+                            String id = result.get("_id").getAsString();
+                            int status = result.get("status").getAsInt();
+                            if (status == 201 || status == 200) {
+                                acked.add(id);
+                            } else {
+                                if (status >= 500 && status != 503) {
+                                    serverErrors.add(result.toString());
+                                }
+                                failed.add(id);
+                            }
+                        }
                     }
-                }
-            }
-        }, "bulk-load");
+                },
+                "bulk-load");
         thread.setDaemon(true);
         thread.start();
     }

@@ -1,22 +1,23 @@
 package org.embeddings.it;
 
-import com.google.gson.JsonArray;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runners.MethodSorters;
-
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertTrue;
 
 /**
  * A 3-node cluster of real OpenSearch processes on loopback ({@code src/scripts/cluster.sh}), each with the plugin
@@ -27,15 +28,22 @@ import static org.junit.Assert.assertTrue;
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class ClusterIT {
     private static final int BASE = RealNode.port(20);
-    private static final String[] TOPICS = { "volcanoes and lava", "baking bread", "football finals", "the human heart", "stock markets" };
+    private static final String[] TOPICS = {
+        "volcanoes and lava", "baking bread", "football finals", "the human heart", "stock markets"
+    };
     private static Path dir;
     private static final List<RealNode> nodes = new ArrayList<>();
 
     @BeforeClass
     public static void startCluster() throws Exception {
         dir = RealNode.workDir().resolve("cluster");
-        RealNode.run(List.of("bash", RealNode.script().resolveSibling("cluster.sh").toString(), "start", dir.toString(), Integer.toString(BASE),
-            "embeddings.models.preload=bge-small-en-v1.5"));
+        RealNode.run(List.of(
+                "bash",
+                RealNode.script().resolveSibling("cluster.sh").toString(),
+                "start",
+                dir.toString(),
+                Integer.toString(BASE),
+                "embeddings.models.preload=bge-small-en-v1.5"));
         for (int i = 1; i <= 3; i++) {
             nodes.add(RealNode.attach(dir.resolve("node-" + i), BASE + i));
         }
@@ -44,7 +52,8 @@ public class ClusterIT {
     @AfterClass
     public static void stopCluster() throws Exception {
         if (dir != null) {
-            RealNode.run(List.of("bash", RealNode.script().resolveSibling("cluster.sh").toString(), "stop", dir.toString()));
+            RealNode.run(List.of(
+                    "bash", RealNode.script().resolveSibling("cluster.sh").toString(), "stop", dir.toString()));
         }
     }
 
@@ -53,8 +62,8 @@ public class ClusterIT {
     }
 
     private static String doc(int i) {
-        return "{\"topic\": \"" + TOPICS[i % TOPICS.length] + "\", \"body\": \"Note " + i + " is about " + TOPICS[i % TOPICS.length]
-            + ", written for reader " + (i * 7 % 13) + ".\"}";
+        return "{\"topic\": \"" + TOPICS[i % TOPICS.length] + "\", \"body\": \"Note " + i + " is about "
+                + TOPICS[i % TOPICS.length] + ", written for reader " + (i * 7 % 13) + ".\"}";
     }
 
     @Test
@@ -63,7 +72,12 @@ public class ClusterIT {
             boolean loaded = false;
             for (int i = 0; i < 120 && loaded == false; i++) {
                 RealNode.Response r = node.call("GET", "/_plugins/_embeddings/models", null);
-                loaded = r.body().getAsJsonObject().getAsJsonObject("models").getAsJsonObject("bge-small-en-v1.5").get("loaded").getAsBoolean();
+                loaded = r.body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("models")
+                        .getAsJsonObject("bge-small-en-v1.5")
+                        .get("loaded")
+                        .getAsBoolean();
                 Thread.sleep(loaded ? 0 : 500);
             }
             assertTrue("node " + node.httpPort() + " did not preload its model", loaded);
@@ -83,18 +97,24 @@ public class ClusterIT {
         for (int n = 0; n < 3; n++) {
             StringBuilder bulk = new StringBuilder();
             for (int i = n; i < docs; i += 3) {
-                bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n").append(doc(i)).append('\n');
+                bulk.append("{\"index\": {\"_id\": \"")
+                        .append(i)
+                        .append("\"}}\n")
+                        .append(doc(i))
+                        .append('\n');
             }
-            RealNode.Response r = nodes.get(n).call("POST", "/notes/_bulk?pipeline=notes", bulk.toString(), "application/x-ndjson");
+            RealNode.Response r =
+                    nodes.get(n).call("POST", "/notes/_bulk?pipeline=notes", bulk.toString(), "application/x-ndjson");
             assertOk(r);
             assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
         }
         assertOk(first.call("POST", "/notes/_refresh", null));
         assertOk(first.call("GET", "/_cluster/health/notes?wait_for_status=green&timeout=60s", null));
 
-        String knn = "{\"size\": 10, \"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 10}}}}";
+        String knn =
+                "{\"size\": 10, \"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 10}}}}";
         String fusion = "{\"size\": 10, \"query\": {\"fusion\": {\"queries\": [{\"match\": {\"body\": \"bread\"}},"
-            + " {\"embed_knn\": {\"vec\": {\"query_text\": \"baking at home\", \"k\": 10}}}]}}}";
+                + " {\"embed_knn\": {\"vec\": {\"query_text\": \"baking at home\", \"k\": 10}}}]}}}";
         for (String query : List.of(knn, fusion)) {
             List<String> reference = null;
             for (RealNode node : nodes) {
@@ -104,7 +124,8 @@ public class ClusterIT {
                 JsonObject hits = r.body().getAsJsonObject().getAsJsonObject("hits");
                 List<String> ranked = new ArrayList<>();
                 for (JsonElement h : hits.getAsJsonArray("hits")) {
-                    ranked.add(h.getAsJsonObject().get("_id").getAsString() + "@" + h.getAsJsonObject().get("_score").getAsFloat());
+                    ranked.add(h.getAsJsonObject().get("_id").getAsString() + "@"
+                            + h.getAsJsonObject().get("_score").getAsFloat());
                 }
                 assertEquals(10, ranked.size());
                 if (reference == null) {
@@ -115,7 +136,14 @@ public class ClusterIT {
             }
         }
         RealNode.Response top = first.call("POST", "/notes/_search", knn);
-        String firstHit = top.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString();
+        String firstHit = top.body()
+                .getAsJsonObject()
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits")
+                .get(0)
+                .getAsJsonObject()
+                .get("_id")
+                .getAsString();
         assertEquals(0, Integer.parseInt(firstHit) % TOPICS.length);
 
         RealNode.Response count = first.call("GET", "/notes/_count", null);
@@ -125,7 +153,13 @@ public class ClusterIT {
         RealNode.Response stats = nodes.get(2).call("GET", "/_plugins/_embeddings/stats", null);
         assertOk(stats);
         JsonObject perNode = stats.body().getAsJsonObject().getAsJsonObject("nodes");
-        assertEquals(3, stats.body().getAsJsonObject().getAsJsonObject("_nodes").get("successful").getAsInt());
+        assertEquals(
+                3,
+                stats.body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("_nodes")
+                        .get("successful")
+                        .getAsInt());
         long texts = 0;
         for (Map.Entry<String, JsonElement> node : perNode.entrySet()) {
             JsonObject models = node.getValue().getAsJsonObject().getAsJsonObject("models");
@@ -140,7 +174,14 @@ public class ClusterIT {
 
     /** A node that is not the elected cluster manager, by index in {@link #nodes}: the last such node. */
     private static int aNodeThatIsNotTheManager() throws Exception {
-        String manager = nodes.get(0).call("GET", "/_cat/cluster_manager?format=json", null).body().getAsJsonArray().get(0).getAsJsonObject().get("node").getAsString();
+        String manager = nodes.get(0)
+                .call("GET", "/_cat/cluster_manager?format=json", null)
+                .body()
+                .getAsJsonArray()
+                .get(0)
+                .getAsJsonObject()
+                .get("node")
+                .getAsString();
         for (int i = nodes.size() - 1; i >= 0; i--) {
             if (manager.equals("node-" + nodes.get(i).httpPort()) == false) {
                 return i;
@@ -166,8 +207,15 @@ public class ClusterIT {
              "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "custom-e5"}}}}"""));
         assertOk(with.call("GET", "/_cluster/health/custom?wait_for_status=green&timeout=60s", null));
         JsonObject mapping = with.call("GET", "/custom/_mapping", null).body().getAsJsonObject();
-        assertEquals(mapping.toString(), 384,
-            mapping.getAsJsonObject("custom").getAsJsonObject("mappings").getAsJsonObject("properties").getAsJsonObject("vec").get("dims").getAsInt());
+        assertEquals(
+                mapping.toString(),
+                384,
+                mapping.getAsJsonObject("custom")
+                        .getAsJsonObject("mappings")
+                        .getAsJsonObject("properties")
+                        .getAsJsonObject("vec")
+                        .get("dims")
+                        .getAsInt());
         RealNode.Response shardsOfTheLackingNode = with.call("GET", "/_cat/shards/custom?format=json", null);
         assertTrue(shardsOfTheLackingNode.text(), shardsOfTheLackingNode.text().contains("node-" + without.httpPort()));
 
@@ -175,37 +223,78 @@ public class ClusterIT {
             {"processors": [{"embed": {"model": "custom-e5", "field_map": {"body": "vec"}}}]}"""));
         StringBuilder bulk = new StringBuilder();
         for (int i = 0; i < 30; i++) {
-            bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n").append(doc(i)).append('\n');
+            bulk.append("{\"index\": {\"_id\": \"")
+                    .append(i)
+                    .append("\"}}\n")
+                    .append(doc(i))
+                    .append('\n');
         }
-        RealNode.Response ingested = with.call("POST", "/custom/_bulk?pipeline=custom&refresh=true", bulk.toString(), "application/x-ndjson");
-        assertFalse(ingested.text(), ingested.body().getAsJsonObject().get("errors").getAsBoolean());
+        RealNode.Response ingested = with.call(
+                "POST", "/custom/_bulk?pipeline=custom&refresh=true", bulk.toString(), "application/x-ndjson");
+        assertFalse(
+                ingested.text(), ingested.body().getAsJsonObject().get("errors").getAsBoolean());
 
         // a node without the model: its documents fail alone with a 4xx that names the model, its searches too
-        RealNode.Response refused = without.call("POST", "/custom/_bulk?pipeline=custom",
-            "{\"index\": {\"_id\": \"x\"}}\n" + doc(99) + "\n", "application/x-ndjson");
-        JsonObject item = refused.body().getAsJsonObject().getAsJsonArray("items").get(0).getAsJsonObject().getAsJsonObject("index");
-        assertTrue(item.toString(), item.get("status").getAsInt() >= 400 && item.get("status").getAsInt() < 500);
+        RealNode.Response refused = without.call(
+                "POST",
+                "/custom/_bulk?pipeline=custom",
+                "{\"index\": {\"_id\": \"x\"}}\n" + doc(99) + "\n",
+                "application/x-ndjson");
+        JsonObject item = refused.body()
+                .getAsJsonObject()
+                .getAsJsonArray("items")
+                .get(0)
+                .getAsJsonObject()
+                .getAsJsonObject("index");
+        assertTrue(
+                item.toString(),
+                item.get("status").getAsInt() >= 400 && item.get("status").getAsInt() < 500);
         assertTrue(item.toString(), item.toString().contains("custom-e5"));
-        String knn = "{\"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 30}}}}";
+        String knn =
+                "{\"query\": {\"embed_knn\": {\"vec\": {\"query_text\": \"lava flows from a crater\", \"k\": 30}}}}";
         RealNode.Response noModel = without.call("POST", "/custom/_search", knn);
         assertEquals(noModel.text(), 400, noModel.status());
-        assertTrue(noModel.text(), noModel.text().contains("is bound to model [custom-e5], which is not installed on the node coordinating"));
+        assertTrue(
+                noModel.text(),
+                noModel.text()
+                        .contains("is bound to model [custom-e5], which is not installed on the node coordinating"));
         // through a node that has it, every shard answers, those on the node without the model included
         RealNode.Response found = with.call("POST", "/custom/_search?size=30", knn);
         assertOk(found);
-        assertEquals(30, found.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").size());
-        assertEquals(3, found.body().getAsJsonObject().getAsJsonObject("_shards").get("successful").getAsInt());
+        assertEquals(
+                30,
+                found.body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("hits")
+                        .getAsJsonArray("hits")
+                        .size());
+        assertEquals(
+                3,
+                found.body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("_shards")
+                        .get("successful")
+                        .getAsInt());
 
         // a broken model folder: a truncated ONNX file, and a malformed card; 4xx naming the file, listed as broken
         with.installCustomModel(models, "e5-small-v2", "broken-e5", CUSTOM_CARD, 1 << 20);
         with.installCustomModel(models, "e5-small-v2", "bad-card", "{\"dims\": 384, \"pooling\": ", 0);
-        RealNode.Response truncated = with.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"broken-e5\", \"role\": \"query\", \"texts\": [\"x\"]}");
+        RealNode.Response truncated = with.call(
+                "POST",
+                "/_plugins/_embeddings/embed",
+                "{\"model\": \"broken-e5\", \"role\": \"query\", \"texts\": [\"x\"]}");
         assertEquals(truncated.text(), 400, truncated.status());
         assertTrue(truncated.text(), truncated.text().contains("broken-e5/model.onnx"));
-        RealNode.Response badCard = with.call("POST", "/_plugins/_embeddings/embed", "{\"model\": \"bad-card\", \"role\": \"query\", \"texts\": [\"x\"]}");
+        RealNode.Response badCard = with.call(
+                "POST",
+                "/_plugins/_embeddings/embed",
+                "{\"model\": \"bad-card\", \"role\": \"query\", \"texts\": [\"x\"]}");
         assertEquals(badCard.text(), 400, badCard.status());
         assertTrue(badCard.text(), badCard.text().contains("bad-card/card.json"));
-        JsonObject listed = with.call("GET", "/_plugins/_embeddings/models", null).body().getAsJsonObject().getAsJsonObject("models");
+        JsonObject listed = with.call("GET", "/_plugins/_embeddings/models", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("models");
         for (String broken : List.of("broken-e5", "bad-card")) {
             JsonObject model = listed.getAsJsonObject(broken);
             assertTrue(model.toString(), model.get("broken").getAsBoolean());
@@ -226,16 +315,23 @@ public class ClusterIT {
         String from = shardNode(first, "formats");
         assertFalse("the shard is not started", from.isEmpty());
         // move the shard off its node: the target copies the segment files and opens them in another JVM
-        assertOk(first.call("PUT", "/formats/_settings", "{\"index.routing.allocation.exclude._name\": \"" + from + "\"}"));
+        assertOk(first.call(
+                "PUT", "/formats/_settings", "{\"index.routing.allocation.exclude._name\": \"" + from + "\"}"));
         String to = from;
         for (int i = 0; i < 240 && (to.equals(from) || to.isEmpty()); i++) {
             Thread.sleep(500);
             to = shardNode(first, "formats");
         }
         assertFalse("the shard stayed on " + from, from.equals(to));
-        assertOk(first.call("GET", "/_cluster/health/formats?wait_for_status=green&wait_for_no_relocating_shards=true&timeout=120s", null));
+        assertOk(first.call(
+                "GET",
+                "/_cluster/health/formats?wait_for_status=green&wait_for_no_relocating_shards=true&timeout=120s",
+                null));
         for (RealNode node : nodes) {
-            VectorOptionsWorkload.assertSameResults("after the move from " + from + " to " + to + ", asked through " + node.httpPort(), before, workload.results(node, "formats"));
+            VectorOptionsWorkload.assertSameResults(
+                    "after the move from " + from + " to " + to + ", asked through " + node.httpPort(),
+                    before,
+                    workload.results(node, "formats"));
         }
         VectorOptionsWorkload.checkFormats(VectorOptionsWorkload.vectorStats(nodes.get(2), "formats"), 2);
     }
@@ -245,7 +341,9 @@ public class ClusterIT {
         assertOk(r);
         JsonObject shard = r.body().getAsJsonArray().get(0).getAsJsonObject();
         // while relocating, the copy still serves from its old node
-        return shard.get("state").getAsString().equals("STARTED") ? shard.get("node").getAsString() : "";
+        return shard.get("state").getAsString().equals("STARTED")
+                ? shard.get("node").getAsString()
+                : "";
     }
 
     @Test
@@ -263,20 +361,35 @@ public class ClusterIT {
         int ackedAtKill = load.acked.size();
         load.awaitAcked(ackedAtKill + 40, 120_000);
         load.close();
-        assertTrue("ingest went on after the kill: " + ackedAtKill + " -> " + load.acked.size(), load.acked.size() >= ackedAtKill + 40);
+        assertTrue(
+                "ingest went on after the kill: " + ackedAtKill + " -> " + load.acked.size(),
+                load.acked.size() >= ackedAtKill + 40);
         assertTrue(load.serverErrors.toString(), load.serverErrors.isEmpty());
         assertTrue("a bulk went unanswered: " + load.unanswered, load.unanswered.isEmpty());
 
-        RealNode.Response health = first.call("GET", "/_cluster/health/replicated?wait_for_nodes=2&wait_for_status=yellow&timeout=60s", null);
+        RealNode.Response health = first.call(
+                "GET", "/_cluster/health/replicated?wait_for_nodes=2&wait_for_status=yellow&timeout=60s", null);
         assertOk(health);
         assertOk(first.call("POST", "/replicated/_refresh", null));
-        RealNode.Response all = first.call("POST", "/replicated/_search", "{\"size\": 10000, \"_source\": false, \"query\": {\"exists\": {\"field\": \"vec\"}}}");
+        RealNode.Response all = first.call(
+                "POST",
+                "/replicated/_search",
+                "{\"size\": 10000, \"_source\": false, \"query\": {\"exists\": {\"field\": \"vec\"}}}");
         assertOk(all);
-        java.util.Set<String> found = new java.util.HashSet<>();
-        all.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").forEach(h -> found.add(h.getAsJsonObject().get("_id").getAsString()));
+        Set<String> found = new HashSet<>();
+        all.body()
+                .getAsJsonObject()
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits")
+                .forEach(h -> found.add(h.getAsJsonObject().get("_id").getAsString()));
         for (String id : load.acked) {
             assertTrue("acknowledged document " + id + " is lost", found.contains(id));
         }
-        System.out.printf("cluster fault: %d acknowledged (%d before the kill), %d reported failed, all acknowledged found%n", load.acked.size(), ackedAtKill, load.failed.size());
+        System.out.printf(
+                Locale.ROOT,
+                "cluster fault: %d acknowledged (%d before the kill), %d reported failed, all acknowledged found%n",
+                load.acked.size(),
+                ackedAtKill,
+                load.failed.size());
     }
 }

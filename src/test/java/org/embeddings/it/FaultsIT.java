@@ -1,17 +1,19 @@
 package org.embeddings.it;
 
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.net.Socket;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
-
-import java.util.List;
-import java.util.Map;
-
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
 /**
  * A node killed with {@code kill -9} in the middle of bulk ingest through the {@code embed} pipeline, then started
@@ -52,9 +54,18 @@ public class FaultsIT {
         assertOk(node.call("POST", "/formats/_flush", null));
         Map<String, List<List<String>>> before = formats.results(node, "formats");
         VectorOptionsWorkload.checkFormats(VectorOptionsWorkload.vectorStats(node, "formats"), 2);
-        JsonObject mapping = node.call("GET", "/formats/_mapping", null).body().getAsJsonObject()
-            .getAsJsonObject("formats").getAsJsonObject("mappings").getAsJsonObject("properties");
-        assertEquals("binary", mapping.getAsJsonObject("hnsw_binary").getAsJsonObject("index_options").get("quantization").getAsString());
+        JsonObject mapping = node.call("GET", "/formats/_mapping", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("formats")
+                .getAsJsonObject("mappings")
+                .getAsJsonObject("properties");
+        assertEquals(
+                "binary",
+                mapping.getAsJsonObject("hnsw_binary")
+                        .getAsJsonObject("index_options")
+                        .get("quantization")
+                        .getAsString());
 
         BulkLoad load = new BulkLoad(node, "durable", "durable", 8);
         load.awaitAcked(40, 120_000);
@@ -73,20 +84,33 @@ public class FaultsIT {
         RealNode.Response all = node.call("POST", "/durable/_search", """
             {"size": 10000, "_source": false, "query": {"exists": {"field": "vec"}}}""");
         assertOk(all);
-        java.util.Set<String> withVector = new java.util.HashSet<>();
-        all.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits").forEach(h -> withVector.add(h.getAsJsonObject().get("_id").getAsString()));
+        Set<String> withVector = new HashSet<>();
+        all.body()
+                .getAsJsonObject()
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits")
+                .forEach(h -> withVector.add(h.getAsJsonObject().get("_id").getAsString()));
         RealNode.Response count = node.call("GET", "/durable/_count", null);
-        assertEquals("documents without a vector", withVector.size(), count.body().getAsJsonObject().get("count").getAsInt());
+        assertEquals(
+                "documents without a vector",
+                withVector.size(),
+                count.body().getAsJsonObject().get("count").getAsInt());
         for (String id : load.acked) {
             assertTrue("acknowledged document " + id + " is lost", withVector.contains(id));
         }
 
         // the model loads again on first use and serves both paths
         JsonArray hits = node.call("POST", "/durable/_search", """
-            {"query": {"embed_knn": {"vec": {"query_text": "document on topic 3", "k": 5}}}}""").body().getAsJsonObject()
-            .getAsJsonObject("hits").getAsJsonArray("hits");
+            {"query": {"embed_knn": {"vec": {"query_text": "document on topic 3", "k": 5}}}}""")
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits");
         assertEquals(5, hits.size());
-        assertOk(node.call("PUT", "/durable/_doc/after?pipeline=durable&refresh=true", "{\"body\": \"written after the restart\"}"));
+        assertOk(node.call(
+                "PUT",
+                "/durable/_doc/after?pipeline=durable&refresh=true",
+                "{\"body\": \"written after the restart\"}"));
 
         VectorOptionsWorkload.assertSameResults("after a restart", before, formats.results(node, "formats"));
         VectorOptionsWorkload.checkFormats(VectorOptionsWorkload.vectorStats(node, "formats"), 2);
@@ -99,9 +123,9 @@ public class FaultsIT {
     /** kill -9 returns before the process is gone; the restart needs its port back. */
     private static void awaitPortFree(int port) throws InterruptedException {
         for (int i = 0; i < 120; i++) {
-            try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", port)) {
+            try (Socket ignored = new Socket("127.0.0.1", port)) {
                 Thread.sleep(250);
-            } catch (java.io.IOException refused) {
+            } catch (IOException refused) {
                 return;
             }
         }

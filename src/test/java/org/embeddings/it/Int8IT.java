@@ -1,16 +1,16 @@
 package org.embeddings.it;
 
-import com.google.gson.JsonObject;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
+import java.util.Locale;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * {@code bge-small-en-v1.5-int8} on a real node from the distribution, with only the bundled fp32 model: the plugin
@@ -42,26 +42,35 @@ public class Int8IT {
 
     private static List<Path> int8Files() throws Exception {
         try (var files = Files.walk(node.dir())) {
-            return files.filter(p -> p.toString().contains("embeddings/int8/") && p.toString().endsWith(".onnx")).toList();
+            return files.filter(p -> p.toString().contains("embeddings/int8/")
+                            && p.toString().endsWith(".onnx"))
+                    .toList();
         }
     }
 
     @Test
     public void theInt8FormOfTheBundledModelWorksThroughEveryDoor() throws Exception {
-        JsonObject listed = ok(node.call("GET", "/_plugins/_embeddings/models", null)).getAsJsonObject("models").getAsJsonObject(INT8);
+        JsonObject listed = ok(node.call("GET", "/_plugins/_embeddings/models", null))
+                .getAsJsonObject("models")
+                .getAsJsonObject(INT8);
         assertTrue(String.valueOf(listed), listed.get("installed").getAsBoolean());
         assertEquals(384, listed.get("dims").getAsInt());
-        assertEquals("Represent this sentence for searching relevant passages: ", listed.getAsJsonObject("prompts").get("query").getAsString());
+        assertEquals(
+                "Represent this sentence for searching relevant passages: ",
+                listed.getAsJsonObject("prompts").get("query").getAsString());
 
-        JsonObject embedded = ok(node.call("POST", "/_plugins/_embeddings/embed", """
-            {"model": "%s", "role": "passage", "texts": ["Glaciers carve valleys."]}""".formatted(INT8)));
+        JsonObject embedded =
+                ok(node.call("POST", "/_plugins/_embeddings/embed", String.format(Locale.ROOT, """
+            {"model": "%s", "role": "passage", "texts": ["Glaciers carve valleys."]}""", INT8)));
         assertEquals(INT8, embedded.get("model").getAsString());
-        assertEquals(384, embedded.getAsJsonArray("embeddings").get(0).getAsJsonArray().size());
+        assertEquals(
+                384,
+                embedded.getAsJsonArray("embeddings").get(0).getAsJsonArray().size());
 
-        ok(node.call("PUT", "/int8", """
-            {"mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""".formatted(INT8)));
-        ok(node.call("PUT", "/_ingest/pipeline/int8", """
-            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""".formatted(INT8)));
+        ok(node.call("PUT", "/int8", String.format(Locale.ROOT, """
+            {"mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", INT8)));
+        ok(node.call("PUT", "/_ingest/pipeline/int8", String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", INT8)));
         JsonObject bulk = ok(node.call("POST", "/int8/_bulk?pipeline=int8&refresh=true", """
             {"index": {"_id": "glacier"}}
             {"body": "Glaciers carve valleys as they slowly flow downhill."}
@@ -71,20 +80,29 @@ public class Int8IT {
         assertEquals(bulk.toString(), false, bulk.get("errors").getAsBoolean());
         JsonObject hits = ok(node.call("POST", "/int8/_search", """
             {"query": {"embed_knn": {"vec": {"query_text": "what shapes mountain valleys", "k": 2}}}}""")).getAsJsonObject("hits");
-        assertEquals("glacier", hits.getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString());
+        assertEquals(
+                "glacier",
+                hits.getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString());
 
         List<Path> files = int8Files();
         assertEquals(files.toString(), 1, files.size());
-        JsonObject nodes = ok(node.call("GET", "/_plugins/_embeddings/stats", null)).getAsJsonObject("nodes");
-        JsonObject model = nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("models").getAsJsonObject(INT8);
+        JsonObject nodes =
+                ok(node.call("GET", "/_plugins/_embeddings/stats", null)).getAsJsonObject("nodes");
+        JsonObject model = nodes.entrySet()
+                .iterator()
+                .next()
+                .getValue()
+                .getAsJsonObject()
+                .getAsJsonObject("models")
+                .getAsJsonObject(INT8);
         assertEquals(Files.size(files.get(0)), model.get("model_bytes").getAsLong());
 
         // a restart loads the int8 model from the file written before
         long written = Files.getLastModifiedTime(files.get(0)).toMillis();
         node.close();
         node.restart();
-        ok(node.call("POST", "/_plugins/_embeddings/embed", """
-            {"model": "%s", "role": "none", "texts": ["again"]}""".formatted(INT8)));
+        ok(node.call("POST", "/_plugins/_embeddings/embed", String.format(Locale.ROOT, """
+            {"model": "%s", "role": "none", "texts": ["again"]}""", INT8)));
         assertEquals(List.of(files.get(0)), int8Files());
         assertEquals(written, Files.getLastModifiedTime(files.get(0)).toMillis());
 

@@ -1,19 +1,23 @@
 package org.embeddings.it;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
-
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * The walking skeleton on a real node started from the OpenSearch 3.8.0 distribution with the plugin zip installed:
@@ -23,18 +27,20 @@ import static org.junit.Assert.assertTrue;
 public class NodeEndToEndIT {
     private static final String BGE_QUERY = "Represent this sentence for searching relevant passages: ";
     private static final String[][] DOCS = {
-        { "photo", "Photosynthesis lets plants turn sunlight, water and carbon dioxide into glucose and oxygen." },
-        { "market", "Stock markets fell sharply on Tuesday as investors worried about rising interest rates." },
-        { "cookies", "Cream the butter and sugar, fold in chocolate chips and bake the cookies for twelve minutes." },
-        { "volcano", "A volcano erupts when magma from beneath the crust rises and escapes through vents." },
-        { "football", "The home team won the championship final with a goal in the last minute of extra time." },
-        { "heart", "The heart pumps blood through arteries and veins, carrying oxygen to every organ." } };
+        {"photo", "Photosynthesis lets plants turn sunlight, water and carbon dioxide into glucose and oxygen."},
+        {"market", "Stock markets fell sharply on Tuesday as investors worried about rising interest rates."},
+        {"cookies", "Cream the butter and sugar, fold in chocolate chips and bake the cookies for twelve minutes."},
+        {"volcano", "A volcano erupts when magma from beneath the crust rises and escapes through vents."},
+        {"football", "The home team won the championship final with a goal in the last minute of extra time."},
+        {"heart", "The heart pumps blood through arteries and veins, carrying oxygen to every organ."}
+    };
 
     private static RealNode node;
 
     @BeforeClass
     public static void startNode() throws Exception {
-        // A short inference queue, so that the backpressure test can fill it; the other tests never queue more than one task.
+        // A short inference queue, so that the backpressure test can fill it; the other tests never queue more than one
+        // task.
         node = RealNode.start("e2e", RealNode.port(0), "thread_pool.embeddings.queue_size=2");
         assertOk(node.call("PUT", "/docs", """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
@@ -48,11 +54,17 @@ public class NodeEndToEndIT {
         for (String[] doc : DOCS) {
             String kind = doc[0].equals("market") || doc[0].equals("football") ? "news" : "science";
             bulk.append("{\"index\":{\"_id\":\"").append(doc[0]).append("\"}}\n");
-            bulk.append("{\"kind\":\"").append(kind).append("\",\"body\":\"").append(doc[1]).append("\"}\n");
+            bulk.append("{\"kind\":\"")
+                    .append(kind)
+                    .append("\",\"body\":\"")
+                    .append(doc[1])
+                    .append("\"}\n");
         }
-        RealNode.Response response = node.call("POST", "/docs/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
+        RealNode.Response response = node.call(
+                "POST", "/docs/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
         assertOk(response);
-        assertFalse(response.text(), response.body().getAsJsonObject().get("errors").getAsBoolean());
+        assertFalse(
+                response.text(), response.body().getAsJsonObject().get("errors").getAsBoolean());
     }
 
     @AfterClass
@@ -72,8 +84,9 @@ public class NodeEndToEndIT {
     }
 
     private static String knn(String text, int k, String filter) {
-        return "{\"query\": {\"embed_knn\": {\"body_vec\": {\"query_text\": \"" + text + "\", \"model\": \"bge-small-en-v1.5\", \"k\": " + k
-            + (filter == null ? "" : ", \"filter\": " + filter) + "}}}}";
+        return "{\"query\": {\"embed_knn\": {\"body_vec\": {\"query_text\": \"" + text
+                + "\", \"model\": \"bge-small-en-v1.5\", \"k\": " + k
+                + (filter == null ? "" : ", \"filter\": " + filter) + "}}}}";
     }
 
     private static float[] vector(JsonElement array) {
@@ -95,7 +108,10 @@ public class NodeEndToEndIT {
 
     @Test
     public void filterRestrictsTheNeighbours() throws Exception {
-        JsonArray hits = hits(node.call("POST", "/docs/_search", knn("how do plants make food from light", 6, "{\"term\": {\"kind\": \"news\"}}")));
+        JsonArray hits = hits(node.call(
+                "POST",
+                "/docs/_search",
+                knn("how do plants make food from light", 6, "{\"term\": {\"kind\": \"news\"}}")));
         List<String> ids = new ArrayList<>();
         hits.forEach(h -> ids.add(h.getAsJsonObject().get("_id").getAsString()));
         assertEquals(2, ids.size());
@@ -108,7 +124,8 @@ public class NodeEndToEndIT {
         try (RecipeReference bge = new RecipeReference(model, 512, true)) {
             RealNode.Response doc = node.call("GET", "/docs/_doc/photo", null);
             assertOk(doc);
-            float[] stored = vector(doc.body().getAsJsonObject().getAsJsonObject("_source").get("body_vec"));
+            float[] stored = vector(
+                    doc.body().getAsJsonObject().getAsJsonObject("_source").get("body_vec"));
             float[] expected = bge.embed(DOCS[0][1]);
             assertEquals(384, stored.length);
             assertTrue("passage vector vs recipe", RecipeReference.cosine(stored, expected) >= 0.9999);
@@ -120,23 +137,35 @@ public class NodeEndToEndIT {
             double withInstruction = (1 + RecipeReference.cosine(bge.embed(BGE_QUERY + query), stored)) / 2;
             double withoutInstruction = (1 + RecipeReference.cosine(bge.embed(query), stored)) / 2;
             assertEquals("query vector carries the BGE instruction", withInstruction, score, 1e-4);
-            assertTrue("the instruction changes the score measurably", Math.abs(withoutInstruction - withInstruction) > 1e-3);
+            assertTrue(
+                    "the instruction changes the score measurably",
+                    Math.abs(withoutInstruction - withInstruction) > 1e-3);
         }
     }
 
     @Test
     public void bulkIsEncodedInBatchesNotOneTextAtATime() throws Exception {
-        JsonObject before = node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject();
+        JsonObject before =
+                node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject();
         long requestsBefore = requests(before);
         StringBuilder bulk = new StringBuilder();
         for (int i = 0; i < 40; i++) {
-            bulk.append("{\"index\":{\"_index\":\"batch\"}}\n{\"body\":\"document number ").append(i).append(" about batching\"}\n");
+            bulk.append("{\"index\":{\"_index\":\"batch\"}}\n{\"body\":\"document number ")
+                    .append(i)
+                    .append(" about batching\"}\n");
         }
-        assertOk(node.call("PUT", "/batch", "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
-        RealNode.Response r = node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
+        assertOk(node.call(
+                "PUT",
+                "/batch",
+                "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
+        RealNode.Response r =
+                node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk.toString(), "application/x-ndjson");
         assertOk(r);
         assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
-        long calls = requests(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject()) - requestsBefore;
+        long calls = requests(node.call("GET", "/_plugins/_embeddings/stats", null)
+                        .body()
+                        .getAsJsonObject())
+                - requestsBefore;
         assertTrue("40 documents took " + calls + " encoder calls", calls >= 1 && calls <= 4);
     }
 
@@ -149,14 +178,18 @@ public class NodeEndToEndIT {
 
     private static long requests(JsonObject stats) {
         JsonObject models = localStats(stats).getAsJsonObject("models");
-        return models.has("bge-small-en-v1.5") ? models.getAsJsonObject("bge-small-en-v1.5").get("requests").getAsLong() : 0;
+        return models.has("bge-small-en-v1.5")
+                ? models.getAsJsonObject("bge-small-en-v1.5").get("requests").getAsLong()
+                : 0;
     }
 
     @Test
     public void badInputIsAClientErrorAndGoodDocumentsStillLand() throws Exception {
         RealNode.Response wrongDims = node.call("PUT", "/docs/_doc/bad1", "{\"body_vec\": [0.1, 0.2, 0.3]}");
         assertEquals(400, wrongDims.status());
-        assertTrue(wrongDims.text(), wrongDims.text().contains("body_vec") && wrongDims.text().contains("384"));
+        assertTrue(
+                wrongDims.text(),
+                wrongDims.text().contains("body_vec") && wrongDims.text().contains("384"));
 
         RealNode.Response notNumbers = node.call("PUT", "/docs/_doc/bad2", "{\"body_vec\": [\"NaN\"]}");
         assertEquals(400, notNumbers.status());
@@ -176,8 +209,12 @@ public class NodeEndToEndIT {
             {"index":{"_index":"mixed","_id":"good2"}}
             {"body":"another good one"}
             """;
-        assertOk(node.call("PUT", "/mixed", "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
-        RealNode.Response r = node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk, "application/x-ndjson");
+        assertOk(node.call(
+                "PUT",
+                "/mixed",
+                "{\"mappings\":{\"properties\":{\"body_vec\":{\"type\":\"embedding\",\"dims\":384}}}}"));
+        RealNode.Response r =
+                node.call("POST", "/_bulk?pipeline=embed-body&refresh=true", bulk, "application/x-ndjson");
         JsonArray items = r.body().getAsJsonObject().getAsJsonArray("items");
         assertEquals(201, status(items, 0));
         assertEquals(400, status(items, 1));
@@ -191,7 +228,11 @@ public class NodeEndToEndIT {
     }
 
     private static int status(JsonArray items, int i) {
-        return items.get(i).getAsJsonObject().getAsJsonObject("index").get("status").getAsInt();
+        return items.get(i)
+                .getAsJsonObject()
+                .getAsJsonObject("index")
+                .get("status")
+                .getAsInt();
     }
 
     @Test
@@ -221,7 +262,10 @@ public class NodeEndToEndIT {
               "method": "linear", "normalization": "z_score", "weights": [0.4, 0.6]}}}""";
         JsonArray hits = hits(node.call("POST", "/docs/_search", fusion));
         assertEquals("heart", hits.get(0).getAsJsonObject().get("_id").getAsString());
-        RealNode.Response malformed = node.call("POST", "/docs/_search", "{\"query\": {\"fusion\": {\"queries\": [{\"match_all\": {}}], \"rank_constant\": 0}}}");
+        RealNode.Response malformed = node.call(
+                "POST",
+                "/docs/_search",
+                "{\"query\": {\"fusion\": {\"queries\": [{\"match_all\": {}}], \"rank_constant\": 0}}}");
         assertEquals(400, malformed.status());
         assertTrue(malformed.text(), malformed.text().contains("[rank_constant] must be at least 1"));
     }
@@ -230,12 +274,14 @@ public class NodeEndToEndIT {
     public void aFullInferenceQueueAnswers429AndNothingElseFails() throws Exception {
         List<String> texts = new ArrayList<>();
         for (int i = 0; i < 48; i++) {
-            texts.add("\"" + DOCS[i % DOCS.length][1] + " Sentence " + i + " repeats it for length. " + DOCS[(i + 1) % DOCS.length][1] + "\"");
+            texts.add("\"" + DOCS[i % DOCS.length][1] + " Sentence " + i + " repeats it for length. "
+                    + DOCS[(i + 1) % DOCS.length][1] + "\"");
         }
-        String body = "{\"model\": \"bge-small-en-v1.5\", \"role\": \"passage\", \"texts\": [" + String.join(",", texts) + "]}";
+        String body = "{\"model\": \"bge-small-en-v1.5\", \"role\": \"passage\", \"texts\": [" + String.join(",", texts)
+                + "]}";
         int clients = 10;
-        List<java.util.concurrent.Future<RealNode.Response>> calls = new ArrayList<>();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        List<Future<RealNode.Response>> calls = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
         try {
             for (int i = 0; i < clients; i++) {
                 calls.add(pool.submit(() -> node.call("POST", "/_plugins/_embeddings/embed", body)));
@@ -257,9 +303,11 @@ public class NodeEndToEndIT {
         } finally {
             pool.shutdownNow();
         }
-        JsonObject pool2 = localStats(node.call("GET", "/_plugins/_embeddings/stats", null).body().getAsJsonObject())
-            .getAsJsonObject("thread_pools")
-            .getAsJsonObject("embeddings");
+        JsonObject pool2 = localStats(node.call("GET", "/_plugins/_embeddings/stats", null)
+                        .body()
+                        .getAsJsonObject())
+                .getAsJsonObject("thread_pools")
+                .getAsJsonObject("embeddings");
         assertTrue(pool2.toString(), pool2.get("rejected").getAsLong() >= 1);
     }
 
@@ -269,9 +317,9 @@ public class NodeEndToEndIT {
         for (String path : List.of("/_plugins/_embeddings/stats", "/_plugins/_embeddings/models")) {
             String raw = node.raw("GET", path);
             // Jackson's strict mode fails on a key written twice in one object, which lenient parsers silently merge
-            com.fasterxml.jackson.core.JsonFactory strict = new com.fasterxml.jackson.core.JsonFactory();
-            strict.enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-            try (com.fasterxml.jackson.core.JsonParser parser = strict.createParser(raw)) {
+            JsonFactory strict = new JsonFactory();
+            strict.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            try (JsonParser parser = strict.createParser(raw)) {
                 while (parser.nextToken() != null) {
                     // walking every token is the check
                 }

@@ -1,23 +1,24 @@
 package org.embeddings.it;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
-
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * Long documents as passages on a real node: the {@code embed} processor with {@code chunking} writes one nested
@@ -49,7 +50,8 @@ public class PassagesIT {
             "A weaker dollar lifted the profits of exporters with sales abroad.",
             "Credit rating agencies warned that public debt was growing faster than the economy.",
             "The quarterly budget report showed tax revenue below the government's forecast.",
-            "Hedge funds reported losses on their bets against commodity prices." });
+            "Hedge funds reported losses on their bets against commodity prices."
+        });
         TOPICS.put("gardening", new String[] {
             "Tomatoes need full sun and regular watering to produce a good crop.",
             "Compost improves the structure of clay soil and feeds earthworms.",
@@ -62,7 +64,8 @@ public class PassagesIT {
             "A greenhouse lets gardeners start peppers and aubergines early in spring.",
             "Apple trees are pollinated by bees visiting blossom from nearby varieties.",
             "Raised beds warm up quickly and make weeding easier on the back.",
-            "Leaf mould made from autumn leaves is an excellent soil conditioner." });
+            "Leaf mould made from autumn leaves is an excellent soil conditioner."
+        });
         TOPICS.put("astronomy", new String[] {
             "Large telescopes collect faint light from galaxies billions of years old.",
             "The space telescope observed distant galaxies through its infrared camera.",
@@ -75,7 +78,8 @@ public class PassagesIT {
             "Quasars are the bright cores of distant galaxies powered by black holes.",
             "Colliding galaxies trigger bursts of star formation seen by telescopes.",
             "Dark matter holds galaxies together, as their rotation curves show.",
-            "New survey telescopes will map the positions of a billion galaxies." });
+            "New survey telescopes will map the positions of a billion galaxies."
+        });
         TOPICS.put("cooking", new String[] {
             "Brown the onions slowly in butter until they turn sweet and golden.",
             "A good risotto needs warm stock added one ladle at a time.",
@@ -88,7 +92,8 @@ public class PassagesIT {
             "Deglaze the pan with wine to lift the browned bits into the sauce.",
             "Marinate the chicken overnight in yoghurt, garlic and lemon.",
             "Bake the tart blind so that its pastry stays crisp under the filling.",
-            "Chop herbs at the last moment so they keep their colour and scent." });
+            "Chop herbs at the last moment so they keep their colour and scent."
+        });
         TOPICS.put("railways", new String[] {
             "The new high speed line cut the journey between the two cities to ninety minutes.",
             "Signal upgrades allow more trains per hour on the busy commuter route.",
@@ -101,7 +106,8 @@ public class PassagesIT {
             "Ticket prices rose again despite complaints about punctuality.",
             "Tunnel boring machines dug the new line beneath the city centre.",
             "Heritage volunteers restore carriages for the preserved branch line.",
-            "The timetable change added early morning services for shift workers." });
+            "The timetable change added early morning services for shift workers."
+        });
         TOPICS.put("lighthouses", new String[] {
             "Lighthouses guided ships past dangerous rocks along the coast.",
             "The Fresnel lens concentrated the lamp's light into a powerful beam.",
@@ -114,7 +120,8 @@ public class PassagesIT {
             "Supply boats brought oil and food to offshore lighthouses in calm weather.",
             "Old lighthouses are now museums that tell the history of coastal navigation.",
             "The light of a tall lighthouse can be seen more than twenty miles away.",
-            "Modern lighthouses use LED lamps powered by solar panels." });
+            "Modern lighthouses use LED lamps powered by solar panels."
+        });
         TOPICS.put("medicine", new String[] {
             "The trial showed that the new drug lowered blood pressure in older patients.",
             "Vaccination programmes sharply reduced cases of measles in children.",
@@ -127,7 +134,8 @@ public class PassagesIT {
             "The hospital introduced a programme to prevent falls among older patients.",
             "Statins reduce cholesterol and the risk of heart attacks.",
             "Early treatment of stroke limits damage to the brain.",
-            "Nurses monitor patients after anaesthesia until they are fully awake." });
+            "Nurses monitor patients after anaesthesia until they are fully awake."
+        });
     }
 
     /** Paragraphs of five sentences cycling through a topic's pool, {@code words} words at least. */
@@ -149,9 +157,10 @@ public class PassagesIT {
     }
 
     /** The needle: a paragraph about one lighthouse keeper, after 600 words of finance. */
-    private static final String NEEDLE_PARAGRAPH = "The island's last lighthouse keeper, Tomas Varga, fed seventeen cats every evening. "
-        + "Each of his cats was named after a Roman emperor, from Augustus to Nero, and Caligula, a ginger tabby, slept on the "
-        + "stairs of the lamp room. When the light was automated, the keeper left the island and took the seventeen cats with him.";
+    private static final String NEEDLE_PARAGRAPH =
+            "The island's last lighthouse keeper, Tomas Varga, fed seventeen cats every evening. "
+                    + "Each of his cats was named after a Roman emperor, from Augustus to Nero, and Caligula, a ginger tabby, slept on the "
+                    + "stairs of the lamp room. When the light was automated, the keeper left the island and took the seventeen cats with him.";
 
     @BeforeClass
     public static void startNode() throws Exception {
@@ -176,9 +185,11 @@ public class PassagesIT {
             source.addProperty("body", doc.getValue());
             bulk.append(source).append('\n');
         }
-        RealNode.Response response = node.call("POST", "/articles/_bulk?pipeline=passages&refresh=true", bulk.toString(), "application/x-ndjson");
+        RealNode.Response response = node.call(
+                "POST", "/articles/_bulk?pipeline=passages&refresh=true", bulk.toString(), "application/x-ndjson");
         assertOk(response);
-        assertFalse(response.text(), response.body().getAsJsonObject().get("errors").getAsBoolean());
+        assertFalse(
+                response.text(), response.body().getAsJsonObject().get("errors").getAsBoolean());
     }
 
     @AfterClass
@@ -189,14 +200,14 @@ public class PassagesIT {
     }
 
     private static String mapping(String extraFields) {
-        return """
+        return String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
              "mappings": {"properties": {%s
                "body": {"type": "text"},
                "body_vec": {"type": "embedding", "model": "bge-small-en-v1.5"},
                "passages": {"type": "nested", "properties": {
                  "vec": {"type": "embedding", "model": "bge-small-en-v1.5"},
-                 "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""".formatted(extraFields);
+                 "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""", extraFields);
     }
 
     private static void assertOk(RealNode.Response r) {
@@ -216,14 +227,15 @@ public class PassagesIT {
 
     /** The standard nested shape around embed_knn on the passages, with inner_hits that leave the vector out. */
     private static String nestedKnn(String text, int k, String filter) {
-        return """
+        return String.format(Locale.ROOT, """
             {"nested": {"path": "passages", "score_mode": "max",
               "query": {"embed_knn": {"passages.vec": {"query_text": "%s", "k": %d%s}}},
-              "inner_hits": {"_source": {"excludes": ["passages.vec"]}}}}""".formatted(text, k, filter == null ? "" : ", \"filter\": " + filter);
+              "inner_hits": {"_source": {"excludes": ["passages.vec"]}}}}""", text, k, filter == null ? "" : ", \"filter\": " + filter);
     }
 
     private static RealNode.Response search(String index, String query) throws Exception {
-        return node.call("POST", "/" + index + "/_search", "{\"size\": 20, \"_source\": [\"kind\"], \"query\": " + query + "}");
+        return node.call(
+                "POST", "/" + index + "/_search", "{\"size\": 20, \"_source\": [\"kind\"], \"query\": " + query + "}");
     }
 
     private static final String QUERY = "Which lighthouse keeper fed cats named after Roman emperors?";
@@ -232,23 +244,33 @@ public class PassagesIT {
     public void aSentencePastTheModelLimitIsFoundFirstWithPassagesAndMissedWithout() throws Exception {
         String needle = DOCS.get("needle");
         int at = needle.indexOf(NEEDLE);
-        assertTrue("the needle lies past 512 words, so past 512 tokens", needle.substring(0, at).split("\\s+").length > 512);
+        assertTrue(
+                "the needle lies past 512 words, so past 512 tokens",
+                needle.substring(0, at).split("\\s+").length > 512);
 
         JsonArray withPassages = hits(search("articles", nestedKnn(QUERY, 3, null)));
         assertEquals("needle", withPassages.get(0).getAsJsonObject().get("_id").getAsString());
 
-        JsonArray whole = hits(search("articles", """
-            {"embed_knn": {"body_vec": {"query_text": "%s", "k": 8, "exact": true}}}""".formatted(QUERY)));
+        JsonArray whole = hits(search("articles", String.format(Locale.ROOT, """
+            {"embed_knn": {"body_vec": {"query_text": "%s", "k": 8, "exact": true}}}""", QUERY)));
         assertEquals(8, whole.size());
-        assertNotEquals("the whole-document vector reads only the first 512 tokens", "needle", whole.get(0).getAsJsonObject().get("_id").getAsString());
+        assertNotEquals(
+                "the whole-document vector reads only the first 512 tokens",
+                "needle",
+                whole.get(0).getAsJsonObject().get("_id").getAsString());
         assertEquals("lighthouses", whole.get(0).getAsJsonObject().get("_id").getAsString());
     }
 
     @Test
     public void innerHitsGiveTheSpanOfTheMatchedPassage() throws Exception {
-        JsonObject top = hits(search("articles", nestedKnn(QUERY, 3, null))).get(0).getAsJsonObject();
-        JsonObject inner = top.getAsJsonObject("inner_hits").getAsJsonObject("passages").getAsJsonObject("hits");
-        assertEquals("one passage per document: its best", 1, inner.getAsJsonArray("hits").size());
+        JsonObject top =
+                hits(search("articles", nestedKnn(QUERY, 3, null))).get(0).getAsJsonObject();
+        JsonObject inner =
+                top.getAsJsonObject("inner_hits").getAsJsonObject("passages").getAsJsonObject("hits");
+        assertEquals(
+                "one passage per document: its best",
+                1,
+                inner.getAsJsonArray("hits").size());
         JsonObject passage = inner.getAsJsonArray("hits").get(0).getAsJsonObject();
         JsonObject source = passage.getAsJsonObject("_source");
         assertFalse("the vector is left out", source.has("vec"));
@@ -256,10 +278,15 @@ public class PassagesIT {
         int end = source.get("end").getAsInt();
         String text = DOCS.get("needle").substring(start, end);
         assertTrue("[" + text + "]", text.contains("seventeen cats") && text.contains("Roman emperor"));
-        assertTrue("a passage, not the document", start > 0 && end < DOCS.get("needle").length());
+        assertTrue(
+                "a passage, not the document",
+                start > 0 && end < DOCS.get("needle").length());
         assertEquals(top.get("_score").getAsDouble(), passage.get("_score").getAsDouble(), 1e-5);
         // the passage's offset in the stored array, and the stored array itself: every passage lies in the text
-        JsonObject doc = node.call("GET", "/articles/_doc/needle", null).body().getAsJsonObject().getAsJsonObject("_source");
+        JsonObject doc = node.call("GET", "/articles/_doc/needle", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_source");
         JsonArray passages = doc.getAsJsonArray("passages");
         assertTrue(passages.size() >= 4);
         int previousEnd = 0;
@@ -278,7 +305,7 @@ public class PassagesIT {
     public void kMeansKDistinctDocuments() throws Exception {
         // every passage of the astronomy article matches this query better than any other article's passage
         String query = "telescopes observing distant galaxies";
-        for (int k : new int[] { 1, 3, 5 }) {
+        for (int k : new int[] {1, 3, 5}) {
             List<String> ids = ids(hits(search("articles", nestedKnn(query, k, null))));
             assertEquals("k = " + k + ": " + ids, k, ids.size());
             assertEquals(k, new HashSet<>(ids).size());
@@ -288,7 +315,9 @@ public class PassagesIT {
 
     @Test
     public void filterSelectsDocumentsByTheirOwnFields() throws Exception {
-        List<String> ids = ids(hits(search("articles", nestedKnn("telescopes observing distant galaxies", 5, "{\"term\": {\"kind\": \"science\"}}"))));
+        List<String> ids = ids(hits(search(
+                "articles",
+                nestedKnn("telescopes observing distant galaxies", 5, "{\"term\": {\"kind\": \"science\"}}"))));
         assertEquals(Set.of("astronomy", "medicine"), new HashSet<>(ids));
         ids = ids(hits(search("articles", nestedKnn(QUERY, 3, "{\"term\": {\"kind\": \"other\"}}"))));
         assertEquals(3, ids.size());
@@ -298,13 +327,13 @@ public class PassagesIT {
     @Test
     public void composesInFusionAndBool() throws Exception {
         for (String scope : List.of("global", "shard")) {
-            List<String> ids = ids(hits(search("articles", """
-                {"fusion": {"method": "linear", "scope": "%s", "queries": [{"match": {"body": "%s"}}, %s]}}"""
-                .formatted(scope, QUERY, nestedKnn(QUERY, 5, null)))));
+            List<String> ids = ids(
+                    hits(search("articles", String.format(Locale.ROOT, """
+                {"fusion": {"method": "linear", "scope": "%s", "queries": [{"match": {"body": "%s"}}, %s]}}""", scope, QUERY, nestedKnn(QUERY, 5, null)))));
             assertEquals(scope, "needle", ids.get(0));
         }
-        List<String> ids = ids(hits(search("articles", """
-            {"bool": {"must": [%s], "must_not": [{"ids": {"values": ["needle"]}}]}}""".formatted(nestedKnn(QUERY, 3, null)))));
+        List<String> ids = ids(hits(search("articles", String.format(Locale.ROOT, """
+            {"bool": {"must": [%s], "must_not": [{"ids": {"values": ["needle"]}}]}}""", nestedKnn(QUERY, 3, null)))));
         assertEquals("bool filters after the k nearest documents", 2, ids.size());
         assertFalse(ids.contains("needle"));
     }
@@ -321,27 +350,39 @@ public class PassagesIT {
     private static int luceneDocs(String index) throws Exception {
         RealNode.Response r = node.call("GET", "/" + index + "/_stats/docs", null);
         assertOk(r);
-        return r.body().getAsJsonObject().getAsJsonObject("_all").getAsJsonObject("primaries").getAsJsonObject("docs").get("count").getAsInt();
+        return r.body()
+                .getAsJsonObject()
+                .getAsJsonObject("_all")
+                .getAsJsonObject("primaries")
+                .getAsJsonObject("docs")
+                .get("count")
+                .getAsInt();
     }
 
     private static int passages(String index, String id) throws Exception {
-        RealNode.Response r = node.call("POST", "/" + index + "/_search", """
+        RealNode.Response r = node.call("POST", "/" + index + "/_search", String.format(Locale.ROOT, """
             {"query": {"bool": {"filter": [{"ids": {"values": ["%s"]}},
-              {"nested": {"path": "passages", "query": {"match_all": {}}, "inner_hits": {"size": 100, "_source": false}}}]}}}"""
-            .formatted(id));
+              {"nested": {"path": "passages", "query": {"match_all": {}}, "inner_hits": {"size": 100, "_source": false}}}]}}}""", id));
         JsonArray hits = hits(r);
         if (hits.isEmpty()) {
             return 0;
         }
-        return hits.get(0).getAsJsonObject().getAsJsonObject("inner_hits").getAsJsonObject("passages").getAsJsonObject("hits")
-            .getAsJsonObject("total").get("value").getAsInt();
+        return hits.get(0)
+                .getAsJsonObject()
+                .getAsJsonObject("inner_hits")
+                .getAsJsonObject("passages")
+                .getAsJsonObject("hits")
+                .getAsJsonObject("total")
+                .get("value")
+                .getAsInt();
     }
 
     @Test
     public void reindexingOrDeletingADocumentLeavesNoStalePassages() throws Exception {
         assertOk(node.call("PUT", "/replaced", mapping("")));
         String pipeline = "/_doc/one?pipeline=passages&refresh=true";
-        assertOk(node.call("PUT", "/replaced" + pipeline, "{\"body\": " + new com.google.gson.JsonPrimitive(article("railways", 900)) + "}"));
+        assertOk(node.call(
+                "PUT", "/replaced" + pipeline, "{\"body\": " + new JsonPrimitive(article("railways", 900)) + "}"));
         int long1 = passages("replaced", "one");
         assertTrue("a long text gives several passages: " + long1, long1 >= 4);
         assertEquals(1 + long1, luceneDocs("replaced"));
@@ -349,7 +390,8 @@ public class PassagesIT {
         assertOk(node.call("PUT", "/replaced" + pipeline, "{\"body\": \"A short note about trains.\"}"));
         assertEquals(1, passages("replaced", "one"));
         assertEquals("the old block is gone, passages and all", 2, luceneDocs("replaced"));
-        assertTrue(ids(hits(search("replaced", nestedKnn("high speed line journey time", 5, null)))).contains("one"));
+        assertTrue(ids(hits(search("replaced", nestedKnn("high speed line journey time", 5, null))))
+                .contains("one"));
 
         assertOk(node.call("DELETE", "/replaced/_doc/one?refresh=true", null));
         assertEquals(0, luceneDocs("replaced"));
@@ -360,14 +402,16 @@ public class PassagesIT {
     public void badChunkingOptionsAndTargetsAreNamedIn400s() throws Exception {
         Map<String, String> bad = new LinkedHashMap<>();
         bad.put("{\"max_tokens\": 600}", "[max_tokens] [600] exceeds the token limit [512]");
-        bad.put("{\"max_tokens\": 128, \"overlap_tokens\": 128}", "[overlap_tokens] must be at least 0 and less than [max_tokens]");
+        bad.put(
+                "{\"max_tokens\": 128, \"overlap_tokens\": 128}",
+                "[overlap_tokens] must be at least 0 and less than [max_tokens]");
         bad.put("{\"max_tokens\": -5}", "[max_tokens] must be a positive integer");
         bad.put("{\"max_tokens\": \"big\"}", "[max_tokens] must be a positive integer");
         bad.put("{\"window\": 100}", "unknown option [window]");
         for (Map.Entry<String, String> e : bad.entrySet()) {
-            RealNode.Response r = node.call("PUT", "/_ingest/pipeline/bad", """
-                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"}, "chunking": %s}}]}"""
-                .formatted(e.getKey()));
+            RealNode.Response r =
+                    node.call("PUT", "/_ingest/pipeline/bad", String.format(Locale.ROOT, """
+                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"}, "chunking": %s}}]}""", e.getKey()));
             assertEquals(e.getKey() + " " + r.text(), 400, r.status());
             assertTrue(r.text(), r.text().contains(e.getValue()));
         }
@@ -381,13 +425,18 @@ public class PassagesIT {
             {"mappings": {"properties": {"body": {"type": "text"},
               "flat": {"properties": {"vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}}}"""));
         for (String target : List.of("flat.vec", "unmapped.vec")) {
-            assertOk(node.call("PUT", "/_ingest/pipeline/flat", """
-                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "%s"}, "chunking": {}}}]}""".formatted(target)));
+            assertOk(node.call("PUT", "/_ingest/pipeline/flat", String.format(Locale.ROOT, """
+                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "%s"}, "chunking": {}}}]}""", target)));
             r = node.call("PUT", "/flat/_doc/1?pipeline=flat", "{\"body\": \"some text\"}");
             assertEquals(target + " " + r.text(), 400, r.status());
             String path = target.substring(0, target.indexOf('.'));
-            assertTrue(r.text(), r.text().contains("chunking target [" + target + "] needs [" + path + "] mapped as [nested]"));
+            assertTrue(
+                    r.text(),
+                    r.text().contains("chunking target [" + target + "] needs [" + path + "] mapped as [nested]"));
         }
-        assertEquals("nothing was written", 404, node.call("GET", "/flat/_doc/1", null).status());
+        assertEquals(
+                "nothing was written",
+                404,
+                node.call("GET", "/flat/_doc/1", null).status());
     }
 }

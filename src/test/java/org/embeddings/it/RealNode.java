@@ -2,16 +2,18 @@ package org.embeddings.it;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
-
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -21,7 +23,8 @@ import java.util.List;
 public final class RealNode implements AutoCloseable {
     private final Path dir;
     private final int httpPort;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     /** A status code and parsed JSON body. */
     public record Response(int status, JsonElement body) {
@@ -35,9 +38,16 @@ public final class RealNode implements AutoCloseable {
         this.httpPort = httpPort;
     }
 
-    public static RealNode start(String name, int httpPort, String... settings) throws IOException, InterruptedException {
+    public static RealNode start(String name, int httpPort, String... settings)
+            throws IOException, InterruptedException {
         Path dir = workDir().resolve(name);
-        List<String> command = new ArrayList<>(List.of("bash", script().toString(), "start", dir.toString(), Integer.toString(httpPort), Integer.toString(httpPort + 100)));
+        List<String> command = new ArrayList<>(List.of(
+                "bash",
+                script().toString(),
+                "start",
+                dir.toString(),
+                Integer.toString(httpPort),
+                Integer.toString(httpPort + 100)));
         command.addAll(List.of(settings));
         run(command);
         return new RealNode(dir, httpPort);
@@ -49,7 +59,8 @@ public final class RealNode implements AutoCloseable {
     }
 
     static Path workDir() {
-        return Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes")).toAbsolutePath();
+        return Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes"))
+                .toAbsolutePath();
     }
 
     /**
@@ -68,13 +79,15 @@ public final class RealNode implements AutoCloseable {
     static void run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
-        for (String[] p : new String[][] { { "embeddings.plugin.zip", "EMBEDDINGS_PLUGIN_ZIP" }, { "embeddings.dist.dir", "EMBEDDINGS_DIST" } }) {
+        for (String[] p : new String[][] {
+            {"embeddings.plugin.zip", "EMBEDDINGS_PLUGIN_ZIP"}, {"embeddings.dist.dir", "EMBEDDINGS_DIST"}
+        }) {
             if (System.getProperty(p[0]) != null) {
                 builder.environment().put(p[1], System.getProperty(p[0]));
             }
         }
         Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes());
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IOException("command " + command + " failed:\n" + out);
         }
@@ -84,27 +97,32 @@ public final class RealNode implements AutoCloseable {
         return call(method, path, body, "application/json");
     }
 
-    public Response call(String method, String path, String body, String contentType) throws IOException, InterruptedException {
-        return call(method, path, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8), contentType);
+    public Response call(String method, String path, String body, String contentType)
+            throws IOException, InterruptedException {
+        return call(method, path, body == null ? null : body.getBytes(StandardCharsets.UTF_8), contentType);
     }
 
     /** Sends raw bytes, for bodies that are not valid text. */
-    public Response call(String method, String path, byte[] body, String contentType) throws IOException, InterruptedException {
+    public Response call(String method, String path, byte[] body, String contentType)
+            throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-            .timeout(Duration.ofMinutes(5))
-            .header("Content-Type", contentType);
-        request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+                .timeout(Duration.ofMinutes(5))
+                .header("Content-Type", contentType);
+        request.method(
+                method,
+                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         String text = response.body();
-        return new Response(response.statusCode(), text.isEmpty() ? JsonParser.parseString("{}") : JsonParser.parseString(text));
+        return new Response(
+                response.statusCode(), text.isEmpty() ? JsonParser.parseString("{}") : JsonParser.parseString(text));
     }
 
     /** The raw body of a request without a body, for checks that JSON parsing would hide. */
     public String raw(String method, String path) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-            .timeout(Duration.ofMinutes(5))
-            .method(method, HttpRequest.BodyPublishers.noBody())
-            .build();
+                .timeout(Duration.ofMinutes(5))
+                .method(method, HttpRequest.BodyPublishers.noBody())
+                .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
     }
 
@@ -127,7 +145,8 @@ public final class RealNode implements AutoCloseable {
         if (Files.exists(dir.resolve("plugins/embeddings/models").resolve(name))) {
             return;
         }
-        Path target = Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
+        Path target =
+                Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
         for (String f : List.of("model.onnx", "tokenizer.json")) {
             Files.copy(models.resolve(name).resolve(f), target.resolve(f));
         }
@@ -137,11 +156,16 @@ public final class RealNode implements AutoCloseable {
      * Installs a model under another name with its own {@code card.json}, the way a user installs a model the plugin
      * has no card for; {@code truncateTo} > 0 cuts its ONNX file short, as a broken copy would be.
      */
-    public void installCustomModel(Path models, String from, String name, String cardJson, long truncateTo) throws IOException {
-        Path target = Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
-        Files.copy(models.resolve(from).resolve("tokenizer.json"), target.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    public void installCustomModel(Path models, String from, String name, String cardJson, long truncateTo)
+            throws IOException {
+        Path target =
+                Files.createDirectories(dir.resolve("config/embeddings/models").resolve(name));
+        Files.copy(
+                models.resolve(from).resolve("tokenizer.json"),
+                target.resolve("tokenizer.json"),
+                StandardCopyOption.REPLACE_EXISTING);
         byte[] onnx = Files.readAllBytes(models.resolve(from).resolve("model.onnx"));
-        Files.write(target.resolve("model.onnx"), truncateTo > 0 ? java.util.Arrays.copyOf(onnx, (int) truncateTo) : onnx);
+        Files.write(target.resolve("model.onnx"), truncateTo > 0 ? Arrays.copyOf(onnx, (int) truncateTo) : onnx);
         Files.writeString(target.resolve("card.json"), cardJson);
     }
 

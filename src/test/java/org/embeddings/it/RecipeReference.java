@@ -5,7 +5,6 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -22,28 +21,29 @@ public final class RecipeReference implements AutoCloseable {
     public RecipeReference(Path modelDir, int maxTokens, boolean cls) throws Exception {
         System.setProperty("offline", "true");
         this.tokenizer = HuggingFaceTokenizer.builder()
-            .optTokenizerPath(modelDir.resolve("tokenizer.json"))
-            .optMaxLength(maxTokens)
-            .optTruncation(true)
-            .optPadding(false)
-            .build();
-        this.session = OrtEnvironment.getEnvironment().createSession(modelDir.resolve("model.onnx").toString(), new OrtSession.SessionOptions());
+                .optTokenizerPath(modelDir.resolve("tokenizer.json"))
+                .optMaxLength(maxTokens)
+                .optTruncation(true)
+                .optPadding(false)
+                .build();
+        this.session = OrtEnvironment.getEnvironment()
+                .createSession(modelDir.resolve("model.onnx").toString(), new OrtSession.SessionOptions());
         this.cls = cls;
     }
 
     public float[] embed(String text) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Encoding e = tokenizer.encode(text);
-        long[][] ids = { e.getIds() };
-        long[][] mask = { e.getAttentionMask() };
-        long[][] types = { e.getTypeIds() };
-        try (
-            OnnxTensor tIds = OnnxTensor.createTensor(env, ids);
-            OnnxTensor tMask = OnnxTensor.createTensor(env, mask);
-            OnnxTensor tTypes = OnnxTensor.createTensor(env, types);
-            OrtSession.Result result = session.run(Map.of("input_ids", tIds, "attention_mask", tMask, "token_type_ids", tTypes))
-        ) {
-            float[][] hidden = ((float[][][]) result.get("last_hidden_state").get().getValue())[0];
+        long[][] ids = {e.getIds()};
+        long[][] mask = {e.getAttentionMask()};
+        long[][] types = {e.getTypeIds()};
+        try (OnnxTensor tIds = OnnxTensor.createTensor(env, ids);
+                OnnxTensor tMask = OnnxTensor.createTensor(env, mask);
+                OnnxTensor tTypes = OnnxTensor.createTensor(env, types);
+                OrtSession.Result result =
+                        session.run(Map.of("input_ids", tIds, "attention_mask", tMask, "token_type_ids", tTypes))) {
+            float[][] hidden =
+                    ((float[][][]) result.get("last_hidden_state").get().getValue())[0];
             float[] v = new float[hidden[0].length];
             if (cls) {
                 System.arraycopy(hidden[0], 0, v, 0, v.length);

@@ -1,17 +1,18 @@
 package org.embeddings.it;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
 
 /**
  * One index with an {@code embedding} field per {@code index_options} choice, the same vectors in each (no model:
@@ -27,6 +28,7 @@ final class VectorOptionsWorkload {
     static final int BATCH = 750;
     static final int GROUPS = 160;
     static final Map<String, String> FIELDS = new LinkedHashMap<>();
+
     static {
         FIELDS.put("hnsw_none", null);
         FIELDS.put("hnsw_m8", "{\"type\": \"hnsw\", \"m\": 8, \"ef_construction\": 64}");
@@ -64,15 +66,20 @@ final class VectorOptionsWorkload {
     void createIndex(RealNode node, String index, int shards, int replicas) throws Exception {
         StringBuilder properties = new StringBuilder();
         for (Map.Entry<String, String> f : FIELDS.entrySet()) {
-            properties.append(properties.length() == 0 ? "" : ", ").append('"').append(f.getKey()).append("\": {\"type\": \"embedding\", \"dims\": ").append(DIMS);
+            properties
+                    .append(properties.length() == 0 ? "" : ", ")
+                    .append('"')
+                    .append(f.getKey())
+                    .append("\": {\"type\": \"embedding\", \"dims\": ")
+                    .append(DIMS);
             if (f.getValue() != null) {
                 properties.append(", \"index_options\": ").append(f.getValue());
             }
             properties.append('}');
         }
-        check(node.call("PUT", "/" + index, """
+        check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": %d, "number_of_replicas": %d, "refresh_interval": "-1"},
-             "mappings": {"properties": {%s}}}""".formatted(shards, replicas, properties)));
+             "mappings": {"properties": {%s}}}""", shards, replicas, properties)));
     }
 
     /** Two batches, each refreshed into its own segment. */
@@ -81,18 +88,24 @@ final class VectorOptionsWorkload {
         for (int batch = 0; batch < 2; batch++) {
             StringBuilder bulk = new StringBuilder();
             for (int i = batch * BATCH; i < (batch + 1) * BATCH; i++) {
-                String vector = java.util.Arrays.toString(near(i % GROUPS, random));
+                String vector = Arrays.toString(near(i % GROUPS, random));
                 bulk.append("{\"index\": {\"_id\": \"").append(i).append("\"}}\n{");
                 boolean first = true;
                 for (String field : FIELDS.keySet()) {
-                    bulk.append(first ? "" : ", ").append('"').append(field).append("\": ").append(vector);
+                    bulk.append(first ? "" : ", ")
+                            .append('"')
+                            .append(field)
+                            .append("\": ")
+                            .append(vector);
                     first = false;
                 }
                 bulk.append("}\n");
             }
             RealNode.Response r = node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
             check(r);
-            assertFalse(r.text().substring(0, Math.min(1000, r.text().length())), r.body().getAsJsonObject().get("errors").getAsBoolean());
+            assertFalse(
+                    r.text().substring(0, Math.min(1000, r.text().length())),
+                    r.body().getAsJsonObject().get("errors").getAsBoolean());
             check(node.call("POST", "/" + index + "/_refresh", null));
         }
     }
@@ -108,13 +121,17 @@ final class VectorOptionsWorkload {
         for (String field : FIELDS.keySet()) {
             List<List<String>> perQuery = new ArrayList<>();
             for (float[] q : queries) {
-                RealNode.Response r = node.call("POST", "/" + index + "/_search?preference=_primary_first", """
-                    {"size": 10, "_source": false, "query": {"embed_knn": {"%s": {"query_vector": %s, "k": 10, "num_candidates": 100}}}}"""
-                    .formatted(field, java.util.Arrays.toString(q)));
+                RealNode.Response r = node.call(
+                        "POST",
+                        "/" + index + "/_search?preference=_primary_first",
+                        String.format(Locale.ROOT, """
+                    {"size": 10, "_source": false, "query": {"embed_knn": {"%s": {"query_vector": %s, "k": 10, "num_candidates": 100}}}}""", field, Arrays.toString(q)));
                 check(r);
                 List<String> hits = new ArrayList<>();
-                for (JsonElement h : r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits")) {
-                    hits.add(h.getAsJsonObject().get("_id").getAsString() + "@" + h.getAsJsonObject().get("_score").getAsFloat());
+                for (JsonElement h :
+                        r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits")) {
+                    hits.add(h.getAsJsonObject().get("_id").getAsString() + "@"
+                            + h.getAsJsonObject().get("_score").getAsFloat());
                 }
                 assertEquals(field + ": " + r.text(), 10, hits.size());
                 perQuery.add(hits);
@@ -126,7 +143,11 @@ final class VectorOptionsWorkload {
             for (int q = 0; q < queries.size(); q++) {
                 int group = q * 7 % GROUPS;
                 for (String hit : field.getValue().get(q)) {
-                    assertEquals(field.getKey() + " query " + q + ": " + field.getValue().get(q), group, Integer.parseInt(hit.substring(0, hit.indexOf('@'))) % GROUPS);
+                    assertEquals(
+                            field.getKey() + " query " + q + ": "
+                                    + field.getValue().get(q),
+                            group,
+                            Integer.parseInt(hit.substring(0, hit.indexOf('@'))) % GROUPS);
                 }
             }
         }
@@ -137,7 +158,8 @@ final class VectorOptionsWorkload {
      * The same hits in the same order with the same scores, up to float32 rounding: a float similarity summed over
      * memory-mapped vectors may differ in its last bit from the same sum over a copy on the heap.
      */
-    static void assertSameResults(String when, Map<String, List<List<String>>> expected, Map<String, List<List<String>>> actual) {
+    static void assertSameResults(
+            String when, Map<String, List<List<String>>> expected, Map<String, List<List<String>>> actual) {
         assertEquals(when, expected.keySet(), actual.keySet());
         for (String field : expected.keySet()) {
             for (int q = 0; q < expected.get(field).size(); q++) {
@@ -159,7 +181,11 @@ final class VectorOptionsWorkload {
     static Map<String, JsonObject> vectorStats(RealNode node, String index) throws Exception {
         RealNode.Response r = node.call("GET", "/_plugins/_embeddings/vectors/" + index, null);
         check(r);
-        JsonObject fields = r.body().getAsJsonObject().getAsJsonObject("indices").getAsJsonObject(index).getAsJsonObject("fields");
+        JsonObject fields = r.body()
+                .getAsJsonObject()
+                .getAsJsonObject("indices")
+                .getAsJsonObject(index)
+                .getAsJsonObject("fields");
         Map<String, JsonObject> out = new LinkedHashMap<>();
         for (String field : FIELDS.keySet()) {
             out.put(field, fields.getAsJsonObject(field).getAsJsonObject("primaries"));
@@ -173,9 +199,18 @@ final class VectorOptionsWorkload {
             String why = f.getKey() + ": " + f.getValue();
             assertEquals(why, 2 * BATCH, f.getValue().get("vectors").getAsInt());
             assertEquals(why, segments, f.getValue().get("segments").getAsInt());
-            assertEquals(why, 2L * BATCH * DIMS * Float.BYTES, f.getValue().get("raw_bytes").getAsLong());
-            assertEquals(why, f.getKey().startsWith("flat"), f.getValue().get("graph_bytes").getAsLong() == 0);
-            assertEquals(why, f.getKey().endsWith("none") || f.getKey().endsWith("m8"), f.getValue().get("quantized_bytes").getAsLong() == 0);
+            assertEquals(
+                    why,
+                    2L * BATCH * DIMS * Float.BYTES,
+                    f.getValue().get("raw_bytes").getAsLong());
+            assertEquals(
+                    why,
+                    f.getKey().startsWith("flat"),
+                    f.getValue().get("graph_bytes").getAsLong() == 0);
+            assertEquals(
+                    why,
+                    f.getKey().endsWith("none") || f.getKey().endsWith("m8"),
+                    f.getValue().get("quantized_bytes").getAsLong() == 0);
         }
     }
 }

@@ -1,8 +1,16 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.lucene.codecs.Codec;
-import org.apache.lucene.codecs.lucene104.Lucene104Codec;
 import org.apache.lucene.codecs.KnnVectorsReader;
+import org.apache.lucene.codecs.lucene104.Lucene104Codec;
 import org.apache.lucene.codecs.lucene104.Lucene104HnswScalarQuantizedVectorsFormat;
 import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
 import org.apache.lucene.document.Document;
@@ -26,20 +34,12 @@ import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.ByteBuffersDirectory;
 import org.apache.lucene.store.Directory;
+import org.apache.lucene.tests.search.CheckHits;
 import org.apache.lucene.tests.search.QueryUtils;
 import org.apache.lucene.tests.util.LuceneTestCase;
 import org.apache.lucene.util.Version;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Random;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * {@link FloatRescoreQuery} over {@link EmbeddingKnnQuery} on a real Lucene index written through
@@ -69,11 +69,13 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
         }
         vectors = new float[DOCS][];
         Map<String, VectorFormat> formats = Map.of(
-            "bin", new VectorFormat(true, Quantization.BINARY, 16, 100),
-            "flat8", new VectorFormat(false, Quantization.INT8, 16, 100)
-        );
+                "bin", new VectorFormat(true, Quantization.BINARY, 16, 100),
+                "flat8", new VectorFormat(false, Quantization.INT8, 16, 100));
         Codec codec = new PerFieldVectorsCodec(new Lucene104Codec(), formats::get);
-        IndexWriterConfig config = new IndexWriterConfig().setCodec(codec).setMaxBufferedDocs(DOCS / 3).setMergePolicy(NoMergePolicy.INSTANCE);
+        IndexWriterConfig config = new IndexWriterConfig()
+                .setCodec(codec)
+                .setMaxBufferedDocs(DOCS / 3)
+                .setMergePolicy(NoMergePolicy.INSTANCE);
         try (IndexWriter writer = new IndexWriter(dir, config)) {
             for (int i = 0; i < DOCS; i++) {
                 float[] c = centroids[random.nextInt(centroids.length)];
@@ -84,7 +86,7 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
                 Document doc = new Document();
                 doc.add(new StoredField("id", i));
                 doc.add(new StringField("parity", i % 2 == 0 ? "even" : "odd", Field.Store.NO));
-                for (String field : new String[] { "bin", "flat8", "plain" }) {
+                for (String field : new String[] {"bin", "flat8", "plain"}) {
                     doc.add(new KnnFloatVectorField(field, vectors[i], SIM));
                 }
                 writer.addDocument(doc);
@@ -95,7 +97,14 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
         docToId = new HashMap<>();
         for (LeafReaderContext leaf : reader.leaves()) {
             for (int d = 0; d < leaf.reader().maxDoc(); d++) {
-                docToId.put(leaf.docBase + d, leaf.reader().storedFields().document(d).getField("id").numericValue().intValue());
+                docToId.put(
+                        leaf.docBase + d,
+                        leaf.reader()
+                                .storedFields()
+                                .document(d)
+                                .getField("id")
+                                .numericValue()
+                                .intValue());
             }
         }
     }
@@ -127,9 +136,14 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
             FieldInfo bin = leaf.reader().getFieldInfos().fieldInfo("bin");
             FieldInfo flat = leaf.reader().getFieldInfos().fieldInfo("flat8");
             FieldInfo plain = leaf.reader().getFieldInfos().fieldInfo("plain");
-            assertEquals(Lucene104HnswScalarQuantizedVectorsFormat.NAME, bin.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
-            assertEquals(Lucene104HnswScalarQuantizedVectorsFormat.NAME, flat.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
-            assertEquals("Lucene99HnswVectorsFormat", plain.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
+            assertEquals(
+                    Lucene104HnswScalarQuantizedVectorsFormat.NAME,
+                    bin.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
+            assertEquals(
+                    Lucene104HnswScalarQuantizedVectorsFormat.NAME,
+                    flat.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
+            assertEquals(
+                    "Lucene99HnswVectorsFormat", plain.getAttribute(PerFieldKnnVectorsFormat.PER_FIELD_FORMAT_KEY));
             Map<String, Long> binBytes = vectorsReader.getOffHeapByteSize(bin);
             Map<String, Long> flatBytes = vectorsReader.getOffHeapByteSize(flat);
             Map<String, Long> plainBytes = vectorsReader.getOffHeapByteSize(plain);
@@ -151,20 +165,24 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
         int k = 10;
         int candidates = 30;
         int reordered = 0;
-        for (String field : new String[] { "bin", "flat8" }) {
+        for (String field : new String[] {"bin", "flat8"}) {
             for (int q = 0; q < 20; q++) {
                 float[] target = target(random);
-                Query quantized = new EmbeddingKnnQuery(field, target, candidates, candidates, null, Float.NEGATIVE_INFINITY, false);
+                Query quantized = new EmbeddingKnnQuery(
+                        field, target, candidates, candidates, null, Float.NEGATIVE_INFINITY, false);
                 TopDocs pool = searcher.search(quantized, candidates);
                 assertEquals(candidates, pool.scoreDocs.length);
-                TopDocs rescored = searcher.search(new FloatRescoreQuery(quantized, field, target, k, Float.NEGATIVE_INFINITY), k);
+                TopDocs rescored =
+                        searcher.search(new FloatRescoreQuery(quantized, field, target, k, Float.NEGATIVE_INFINITY), k);
 
-                Set<Integer> poolDocs = Arrays.stream(pool.scoreDocs).map(d -> d.doc).collect(Collectors.toSet());
+                Set<Integer> poolDocs =
+                        Arrays.stream(pool.scoreDocs).map(d -> d.doc).collect(Collectors.toSet());
                 ScoreDoc[] expected = Arrays.stream(pool.scoreDocs)
-                    .map(d -> new ScoreDoc(d.doc, exact(target, d.doc)))
-                    .sorted(Comparator.comparingDouble((ScoreDoc d) -> -d.score).thenComparingInt(d -> d.doc))
-                    .limit(k)
-                    .toArray(ScoreDoc[]::new);
+                        .map(d -> new ScoreDoc(d.doc, exact(target, d.doc)))
+                        .sorted(Comparator.comparingDouble((ScoreDoc d) -> -d.score)
+                                .thenComparingInt(d -> d.doc))
+                        .limit(k)
+                        .toArray(ScoreDoc[]::new);
                 assertEquals(k, rescored.scoreDocs.length);
                 for (int i = 0; i < k; i++) {
                     ScoreDoc hit = rescored.scoreDocs[i];
@@ -172,8 +190,12 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
                     assertEquals("the float32 similarity, exactly", exact(target, hit.doc), hit.score, 0f);
                     assertEquals("rank " + i, expected[i].doc, hit.doc);
                 }
-                int[] before = Arrays.stream(pool.scoreDocs).limit(k).mapToInt(d -> d.doc).toArray();
-                int[] after = Arrays.stream(rescored.scoreDocs).mapToInt(d -> d.doc).toArray();
+                int[] before = Arrays.stream(pool.scoreDocs)
+                        .limit(k)
+                        .mapToInt(d -> d.doc)
+                        .toArray();
+                int[] after =
+                        Arrays.stream(rescored.scoreDocs).mapToInt(d -> d.doc).toArray();
                 if (Arrays.equals(before, after) == false) {
                     reordered++;
                 }
@@ -201,7 +223,9 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
         float[] target = target(new Random(5));
         Query even = new TermQuery(new Term("parity", "even"));
         Query quantized = new EmbeddingKnnQuery("bin", target, 30, 30, even, Float.NEGATIVE_INFINITY, false);
-        for (ScoreDoc d : searcher.search(new FloatRescoreQuery(quantized, "bin", target, 10, Float.NEGATIVE_INFINITY), 10).scoreDocs) {
+        for (ScoreDoc d : searcher.search(
+                        new FloatRescoreQuery(quantized, "bin", target, 10, Float.NEGATIVE_INFINITY), 10)
+                .scoreDocs) {
             assertEquals(0, docToId.get(d.doc) % 2);
         }
     }
@@ -215,9 +239,9 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
         Query quantized = new EmbeddingKnnQuery("bin", target, 20, 20, null, Float.NEGATIVE_INFINITY, false);
         FloatRescoreQuery query = new FloatRescoreQuery(quantized, "bin", target, 5, Float.NEGATIVE_INFINITY);
         try (Directory single = new ByteBuffersDirectory()) {
-            IndexWriterConfig config = new IndexWriterConfig().setCodec(
-                new PerFieldVectorsCodec(new Lucene104Codec(), f -> new VectorFormat(true, Quantization.BINARY, 16, 100))
-            );
+            IndexWriterConfig config = new IndexWriterConfig()
+                    .setCodec(new PerFieldVectorsCodec(
+                            new Lucene104Codec(), f -> new VectorFormat(true, Quantization.BINARY, 16, 100)));
             try (IndexWriter writer = new IndexWriter(single, config)) {
                 for (int i = 0; i < 500; i++) {
                     Document doc = new Document();
@@ -239,12 +263,13 @@ public class FloatRescoreQueryTests extends LuceneTestCase {
                     QueryUtils.checkBulkScorerSkipTo(random(), query, searcher);
                     QueryUtils.checkCount(query, searcher);
                     QueryUtils.checkExplanations(query, searcher);
-                    org.apache.lucene.tests.search.CheckHits.checkMatches(query, searcher);
+                    CheckHits.checkMatches(query, searcher);
                 }
             }
         }
         QueryUtils.checkUnequal(query, new FloatRescoreQuery(quantized, "bin", target, 6, Float.NEGATIVE_INFINITY));
         QueryUtils.checkUnequal(query, new FloatRescoreQuery(quantized, "flat8", target, 5, Float.NEGATIVE_INFINITY));
-        QueryUtils.checkEqual(query, new FloatRescoreQuery(quantized, "bin", target.clone(), 5, Float.NEGATIVE_INFINITY));
+        QueryUtils.checkEqual(
+                query, new FloatRescoreQuery(quantized, "bin", target.clone(), 5, Float.NEGATIVE_INFINITY));
     }
 }

@@ -1,5 +1,15 @@
 package org.embeddings.lucene;
 
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -8,6 +18,7 @@ import org.apache.lucene.document.TextField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause;
@@ -22,16 +33,6 @@ import org.apache.lucene.store.Directory;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
-
-import java.io.IOException;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
 /**
  * {@link FusionQuery} and {@link EmbeddingKnnQuery} on a small real Lucene index spread over several segments:
@@ -51,7 +52,8 @@ public class FusionQueryTest {
         dir = new ByteBuffersDirectory();
         Random random = new Random(42);
         vectors = new float[DOCS][DIMS];
-        try (IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setMaxBufferedDocs(7).setMergePolicy(org.apache.lucene.index.NoMergePolicy.INSTANCE))) {
+        try (IndexWriter writer = new IndexWriter(
+                dir, new IndexWriterConfig().setMaxBufferedDocs(7).setMergePolicy(NoMergePolicy.INSTANCE))) {
             for (int i = 0; i < DOCS; i++) {
                 for (int d = 0; d < DIMS; d++) {
                     vectors[i][d] = random.nextFloat() - 0.5f;
@@ -60,7 +62,8 @@ public class FusionQueryTest {
                 doc.add(new StringField("id", Integer.toString(i), Field.Store.YES));
                 doc.add(new StringField("parity", i % 2 == 0 ? "even" : "odd", Field.Store.NO));
                 // "alpha" in every third document, repeated by id so that BM25 ranks them apart
-                doc.add(new TextField("body", (i % 3 == 0 ? "alpha ".repeat(1 + i % 5) : "") + "filler text " + i, Field.Store.NO));
+                doc.add(new TextField(
+                        "body", (i % 3 == 0 ? "alpha ".repeat(1 + i % 5) : "") + "filler text " + i, Field.Store.NO));
                 doc.add(new KnnFloatVectorField("vec", vectors[i], VectorSimilarityFunction.COSINE));
                 writer.addDocument(doc);
             }
@@ -103,7 +106,8 @@ public class FusionQueryTest {
                 expected.merge(top.scoreDocs[r].doc, 1f / (60 + r + 1), Float::sum);
             }
         }
-        FusionQuery fusion = new FusionQuery(List.of(text(), knn(window)), new float[] { 1, 1 }, new ScoreFusion.Rrf(60), window);
+        FusionQuery fusion =
+                new FusionQuery(List.of(text(), knn(window)), new float[] {1, 1}, new ScoreFusion.Rrf(60), window);
         TopDocs fused = searcher.search(fusion, 100);
         assertEquals(expected.size(), fused.scoreDocs.length);
         assertEquals(expected.size(), searcher.count(fusion));
@@ -120,7 +124,7 @@ public class FusionQueryTest {
         int window = 15;
         Map<Integer, Float> a = scores(searcher.search(text(), window));
         Map<Integer, Float> b = scores(searcher.search(knn(window), window));
-        float[] weights = { 0.3f, 0.7f };
+        float[] weights = {0.3f, 0.7f};
         Map<Integer, Float> expected = new HashMap<>();
         List<Map<Integer, Float>> windows = List.of(a, b);
         for (int w = 0; w < 2; w++) {
@@ -130,7 +134,8 @@ public class FusionQueryTest {
                 expected.merge(e.getKey(), weights[w] * (e.getValue() - min) / (max - min), Float::sum);
             }
         }
-        FusionQuery fusion = new FusionQuery(List.of(text(), knn(window)), weights, new ScoreFusion.Linear(Normalization.MIN_MAX), window);
+        FusionQuery fusion = new FusionQuery(
+                List.of(text(), knn(window)), weights, new ScoreFusion.Linear(Normalization.MIN_MAX), window);
         TopDocs fused = searcher.search(fusion, 100);
         assertEquals(expected.size(), fused.scoreDocs.length);
         for (ScoreDoc sd : fused.scoreDocs) {
@@ -140,11 +145,12 @@ public class FusionQueryTest {
 
     @Test
     public void fusedResultComposesWithABooleanFilter() throws IOException {
-        FusionQuery fusion = new FusionQuery(List.of(text(), knn(10)), new float[] { 1, 1 }, new ScoreFusion.Rrf(60), 10);
+        FusionQuery fusion = new FusionQuery(List.of(text(), knn(10)), new float[] {1, 1}, new ScoreFusion.Rrf(60), 10);
         TopDocs all = searcher.search(fusion, 100);
-        Query evenOnly = new BooleanQuery.Builder().add(fusion, BooleanClause.Occur.MUST)
-            .add(new TermQuery(new Term("parity", "even")), BooleanClause.Occur.FILTER)
-            .build();
+        Query evenOnly = new BooleanQuery.Builder()
+                .add(fusion, BooleanClause.Occur.MUST)
+                .add(new TermQuery(new Term("parity", "even")), BooleanClause.Occur.FILTER)
+                .build();
         TopDocs even = searcher.search(evenOnly, 100);
         int expected = 0;
         for (ScoreDoc sd : all.scoreDocs) {
@@ -167,12 +173,13 @@ public class FusionQueryTest {
             byCosine[i] = i;
             cos[i] = VectorSimilarityFunction.COSINE.compare(vectors[5], vectors[i]);
         }
-        java.util.Arrays.sort(byCosine, (x, y) -> Float.compare(cos[y], cos[x]));
+        Arrays.sort(byCosine, (x, y) -> Float.compare(cos[y], cos[x]));
         int[] expected = new int[k];
         int[] actual = new int[k];
         for (int i = 0; i < k; i++) {
             expected[i] = byCosine[i];
-            actual[i] = Integer.parseInt(searcher.storedFields().document(top.scoreDocs[i].doc).get("id"));
+            actual[i] = Integer.parseInt(
+                    searcher.storedFields().document(top.scoreDocs[i].doc).get("id"));
         }
         assertEquals(k, top.scoreDocs.length);
         assertArrayEquals(expected, actual);
@@ -180,7 +187,8 @@ public class FusionQueryTest {
 
     @Test
     public void minScoreDropsWeakHitsAndKCutsCandidates() throws IOException {
-        TopDocs wide = searcher.search(new EmbeddingKnnQuery("vec", vectors[5], 20, 40, null, Float.NEGATIVE_INFINITY, true), 100);
+        TopDocs wide = searcher.search(
+                new EmbeddingKnnQuery("vec", vectors[5], 20, 40, null, Float.NEGATIVE_INFINITY, true), 100);
         assertEquals(20, wide.scoreDocs.length);
         float threshold = wide.scoreDocs[9].score;
         TopDocs cut = searcher.search(new EmbeddingKnnQuery("vec", vectors[5], 20, 40, null, threshold, true), 100);
@@ -192,12 +200,12 @@ public class FusionQueryTest {
 
     @Test
     public void normalizationsMapEachWindowToNonNegativeScores() {
-        float[] raw = { 3f, 1f, 2f };
-        assertArrayEquals(new float[] { 1f, 0f, 0.5f }, Normalization.MIN_MAX.apply(raw), 1e-6f);
+        float[] raw = {3f, 1f, 2f};
+        assertArrayEquals(new float[] {1f, 0f, 0.5f}, Normalization.MIN_MAX.apply(raw), 1e-6f);
         float norm = (float) Math.sqrt(14);
-        assertArrayEquals(new float[] { 3 / norm, 1 / norm, 2 / norm }, Normalization.L2.apply(raw), 1e-6f);
+        assertArrayEquals(new float[] {3 / norm, 1 / norm, 2 / norm}, Normalization.L2.apply(raw), 1e-6f);
         float std = (float) Math.sqrt(2.0 / 3);
         // z-scores (1/std, -1/std, 0) shifted so the lowest is 0
-        assertArrayEquals(new float[] { 2 / std, 0f, 1 / std }, Normalization.Z_SCORE.apply(raw), 1e-5f);
+        assertArrayEquals(new float[] {2 / std, 0f, 1 / std}, Normalization.Z_SCORE.apply(raw), 1e-5f);
     }
 }

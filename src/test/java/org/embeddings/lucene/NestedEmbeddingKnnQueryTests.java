@@ -1,5 +1,11 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -26,13 +32,6 @@ import org.apache.lucene.tests.search.CheckHits;
 import org.apache.lucene.tests.search.QueryUtils;
 import org.apache.lucene.tests.util.LuceneTestCase;
 
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Random;
-import java.util.Set;
-
 /**
  * {@link NestedEmbeddingKnnQuery} on a real block-join index (parents after their passages, several segments):
  * k hits are k distinct parents, each represented by its best passage, in the order brute force gives; a filter
@@ -57,7 +56,8 @@ public class NestedEmbeddingKnnQueryTests extends LuceneTestCase {
         super.setUp();
         dir = newDirectory();
         Random random = new Random(7);
-        try (IndexWriter writer = new IndexWriter(dir, new IndexWriterConfig().setMaxBufferedDocs(25).setMergePolicy(NoMergePolicy.INSTANCE))) {
+        try (IndexWriter writer = new IndexWriter(
+                dir, new IndexWriterConfig().setMaxBufferedDocs(25).setMergePolicy(NoMergePolicy.INSTANCE))) {
             for (int p = 0; p < PARENTS; p++) {
                 List<Document> block = new ArrayList<>();
                 float[][] own = new float[1 + random.nextInt(5)][];
@@ -113,12 +113,17 @@ public class NestedEmbeddingKnnQueryTests extends LuceneTestCase {
     }
 
     private int parentOf(int childDoc) throws IOException {
-        return searcher.storedFields().document(childDoc).getField("parent").numericValue().intValue();
+        return searcher.storedFields()
+                .document(childDoc)
+                .getField("parent")
+                .numericValue()
+                .intValue();
     }
 
     public void testKDistinctParentsEachByItsBestPassageInBruteForceOrder() throws IOException {
         float[] query = unit(new Random(99));
-        Query knn = new NestedEmbeddingKnnQuery("passages.vec", query, 10, 10, null, parents, Float.NEGATIVE_INFINITY, true);
+        Query knn = new NestedEmbeddingKnnQuery(
+                "passages.vec", query, 10, 10, null, parents, Float.NEGATIVE_INFINITY, true);
         TopDocs top = searcher.search(knn, 100);
         assertEquals(10, top.scoreDocs.length);
         List<Integer> expected = new ArrayList<>();
@@ -135,7 +140,10 @@ public class NestedEmbeddingKnnQueryTests extends LuceneTestCase {
             assertEquals(best(parent, query), hit.score, 1e-5);
         }
         // approximate search over this small graph finds the same parents
-        TopDocs approximate = searcher.search(new NestedEmbeddingKnnQuery("passages.vec", query, 10, 40, null, parents, Float.NEGATIVE_INFINITY, false), 100);
+        TopDocs approximate = searcher.search(
+                new NestedEmbeddingKnnQuery(
+                        "passages.vec", query, 10, 40, null, parents, Float.NEGATIVE_INFINITY, false),
+                100);
         assertEquals(10, approximate.scoreDocs.length);
         Set<Integer> approximateParents = new HashSet<>();
         for (ScoreDoc hit : approximate.scoreDocs) {
@@ -147,28 +155,40 @@ public class NestedEmbeddingKnnQueryTests extends LuceneTestCase {
     public void testParentFilterJoinedDownAndMinScore() throws IOException {
         float[] query = unit(new Random(5));
         Query even = new ToChildBlockJoinQuery(new TermQuery(new Term("parity", "even")), parents);
-        TopDocs top = searcher.search(new NestedEmbeddingKnnQuery("passages.vec", query, 50, 50, even, parents, Float.NEGATIVE_INFINITY, true), 100);
+        TopDocs top = searcher.search(
+                new NestedEmbeddingKnnQuery(
+                        "passages.vec", query, 50, 50, even, parents, Float.NEGATIVE_INFINITY, true),
+                100);
         assertEquals(PARENTS / 2, top.scoreDocs.length);
         for (ScoreDoc hit : top.scoreDocs) {
             assertEquals(0, parentOf(hit.doc) % 2);
         }
         float threshold = top.scoreDocs[4].score;
-        TopDocs kept = searcher.search(new NestedEmbeddingKnnQuery("passages.vec", query, 50, 50, even, parents, threshold, true), 100);
+        TopDocs kept = searcher.search(
+                new NestedEmbeddingKnnQuery("passages.vec", query, 50, 50, even, parents, threshold, true), 100);
         assertEquals(5, kept.scoreDocs.length);
     }
 
     public void testScoresParentsThroughABlockJoinAndPassesQueryUtils() throws IOException {
         float[] query = unit(new Random(11));
-        NestedEmbeddingKnnQuery knn = new NestedEmbeddingKnnQuery("passages.vec", query, 5, 8, null, parents, Float.NEGATIVE_INFINITY, false);
+        NestedEmbeddingKnnQuery knn =
+                new NestedEmbeddingKnnQuery("passages.vec", query, 5, 8, null, parents, Float.NEGATIVE_INFINITY, false);
         QueryUtils.check(knn);
         CheckHits.checkExplanations(knn, "passages.vec", searcher);
         TopDocs top = searcher.search(new ToParentBlockJoinQuery(knn, parents, ScoreMode.Max), 100);
         assertEquals(5, top.scoreDocs.length);
         for (ScoreDoc hit : top.scoreDocs) {
-            int parent = Integer.parseInt(searcher.storedFields().document(hit.doc).get("id"));
+            int parent =
+                    Integer.parseInt(searcher.storedFields().document(hit.doc).get("id"));
             assertEquals(best(parent, query), hit.score, 1e-5);
         }
-        assertEquals(knn, new NestedEmbeddingKnnQuery("passages.vec", query, 5, 8, null, parents, Float.NEGATIVE_INFINITY, false));
-        assertNotEquals(knn, new NestedEmbeddingKnnQuery("passages.vec", query, 6, 8, null, parents, Float.NEGATIVE_INFINITY, false));
+        assertEquals(
+                knn,
+                new NestedEmbeddingKnnQuery(
+                        "passages.vec", query, 5, 8, null, parents, Float.NEGATIVE_INFINITY, false));
+        assertNotEquals(
+                knn,
+                new NestedEmbeddingKnnQuery(
+                        "passages.vec", query, 6, 8, null, parents, Float.NEGATIVE_INFINITY, false));
     }
 }

@@ -1,5 +1,9 @@
 package org.embeddings.lucene;
 
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -21,11 +25,6 @@ import org.apache.lucene.tests.util.LuceneTestCase;
 import org.apache.lucene.tests.util.TestUtil;
 import org.apache.lucene.util.BytesRef;
 
-import java.io.IOException;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 /**
  * Lucene's {@link QueryUtils} conformance checks (equality, explanations that agree with scores, skipping, bulk
  * scoring, exact counts) on the plugin's scored-document queries, over a randomized multi-segment index with
@@ -34,7 +33,7 @@ import java.util.Map;
  * checked on that reader.
  */
 public class ScoredQueriesTests extends LuceneTestCase {
-    private static final String[] WORDS = { "lava", "ash", "bread", "oven", "heart", "blood", "goal", "match" };
+    private static final String[] WORDS = {"lava", "ash", "bread", "oven", "heart", "blood", "goal", "match"};
 
     private Directory dir;
     private DirectoryReader reader;
@@ -56,7 +55,10 @@ public class ScoredQueriesTests extends LuceneTestCase {
                 }
                 doc.add(new TextField("body", body.toString(), Field.Store.NO));
                 if (random().nextInt(5) > 0) {
-                    doc.add(new KnnFloatVectorField("vec", new float[] { random().nextFloat(), random().nextFloat() - 0.5f, 1f }, VectorSimilarityFunction.COSINE));
+                    doc.add(new KnnFloatVectorField(
+                            "vec",
+                            new float[] {random().nextFloat(), random().nextFloat() - 0.5f, 1f},
+                            VectorSimilarityFunction.COSINE));
                 }
                 writer.addDocument(doc);
                 if (random().nextInt(10) == 0) {
@@ -84,20 +86,37 @@ public class ScoredQueriesTests extends LuceneTestCase {
      * rewrite can reproduce; {@link FusionQueryTest} checks those rankings against the formulas.
      */
     public void testFusionQuery() throws IOException {
-        List<Query> queries = List.of(new TermQuery(new Term("body", "lava")), new TermQuery(new Term("body", "bread")), new MatchAllDocsQuery());
+        List<Query> queries = List.of(
+                new TermQuery(new Term("body", "lava")),
+                new TermQuery(new Term("body", "bread")),
+                new MatchAllDocsQuery());
         int everything = reader.maxDoc();
-        for (ScoreFusion fusion : List.of(new ScoreFusion.Rrf(60), new ScoreFusion.Linear(Normalization.MIN_MAX), new ScoreFusion.Linear(Normalization.Z_SCORE))) {
-            QueryUtils.check(random(), new FusionQuery(queries, new float[] { 1f, 0.5f, 0.1f }, fusion, everything), searcher);
-            QueryUtils.check(random(), new FusionQuery(queries.subList(0, 2), new float[] { 1f, 0.5f }, fusion, everything), searcher);
+        for (ScoreFusion fusion : List.of(
+                new ScoreFusion.Rrf(60),
+                new ScoreFusion.Linear(Normalization.MIN_MAX),
+                new ScoreFusion.Linear(Normalization.Z_SCORE))) {
+            QueryUtils.check(
+                    random(), new FusionQuery(queries, new float[] {1f, 0.5f, 0.1f}, fusion, everything), searcher);
+            QueryUtils.check(
+                    random(),
+                    new FusionQuery(queries.subList(0, 2), new float[] {1f, 0.5f}, fusion, everything),
+                    searcher);
         }
     }
 
     /** Exact search with k as large as the index matches every document with a vector: local, as QueryUtils needs. */
     public void testEmbeddingKnnQuery() throws IOException {
-        float[] target = { 0.3f, 0.1f, 1f };
+        float[] target = {0.3f, 0.1f, 1f};
         int everything = reader.maxDoc();
-        QueryUtils.check(random(), new EmbeddingKnnQuery("vec", target, everything, everything, null, Float.NEGATIVE_INFINITY, true), searcher);
-        QueryUtils.check(random(), new EmbeddingKnnQuery("vec", target, everything, everything, new TermQuery(new Term("body", "ash")), 0.9f, true), searcher);
+        QueryUtils.check(
+                random(),
+                new EmbeddingKnnQuery("vec", target, everything, everything, null, Float.NEGATIVE_INFINITY, true),
+                searcher);
+        QueryUtils.check(
+                random(),
+                new EmbeddingKnnQuery(
+                        "vec", target, everything, everything, new TermQuery(new Term("body", "ash")), 0.9f, true),
+                searcher);
     }
 
     public void testScoredIdsQuery() throws IOException {

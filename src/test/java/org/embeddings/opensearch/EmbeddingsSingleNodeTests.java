@@ -1,5 +1,8 @@
 package org.embeddings.opensearch;
 
+import java.util.Collection;
+import java.util.List;
+import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.xcontent.XContentType;
@@ -9,9 +12,6 @@ import org.opensearch.index.mapper.MapperParsingException;
 import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
-
-import java.util.Collection;
-import java.util.List;
 
 /**
  * The plugin inside an in-JVM node (OpenSearch test framework): the {@code embedding} mapper's validation, the
@@ -30,67 +30,106 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     public void testMapperIndexesVectorsAndRejectsBadOnes() {
-        client().admin().indices().prepareCreate("vectors").setMapping("v", "type=embedding,dims=3,similarity=l2_norm").get();
-        client().prepareIndex("vectors").setId("1").setSource("{\"v\": [1, 2, 3]}", XContentType.JSON).get();
+        client().admin()
+                .indices()
+                .prepareCreate("vectors")
+                .setMapping("v", "type=embedding,dims=3,similarity=l2_norm")
+                .get();
+        client().prepareIndex("vectors")
+                .setId("1")
+                .setSource("{\"v\": [1, 2, 3]}", XContentType.JSON)
+                .get();
 
         MapperParsingException wrongDims = expectThrows(
-            MapperParsingException.class,
-            () -> client().prepareIndex("vectors").setId("2").setSource("{\"v\": [1, 2]}", XContentType.JSON).get()
-        );
-        assertTrue(wrongDims.getCause().getMessage(), wrongDims.getCause().getMessage().contains("[v] expects a vector of [3] dims"));
+                MapperParsingException.class,
+                () -> client().prepareIndex("vectors")
+                        .setId("2")
+                        .setSource("{\"v\": [1, 2]}", XContentType.JSON)
+                        .get());
+        assertTrue(
+                wrongDims.getCause().getMessage(),
+                wrongDims.getCause().getMessage().contains("[v] expects a vector of [3] dims"));
 
         MapperParsingException notNumbers = expectThrows(
-            MapperParsingException.class,
-            () -> client().prepareIndex("vectors").setId("3").setSource("{\"v\": [1, \"x\", 3]}", XContentType.JSON).get()
-        );
-        assertTrue(notNumbers.getCause().getMessage(), notNumbers.getCause().getMessage().contains("[v] of type [embedding] expects numbers"));
+                MapperParsingException.class,
+                () -> client().prepareIndex("vectors")
+                        .setId("3")
+                        .setSource("{\"v\": [1, \"x\", 3]}", XContentType.JSON)
+                        .get());
+        assertTrue(
+                notNumbers.getCause().getMessage(),
+                notNumbers.getCause().getMessage().contains("[v] of type [embedding] expects numbers"));
     }
 
     public void testMalformedMappingsAreRefused() {
         Exception noDims = expectThrows(
-            MapperParsingException.class,
-            () -> client().admin().indices().prepareCreate("nodims").setMapping("v", "type=embedding").get()
-        );
+                MapperParsingException.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("nodims")
+                        .setMapping("v", "type=embedding")
+                        .get());
         assertTrue(noDims.getMessage(), noDims.getMessage().contains("needs [dims]"));
         Exception hugeDims = expectThrows(
-            MapperParsingException.class,
-            () -> client().admin().indices().prepareCreate("huge").setMapping("v", "type=embedding,dims=100000").get()
-        );
+                MapperParsingException.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("huge")
+                        .setMapping("v", "type=embedding,dims=100000")
+                        .get());
         assertTrue(hugeDims.getMessage(), hugeDims.getMessage().contains("[100000]"));
         Exception similarity = expectThrows(
-            MapperParsingException.class,
-            () -> client().admin().indices().prepareCreate("sim").setMapping("v", "type=embedding,dims=3,similarity=manhattan").get()
-        );
+                MapperParsingException.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("sim")
+                        .setMapping("v", "type=embedding,dims=3,similarity=manhattan")
+                        .get());
         assertTrue(similarity.getMessage(), similarity.getMessage().contains("manhattan"));
     }
 
     public void testProcessorAndQueryThroughAnInstalledModel() throws Exception {
         TestModels.install(getInstanceFromNode(Environment.class), "bge-small-en-v1.5");
-        client().admin().indices().prepareCreate("docs").setMapping("body", "type=text", "vec", "type=embedding,dims=384").get();
         client().admin()
-            .cluster()
-            .preparePutPipeline(
-                "p",
-                new BytesArray("{\"processors\":[{\"embed\":{\"model\":\"BGE-small-en-v1.5\",\"field_map\":{\"body\":\"vec\"}}}]}"),
-                XContentType.JSON
-            )
-            .get();
-        String[] bodies = { "Glaciers carve valleys as they slowly flow downhill.", "The recipe needs two eggs and a cup of flour." };
+                .indices()
+                .prepareCreate("docs")
+                .setMapping("body", "type=text", "vec", "type=embedding,dims=384")
+                .get();
+        client().admin()
+                .cluster()
+                .preparePutPipeline(
+                        "p",
+                        new BytesArray(
+                                "{\"processors\":[{\"embed\":{\"model\":\"BGE-small-en-v1.5\",\"field_map\":{\"body\":\"vec\"}}}]}"),
+                        XContentType.JSON)
+                .get();
+        String[] bodies = {
+            "Glaciers carve valleys as they slowly flow downhill.", "The recipe needs two eggs and a cup of flour."
+        };
         for (int i = 0; i < bodies.length; i++) {
             client().prepareIndex("docs")
-                .setId(Integer.toString(i))
-                .setPipeline("p")
-                .setSource("{\"body\": \"" + bodies[i] + "\"}", XContentType.JSON)
-                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
-                .get();
+                    .setId(Integer.toString(i))
+                    .setPipeline("p")
+                    .setSource("{\"body\": \"" + bodies[i] + "\"}", XContentType.JSON)
+                    .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                    .get();
         }
-        String query = "{\"embed_knn\": {\"vec\": {\"query_text\": \"what shapes mountain valleys\", \"model\": \"bge-small-en-v1.5\", \"k\": 2}}}";
-        SearchResponse response = client().prepareSearch("docs").setQuery(QueryBuilders.wrapperQuery(query)).get();
+        String query =
+                "{\"embed_knn\": {\"vec\": {\"query_text\": \"what shapes mountain valleys\", \"model\": \"bge-small-en-v1.5\", \"k\": 2}}}";
+        SearchResponse response = client().prepareSearch("docs")
+                .setQuery(QueryBuilders.wrapperQuery(query))
+                .get();
         assertEquals(2, response.getHits().getHits().length);
         assertEquals("0", response.getHits().getAt(0).getId());
 
         String onText = "{\"embed_knn\": {\"body\": {\"query_text\": \"valleys\", \"model\": \"bge-small-en-v1.5\"}}}";
-        Exception notEmbedding = expectThrows(Exception.class, () -> client().prepareSearch("docs").setQuery(QueryBuilders.wrapperQuery(onText)).get());
-        assertTrue(notEmbedding.toString(), org.opensearch.ExceptionsHelper.stackTrace(notEmbedding).contains("needs a field of type [embedding]"));
+        Exception notEmbedding = expectThrows(
+                Exception.class,
+                () -> client().prepareSearch("docs")
+                        .setQuery(QueryBuilders.wrapperQuery(onText))
+                        .get());
+        assertTrue(
+                notEmbedding.toString(),
+                ExceptionsHelper.stackTrace(notEmbedding).contains("needs a field of type [embedding]"));
     }
 }

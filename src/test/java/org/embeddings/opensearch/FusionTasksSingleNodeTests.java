@@ -1,5 +1,12 @@
 package org.embeddings.opensearch;
 
+import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.Query;
 import org.opensearch.ExceptionsHelper;
@@ -31,14 +38,6 @@ import org.opensearch.tasks.Task;
 import org.opensearch.tasks.TaskInfo;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
-import java.io.IOException;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-
 /**
  * Global {@code fusion}'s sub-searches on an in-JVM node: they are children of the user's search task (a test filter
  * sees their parent), they are cancelled when that task is cancelled (a test query blocks one of them on a shard
@@ -49,6 +48,7 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     /** Parent task of every search the node ran, by the search's own task id. */
     static final Map<Long, TaskId> PARENTS = new ConcurrentHashMap<>();
+
     static volatile CountDownLatch release = new CountDownLatch(0);
 
     /** Records each search's parent task, and adds {@code test_block}: a query that holds its shard until released. */
@@ -63,12 +63,11 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
                 @Override
                 public <Request extends ActionRequest, Response extends ActionResponse> void apply(
-                    Task task,
-                    String action,
-                    Request request,
-                    ActionListener<Response> listener,
-                    ActionFilterChain<Request, Response> chain
-                ) {
+                        Task task,
+                        String action,
+                        Request request,
+                        ActionListener<Response> listener,
+                        ActionFilterChain<Request, Response> chain) {
                     if (SearchAction.NAME.equals(action) && task != null) {
                         PARENTS.put(task.getId(), task.getParentTaskId());
                     }
@@ -140,10 +139,24 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void setUp() throws Exception {
         super.setUp();
         TestModels.install(getInstanceFromNode(Environment.class), BGE);
-        client().admin().indices().prepareCreate("notes").setMapping("body", "type=text", "vec", "type=embedding,model=" + BGE).get();
-        client().admin().indices().prepareCreate("other").setMapping("body", "type=text", "vec", "type=keyword").get();
-        client().prepareIndex("notes").setId("1").setSource("{\"body\": \"lava and ash\", \"vec\": " + unitVector() + "}", XContentType.JSON).get();
-        client().prepareIndex("other").setId("2").setSource("{\"body\": \"lava flows\", \"vec\": \"not a vector\"}", XContentType.JSON).get();
+        client().admin()
+                .indices()
+                .prepareCreate("notes")
+                .setMapping("body", "type=text", "vec", "type=embedding,model=" + BGE)
+                .get();
+        client().admin()
+                .indices()
+                .prepareCreate("other")
+                .setMapping("body", "type=text", "vec", "type=keyword")
+                .get();
+        client().prepareIndex("notes")
+                .setId("1")
+                .setSource("{\"body\": \"lava and ash\", \"vec\": " + unitVector() + "}", XContentType.JSON)
+                .get();
+        client().prepareIndex("other")
+                .setId("2")
+                .setSource("{\"body\": \"lava flows\", \"vec\": \"not a vector\"}", XContentType.JSON)
+                .get();
         client().admin().indices().prepareRefresh().get();
     }
 
@@ -158,10 +171,14 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testSubSearchesAreChildrenOfTheUsersSearch() {
         PARENTS.clear();
         SearchResponse response = client().prepareSearch("notes")
-            .setQuery(QueryBuilders.wrapperQuery("{\"fusion\": {\"queries\": [{\"match\": {\"body\": \"lava\"}}, {\"match_all\": {}}]}}"))
-            .get();
+                .setQuery(QueryBuilders.wrapperQuery(
+                        "{\"fusion\": {\"queries\": [{\"match\": {\"body\": \"lava\"}}, {\"match_all\": {}}]}}"))
+                .get();
         assertEquals(1, response.getHits().getTotalHits().value());
-        List<Long> outer = PARENTS.entrySet().stream().filter(e -> e.getValue().isSet() == false).map(Map.Entry::getKey).toList();
+        List<Long> outer = PARENTS.entrySet().stream()
+                .filter(e -> e.getValue().isSet() == false)
+                .map(Map.Entry::getKey)
+                .toList();
         assertEquals(PARENTS.toString(), 1, outer.size());
         List<TaskId> children = PARENTS.values().stream().filter(TaskId::isSet).toList();
         assertEquals(PARENTS.toString(), 2, children.size());
@@ -174,26 +191,57 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
         release = new CountDownLatch(1);
         try {
             ActionFuture<SearchResponse> search = client().prepareSearch("notes")
-                .setQuery(QueryBuilders.wrapperQuery("{\"fusion\": {\"queries\": [{\"test_block\": {}}, {\"match_all\": {}}]}}"))
-                .execute();
+                    .setQuery(QueryBuilders.wrapperQuery(
+                            "{\"fusion\": {\"queries\": [{\"test_block\": {}}, {\"match_all\": {}}]}}"))
+                    .execute();
             TaskInfo[] found = new TaskInfo[2];
-            assertBusy(() -> {
-                ListTasksResponse tasks = client().admin().cluster().prepareListTasks().setActions(SearchAction.NAME).setDetailed(true).get();
-                found[0] = tasks.getTasks().stream().filter(t -> t.getParentTaskId().isSet() == false).findFirst().orElse(null);
-                found[1] = tasks.getTasks().stream().filter(t -> t.getParentTaskId().isSet()).findFirst().orElse(null);
-                assertNotNull("outer search", found[0]);
-                assertNotNull("blocked sub-search", found[1]);
-            }, 30, TimeUnit.SECONDS);
+            assertBusy(
+                    () -> {
+                        ListTasksResponse tasks = client().admin()
+                                .cluster()
+                                .prepareListTasks()
+                                .setActions(SearchAction.NAME)
+                                .setDetailed(true)
+                                .get();
+                        found[0] = tasks.getTasks().stream()
+                                .filter(t -> t.getParentTaskId().isSet() == false)
+                                .findFirst()
+                                .orElse(null);
+                        found[1] = tasks.getTasks().stream()
+                                .filter(t -> t.getParentTaskId().isSet())
+                                .findFirst()
+                                .orElse(null);
+                        assertNotNull("outer search", found[0]);
+                        assertNotNull("blocked sub-search", found[1]);
+                    },
+                    30,
+                    TimeUnit.SECONDS);
             assertEquals(found[0].getTaskId(), found[1].getParentTaskId());
 
-            client().admin().cluster().prepareCancelTasks().setTaskId(found[0].getTaskId()).get();
-            assertBusy(() -> {
-                ListTasksResponse tasks = client().admin().cluster().prepareListTasks().setTaskId(found[1].getTaskId()).get();
-                assertTrue("the sub-search was cancelled with its parent", tasks.getTasks().isEmpty() || tasks.getTasks().get(0).isCancelled());
-            }, 30, TimeUnit.SECONDS);
+            client().admin()
+                    .cluster()
+                    .prepareCancelTasks()
+                    .setTaskId(found[0].getTaskId())
+                    .get();
+            assertBusy(
+                    () -> {
+                        ListTasksResponse tasks = client().admin()
+                                .cluster()
+                                .prepareListTasks()
+                                .setTaskId(found[1].getTaskId())
+                                .get();
+                        assertTrue(
+                                "the sub-search was cancelled with its parent",
+                                tasks.getTasks().isEmpty()
+                                        || tasks.getTasks().get(0).isCancelled());
+                    },
+                    30,
+                    TimeUnit.SECONDS);
             release.countDown();
             Exception e = expectThrows(Exception.class, () -> search.actionGet(TimeValue.timeValueSeconds(60)));
-            assertTrue(ExceptionsHelper.stackTrace(e), ExceptionsHelper.stackTrace(e).contains("cancelled"));
+            assertTrue(
+                    ExceptionsHelper.stackTrace(e),
+                    ExceptionsHelper.stackTrace(e).contains("cancelled"));
         } finally {
             release.countDown();
         }
@@ -202,15 +250,12 @@ public class FusionTasksSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testAWindowWithFailedShardsFailsTheFusion() {
         // "other" maps vec as a keyword: embed_knn fails on its shard, so the embed_knn window misses a shard
         Exception e = expectThrows(
-            Exception.class,
-            () -> client().prepareSearch("notes", "other")
-                .setQuery(
-                    QueryBuilders.wrapperQuery(
-                        "{\"fusion\": {\"queries\": [{\"match\": {\"body\": \"lava\"}}, {\"embed_knn\": {\"vec\": {\"query_text\": \"volcanoes\"}}}]}}"
-                    )
-                )
-                .get()
-        );
+                Exception.class,
+                () -> client().prepareSearch("notes", "other")
+                        .setQuery(
+                                QueryBuilders.wrapperQuery(
+                                        "{\"fusion\": {\"queries\": [{\"match\": {\"body\": \"lava\"}}, {\"embed_knn\": {\"vec\": {\"query_text\": \"volcanoes\"}}}]}}"))
+                        .get());
         String trace = ExceptionsHelper.stackTrace(e);
         assertTrue(trace, trace.contains("the window of sub-query [1] is incomplete (1 of 2 shards failed"));
         assertTrue(trace, trace.contains("needs a field of type [embedding]"));

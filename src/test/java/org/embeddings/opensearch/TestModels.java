@@ -1,11 +1,10 @@
 package org.embeddings.opensearch;
 
-import org.opensearch.env.Environment;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.opensearch.env.Environment;
 
 /** Installs a model into an in-JVM test node the way a user does: its files in config/embeddings/models/<name>/. */
 final class TestModels {

@@ -1,29 +1,5 @@
 package org.embeddings.opensearch;
 
-import org.apache.lucene.index.VectorSimilarityFunction;
-import org.embeddings.opensearch.action.VectorsStatsAction;
-import org.opensearch.action.admin.indices.mapping.get.GetMappingsResponse;
-import org.opensearch.action.bulk.BulkRequestBuilder;
-import org.opensearch.action.bulk.BulkResponse;
-import org.opensearch.action.search.SearchResponse;
-import org.opensearch.common.settings.Settings;
-import org.opensearch.common.xcontent.XContentFactory;
-import org.opensearch.common.xcontent.XContentType;
-import org.opensearch.core.common.bytes.BytesReference;
-import org.opensearch.core.xcontent.ToXContent;
-import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.index.query.QueryBuilders;
-import org.opensearch.ExceptionsHelper;
-import org.opensearch.common.settings.Setting;
-import org.opensearch.index.IndexSettings;
-import org.opensearch.index.codec.CodecService;
-import org.opensearch.index.codec.CodecServiceFactory;
-import org.opensearch.plugins.EnginePlugin;
-import org.opensearch.plugins.Plugin;
-import org.opensearch.search.SearchHit;
-import org.opensearch.test.OpenSearchSingleNodeTestCase;
-
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
@@ -31,11 +7,34 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.embeddings.opensearch.action.VectorsStatsAction;
+import org.opensearch.ExceptionsHelper;
+import org.opensearch.action.admin.indices.mapping.get.GetMappingsResponse;
+import org.opensearch.action.bulk.BulkRequestBuilder;
+import org.opensearch.action.bulk.BulkResponse;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.xcontent.XContentFactory;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.ToXContent;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.index.IndexSettings;
+import org.opensearch.index.codec.CodecService;
+import org.opensearch.index.codec.CodecServiceFactory;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.plugins.EnginePlugin;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.search.SearchHit;
+import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
 /**
  * {@code index_options} of {@code embedding} fields in an in-JVM node, with vectors given directly (no model): every
@@ -57,12 +56,15 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     private static final int GROUPS = 100;
     /** field name -> index_options (null: none given). */
     private static final Map<String, String> FIELDS = new LinkedHashMap<>();
+
     static {
         FIELDS.put("hnsw_default", null);
         FIELDS.put("hnsw_small", "{\"type\": \"hnsw\", \"m\": 8, \"ef_construction\": 50}");
         FIELDS.put("hnsw_int8", "{\"quantization\": \"int8\"}");
         FIELDS.put("hnsw_int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
-        FIELDS.put("hnsw_binary", "{\"type\": \"hnsw\", \"m\": 16, \"ef_construction\": 100, \"quantization\": \"binary\"}");
+        FIELDS.put(
+                "hnsw_binary",
+                "{\"type\": \"hnsw\", \"m\": 16, \"ef_construction\": 100, \"quantization\": \"binary\"}");
         FIELDS.put("flat_none", "{\"type\": \"flat\"}");
         FIELDS.put("flat_int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
         FIELDS.put("flat_int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
@@ -73,7 +75,8 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     /** The part of the k-NN plugin that matters here. */
     public static final class KnnLikePlugin extends Plugin implements EnginePlugin {
-        static final Setting<Boolean> KNN = Setting.boolSetting("index.knn", false, Setting.Property.IndexScope, Setting.Property.Final);
+        static final Setting<Boolean> KNN =
+                Setting.boolSetting("index.knn", false, Setting.Property.IndexScope, Setting.Property.Final);
 
         @Override
         public List<Setting<?>> getSettings() {
@@ -83,7 +86,8 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         @Override
         public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
             if (KNN.get(indexSettings.getSettings())) {
-                return Optional.of(c -> new CodecService(c.getMapperService(), c.getIndexSettings(), c.getLogger(), c.getAdditionalCodecs()));
+                return Optional.of(c -> new CodecService(
+                        c.getMapperService(), c.getIndexSettings(), c.getLogger(), c.getAdditionalCodecs()));
             }
             return Optional.empty();
         }
@@ -103,7 +107,10 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     private void createFormatsIndex() {
         StringBuilder mapping = new StringBuilder("{\"properties\": {\"parity\": {\"type\": \"keyword\"}");
         for (Map.Entry<String, String> f : FIELDS.entrySet()) {
-            mapping.append(", \"").append(f.getKey()).append("\": {\"type\": \"embedding\", \"dims\": ").append(DIMS);
+            mapping.append(", \"")
+                    .append(f.getKey())
+                    .append("\": {\"type\": \"embedding\", \"dims\": ")
+                    .append(DIMS);
             if (f.getValue() != null) {
                 mapping.append(", \"index_options\": ").append(f.getValue());
             }
@@ -111,11 +118,11 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
         mapping.append("}}");
         client().admin()
-            .indices()
-            .prepareCreate("formats")
-            .setSettings(Settings.builder().put("index.number_of_shards", 1).put("index.refresh_interval", "-1"))
-            .setMapping(mapping.toString())
-            .get();
+                .indices()
+                .prepareCreate("formats")
+                .setSettings(Settings.builder().put("index.number_of_shards", 1).put("index.refresh_interval", "-1"))
+                .setMapping(mapping.toString())
+                .get();
         vectors = clustered(new Random(17), DOCS);
         // two segments merged into one: a merge builds each graph again from the quantized vectors
         for (int from = 0; from < DOCS; from += DOCS / 2) {
@@ -126,13 +133,19 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 for (String field : FIELDS.keySet()) {
                     source.put(field, vectors[i]);
                 }
-                bulk.add(client().prepareIndex("formats").setId(Integer.toString(i)).setSource(source));
+                bulk.add(client().prepareIndex("formats")
+                        .setId(Integer.toString(i))
+                        .setSource(source));
             }
             BulkResponse response = bulk.get();
             assertFalse(response.buildFailureMessage(), response.hasFailures());
             client().admin().indices().prepareRefresh("formats").get();
         }
-        client().admin().indices().prepareForceMerge("formats").setMaxNumSegments(1).get();
+        client().admin()
+                .indices()
+                .prepareForceMerge("formats")
+                .setMaxNumSegments(1)
+                .get();
         client().admin().indices().prepareRefresh("formats").get();
     }
 
@@ -160,22 +173,30 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     private static String vectorJson(float[] v) {
-        return IntStream.range(0, v.length).mapToObj(i -> Float.toString(v[i])).collect(Collectors.joining(",", "[", "]"));
+        return IntStream.range(0, v.length)
+                .mapToObj(i -> Float.toString(v[i]))
+                .collect(Collectors.joining(",", "[", "]"));
     }
 
     private SearchResponse knn(String field, float[] query, int k, String extra) {
-        String json = "{\"embed_knn\": {\"" + field + "\": {\"query_vector\": " + vectorJson(query) + ", \"k\": " + k + extra + "}}}";
-        return client().prepareSearch("formats").setSize(k).setQuery(QueryBuilders.wrapperQuery(json)).get();
+        String json = "{\"embed_knn\": {\"" + field + "\": {\"query_vector\": " + vectorJson(query) + ", \"k\": " + k
+                + extra + "}}}";
+        return client().prepareSearch("formats")
+                .setSize(k)
+                .setQuery(QueryBuilders.wrapperQuery(json))
+                .get();
     }
 
     /** Ids of the {@code k} documents most similar to {@code query} in float32, best first. */
     private static List<String> exactTop(float[] query, int k) {
         return IntStream.range(0, DOCS)
-            .boxed()
-            .sorted(Comparator.comparingDouble((Integer i) -> -VectorSimilarityFunction.COSINE.compare(query, vectors[i])).thenComparingInt(i -> i))
-            .limit(k)
-            .map(String::valueOf)
-            .toList();
+                .boxed()
+                .sorted(Comparator.comparingDouble(
+                                (Integer i) -> -VectorSimilarityFunction.COSINE.compare(query, vectors[i]))
+                        .thenComparingInt(i -> i))
+                .limit(k)
+                .map(String::valueOf)
+                .toList();
     }
 
     private static List<String> ids(SearchResponse r) {
@@ -194,8 +215,10 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @SuppressWarnings("unchecked")
     private void checkMappings() {
-        GetMappingsResponse response = client().admin().indices().prepareGetMappings("formats").get();
-        Map<String, Object> properties = (Map<String, Object>) response.mappings().get("formats").sourceAsMap().get("properties");
+        GetMappingsResponse response =
+                client().admin().indices().prepareGetMappings("formats").get();
+        Map<String, Object> properties = (Map<String, Object>)
+                response.mappings().get("formats").sourceAsMap().get("properties");
         for (Map.Entry<String, String> f : FIELDS.entrySet()) {
             Map<String, Object> field = (Map<String, Object>) properties.get(f.getKey());
             assertEquals(f.getKey(), DIMS, field.get("dims"));
@@ -206,7 +229,10 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
             }
             boolean flat = f.getKey().startsWith("flat");
             assertEquals(f.getKey(), flat ? "flat" : "hnsw", options.get("type"));
-            assertEquals(f.getKey(), f.getKey().substring(f.getKey().indexOf('_') + 1).replace("small", "none"), options.get("quantization"));
+            assertEquals(
+                    f.getKey(),
+                    f.getKey().substring(f.getKey().indexOf('_') + 1).replace("small", "none"),
+                    options.get("quantization"));
             if (flat == false) {
                 assertEquals(f.getKey().equals("hnsw_small") ? 8 : 16, options.get("m"));
                 assertEquals(f.getKey().equals("hnsw_small") ? 50 : 100, options.get("ef_construction"));
@@ -216,21 +242,29 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @SuppressWarnings("unchecked")
     private void checkVectorBytes() throws Exception {
-        VectorsStatsAction.Response stats = client().execute(VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] { "formats" })).actionGet();
+        VectorsStatsAction.Response stats = client().execute(
+                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] {"formats"}))
+                .actionGet();
         XContentBuilder builder = XContentFactory.jsonBuilder().startObject();
         stats.toXContent(builder, ToXContent.EMPTY_PARAMS);
         builder.endObject();
-        Map<String, Object> json = org.opensearch.common.xcontent.XContentHelper.convertToMap(BytesReference.bytes(builder), false, XContentType.JSON).v2();
-        Map<String, Object> fields = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) json.get("indices")).get("formats")).get("fields");
+        Map<String, Object> json = XContentHelper.convertToMap(BytesReference.bytes(builder), false, XContentType.JSON)
+                .v2();
+        Map<String, Object> fields = (Map<String, Object>)
+                ((Map<String, Object>) ((Map<String, Object>) json.get("indices")).get("formats")).get("fields");
         assertEquals(FIELDS.keySet(), fields.keySet());
         long floats = (long) DOCS * DIMS * Float.BYTES;
         Map<String, Long> quantized = new HashMap<>();
         for (String name : FIELDS.keySet()) {
-            Map<String, Object> primaries = (Map<String, Object>) ((Map<String, Object>) fields.get(name)).get("primaries");
+            Map<String, Object> primaries =
+                    (Map<String, Object>) ((Map<String, Object>) fields.get(name)).get("primaries");
             String why = name + ": " + primaries;
             assertEquals(why, DOCS, ((Number) primaries.get("vectors")).intValue());
             assertEquals(why, 1, ((Number) primaries.get("segments")).intValue());
-            assertEquals("float32 vectors are always kept: " + why, floats, ((Number) primaries.get("raw_bytes")).longValue());
+            assertEquals(
+                    "float32 vectors are always kept: " + why,
+                    floats,
+                    ((Number) primaries.get("raw_bytes")).longValue());
             long q = ((Number) primaries.get("quantized_bytes")).longValue();
             long graph = ((Number) primaries.get("graph_bytes")).longValue();
             long searchPath = ((Number) primaries.get("search_path_bytes")).longValue();
@@ -260,7 +294,11 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 if (field.startsWith("flat") || field.contains("int") || field.contains("binary")) {
                     // float32 or rescored with float32: every score is the exact similarity
                     for (SearchHit hit : r.getHits().getHits()) {
-                        assertEquals(field, VectorSimilarityFunction.COSINE.compare(q, vectors[Integer.parseInt(hit.getId())]), hit.getScore(), 1e-6f);
+                        assertEquals(
+                                field,
+                                VectorSimilarityFunction.COSINE.compare(q, vectors[Integer.parseInt(hit.getId())]),
+                                hit.getScore(),
+                                1e-6f);
                     }
                 }
                 List<String> exactOption = ids(knn(field, q, 10, ", \"exact\": true"));
@@ -282,17 +320,23 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 SearchResponse rescored = knn(field, q, 10, ", \"num_candidates\": 30, \"oversample\": 3");
                 Map<String, Float> candidates = new HashMap<>();
                 for (SearchHit hit : pool.getHits().getHits()) {
-                    candidates.put(hit.getId(), VectorSimilarityFunction.COSINE.compare(q, vectors[Integer.parseInt(hit.getId())]));
+                    candidates.put(
+                            hit.getId(),
+                            VectorSimilarityFunction.COSINE.compare(q, vectors[Integer.parseInt(hit.getId())]));
                 }
                 assertEquals(30, candidates.size());
-                List<String> expected = candidates.entrySet()
-                    .stream()
-                    .sorted(Map.Entry.<String, Float>comparingByValue().reversed().thenComparing(Map.Entry::getKey))
-                    .limit(10)
-                    .map(Map.Entry::getKey)
-                    .toList();
+                List<String> expected = candidates.entrySet().stream()
+                        .sorted(Map.Entry.<String, Float>comparingByValue()
+                                .reversed()
+                                .thenComparing(Map.Entry::getKey))
+                        .limit(10)
+                        .map(Map.Entry::getKey)
+                        .toList();
                 List<String> got = ids(rescored);
-                assertEquals(field + ": the top 10 of the same candidates by exact float32 score", Set.copyOf(expected), Set.copyOf(got));
+                assertEquals(
+                        field + ": the top 10 of the same candidates by exact float32 score",
+                        Set.copyOf(expected),
+                        Set.copyOf(got));
                 for (SearchHit hit : rescored.getHits().getHits()) {
                     // the float32 similarity (of the stored unit vector, within rounding of the one given)
                     assertEquals(candidates.get(hit.getId()), hit.getScore(), 1e-6f);
@@ -307,18 +351,26 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     public void testBadOptionsAreRefusedNamingThem() {
         String[][] cases = {
-            { "{\"type\": \"ivf\"}", "unknown [type] [ivf]" },
-            { "{\"quantization\": \"int2\"}", "unknown quantization [int2]" },
-            { "{\"m\": 0}", "[m] must be within [1, 512], got [0]" },
-            { "{\"m\": \"many\"}", "[m] must be an integer, got [many]" },
-            { "{\"ef_construction\": 5000}", "[ef_construction] must be within [1, 3200], got [5000]" },
-            { "{\"encoder\": \"sq\"}", "unknown [index_options] parameter [encoder]" },
-            { "{\"type\": \"flat\", \"m\": 8}", "[type: flat] has none" },
-            { "\"int8\"", "[index_options] of field [v] must be an object" } };
+            {"{\"type\": \"ivf\"}", "unknown [type] [ivf]"},
+            {"{\"quantization\": \"int2\"}", "unknown quantization [int2]"},
+            {"{\"m\": 0}", "[m] must be within [1, 512], got [0]"},
+            {"{\"m\": \"many\"}", "[m] must be an integer, got [many]"},
+            {"{\"ef_construction\": 5000}", "[ef_construction] must be within [1, 3200], got [5000]"},
+            {"{\"encoder\": \"sq\"}", "unknown [index_options] parameter [encoder]"},
+            {"{\"type\": \"flat\", \"m\": 8}", "[type: flat] has none"},
+            {"\"int8\"", "[index_options] of field [v] must be an object"}
+        };
         for (String[] c : cases) {
-            String mapping = "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": " + c[0] + "}}}";
-            Exception e = expectThrows(Exception.class, () -> client().admin().indices().prepareCreate("bad").setMapping(mapping).get());
-            assertEquals(c[0], 400, org.opensearch.ExceptionsHelper.status(e).getStatus());
+            String mapping = "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": "
+                    + c[0] + "}}}";
+            Exception e = expectThrows(
+                    Exception.class,
+                    () -> client().admin()
+                            .indices()
+                            .prepareCreate("bad")
+                            .setMapping(mapping)
+                            .get());
+            assertEquals(c[0], 400, ExceptionsHelper.status(e).getStatus());
             assertTrue(c[0] + " -> " + e.getMessage(), e.getMessage().contains(c[1]));
             assertFalse(client().admin().indices().prepareExists("bad").get().isExists());
         }
@@ -326,120 +378,186 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     public void testOptionsCannotChangeOnAnExistingField() {
         client().admin()
-            .indices()
-            .prepareCreate("fixed")
-            .setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"quantization\": \"int8\"}}}}")
-            .get();
-        for (String options : List.of("{\"quantization\": \"binary\"}", "{\"type\": \"flat\", \"quantization\": \"int8\"}", "null")) {
+                .indices()
+                .prepareCreate("fixed")
+                .setMapping(
+                        "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"quantization\": \"int8\"}}}}")
+                .get();
+        for (String options :
+                List.of("{\"quantization\": \"binary\"}", "{\"type\": \"flat\", \"quantization\": \"int8\"}", "null")) {
             String update = "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4"
-                + (options.equals("null") ? "" : ", \"index_options\": " + options) + "}}}";
+                    + (options.equals("null") ? "" : ", \"index_options\": " + options) + "}}}";
             Exception e = expectThrows(
-                Exception.class,
-                () -> client().admin().indices().preparePutMapping("fixed").setSource(update, XContentType.JSON).get()
-            );
-            assertEquals(400, org.opensearch.ExceptionsHelper.status(e).getStatus());
+                    Exception.class,
+                    () -> client().admin()
+                            .indices()
+                            .preparePutMapping("fixed")
+                            .setSource(update, XContentType.JSON)
+                            .get());
+            assertEquals(400, ExceptionsHelper.status(e).getStatus());
             assertTrue(e.getMessage(), e.getMessage().contains("Cannot update parameter [index_options]"));
         }
         // the same options again are no change
         client().admin()
-            .indices()
-            .preparePutMapping("fixed")
-            .setSource("{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"type\": \"hnsw\", \"quantization\": \"int8\"}}}}", XContentType.JSON)
-            .get();
+                .indices()
+                .preparePutMapping("fixed")
+                .setSource(
+                        "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"type\": \"hnsw\", \"quantization\": \"int8\"}}}}",
+                        XContentType.JSON)
+                .get();
     }
 
     @SuppressWarnings("unchecked")
     public void testModelBoundMappingsCarryTheirDims() {
-        // a model this node does not know, with its dims: accepted as given (a mapping made where the model is installed)
+        // a model this node does not know, with its dims: accepted as given (a mapping made where the model is
+        // installed)
         client().admin()
-            .indices()
-            .prepareCreate("custom")
-            .setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"My-Own-Model\", \"dims\": 8}}}")
-            .get();
+                .indices()
+                .prepareCreate("custom")
+                .setMapping(
+                        "{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"My-Own-Model\", \"dims\": 8}}}")
+                .get();
         Map<String, Object> v = (Map<String, Object>) ((Map<String, Object>) client().admin()
-            .indices()
-            .prepareGetMappings("custom")
-            .get()
-            .mappings()
-            .get("custom")
-            .sourceAsMap()
-            .get("properties")).get("v");
+                        .indices()
+                        .prepareGetMappings("custom")
+                        .get()
+                        .mappings()
+                        .get("custom")
+                        .sourceAsMap()
+                        .get("properties"))
+                .get("v");
         assertEquals(8, v.get("dims"));
         assertEquals("my-own-model", v.get("model"));
 
         Exception alone = expectThrows(
-            Exception.class,
-            () -> client().admin().indices().prepareCreate("alone").setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"my-own-model\"}}}").get()
-        );
-        assertEquals(400, org.opensearch.ExceptionsHelper.status(alone).getStatus());
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("alone")
+                        .setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"my-own-model\"}}}")
+                        .get());
+        assertEquals(400, ExceptionsHelper.status(alone).getStatus());
         assertTrue(alone.getMessage(), alone.getMessage().contains("give [dims]"));
 
         // a model whose card this node has: the dims come from it, are written down, and must agree when given
-        client().admin().indices().prepareCreate("bge").setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\"}}}").get();
+        client().admin()
+                .indices()
+                .prepareCreate("bge")
+                .setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\"}}}")
+                .get();
         Map<String, Object> bge = (Map<String, Object>) ((Map<String, Object>) client().admin()
-            .indices()
-            .prepareGetMappings("bge")
-            .get()
-            .mappings()
-            .get("bge")
-            .sourceAsMap()
-            .get("properties")).get("v");
+                        .indices()
+                        .prepareGetMappings("bge")
+                        .get()
+                        .mappings()
+                        .get("bge")
+                        .sourceAsMap()
+                        .get("properties"))
+                .get("v");
         assertEquals(384, bge.get("dims"));
         Exception disagree = expectThrows(
-            Exception.class,
-            () -> client().admin().indices().prepareCreate("disagree").setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\", \"dims\": 100}}}").get()
-        );
-        assertTrue(disagree.getMessage(), disagree.getMessage().contains("has dims [100] but model [bge-small-en-v1.5] produces [384]"));
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("disagree")
+                        .setMapping(
+                                "{\"properties\": {\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\", \"dims\": 100}}}")
+                        .get());
+        assertTrue(
+                disagree.getMessage(),
+                disagree.getMessage().contains("has dims [100] but model [bge-small-en-v1.5] produces [384]"));
     }
 
     private void checkBadQueriesAreRefused() {
-        Exception e = expectThrows(Exception.class, () -> knn("hnsw_int8", new float[] { 1, 2, 3 }, 10, ""));
-        assertTrue(org.opensearch.ExceptionsHelper.stackTrace(e), org.opensearch.ExceptionsHelper.stackTrace(e).contains("[query_vector] has [3]"));
-        Exception oversample = expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"oversample\": 0.5"));
-        assertTrue(org.opensearch.ExceptionsHelper.stackTrace(oversample), org.opensearch.ExceptionsHelper.stackTrace(oversample).contains("[oversample] must be 0"));
-        Exception both = expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"query_text\": \"x\""));
-        assertTrue(org.opensearch.ExceptionsHelper.stackTrace(both), org.opensearch.ExceptionsHelper.stackTrace(both).contains("not both"));
+        Exception e = expectThrows(Exception.class, () -> knn("hnsw_int8", new float[] {1, 2, 3}, 10, ""));
+        assertTrue(
+                ExceptionsHelper.stackTrace(e), ExceptionsHelper.stackTrace(e).contains("[query_vector] has [3]"));
+        Exception oversample =
+                expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"oversample\": 0.5"));
+        assertTrue(
+                ExceptionsHelper.stackTrace(oversample),
+                ExceptionsHelper.stackTrace(oversample).contains("[oversample] must be 0"));
+        Exception both =
+                expectThrows(Exception.class, () -> knn("hnsw_int8", vectors[0], 10, ", \"query_text\": \"x\""));
+        assertTrue(
+                ExceptionsHelper.stackTrace(both),
+                ExceptionsHelper.stackTrace(both).contains("not both"));
     }
 
-    private static final String INT8_FIELD = "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"quantization\": \"int8\"}}}}";
+    private static final String INT8_FIELD =
+            "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"quantization\": \"int8\"}}}}";
 
     public void testOnAKnnIndexTheDefaultsWorkAndOtherOptionsAreRefused() {
-        Settings knn = Settings.builder().put("index.knn", true).put("index.number_of_shards", 1).build();
-        client().admin().indices().prepareCreate("knn").setSettings(knn).setMapping("v", "type=embedding,dims=4").get();
-        client().prepareIndex("knn").setId("1").setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON).get();
-        client().prepareIndex("knn").setId("2").setSource("{\"v\": [0, 1, 0, 0]}", XContentType.JSON).get();
+        Settings knn = Settings.builder()
+                .put("index.knn", true)
+                .put("index.number_of_shards", 1)
+                .build();
+        client().admin()
+                .indices()
+                .prepareCreate("knn")
+                .setSettings(knn)
+                .setMapping("v", "type=embedding,dims=4")
+                .get();
+        client().prepareIndex("knn")
+                .setId("1")
+                .setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON)
+                .get();
+        client().prepareIndex("knn")
+                .setId("2")
+                .setSource("{\"v\": [0, 1, 0, 0]}", XContentType.JSON)
+                .get();
         client().admin().indices().prepareRefresh("knn").get();
         SearchResponse r = client().prepareSearch("knn")
-            .setQuery(QueryBuilders.wrapperQuery("{\"embed_knn\": {\"v\": {\"query_vector\": [0.9, 0.1, 0, 0], \"k\": 1}}}"))
-            .get();
+                .setQuery(QueryBuilders.wrapperQuery(
+                        "{\"embed_knn\": {\"v\": {\"query_vector\": [0.9, 0.1, 0, 0], \"k\": 1}}}"))
+                .get();
         assertEquals("1", r.getHits().getAt(0).getId());
 
         Exception create = expectThrows(
-            Exception.class,
-            () -> client().admin().indices().prepareCreate("knn2").setSettings(knn).setMapping(INT8_FIELD).get()
-        );
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("knn2")
+                        .setSettings(knn)
+                        .setMapping(INT8_FIELD)
+                        .get());
         assertEquals(400, ExceptionsHelper.status(create).getStatus());
-        assertTrue(create.getMessage(), create.getMessage().contains("[index.knn: true], so the k-NN plugin supplies its codec"));
+        assertTrue(
+                create.getMessage(),
+                create.getMessage().contains("[index.knn: true], so the k-NN plugin supplies its codec"));
         assertFalse(client().admin().indices().prepareExists("knn2").get().isExists());
 
         Exception update = expectThrows(
-            Exception.class,
-            () -> client().admin()
-                .indices()
-                .preparePutMapping("knn")
-                .setSource("{\"properties\": {\"w\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"type\": \"flat\"}}}}", XContentType.JSON)
-                .get()
-        );
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .preparePutMapping("knn")
+                        .setSource(
+                                "{\"properties\": {\"w\": {\"type\": \"embedding\", \"dims\": 4, \"index_options\": {\"type\": \"flat\"}}}}",
+                                XContentType.JSON)
+                        .get());
         assertEquals(400, ExceptionsHelper.status(update).getStatus());
         assertTrue(update.getMessage(), update.getMessage().contains("[index_options] of field [w]"));
     }
 
     public void testWithoutIndexKnnTheOptionsApply() {
-        client().admin().indices().prepareCreate("plain").setSettings(Settings.builder().put("index.knn", false)).setMapping(INT8_FIELD).get();
-        client().prepareIndex("plain").setId("1").setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON).get();
+        client().admin()
+                .indices()
+                .prepareCreate("plain")
+                .setSettings(Settings.builder().put("index.knn", false))
+                .setMapping(INT8_FIELD)
+                .get();
+        client().prepareIndex("plain")
+                .setId("1")
+                .setSource("{\"v\": [1, 0, 0, 0]}", XContentType.JSON)
+                .get();
         client().admin().indices().prepareRefresh("plain").get();
-        VectorsStatsAction.Response stats = client().execute(VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] { "plain" })).actionGet();
-        long quantized = stats.getNodes().get(0).fields().stream().mapToLong(VectorsStatsAction.ShardField::quantizedBytes).sum();
+        VectorsStatsAction.Response stats = client().execute(
+                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] {"plain"}))
+                .actionGet();
+        long quantized = stats.getNodes().get(0).fields().stream()
+                .mapToLong(VectorsStatsAction.ShardField::quantizedBytes)
+                .sum();
         assertTrue("int8 vectors written by this plugin's codec: " + quantized, quantized > 0);
     }
 }

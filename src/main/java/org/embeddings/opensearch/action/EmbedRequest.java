@@ -1,5 +1,10 @@
 package org.embeddings.opensearch.action;
 
+import static org.opensearch.action.ValidateActions.addValidationError;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Objects;
 import org.embeddings.encoder.Role;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.ActionRequestValidationException;
@@ -8,12 +13,6 @@ import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentParser;
-
-import java.io.IOException;
-import java.util.List;
-import java.util.Objects;
-
-import static org.opensearch.action.ValidateActions.addValidationError;
 
 /**
  * {@code {"model", "role": "query" | "passage" | "none", "texts": [...]}}: the texts to encode and the role to prompt
@@ -92,7 +91,8 @@ public final class EmbedRequest extends ActionRequest {
         if (texts == null || texts.isEmpty()) {
             e = addValidationError("[texts] must be a non-empty array of strings", e);
         } else if (texts.size() > MAX_TEXTS) {
-            e = addValidationError("[texts] holds " + texts.size() + " texts; at most " + MAX_TEXTS + " per request", e);
+            e = addValidationError(
+                    "[texts] holds " + texts.size() + " texts; at most " + MAX_TEXTS + " per request", e);
         } else {
             for (int i = 0; i < texts.size(); i++) {
                 if (texts.get(i) == null || texts.get(i).isBlank()) {
@@ -117,7 +117,10 @@ public final class EmbedRequest extends ActionRequest {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EmbedRequest r && Objects.equals(model, r.model) && Objects.equals(role, r.role) && Objects.equals(texts, r.texts);
+        return o instanceof EmbedRequest r
+                && Objects.equals(model, r.model)
+                && Objects.equals(role, r.role)
+                && Objects.equals(texts, r.texts);
     }
 
     @Override

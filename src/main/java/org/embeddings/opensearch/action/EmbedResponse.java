@@ -1,14 +1,13 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Objects;
 import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.ToXContentObject;
 import org.opensearch.core.xcontent.XContentBuilder;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Objects;
 
 /** {@code {"model", "dims", "embeddings": [[...], ...]}}, one vector per text, in the request's order. */
 public final class EmbedResponse extends ActionResponse implements ToXContentObject {

@@ -1,5 +1,7 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.List;
 import org.opensearch.action.ActionType;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.nodes.BaseNodeResponse;
@@ -12,9 +14,6 @@ import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.transport.TransportRequest;
-
-import java.io.IOException;
-import java.util.List;
 
 /**
  * Collects each node's embeddings statistics (per-model encoder counters, query cache, inference latency

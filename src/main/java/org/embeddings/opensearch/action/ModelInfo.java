@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
 import org.embeddings.encoder.ModelCard;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
@@ -7,35 +8,48 @@ import org.opensearch.core.common.io.stream.Writeable;
 import org.opensearch.core.xcontent.ToXContentObject;
 import org.opensearch.core.xcontent.XContentBuilder;
 
-import java.io.IOException;
-
 /**
  * One model as a node sees it: whether it is installed there, its state ({@code not_loaded}, {@code loading},
  * {@code loaded}, {@code failed}), the error that makes it unusable ({@code broken}: a malformed card, or the reason
  * its last load failed), and, when its card can be read, the recipe: dims, pooling, normalization, token limit and the
  * prompt of each role.
  */
-public record ModelInfo(String name, boolean installed, String state, String error, Recipe recipe) implements Writeable, ToXContentObject {
+public record ModelInfo(String name, boolean installed, String state, String error, Recipe recipe)
+        implements Writeable, ToXContentObject {
     /** What a card says, as the endpoint shows it. */
-    public record Recipe(String huggingFaceId, int dims, String pooling, boolean normalize, int maxTokens, String query, String passage, String none)
-        implements
-            Writeable {
+    public record Recipe(
+            String huggingFaceId,
+            int dims,
+            String pooling,
+            boolean normalize,
+            int maxTokens,
+            String query,
+            String passage,
+            String none)
+            implements Writeable {
 
         public static Recipe of(ModelCard card) {
             return new Recipe(
-                card.huggingFaceId(),
-                card.dims(),
-                card.pooling().label(),
-                card.normalize(),
-                card.maxTokens(),
-                card.prompt().query(),
-                card.prompt().passage(),
-                card.prompt().none()
-            );
+                    card.huggingFaceId(),
+                    card.dims(),
+                    card.pooling().label(),
+                    card.normalize(),
+                    card.maxTokens(),
+                    card.prompt().query(),
+                    card.prompt().passage(),
+                    card.prompt().none());
         }
 
         Recipe(StreamInput in) throws IOException {
-            this(in.readOptionalString(), in.readVInt(), in.readString(), in.readBoolean(), in.readVInt(), in.readString(), in.readString(), in.readString());
+            this(
+                    in.readOptionalString(),
+                    in.readVInt(),
+                    in.readString(),
+                    in.readBoolean(),
+                    in.readVInt(),
+                    in.readString(),
+                    in.readString(),
+                    in.readString());
         }
 
         @Override
@@ -52,7 +66,12 @@ public record ModelInfo(String name, boolean installed, String state, String err
     }
 
     public ModelInfo(StreamInput in) throws IOException {
-        this(in.readString(), in.readBoolean(), in.readString(), in.readOptionalString(), in.readOptionalWriteable(Recipe::new));
+        this(
+                in.readString(),
+                in.readBoolean(),
+                in.readString(),
+                in.readOptionalString(),
+                in.readOptionalWriteable(Recipe::new));
     }
 
     @Override

@@ -1,11 +1,10 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.ActionRequestValidationException;
 import org.opensearch.action.ActionType;
 import org.opensearch.core.common.io.stream.StreamInput;
-
-import java.io.IOException;
 
 /**
  * Lists the models the receiving node knows: every bundled card and every installed model folder, with its state on

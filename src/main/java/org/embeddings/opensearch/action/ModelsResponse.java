@@ -1,13 +1,12 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.List;
 import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.ToXContentObject;
 import org.opensearch.core.xcontent.XContentBuilder;
-
-import java.io.IOException;
-import java.util.List;
 
 /** {@code {"node": id, "models": {name: {...}, ...}}}, models sorted by name. */
 public final class ModelsResponse extends ActionResponse implements ToXContentObject {

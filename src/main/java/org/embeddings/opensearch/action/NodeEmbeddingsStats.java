@@ -1,5 +1,9 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.embeddings.encoder.EncoderStats;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -12,39 +16,46 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.threadpool.ThreadPoolStats;
 
-import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 /**
  * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it holds, the query-vector
  * cache, latency percentiles of each lane (time waiting for the pool, time encoding), query deadlines missed, and the
  * plugin's two thread pools.
  */
 public record NodeEmbeddingsStats(
-    Map<String, Model> models,
-    long loadedModelBytes,
-    long maxLoadedModelBytes,
-    Cache queryCache,
-    Map<String, Percentiles> latency,
-    long queryTimeouts,
-    long rejectedInferenceRequests,
-    Map<String, Pool> threadPools
-) implements Writeable, ToXContentFragment {
+        Map<String, Model> models,
+        long loadedModelBytes,
+        long maxLoadedModelBytes,
+        Cache queryCache,
+        Map<String, Percentiles> latency,
+        long queryTimeouts,
+        long rejectedInferenceRequests,
+        Map<String, Pool> threadPools)
+        implements Writeable, ToXContentFragment {
 
     /** Counters of one loaded model. */
-    public record Model(long requests, long texts, long tokens, long paddedTokens, long batches, long inferenceMillis, long modelBytes)
-        implements
-            Writeable,
-            ToXContent {
+    public record Model(
+            long requests,
+            long texts,
+            long tokens,
+            long paddedTokens,
+            long batches,
+            long inferenceMillis,
+            long modelBytes)
+            implements Writeable, ToXContent {
         Model(StreamInput in) throws IOException {
-            this(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong());
+            this(
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong());
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
-            for (long v : new long[] { requests, texts, tokens, paddedTokens, batches, inferenceMillis, modelBytes }) {
+            for (long v : new long[] {requests, texts, tokens, paddedTokens, batches, inferenceMillis, modelBytes}) {
                 out.writeVLong(v);
             }
         }
@@ -52,14 +63,14 @@ public record NodeEmbeddingsStats(
         @Override
         public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
             return b.startObject()
-                .field("requests", requests)
-                .field("texts", texts)
-                .field("tokens", tokens)
-                .field("padded_tokens", paddedTokens)
-                .field("batches", batches)
-                .field("inference_millis", inferenceMillis)
-                .field("model_bytes", modelBytes)
-                .endObject();
+                    .field("requests", requests)
+                    .field("texts", texts)
+                    .field("tokens", tokens)
+                    .field("padded_tokens", paddedTokens)
+                    .field("batches", batches)
+                    .field("inference_millis", inferenceMillis)
+                    .field("model_bytes", modelBytes)
+                    .endObject();
         }
     }
 
@@ -77,7 +88,11 @@ public record NodeEmbeddingsStats(
 
         @Override
         public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
-            return b.startObject().field("hits", hits).field("misses", misses).field("entries", entries).endObject();
+            return b.startObject()
+                    .field("hits", hits)
+                    .field("misses", misses)
+                    .field("entries", entries)
+                    .endObject();
         }
     }
 
@@ -102,7 +117,8 @@ public record NodeEmbeddingsStats(
         }
     }
 
-    public record Pool(int threads, int queue, int active, long completed, long rejected) implements Writeable, ToXContent {
+    public record Pool(int threads, int queue, int active, long completed, long rejected)
+            implements Writeable, ToXContent {
         Pool(StreamInput in) throws IOException {
             this(in.readVInt(), in.readVInt(), in.readVInt(), in.readVLong(), in.readVLong());
         }
@@ -119,26 +135,25 @@ public record NodeEmbeddingsStats(
         @Override
         public XContentBuilder toXContent(XContentBuilder b, Params params) throws IOException {
             return b.startObject()
-                .field("threads", threads)
-                .field("queue", queue)
-                .field("active", active)
-                .field("completed", completed)
-                .field("rejected", rejected)
-                .endObject();
+                    .field("threads", threads)
+                    .field("queue", queue)
+                    .field("active", active)
+                    .field("completed", completed)
+                    .field("rejected", rejected)
+                    .endObject();
         }
     }
 
     public NodeEmbeddingsStats(StreamInput in) throws IOException {
         this(
-            in.readMap(StreamInput::readString, Model::new),
-            in.readVLong(),
-            in.readVLong(),
-            new Cache(in),
-            in.readMap(StreamInput::readString, Percentiles::new),
-            in.readVLong(),
-            in.readVLong(),
-            in.readMap(StreamInput::readString, Pool::new)
-        );
+                in.readMap(StreamInput::readString, Model::new),
+                in.readVLong(),
+                in.readVLong(),
+                new Cache(in),
+                in.readMap(StreamInput::readString, Percentiles::new),
+                in.readVLong(),
+                in.readVLong(),
+                in.readMap(StreamInput::readString, Pool::new));
     }
 
     @Override
@@ -161,9 +176,15 @@ public record NodeEmbeddingsStats(
             registry.loadedEncoder(name).ifPresent(encoder -> {
                 EncoderStats.Snapshot s = encoder.stats().snapshot();
                 models.put(
-                    name,
-                    new Model(s.requests(), s.texts(), s.tokens(), s.paddedTokens(), s.batches(), s.inferenceNanos() / 1_000_000, registry.loadedBytes(name))
-                );
+                        name,
+                        new Model(
+                                s.requests(),
+                                s.texts(),
+                                s.tokens(),
+                                s.paddedTokens(),
+                                s.batches(),
+                                s.inferenceNanos() / 1_000_000,
+                                registry.loadedBytes(name)));
             });
         }
         InferenceService.Stats s = inference.stats();
@@ -174,20 +195,22 @@ public record NodeEmbeddingsStats(
         latency.put("query_inference_millis", new Percentiles(s.queryInferenceMillis()));
         Map<String, Pool> pools = new LinkedHashMap<>();
         for (ThreadPoolStats.Stats p : threadPool.stats()) {
-            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL).contains(p.getName())) {
-                pools.put(p.getName(), new Pool(p.getThreads(), p.getQueue(), p.getActive(), p.getCompleted(), p.getRejected()));
+            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL)
+                    .contains(p.getName())) {
+                pools.put(
+                        p.getName(),
+                        new Pool(p.getThreads(), p.getQueue(), p.getActive(), p.getCompleted(), p.getRejected()));
             }
         }
         return new NodeEmbeddingsStats(
-            models,
-            registry.loadedBytes(),
-            registry.maxLoadedBytes(),
-            new Cache(s.cacheHits(), s.cacheMisses(), s.cacheEntries()),
-            latency,
-            s.queryTimeouts(),
-            s.rejections(),
-            pools
-        );
+                models,
+                registry.loadedBytes(),
+                registry.maxLoadedBytes(),
+                new Cache(s.cacheHits(), s.cacheMisses(), s.cacheEntries()),
+                latency,
+                s.queryTimeouts(),
+                s.rejections(),
+                pools);
     }
 
     @Override

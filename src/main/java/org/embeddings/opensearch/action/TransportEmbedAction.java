@@ -16,7 +16,8 @@ public final class TransportEmbedAction extends HandledTransportAction<EmbedRequ
     private final InferenceService inference;
 
     @Inject
-    public TransportEmbedAction(TransportService transportService, ActionFilters actionFilters, InferenceService inference) {
+    public TransportEmbedAction(
+            TransportService transportService, ActionFilters actionFilters, InferenceService inference) {
         super(EmbedAction.NAME, transportService, actionFilters, EmbedRequest::new);
         this.inference = inference;
     }
@@ -30,6 +31,10 @@ public final class TransportEmbedAction extends HandledTransportAction<EmbedRequ
             listener.onFailure(e);
             return;
         }
-        inference.embed(model, request.role(), request.texts(), ActionListener.map(listener, vectors -> new EmbedResponse(model, vectors)));
+        inference.embed(
+                model,
+                request.role(),
+                request.texts(),
+                ActionListener.map(listener, vectors -> new EmbedResponse(model, vectors)));
     }
 }

@@ -1,5 +1,7 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.List;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.ActionFilters;
@@ -10,46 +12,41 @@ import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.TransportService;
 
-import java.io.IOException;
-import java.util.List;
-
 /** Fans {@link EmbeddingsStatsAction} out to the selected nodes; each answers from its own counters (cheap reads). */
-public final class TransportEmbeddingsStatsAction extends TransportNodesAction<
-    EmbeddingsStatsAction.Request,
-    EmbeddingsStatsAction.Response,
-    EmbeddingsStatsAction.NodeRequest,
-    EmbeddingsStatsAction.NodeResponse> {
+public final class TransportEmbeddingsStatsAction
+        extends TransportNodesAction<
+                EmbeddingsStatsAction.Request,
+                EmbeddingsStatsAction.Response,
+                EmbeddingsStatsAction.NodeRequest,
+                EmbeddingsStatsAction.NodeResponse> {
 
     private final InferenceService inference;
 
     @Inject
     public TransportEmbeddingsStatsAction(
-        ThreadPool threadPool,
-        ClusterService clusterService,
-        TransportService transportService,
-        ActionFilters actionFilters,
-        InferenceService inference
-    ) {
+            ThreadPool threadPool,
+            ClusterService clusterService,
+            TransportService transportService,
+            ActionFilters actionFilters,
+            InferenceService inference) {
         super(
-            EmbeddingsStatsAction.NAME,
-            threadPool,
-            clusterService,
-            transportService,
-            actionFilters,
-            EmbeddingsStatsAction.Request::new,
-            EmbeddingsStatsAction.NodeRequest::new,
-            ThreadPool.Names.MANAGEMENT,
-            EmbeddingsStatsAction.NodeResponse.class
-        );
+                EmbeddingsStatsAction.NAME,
+                threadPool,
+                clusterService,
+                transportService,
+                actionFilters,
+                EmbeddingsStatsAction.Request::new,
+                EmbeddingsStatsAction.NodeRequest::new,
+                ThreadPool.Names.MANAGEMENT,
+                EmbeddingsStatsAction.NodeResponse.class);
         this.inference = inference;
     }
 
     @Override
     protected EmbeddingsStatsAction.Response newResponse(
-        EmbeddingsStatsAction.Request request,
-        List<EmbeddingsStatsAction.NodeResponse> responses,
-        List<FailedNodeException> failures
-    ) {
+            EmbeddingsStatsAction.Request request,
+            List<EmbeddingsStatsAction.NodeResponse> responses,
+            List<FailedNodeException> failures) {
         return new EmbeddingsStatsAction.Response(clusterService.getClusterName(), responses, failures);
     }
 
@@ -65,6 +62,7 @@ public final class TransportEmbeddingsStatsAction extends TransportNodesAction<
 
     @Override
     protected EmbeddingsStatsAction.NodeResponse nodeOperation(EmbeddingsStatsAction.NodeRequest request) {
-        return new EmbeddingsStatsAction.NodeResponse(clusterService.localNode(), NodeEmbeddingsStats.of(inference, threadPool));
+        return new EmbeddingsStatsAction.NodeResponse(
+                clusterService.localNode(), NodeEmbeddingsStats.of(inference, threadPool));
     }
 }

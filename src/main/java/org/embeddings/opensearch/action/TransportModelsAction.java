@@ -1,5 +1,9 @@
 package org.embeddings.opensearch.action;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelRegistry;
@@ -13,11 +17,6 @@ import org.opensearch.core.action.ActionListener;
 import org.opensearch.tasks.Task;
 import org.opensearch.transport.TransportService;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeSet;
-
 /**
  * Answers {@link ModelsAction} from the receiving node's cards and model states. A model whose card cannot be read,
  * or whose last load failed, is listed as broken with the error that names the file.
@@ -27,7 +26,11 @@ public final class TransportModelsAction extends HandledTransportAction<ModelsAc
     private final ClusterService clusterService;
 
     @Inject
-    public TransportModelsAction(TransportService transportService, ActionFilters actionFilters, InferenceService inference, ClusterService clusterService) {
+    public TransportModelsAction(
+            TransportService transportService,
+            ActionFilters actionFilters,
+            InferenceService inference,
+            ClusterService clusterService) {
         super(ModelsAction.NAME, transportService, actionFilters, ModelsAction.Request::new);
         this.inference = inference;
         this.clusterService = clusterService;
@@ -45,7 +48,9 @@ public final class TransportModelsAction extends HandledTransportAction<ModelsAc
             List<ModelInfo> models = new ArrayList<>(names.size());
             for (String name : names) {
                 ModelState state = states.get(name);
-                String error = state instanceof ModelState.Failed failed ? failed.reason().getMessage() : null;
+                String error = state instanceof ModelState.Failed failed
+                        ? failed.reason().getMessage()
+                        : null;
                 ModelInfo.Recipe recipe = null;
                 try {
                     ModelCard card = registry.card(name);
@@ -53,7 +58,8 @@ public final class TransportModelsAction extends HandledTransportAction<ModelsAc
                 } catch (RuntimeException e) {
                     error = error == null ? e.getMessage() : error;
                 }
-                models.add(new ModelInfo(name, installed.contains(name), state == null ? "not_loaded" : state.label(), error, recipe));
+                models.add(new ModelInfo(
+                        name, installed.contains(name), state == null ? "not_loaded" : state.label(), error, recipe));
             }
             return new ModelsResponse(clusterService.localNode().getId(), models);
         });

@@ -1,5 +1,10 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.apache.lucene.codecs.KnnVectorsReader;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FloatVectorValues;
@@ -24,21 +29,16 @@ import org.opensearch.indices.IndicesService;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.TransportService;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 /**
  * Fans {@link VectorsStatsAction} out to the nodes; each reads the vector readers of the segments of its started
  * shard copies (a searcher acquired and released per shard, no I/O beyond the readers' metadata).
  */
-public final class TransportVectorsStatsAction extends TransportNodesAction<
-    VectorsStatsAction.Request,
-    VectorsStatsAction.Response,
-    VectorsStatsAction.NodeRequest,
-    VectorsStatsAction.NodeResponse> {
+public final class TransportVectorsStatsAction
+        extends TransportNodesAction<
+                VectorsStatsAction.Request,
+                VectorsStatsAction.Response,
+                VectorsStatsAction.NodeRequest,
+                VectorsStatsAction.NodeResponse> {
 
     private static final String RAW = "vec";
     private static final String QUANTIZED = "veq";
@@ -48,32 +48,29 @@ public final class TransportVectorsStatsAction extends TransportNodesAction<
 
     @Inject
     public TransportVectorsStatsAction(
-        ThreadPool threadPool,
-        ClusterService clusterService,
-        TransportService transportService,
-        ActionFilters actionFilters,
-        IndicesService indicesService
-    ) {
+            ThreadPool threadPool,
+            ClusterService clusterService,
+            TransportService transportService,
+            ActionFilters actionFilters,
+            IndicesService indicesService) {
         super(
-            VectorsStatsAction.NAME,
-            threadPool,
-            clusterService,
-            transportService,
-            actionFilters,
-            VectorsStatsAction.Request::new,
-            VectorsStatsAction.NodeRequest::new,
-            ThreadPool.Names.MANAGEMENT,
-            VectorsStatsAction.NodeResponse.class
-        );
+                VectorsStatsAction.NAME,
+                threadPool,
+                clusterService,
+                transportService,
+                actionFilters,
+                VectorsStatsAction.Request::new,
+                VectorsStatsAction.NodeRequest::new,
+                ThreadPool.Names.MANAGEMENT,
+                VectorsStatsAction.NodeResponse.class);
         this.indicesService = indicesService;
     }
 
     @Override
     protected VectorsStatsAction.Response newResponse(
-        VectorsStatsAction.Request request,
-        List<VectorsStatsAction.NodeResponse> responses,
-        List<FailedNodeException> failures
-    ) {
+            VectorsStatsAction.Request request,
+            List<VectorsStatsAction.NodeResponse> responses,
+            List<FailedNodeException> failures) {
         return new VectorsStatsAction.Response(clusterService.getClusterName(), responses, failures);
     }
 
@@ -140,17 +137,16 @@ public final class TransportVectorsStatsAction extends TransportNodesAction<
             throw new UncheckedIOException(e);
         }
         return new VectorsStatsAction.ShardField(
-            index.index().getName(),
-            shard.shardId().id(),
-            shard.routingEntry().primary(),
-            type.name(),
-            IndexOptions.toMap(type.indexOptions()),
-            type.dims(),
-            segments,
-            vectors,
-            raw,
-            quantized,
-            graph
-        );
+                index.index().getName(),
+                shard.shardId().id(),
+                shard.routingEntry().primary(),
+                type.name(),
+                IndexOptions.toMap(type.indexOptions()),
+                type.dims(),
+                segments,
+                vectors,
+                raw,
+                quantized,
+                graph);
     }
 }

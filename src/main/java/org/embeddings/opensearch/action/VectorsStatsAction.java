@@ -1,5 +1,9 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.opensearch.action.ActionType;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.nodes.BaseNodeResponse;
@@ -13,11 +17,6 @@ import org.opensearch.core.common.io.stream.Writeable;
 import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.transport.TransportRequest;
-
-import java.io.IOException;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What the vectors of {@code embedding} fields cost, per index and field, summed over the segments of every shard
@@ -86,32 +85,31 @@ public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Resp
 
     /** One field of one shard copy on one node. */
     public record ShardField(
-        String index,
-        int shard,
-        boolean primary,
-        String field,
-        Map<String, Object> indexOptions,
-        int dims,
-        int segments,
-        long vectors,
-        long rawBytes,
-        long quantizedBytes,
-        long graphBytes
-    ) implements Writeable {
+            String index,
+            int shard,
+            boolean primary,
+            String field,
+            Map<String, Object> indexOptions,
+            int dims,
+            int segments,
+            long vectors,
+            long rawBytes,
+            long quantizedBytes,
+            long graphBytes)
+            implements Writeable {
         ShardField(StreamInput in) throws IOException {
             this(
-                in.readString(),
-                in.readVInt(),
-                in.readBoolean(),
-                in.readString(),
-                in.readMap(),
-                in.readVInt(),
-                in.readVInt(),
-                in.readVLong(),
-                in.readVLong(),
-                in.readVLong(),
-                in.readVLong()
-            );
+                    in.readString(),
+                    in.readVInt(),
+                    in.readBoolean(),
+                    in.readString(),
+                    in.readMap(),
+                    in.readVInt(),
+                    in.readVInt(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong(),
+                    in.readVLong());
         }
 
         @Override
@@ -219,7 +217,8 @@ public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Resp
             for (NodeResponse node : getNodes()) {
                 for (ShardField f : node.fields()) {
                     described.computeIfAbsent(f.index(), i -> new TreeMap<>()).putIfAbsent(f.field(), f);
-                    Sums[] s = sums.computeIfAbsent(f.index(), i -> new TreeMap<>()).computeIfAbsent(f.field(), x -> new Sums[] { new Sums(), new Sums() });
+                    Sums[] s = sums.computeIfAbsent(f.index(), i -> new TreeMap<>())
+                            .computeIfAbsent(f.field(), x -> new Sums[] {new Sums(), new Sums()});
                     if (f.primary()) {
                         s[0].add(f);
                     }

@@ -1,5 +1,7 @@
 package org.embeddings.opensearch.codec;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.lucene.codecs.Codec;
 import org.embeddings.lucene.PerFieldVectorsCodec;
 import org.embeddings.lucene.VectorFormat;
@@ -9,9 +11,6 @@ import org.opensearch.index.codec.CodecService;
 import org.opensearch.index.codec.CodecServiceConfig;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.mapper.MapperService;
-
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The codecs of an index, as OpenSearch would build them for its {@code index.codec} setting, each wrapped in a
@@ -51,7 +50,8 @@ public final class VectorCodecService extends CodecService {
 
     private VectorFormat formatOf(String field) {
         MappedFieldType type = mapperService.fieldType(field);
-        if (type instanceof EmbeddingFieldType embedding && embedding.indexOptions().isDefault() == false) {
+        if (type instanceof EmbeddingFieldType embedding
+                && embedding.indexOptions().isDefault() == false) {
             return embedding.indexOptions();
         }
         return null;

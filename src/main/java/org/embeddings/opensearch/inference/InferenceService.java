@@ -1,5 +1,11 @@
 package org.embeddings.opensearch.inference;
 
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.Lane;
@@ -12,17 +18,9 @@ import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.util.concurrent.AbstractRunnable;
 import org.opensearch.core.action.ActionListener;
-import org.opensearch.core.concurrency.OpenSearchRejectedExecutionException;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.threadpool.Scheduler;
 import org.opensearch.threadpool.ThreadPool;
-
-import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The one door from OpenSearch to the encoder. Inference runs only on the plugin's own pools, in two lanes:
@@ -45,21 +43,19 @@ public final class InferenceService {
 
     /** Where work runs and where its results continue. */
     public record Pools(
-        ExecutorService documents,
-        ExecutorService queries,
-        Executor documentResponder,
-        Executor queryResponder,
-        Scheduler scheduler
-    ) {
+            ExecutorService documents,
+            ExecutorService queries,
+            Executor documentResponder,
+            Executor queryResponder,
+            Scheduler scheduler) {
         /** The node's pools: the plugin's two, responses on the generic and search pools. */
         public static Pools of(ThreadPool threadPool) {
             return new Pools(
-                threadPool.executor(DOCUMENT_POOL),
-                threadPool.executor(QUERY_POOL),
-                threadPool.executor(ThreadPool.Names.GENERIC),
-                threadPool.executor(ThreadPool.Names.SEARCH),
-                threadPool
-            );
+                    threadPool.executor(DOCUMENT_POOL),
+                    threadPool.executor(QUERY_POOL),
+                    threadPool.executor(ThreadPool.Names.GENERIC),
+                    threadPool.executor(ThreadPool.Names.SEARCH),
+                    threadPool);
         }
     }
 
@@ -75,7 +71,8 @@ public final class InferenceService {
     private final LatencyHistogram queryWait = new LatencyHistogram();
     private final LatencyHistogram queryInference = new LatencyHistogram();
 
-    public InferenceService(ModelRegistry registry, Pools pools, QueryVectorCache cache, TimeValue defaultQueryTimeout) {
+    public InferenceService(
+            ModelRegistry registry, Pools pools, QueryVectorCache cache, TimeValue defaultQueryTimeout) {
         this.registry = registry;
         this.pools = pools;
         this.cache = cache;
@@ -92,7 +89,9 @@ public final class InferenceService {
 
     /** A model failure as OpenSearch should answer it: a load past the memory limit is a 429, not a 400. */
     private static Exception translate(Exception e) {
-        return e instanceof ModelMemoryLimitException ? new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e) : e;
+        return e instanceof ModelMemoryLimitException
+                ? new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e)
+                : e;
     }
 
     /** Encodes {@code texts} for {@code role} with {@code model} in the document lane. */
@@ -145,16 +144,20 @@ public final class InferenceService {
      * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own
      * thread, not the caller's.
      */
-    public void embedPassages(String model, Role role, List<String> texts, Chunking chunking, ActionListener<List<List<Passage>>> listener) {
+    public void embedPassages(
+            String model,
+            Role role,
+            List<String> texts,
+            Chunking chunking,
+            ActionListener<List<List<Passage>>> listener) {
         runDocuments(listener, () -> {
             Encoder encoder = registry.encoder(model);
             Encoder.PassageJob job = encoder.startPassages(
-                texts,
-                role,
-                chunking == null ? Chunking.defaults(encoder.card()) : chunking,
-                TextWindows.Ends.DEFAULT,
-                Lane.BULK
-            );
+                    texts,
+                    role,
+                    chunking == null ? Chunking.defaults(encoder.card()) : chunking,
+                    TextWindows.Ends.DEFAULT,
+                    Lane.BULK);
             while (job.done() == false) {
                 job.step();
             }
@@ -188,13 +191,10 @@ public final class InferenceService {
 
     /** Fails a query whose deadline has passed, unless it was answered already. */
     private void expire(String model, PendingQuery query) {
-        boolean failed = query.fail(
-            new OpenSearchStatusException(
+        boolean failed = query.fail(new OpenSearchStatusException(
                 "encoding the query text with model [" + model + "] did not finish within its deadline [" + query.limit
-                    + "] (the search's timeout, else embeddings.query.timeout); the query lane is overloaded",
-                RestStatus.GATEWAY_TIMEOUT
-            )
-        );
+                        + "] (the search's timeout, else embeddings.query.timeout); the query lane is overloaded",
+                RestStatus.GATEWAY_TIMEOUT));
         if (failed) {
             queryTimeouts.increment();
         }
@@ -210,13 +210,17 @@ public final class InferenceService {
             protected void doRun() {
                 long start = System.nanoTime();
                 queryWait.record(start - queued);
-                batch = batcher.take(model).stream().filter(q -> q.done() == false).toList();
-                List<PendingQuery> live = batch.stream().filter(q -> q.expired(start) == false).toList();
+                batch = batcher.take(model).stream()
+                        .filter(q -> q.done() == false)
+                        .toList();
+                List<PendingQuery> live =
+                        batch.stream().filter(q -> q.expired(start) == false).toList();
                 batch.stream().filter(q -> q.expired(start)).forEach(q -> expire(model, q));
                 if (live.isEmpty()) {
                     return;
                 }
-                float[][] vectors = registry.encoder(model).encode(live.stream().map(q -> q.text).toList(), Role.QUERY, Lane.INTERACTIVE);
+                float[][] vectors = registry.encoder(model)
+                        .encode(live.stream().map(q -> q.text).toList(), Role.QUERY, Lane.INTERACTIVE);
                 queryInference.record(System.nanoTime() - start);
                 for (int i = 0; i < vectors.length; i++) {
                     PendingQuery q = live.get(i);
@@ -248,30 +252,28 @@ public final class InferenceService {
 
     /** This node's service-level counters (the encoder keeps its own per model). */
     public record Stats(
-        long cacheHits,
-        long cacheMisses,
-        long cacheEntries,
-        long rejections,
-        long queryTimeouts,
-        double[] documentWaitMillis,
-        double[] documentInferenceMillis,
-        double[] queryWaitMillis,
-        double[] queryInferenceMillis
-    ) {
-        public static final double[] PERCENTILES = { 50, 90, 99 };
+            long cacheHits,
+            long cacheMisses,
+            long cacheEntries,
+            long rejections,
+            long queryTimeouts,
+            double[] documentWaitMillis,
+            double[] documentInferenceMillis,
+            double[] queryWaitMillis,
+            double[] queryInferenceMillis) {
+        public static final double[] PERCENTILES = {50, 90, 99};
     }
 
     public Stats stats() {
         return new Stats(
-            cache.hits(),
-            cache.misses(),
-            cache.entries(),
-            rejections.sum(),
-            queryTimeouts.sum(),
-            documentWait.percentilesMillis(Stats.PERCENTILES),
-            documentInference.percentilesMillis(Stats.PERCENTILES),
-            queryWait.percentilesMillis(Stats.PERCENTILES),
-            queryInference.percentilesMillis(Stats.PERCENTILES)
-        );
+                cache.hits(),
+                cache.misses(),
+                cache.entries(),
+                rejections.sum(),
+                queryTimeouts.sum(),
+                documentWait.percentilesMillis(Stats.PERCENTILES),
+                documentInference.percentilesMillis(Stats.PERCENTILES),
+                queryWait.percentilesMillis(Stats.PERCENTILES),
+                queryInference.percentilesMillis(Stats.PERCENTILES));
     }
 }

@@ -1,9 +1,8 @@
 package org.embeddings.opensearch.inference;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.action.ActionListener;
-
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One query text waiting for its vector, with the moment past which its search no longer wants it. Its listener is

@@ -1,9 +1,8 @@
 package org.embeddings.opensearch.inference;
 
+import java.util.concurrent.atomic.LongAdder;
 import org.opensearch.common.cache.Cache;
 import org.opensearch.common.cache.CacheBuilder;
-
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A bounded LRU cache of query vectors keyed by model and query text, so that a repeated query skips inference.
@@ -18,7 +17,9 @@ public final class QueryVectorCache {
     private final LongAdder misses = new LongAdder();
 
     public QueryVectorCache(int size) {
-        this.cache = size > 0 ? CacheBuilder.<Key, float[]>builder().setMaximumWeight(size).build() : null;
+        this.cache = size > 0
+                ? CacheBuilder.<Key, float[]>builder().setMaximumWeight(size).build()
+                : null;
     }
 
     /** A copy of the cached vector, or null (counted as a miss). */

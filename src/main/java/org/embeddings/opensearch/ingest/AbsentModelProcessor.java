@@ -1,15 +1,14 @@
 package org.embeddings.opensearch.ingest;
 
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.embeddings.encoder.InvalidInputException;
 import org.opensearch.OpenSearchParseException;
 import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.IngestDocumentWrapper;
-
-import java.util.List;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * The {@code embed} processor on a node that lacks its model's files: the pipeline was validated on the cluster
@@ -24,7 +23,9 @@ final class AbsentModelProcessor extends AbstractProcessor {
     private final Function<EmbedProcessorFactory.Definition, EmbedProcessor> build;
     private volatile EmbedProcessor resolved;
 
-    AbsentModelProcessor(EmbedProcessorFactory.Definition definition, Function<EmbedProcessorFactory.Definition, EmbedProcessor> build) {
+    AbsentModelProcessor(
+            EmbedProcessorFactory.Definition definition,
+            Function<EmbedProcessorFactory.Definition, EmbedProcessor> build) {
         super(definition.tag(), definition.description());
         this.definition = definition;
         this.build = build;
@@ -74,14 +75,13 @@ final class AbsentModelProcessor extends AbstractProcessor {
                 processor = resolved = build.apply(definition);
             } catch (IllegalArgumentException | OpenSearchParseException e) {
                 throw new InvalidInputException(
-                    "[embed] model ["
-                        + definition.model()
-                        + "] is not installed on this node, which lacks config/embeddings/models/"
-                        + definition.model()
-                        + "/: "
-                        + e.getMessage(),
-                    e
-                );
+                        "[embed] model ["
+                                + definition.model()
+                                + "] is not installed on this node, which lacks config/embeddings/models/"
+                                + definition.model()
+                                + "/: "
+                                + e.getMessage(),
+                        e);
             }
         }
         return processor;

@@ -1,5 +1,11 @@
 package org.embeddings.opensearch.ingest;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Passage;
@@ -10,13 +16,6 @@ import org.opensearch.core.action.ActionListener;
 import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.IngestDocumentWrapper;
-
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 
 /**
  * The {@code embed} ingest processor: for each {@code source -> target} pair of {@code field_map}, writes the passage
@@ -38,6 +37,7 @@ public final class EmbedProcessor extends AbstractProcessor {
     public static final String TYPE = "embed";
     /** The passage object's keys for its character span in the source text. */
     public static final String START = "start", END = "end";
+
     private static final String NESTED = "nested";
 
     private final String model;
@@ -49,15 +49,14 @@ public final class EmbedProcessor extends AbstractProcessor {
     private final Chunking chunking;
 
     EmbedProcessor(
-        String tag,
-        String description,
-        String model,
-        Map<String, String> fieldMap,
-        boolean ignoreMissing,
-        Chunking chunking,
-        InferenceService inference,
-        EmbeddingFields fields
-    ) {
+            String tag,
+            String description,
+            String model,
+            Map<String, String> fieldMap,
+            boolean ignoreMissing,
+            Chunking chunking,
+            InferenceService inference,
+            EmbeddingFields fields) {
         super(tag, description);
         this.model = model;
         this.fieldMap = new LinkedHashMap<>(fieldMap);
@@ -120,38 +119,54 @@ public final class EmbedProcessor extends AbstractProcessor {
             handler.accept(documents);
             return;
         }
-        java.util.function.Consumer<Exception> fail = e -> {
+        Consumer<Exception> fail = e -> {
             for (Slot slot : slots) {
                 slot.document().update(slot.document().getIngestDocument(), e);
             }
             handler.accept(documents);
         };
         if (chunking != null) {
-            inference.embedPassages(model, Role.PASSAGE, texts, chunking, ActionListener.wrap(passages -> {
-                for (int i = 0; i < passages.size(); i++) {
-                    Slot slot = slots.get(i);
-                    String field = passageField(slot.target());
-                    List<Map<String, Object>> objects = new ArrayList<>(passages.get(i).size());
-                    for (Passage passage : passages.get(i)) {
-                        Map<String, Object> object = new LinkedHashMap<>();
-                        object.put(field, toList(passage.vector()));
-                        object.put(START, passage.start());
-                        object.put(END, passage.end());
-                        objects.add(object);
-                    }
-                    slot.document().getIngestDocument().setFieldValue(passagePath(slot.target()), objects);
-                }
-                handler.accept(documents);
-            }, fail::accept));
+            inference.embedPassages(
+                    model,
+                    Role.PASSAGE,
+                    texts,
+                    chunking,
+                    ActionListener.wrap(
+                            passages -> {
+                                for (int i = 0; i < passages.size(); i++) {
+                                    Slot slot = slots.get(i);
+                                    String field = passageField(slot.target());
+                                    List<Map<String, Object>> objects =
+                                            new ArrayList<>(passages.get(i).size());
+                                    for (Passage passage : passages.get(i)) {
+                                        Map<String, Object> object = new LinkedHashMap<>();
+                                        object.put(field, toList(passage.vector()));
+                                        object.put(START, passage.start());
+                                        object.put(END, passage.end());
+                                        objects.add(object);
+                                    }
+                                    slot.document()
+                                            .getIngestDocument()
+                                            .setFieldValue(passagePath(slot.target()), objects);
+                                }
+                                handler.accept(documents);
+                            },
+                            fail::accept));
             return;
         }
-        inference.embed(model, Role.PASSAGE, texts, ActionListener.wrap(vectors -> {
-            for (int i = 0; i < vectors.length; i++) {
-                Slot slot = slots.get(i);
-                slot.document().getIngestDocument().setFieldValue(slot.target(), toList(vectors[i]));
-            }
-            handler.accept(documents);
-        }, fail::accept));
+        inference.embed(
+                model,
+                Role.PASSAGE,
+                texts,
+                ActionListener.wrap(
+                        vectors -> {
+                            for (int i = 0; i < vectors.length; i++) {
+                                Slot slot = slots.get(i);
+                                slot.document().getIngestDocument().setFieldValue(slot.target(), toList(vectors[i]));
+                            }
+                            handler.accept(documents);
+                        },
+                        fail::accept));
     }
 
     private void collect(IngestDocumentWrapper wrapper, List<Slot> slots, List<String> texts) {
@@ -169,18 +184,19 @@ public final class EmbedProcessor extends AbstractProcessor {
                 if (ignoreMissing) {
                     continue;
                 }
-                throw new InvalidInputException("[embed] source field [" + e.getKey() + "] is missing or null; set ignore_missing to skip it");
+                throw new InvalidInputException(
+                        "[embed] source field [" + e.getKey() + "] is missing or null; set ignore_missing to skip it");
             }
             if (value instanceof String text) {
                 if (text.isBlank()) {
-                    throw new InvalidInputException("[embed] source field [" + e.getKey() + "] is empty; nothing to embed");
+                    throw new InvalidInputException(
+                            "[embed] source field [" + e.getKey() + "] is empty; nothing to embed");
                 }
                 slots.add(new Slot(wrapper, e.getValue()));
                 texts.add(text);
             } else {
-                throw new InvalidInputException(
-                    "[embed] source field [" + e.getKey() + "] must be a string, got [" + value.getClass().getSimpleName() + "]"
-                );
+                throw new InvalidInputException("[embed] source field [" + e.getKey() + "] must be a string, got ["
+                        + value.getClass().getSimpleName() + "]");
             }
         }
     }
@@ -189,15 +205,13 @@ public final class EmbedProcessor extends AbstractProcessor {
     private void checkTarget(String index, String target) {
         fields.mapped(index, target).ifPresent(mapped -> {
             if (mapped.isEmbedding() == false) {
-                throw new InvalidInputException(
-                    "[embed] target field [" + target + "] of index [" + index + "] is of type [" + mapped.type() + "], not [embedding]"
-                );
+                throw new InvalidInputException("[embed] target field [" + target + "] of index [" + index
+                        + "] is of type [" + mapped.type() + "], not [embedding]");
             }
             if (mapped.model() != null && mapped.model().equals(model) == false) {
                 throw new InvalidInputException(
-                    "[embed] target field [" + target + "] of index [" + index + "] is bound to model [" + mapped.model()
-                        + "], but this pipeline embeds with [" + model + "]"
-                );
+                        "[embed] target field [" + target + "] of index [" + index + "] is bound to model ["
+                                + mapped.model() + "], but this pipeline embeds with [" + model + "]");
             }
         });
     }
@@ -211,12 +225,13 @@ public final class EmbedProcessor extends AbstractProcessor {
             return; // the index is created from a template when the document arrives; nothing to check yet
         }
         String path = passagePath(target);
-        String type = fields.mapped(index, path).map(EmbeddingFields.MappedField::type).orElse(null);
+        String type = fields.mapped(index, path)
+                .map(EmbeddingFields.MappedField::type)
+                .orElse(null);
         if (NESTED.equals(type) == false) {
             throw new InvalidInputException(
-                "[embed] chunking target [" + target + "] needs [" + path + "] mapped as [nested] in index [" + index + "], but it is "
-                    + (type == null ? "not mapped" : "of type [" + type + "]")
-            );
+                    "[embed] chunking target [" + target + "] needs [" + path + "] mapped as [nested] in index ["
+                            + index + "], but it is " + (type == null ? "not mapped" : "of type [" + type + "]"));
         }
     }
 

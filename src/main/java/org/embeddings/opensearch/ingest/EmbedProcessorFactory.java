@@ -1,5 +1,8 @@
 package org.embeddings.opensearch.ingest;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.opensearch.EmbeddingFields;
@@ -8,10 +11,6 @@ import org.opensearch.OpenSearchParseException;
 import org.opensearch.cluster.service.ClusterApplierService;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
@@ -38,13 +37,17 @@ public final class EmbedProcessorFactory implements Processor.Factory {
     }
 
     @Override
-    public EmbedProcessor create(Map<String, Processor.Factory> factories, String tag, String description, Map<String, Object> config) {
+    public Processor create(
+            Map<String, Processor.Factory> factories, String tag, String description, Map<String, Object> config) {
         String model = ConfigurationUtils.readStringProperty(EmbedProcessor.TYPE, tag, config, "model");
         Map<String, Object> rawMap = ConfigurationUtils.readMap(EmbedProcessor.TYPE, tag, config, "field_map");
-        boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
-        Map<String, Object> rawChunking = ConfigurationUtils.readOptionalMap(EmbedProcessor.TYPE, tag, config, "chunking");
+        boolean ignoreMissing =
+                ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
+        Map<String, Object> rawChunking =
+                ConfigurationUtils.readOptionalMap(EmbedProcessor.TYPE, tag, config, "chunking");
         if (rawMap.isEmpty()) {
-            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
+            throw ConfigurationUtils.newConfigurationException(
+                    EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
         }
         Map<String, String> fieldMap = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : rawMap.entrySet()) {
@@ -52,11 +55,10 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 fieldMap.put(e.getKey(), target);
             } else {
                 throw ConfigurationUtils.newConfigurationException(
-                    EmbedProcessor.TYPE,
-                    tag,
-                    "field_map",
-                    "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]"
-                );
+                        EmbedProcessor.TYPE,
+                        tag,
+                        "field_map",
+                        "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]");
             }
         }
         Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking);
@@ -74,13 +76,12 @@ public final class EmbedProcessorFactory implements Processor.Factory {
 
     /** A pipeline's {@code embed} options as read, before its model is resolved on this node. */
     record Definition(
-        String tag,
-        String description,
-        String model,
-        Map<String, String> fieldMap,
-        boolean ignoreMissing,
-        Map<String, Object> chunking
-    ) {}
+            String tag,
+            String description,
+            String model,
+            Map<String, String> fieldMap,
+            boolean ignoreMissing,
+            Map<String, Object> chunking) {}
 
     /** Resolves the definition's model and chunking on this node; a 400 names what does not fit. */
     EmbedProcessor build(Definition definition) {
@@ -95,30 +96,30 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        Chunking chunking = chunking(tag, definition.chunking(), service.registry().installedCard(normalized));
+        Chunking chunking =
+                chunking(tag, definition.chunking(), service.registry().installedCard(normalized));
         if (chunking != null) {
             for (String target : definition.fieldMap().values()) {
                 int dot = target.lastIndexOf('.');
                 if (dot <= 0 || dot == target.length() - 1) {
                     throw ConfigurationUtils.newConfigurationException(
-                        EmbedProcessor.TYPE,
-                        tag,
-                        "field_map",
-                        "with [chunking], target [" + target + "] must be [PATH.FIELD], where the index maps PATH as [nested]"
-                    );
+                            EmbedProcessor.TYPE,
+                            tag,
+                            "field_map",
+                            "with [chunking], target [" + target
+                                    + "] must be [PATH.FIELD], where the index maps PATH as [nested]");
                 }
             }
         }
         return new EmbedProcessor(
-            tag,
-            definition.description(),
-            normalized,
-            definition.fieldMap(),
-            definition.ignoreMissing(),
-            chunking,
-            service,
-            fields.get()
-        );
+                tag,
+                definition.description(),
+                normalized,
+                definition.fieldMap(),
+                definition.ignoreMissing(),
+                chunking,
+                service,
+                fields.get());
     }
 
     /**
@@ -137,11 +138,10 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         for (String key : options.keySet()) {
             if (key.equals(MAX_TOKENS) == false && key.equals(OVERLAP_TOKENS) == false) {
                 throw ConfigurationUtils.newConfigurationException(
-                    EmbedProcessor.TYPE,
-                    tag,
-                    "chunking",
-                    "unknown option [" + key + "], expected [" + MAX_TOKENS + "] or [" + OVERLAP_TOKENS + "]"
-                );
+                        EmbedProcessor.TYPE,
+                        tag,
+                        "chunking",
+                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "] or [" + OVERLAP_TOKENS + "]");
             }
         }
         Integer max = integer(tag, options, MAX_TOKENS);
@@ -165,10 +165,10 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             }
         }
         throw ConfigurationUtils.newConfigurationException(
-            EmbedProcessor.TYPE,
-            tag,
-            "chunking",
-            "[" + key + "] must be a " + (key.equals(OVERLAP_TOKENS) ? "non-negative" : "positive") + " integer, got [" + value + "]"
-        );
+                EmbedProcessor.TYPE,
+                tag,
+                "chunking",
+                "[" + key + "] must be a " + (key.equals(OVERLAP_TOKENS) ? "non-negative" : "positive")
+                        + " integer, got [" + value + "]");
     }
 }

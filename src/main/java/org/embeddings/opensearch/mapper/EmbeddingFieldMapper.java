@@ -1,5 +1,10 @@
 package org.embeddings.opensearch.mapper;
 
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.lucene.document.FieldType;
 import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
@@ -23,11 +28,6 @@ import org.opensearch.index.mapper.ValueFetcher;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.search.lookup.SearchLookup;
 
-import java.io.IOException;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
-
 /**
  * The {@code embedding} field: one dense float vector per document, indexed in Lucene's HNSW graph through
  * {@link KnnFloatVectorField}. Mapping: {@code dims} (or {@code model}, whose card gives the dims) and
@@ -49,7 +49,7 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     private final Similarity similarity;
     private final String model;
     private final VectorFormat indexOptions;
-    private final org.apache.lucene.document.FieldType luceneType;
+    private final FieldType luceneType;
     private final Supplier<ModelRegistry> registry;
 
     private static EmbeddingFieldMapper toType(FieldMapper in) {
@@ -63,23 +63,21 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
 
     public static final class Builder extends ParametrizedFieldMapper.Builder {
         // always written, so that a node without the model's card can still apply a model-bound mapping
-        private final Parameter<Integer> dims = Parameter.intParam("dims", false, m -> toType(m).dims, 0).alwaysSerialize();
+        private final Parameter<Integer> dims =
+                Parameter.intParam("dims", false, m -> toType(m).dims, 0).alwaysSerialize();
         private final Parameter<String> similarity = Parameter.restrictedStringParam(
-            "similarity",
-            false,
-            m -> toType(m).similarity.label,
-            "cosine",
-            "dot_product",
-            "l2_norm"
-        );
-        private final Parameter<String> model = Parameter.stringParam("model", false, m -> toType(m).model, null).acceptsNull();
+                "similarity", false, m -> toType(m).similarity.label, "cosine", "dot_product", "l2_norm");
+        private final Parameter<String> model = Parameter.stringParam("model", false, m -> toType(m).model, null)
+                .acceptsNull();
         private final Parameter<VectorFormat> indexOptions = new Parameter<>(
-            IndexOptions.NAME,
-            false,
-            () -> VectorFormat.DEFAULT,
-            (field, context, node) -> IndexOptions.parse(field, node),
-            m -> toType(m).indexOptions
-        ).setSerializer((builder, name, value) -> builder.field(name, IndexOptions.toMap(value)), v -> IndexOptions.toMap(v).toString());
+                        IndexOptions.NAME,
+                        false,
+                        () -> VectorFormat.DEFAULT,
+                        (field, context, node) -> IndexOptions.parse(field, node),
+                        m -> toType(m).indexOptions)
+                .setSerializer(
+                        (builder, name, value) -> builder.field(name, IndexOptions.toMap(value)),
+                        v -> IndexOptions.toMap(v).toString());
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
         private final Supplier<ModelRegistry> registry;
 
@@ -103,24 +101,24 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
                     m = normalizedModelName(m);
                 } else {
                     if (d != 0 && d != card.dims()) {
-                        throw new MapperParsingException(
-                            "field [" + name + "] has dims [" + d + "] but model [" + card.name() + "] produces [" + card.dims() + "]"
-                        );
+                        throw new MapperParsingException("field [" + name + "] has dims [" + d + "] but model ["
+                                + card.name() + "] produces [" + card.dims() + "]");
                     }
                     d = card.dims();
                     m = card.name();
                 }
             }
             if (d < 1 || d > MAX_DIMS) {
-                throw new MapperParsingException(
-                    "field [" + name + "] of type [embedding] needs [dims] within [1, " + MAX_DIMS + "] or a [model], got [" + d + "]"
-                );
+                throw new MapperParsingException("field [" + name + "] of type [embedding] needs [dims] within [1, "
+                        + MAX_DIMS + "] or a [model], got [" + d + "]");
             }
             Similarity sim = Similarity.of(similarity.getValue());
             VectorFormat options = indexOptions.getValue();
             IndexOptions.checkCodecOwner(name, options, context.indexSettings());
-            EmbeddingFieldType type = new EmbeddingFieldType(buildFullName(context), d, sim, m, options, meta.getValue());
-            return new EmbeddingFieldMapper(name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, options, registry);
+            EmbeddingFieldType type =
+                    new EmbeddingFieldType(buildFullName(context), d, sim, m, options, meta.getValue());
+            return new EmbeddingFieldMapper(
+                    name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, options, registry);
         }
 
         /**
@@ -140,9 +138,8 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
                     return null;
                 }
                 throw new MapperParsingException(
-                    "field [" + name + "] is bound to model [" + m + "], which this node does not know (" + e.getMessage()
-                        + "); give [dims] with the model, or install the model"
-                );
+                        "field [" + name + "] is bound to model [" + m + "], which this node does not know ("
+                                + e.getMessage() + "); give [dims] with the model, or install the model");
             }
         }
 
@@ -185,7 +182,13 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         private final String model;
         private final VectorFormat indexOptions;
 
-        EmbeddingFieldType(String name, int dims, Similarity similarity, String model, VectorFormat indexOptions, Map<String, String> meta) {
+        EmbeddingFieldType(
+                String name,
+                int dims,
+                Similarity similarity,
+                String model,
+                VectorFormat indexOptions,
+                Map<String, String> meta) {
             super(name, true, false, false, TextSearchInfo.NONE, meta);
             this.dims = dims;
             this.similarity = similarity;
@@ -223,7 +226,8 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
 
         @Override
         public Query termQuery(Object value, QueryShardContext context) {
-            throw new IllegalArgumentException("field [" + name() + "] of type [embedding] is searched with [embed_knn], not term queries");
+            throw new IllegalArgumentException(
+                    "field [" + name() + "] of type [embedding] is searched with [embed_knn], not term queries");
         }
 
         @Override
@@ -233,16 +237,15 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
     }
 
     private EmbeddingFieldMapper(
-        String simpleName,
-        EmbeddingFieldType type,
-        MultiFields multiFields,
-        CopyTo copyTo,
-        int dims,
-        Similarity similarity,
-        String model,
-        VectorFormat indexOptions,
-        Supplier<ModelRegistry> registry
-    ) {
+            String simpleName,
+            EmbeddingFieldType type,
+            MultiFields multiFields,
+            CopyTo copyTo,
+            int dims,
+            Similarity similarity,
+            String model,
+            VectorFormat indexOptions,
+            Supplier<ModelRegistry> registry) {
         super(simpleName, type, multiFields, copyTo);
         this.registry = registry;
         this.dims = dims;
@@ -264,17 +267,22 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             return;
         }
         if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-            throw new MapperParsingException("field [" + name() + "] of type [embedding] expects an array of " + dims + " numbers");
+            throw new MapperParsingException(
+                    "field [" + name() + "] of type [embedding] expects an array of " + dims + " numbers");
         }
         float[] vector = new float[dims];
         int n = 0;
-        for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_ARRAY; token = parser.nextToken()) {
+        for (XContentParser.Token token = parser.nextToken();
+                token != XContentParser.Token.END_ARRAY;
+                token = parser.nextToken()) {
             if (token != XContentParser.Token.VALUE_NUMBER) {
-                throw new MapperParsingException("field [" + name() + "] of type [embedding] expects numbers, got [" + token + "]");
+                throw new MapperParsingException(
+                        "field [" + name() + "] of type [embedding] expects numbers, got [" + token + "]");
             }
             float value = parser.floatValue();
             if (Float.isFinite(value) == false) {
-                throw new MapperParsingException("field [" + name() + "] has a non-finite value at position [" + n + "]");
+                throw new MapperParsingException(
+                        "field [" + name() + "] has a non-finite value at position [" + n + "]");
             }
             if (n < dims) {
                 vector[n] = value;
@@ -282,13 +290,16 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             n++;
         }
         if (n != dims) {
-            throw new MapperParsingException("field [" + name() + "] expects a vector of [" + dims + "] dims, got [" + n + "]");
+            throw new MapperParsingException(
+                    "field [" + name() + "] expects a vector of [" + dims + "] dims, got [" + n + "]");
         }
         if (context.doc().getByKey(name()) != null) {
-            throw new MapperParsingException("field [" + name() + "] of type [embedding] takes one vector per document");
+            throw new MapperParsingException(
+                    "field [" + name() + "] of type [embedding] takes one vector per document");
         }
         if (similarity == Similarity.COSINE && isZero(vector)) {
-            throw new MapperParsingException("field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
+            throw new MapperParsingException(
+                    "field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
         }
         if (similarity == Similarity.COSINE && indexOptions.quantization().quantized()) {
             // Cosine does not depend on length, so this changes no score; Lucene 10.4 and 10.5 re-quantize vectors

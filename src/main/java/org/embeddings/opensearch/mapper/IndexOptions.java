@@ -1,15 +1,14 @@
 package org.embeddings.opensearch.mapper;
 
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import org.embeddings.lucene.Quantization;
 import org.embeddings.lucene.VectorFormat;
 import org.embeddings.opensearch.codec.VectorCodecService;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.index.mapper.MapperParsingException;
-
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 /**
  * The {@code index_options} of an {@code embedding} field:
@@ -29,23 +28,29 @@ public final class IndexOptions {
 
     static VectorFormat parse(String field, Object node) {
         if (!(node instanceof Map<?, ?> map)) {
-            throw new MapperParsingException("[" + NAME + "] of field [" + field + "] must be an object, got [" + node + "]");
-        }
-        List<String> unknown = map.keySet().stream().map(String::valueOf).filter(k -> KEYS.contains(k) == false).sorted().toList();
-        if (unknown.isEmpty() == false) {
             throw new MapperParsingException(
-                "unknown [" + NAME + "] parameter" + (unknown.size() > 1 ? "s " : " ") + unknown + " of field [" + field + "], expected some of " + KEYS
-            );
+                    "[" + NAME + "] of field [" + field + "] must be an object, got [" + node + "]");
+        }
+        List<String> unknown = map.keySet().stream()
+                .map(String::valueOf)
+                .filter(k -> KEYS.contains(k) == false)
+                .sorted()
+                .toList();
+        if (unknown.isEmpty() == false) {
+            throw new MapperParsingException("unknown [" + NAME + "] parameter" + (unknown.size() > 1 ? "s " : " ")
+                    + unknown + " of field [" + field + "], expected some of " + KEYS);
         }
         try {
             String type = string(map, "type", "hnsw");
             boolean graph = switch (type) {
                 case "hnsw" -> true;
                 case "flat" -> false;
-                default -> throw new IllegalArgumentException("unknown [type] [" + type + "], expected one of [hnsw, flat]");
+                default ->
+                    throw new IllegalArgumentException("unknown [type] [" + type + "], expected one of [hnsw, flat]");
             };
             if (graph == false && (map.containsKey("m") || map.containsKey("ef_construction"))) {
-                throw new IllegalArgumentException("[m] and [ef_construction] shape the HNSW graph; [type: flat] has none");
+                throw new IllegalArgumentException(
+                        "[m] and [ef_construction] shape the HNSW graph; [type: flat] has none");
             }
             int m = integer(map, "m", VectorFormat.DEFAULT_M);
             int ef = integer(map, "ef_construction", VectorFormat.DEFAULT_EF_CONSTRUCTION);
@@ -102,10 +107,11 @@ public final class IndexOptions {
     static void checkCodecOwner(String field, VectorFormat format, Settings indexSettings) {
         if (format.isDefault() == false && VectorCodecService.suppliesCodecFor(indexSettings) == false) {
             throw new MapperParsingException(
-                "[" + NAME + "] of field [" + field + "] need the embeddings plugin's codec, but this index has [" + VectorCodecService.KNN_INDEX_SETTING
-                    + ": true], so the k-NN plugin supplies its codec and would ignore them; remove [" + NAME + "] or use an index without ["
-                    + VectorCodecService.KNN_INDEX_SETTING + "]"
-            );
+                    "[" + NAME + "] of field [" + field + "] need the embeddings plugin's codec, but this index has ["
+                            + VectorCodecService.KNN_INDEX_SETTING
+                            + ": true], so the k-NN plugin supplies its codec and would ignore them; remove [" + NAME
+                            + "] or use an index without ["
+                            + VectorCodecService.KNN_INDEX_SETTING + "]");
         }
     }
 }

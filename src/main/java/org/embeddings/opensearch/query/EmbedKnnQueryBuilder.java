@@ -1,11 +1,15 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.Int8Name;
 import org.embeddings.encoder.UnknownModelException;
-import org.embeddings.lucene.EmbeddingKnnQuery;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
@@ -23,12 +27,6 @@ import org.opensearch.index.query.QueryCoordinatorContext;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.index.query.QueryShardException;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Objects;
-import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * {@code embed_knn}: nearest neighbours of a query text in an {@code embedding} field.
@@ -58,15 +56,14 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     private final Services services;
 
     EmbedKnnQueryBuilder(
-        String field,
-        String queryText,
-        String model,
-        KnnOptions options,
-        QueryBuilder filter,
-        float[] vector,
-        Supplier<float[]> pendingVector,
-        Services services
-    ) {
+            String field,
+            String queryText,
+            String model,
+            KnnOptions options,
+            QueryBuilder filter,
+            float[] vector,
+            Supplier<float[]> pendingVector,
+            Services services) {
         this.field = Objects.requireNonNull(field);
         this.queryText = queryText;
         this.model = model;
@@ -131,8 +128,10 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         return vector;
     }
 
-    private EmbedKnnQueryBuilder with(String newModel, QueryBuilder newFilter, float[] newVector, Supplier<float[]> pending) {
-        EmbedKnnQueryBuilder copy = new EmbedKnnQueryBuilder(field, queryText, newModel, options, newFilter, newVector, pending, services);
+    private EmbedKnnQueryBuilder with(
+            String newModel, QueryBuilder newFilter, float[] newVector, Supplier<float[]> pending) {
+        EmbedKnnQueryBuilder copy =
+                new EmbedKnnQueryBuilder(field, queryText, newModel, options, newFilter, newVector, pending, services);
         copy.boost(boost).queryName(queryName);
         return copy;
     }
@@ -145,10 +144,16 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             SetOnce<float[]> encoded = new SetOnce<>();
             InferenceService service = services.inference().get();
             TimeValue timeout = searchTimeout(coordinator);
-            context.registerAsyncAction((client, listener) -> service.embedQuery(resolved, queryText, timeout, ActionListener.wrap(v -> {
-                encoded.set(v);
-                listener.onResponse(null);
-            }, listener::onFailure)));
+            context.registerAsyncAction((client, listener) -> service.embedQuery(
+                    resolved,
+                    queryText,
+                    timeout,
+                    ActionListener.wrap(
+                            v -> {
+                                encoded.set(v);
+                                listener.onResponse(null);
+                            },
+                            listener::onFailure)));
             return with(resolved, filter, null, encoded::get);
         }
         if (vector == null) {
@@ -166,7 +171,9 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
 
     /** The search's own timeout, which bounds how long its query text may wait for the encoder; null if none. */
     private static TimeValue searchTimeout(QueryCoordinatorContext coordinator) {
-        if (coordinator != null && coordinator.getSearchRequest() instanceof SearchRequest search && search.source() != null) {
+        if (coordinator != null
+                && coordinator.getSearchRequest() instanceof SearchRequest search
+                && search.source() != null) {
             return search.source().timeout();
         }
         return null;
@@ -175,16 +182,16 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     /** The query's model, checked against (or else taken from) the field's binding in the searched indices. */
     private String resolveModel(QueryCoordinatorContext coordinator) {
         Optional<String> bound = coordinator == null
-            ? Optional.empty()
-            : services.fields().get().boundModel(coordinator.getSearchRequest(), field);
+                ? Optional.empty()
+                : services.fields().get().boundModel(coordinator.getSearchRequest(), field);
         if (bound.isPresent() && model != null && acceptsModel(bound.get(), model) == false) {
-            throw new IllegalArgumentException("[" + NAME + "] field [" + field + "] is bound to model [" + bound.get() + "], not [" + model + "]");
+            throw new IllegalArgumentException("[" + NAME + "] field [" + field + "] is bound to model [" + bound.get()
+                    + "], not [" + model + "]");
         }
         String resolved = model != null ? model : bound.orElse(null);
         if (resolved == null) {
-            throw new IllegalArgumentException(
-                "[" + NAME + "] field [" + field + "] is not bound to a model in the searched indices; give [model]"
-            );
+            throw new IllegalArgumentException("[" + NAME + "] field [" + field
+                    + "] is not bound to a model in the searched indices; give [model]");
         }
         try {
             services.inference().get().registry().installedCard(resolved);
@@ -192,11 +199,11 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
             if (bound.isPresent()) {
                 // the cluster knows the model (a mapping binds the field to it); this node just does not hold it
                 throw new IllegalArgumentException(
-                    "[" + NAME + "] field [" + field + "] is bound to model [" + resolved + "], which is not installed on the node coordinating this "
-                        + "search; install it on every node that coordinates searches, or search through one that has it ("
-                        + e.getMessage() + ")",
-                    e
-                );
+                        "[" + NAME + "] field [" + field + "] is bound to model [" + resolved
+                                + "], which is not installed on the node coordinating this "
+                                + "search; install it on every node that coordinates searches, or search through one that has it ("
+                                + e.getMessage() + ")",
+                        e);
             }
             throw e;
         }
@@ -206,7 +213,8 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     @Override
     protected Query doToQuery(QueryShardContext context) throws IOException {
         if (vector == null) {
-            throw new IllegalStateException("[" + NAME + "] query text must be encoded by a rewrite before the query is built");
+            throw new IllegalStateException(
+                    "[" + NAME + "] query text must be encoded by a rewrite before the query is built");
         }
         MappedFieldType type = context.fieldMapper(field);
         if (type == null) {
@@ -214,23 +222,23 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         }
         if ((type instanceof EmbeddingFieldType) == false) {
             throw new QueryShardException(
-                context,
-                "[" + NAME + "] needs a field of type [embedding], but [" + field + "] is of type [" + type.typeName() + "]"
-            );
+                    context,
+                    "[" + NAME + "] needs a field of type [embedding], but [" + field + "] is of type ["
+                            + type.typeName() + "]");
         }
         EmbeddingFieldType embedding = (EmbeddingFieldType) type;
         if (embedding.dims() != vector.length) {
             throw new QueryShardException(
-                context,
-                "[" + NAME + "] field [" + field + "] has [" + embedding.dims() + "] dims but "
-                    + (queryText == null ? "[query_vector] has [" : "model [" + model + "] produces [") + vector.length + "]"
-            );
+                    context,
+                    "[" + NAME + "] field [" + field + "] has [" + embedding.dims() + "] dims but "
+                            + (queryText == null ? "[query_vector] has [" : "model [" + model + "] produces [")
+                            + vector.length + "]");
         }
         if (embedding.model() != null && model != null && acceptsModel(embedding.model(), model) == false) {
             throw new QueryShardException(
-                context,
-                "[" + NAME + "] field [" + field + "] is bound to model [" + embedding.model() + "], not [" + model + "]"
-            );
+                    context,
+                    "[" + NAME + "] field [" + field + "] is bound to model [" + embedding.model() + "], not [" + model
+                            + "]");
         }
         ObjectMapper nested = NestedKnn.enclosingNested(context, field);
         if (nested != null) {
@@ -282,12 +290,12 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
     @Override
     protected boolean doEquals(EmbedKnnQueryBuilder other) {
         return field.equals(other.field)
-            && Objects.equals(queryText, other.queryText)
-            && Objects.equals(model, other.model)
-            && options.equals(other.options)
-            && Objects.equals(filter, other.filter)
-            && Arrays.equals(vector, other.vector)
-            && Objects.equals(pendingVector, other.pendingVector);
+                && Objects.equals(queryText, other.queryText)
+                && Objects.equals(model, other.model)
+                && options.equals(other.options)
+                && Objects.equals(filter, other.filter)
+                && Arrays.equals(vector, other.vector)
+                && Objects.equals(pendingVector, other.pendingVector);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.List;
 import org.embeddings.encoder.ModelName;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
@@ -7,8 +9,6 @@ import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
-
-import java.io.IOException;
 
 /**
  * Parses {@code {"embed_knn": {"<field>": {"query_text" | "query_vector", "model", "k", "num_candidates",
@@ -49,7 +49,7 @@ public final class EmbedKnnQueryParser {
         Float minScore;
         boolean exact;
         Float oversample;
-        java.util.List<Float> queryVector;
+        List<Float> queryVector;
         QueryBuilder filter;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName;
@@ -63,17 +63,16 @@ public final class EmbedKnnQueryParser {
         Integer efSearch;
     }
 
-    private static final ObjectParser<MethodParameters, Void> NEURAL_METHOD = new ObjectParser<>(
-        METHOD_PARAMETERS.getPreferredName(),
-        MethodParameters::new
-    );
+    private static final ObjectParser<MethodParameters, Void> NEURAL_METHOD =
+            new ObjectParser<>(METHOD_PARAMETERS.getPreferredName(), MethodParameters::new);
 
     static {
-        for (ObjectParser<Spec, Void> p : new ObjectParser[] { EMBED_KNN, NEURAL }) {
+        for (ObjectParser<Spec, Void> p : new ObjectParser[] {EMBED_KNN, NEURAL}) {
             p.declareString((s, v) -> s.queryText = v, QUERY_TEXT);
             p.declareInt((s, v) -> s.k = v, K);
             p.declareFloat((s, v) -> s.minScore = v, MIN_SCORE);
-            p.declareObject((s, v) -> s.filter = v, (parser, c) -> AbstractQueryBuilder.parseInnerQueryBuilder(parser), FILTER);
+            p.declareObject(
+                    (s, v) -> s.filter = v, (parser, c) -> AbstractQueryBuilder.parseInnerQueryBuilder(parser), FILTER);
             p.declareFloat((s, v) -> s.boost = v, AbstractQueryBuilder.BOOST_FIELD);
             p.declareString((s, v) -> s.queryName = v, AbstractQueryBuilder.NAME_FIELD);
         }
@@ -84,7 +83,8 @@ public final class EmbedKnnQueryParser {
         EMBED_KNN.declareFloatArray((s, v) -> s.queryVector = v, QUERY_VECTOR);
         NEURAL.declareString((s, v) -> s.model = v, MODEL_ID);
         NEURAL_METHOD.declareInt((m, v) -> m.efSearch = v, EF_SEARCH);
-        NEURAL.declareObject((s, m) -> s.efSearch = m.efSearch, (parser, c) -> NEURAL_METHOD.parse(parser, null), METHOD_PARAMETERS);
+        NEURAL.declareObject(
+                (s, m) -> s.efSearch = m.efSearch, (parser, c) -> NEURAL_METHOD.parse(parser, null), METHOD_PARAMETERS);
     }
 
     private final EmbedKnnQueryBuilder.Services services;
@@ -106,7 +106,8 @@ public final class EmbedKnnQueryParser {
     }
 
     public EmbedKnnQueryBuilder parse(XContentParser parser) throws IOException {
-        if (parser.currentToken() != XContentParser.Token.START_OBJECT && parser.nextToken() != XContentParser.Token.START_OBJECT) {
+        if (parser.currentToken() != XContentParser.Token.START_OBJECT
+                && parser.nextToken() != XContentParser.Token.START_OBJECT) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] expects an object");
         }
         if (parser.nextToken() != XContentParser.Token.FIELD_NAME) {
@@ -114,7 +115,8 @@ public final class EmbedKnnQueryParser {
         }
         String field = parser.currentName();
         if (parser.nextToken() != XContentParser.Token.START_OBJECT) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + name + "] field [" + field + "] expects an object");
+            throw new ParsingException(
+                    parser.getTokenLocation(), "[" + name + "] field [" + field + "] expects an object");
         }
         Spec spec = shape.parse(parser, null);
         if (parser.nextToken() != XContentParser.Token.END_OBJECT) {
@@ -123,17 +125,21 @@ public final class EmbedKnnQueryParser {
         float[] vector = null;
         if (spec.queryVector != null) {
             if (spec.queryText != null) {
-                throw new ParsingException(parser.getTokenLocation(), "[" + name + "] takes [query_text] or [query_vector], not both");
+                throw new ParsingException(
+                        parser.getTokenLocation(), "[" + name + "] takes [query_text] or [query_vector], not both");
             }
             vector = new float[spec.queryVector.size()];
             for (int i = 0; i < vector.length; i++) {
                 vector[i] = spec.queryVector.get(i);
                 if (Float.isFinite(vector[i]) == false) {
-                    throw new ParsingException(parser.getTokenLocation(), "[" + name + "] [query_vector] has a non-finite value at position [" + i + "]");
+                    throw new ParsingException(
+                            parser.getTokenLocation(),
+                            "[" + name + "] [query_vector] has a non-finite value at position [" + i + "]");
                 }
             }
             if (vector.length == 0) {
-                throw new ParsingException(parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_vector]");
+                throw new ParsingException(
+                        parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_vector]");
             }
         } else if (spec.queryText == null || spec.queryText.isBlank()) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] requires a non-empty [query_text]");
@@ -142,16 +148,22 @@ public final class EmbedKnnQueryParser {
         KnnOptions options;
         try {
             int k = spec.k == null ? KnnOptions.DEFAULT_K : spec.k;
-            int candidates = spec.numCandidates != null ? spec.numCandidates
-                : spec.efSearch != null ? Math.max(k, spec.efSearch)
-                : KnnOptions.defaultCandidates(k);
-            options = new KnnOptions(k, candidates, spec.minScore == null ? Float.NEGATIVE_INFINITY : spec.minScore, spec.exact, spec.oversample);
+            int candidates = spec.numCandidates != null
+                    ? spec.numCandidates
+                    : spec.efSearch != null ? Math.max(k, spec.efSearch) : KnnOptions.defaultCandidates(k);
+            options = new KnnOptions(
+                    k,
+                    candidates,
+                    spec.minScore == null ? Float.NEGATIVE_INFINITY : spec.minScore,
+                    spec.exact,
+                    spec.oversample);
             // the name's shape only: whether this node can run the model is the rewrite's question
             model = spec.model == null ? null : ModelName.normalize(spec.model);
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), "[" + name + "] " + e.getMessage(), e);
         }
-        EmbedKnnQueryBuilder builder = new EmbedKnnQueryBuilder(field, spec.queryText, model, options, spec.filter, vector, null, services);
+        EmbedKnnQueryBuilder builder =
+                new EmbedKnnQueryBuilder(field, spec.queryText, model, options, spec.filter, vector, null, services);
         builder.boost(spec.boost);
         builder.queryName(spec.queryName);
         return builder;

@@ -1,5 +1,9 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.BytesRef;
@@ -13,11 +17,6 @@ import org.opensearch.index.mapper.IdFieldMapper;
 import org.opensearch.index.mapper.Uid;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryShardContext;
-
-import java.io.IOException;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * What a globally fused {@code fusion} query becomes once the coordinating node has fused the sub-queries' windows
@@ -36,17 +35,22 @@ public final class FusedIdsQueryBuilder extends AbstractQueryBuilder<FusedIdsQue
 
     public FusedIdsQueryBuilder(StreamInput in) throws IOException {
         super(in);
-        this.scoresByIndex = in.readMap(StreamInput::readString, i -> i.readMap(StreamInput::readString, StreamInput::readFloat));
+        this.scoresByIndex =
+                in.readMap(StreamInput::readString, i -> i.readMap(StreamInput::readString, StreamInput::readFloat));
     }
 
     /** Users cannot send this query; it only exists between nodes. */
     public static FusedIdsQueryBuilder parse(XContentParser parser) {
-        throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] is internal to [fusion] and cannot be used in a request");
+        throw new ParsingException(
+                parser.getTokenLocation(), "[" + NAME + "] is internal to [fusion] and cannot be used in a request");
     }
 
     @Override
     protected void doWriteTo(StreamOutput out) throws IOException {
-        out.writeMap(scoresByIndex, StreamOutput::writeString, (o, m) -> o.writeMap(m, StreamOutput::writeString, StreamOutput::writeFloat));
+        out.writeMap(
+                scoresByIndex,
+                StreamOutput::writeString,
+                (o, m) -> o.writeMap(m, StreamOutput::writeString, StreamOutput::writeFloat));
     }
 
     /** Number of fused documents over all indices. */

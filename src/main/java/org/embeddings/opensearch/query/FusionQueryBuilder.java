@@ -1,10 +1,18 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.util.SetOnce;
 import org.embeddings.lucene.FusionQuery;
 import org.embeddings.lucene.Normalization;
 import org.embeddings.lucene.ScoreFusion;
-import org.apache.lucene.util.SetOnce;
 import org.opensearch.action.IndicesRequest;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.io.stream.StreamInput;
@@ -15,15 +23,6 @@ import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryCoordinatorContext;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
-
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
-import java.util.Locale;
-import java.util.Objects;
-import java.util.function.Supplier;
 
 /**
  * {@code fusion}: hybrid search that combines sub-queries (typically a BM25 {@code match} and an {@code embed_knn})
@@ -69,32 +68,33 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
      *               with its normalization
      * @param weights one per query, finite and not negative
      */
-    public FusionQueryBuilder(List<QueryBuilder> queries, ScoreFusion fusion, int windowSize, float[] weights, Scope scope) {
+    public FusionQueryBuilder(
+            List<QueryBuilder> queries, ScoreFusion fusion, int windowSize, float[] weights, Scope scope) {
         this(queries, fusion, windowSize, weights, scope, null);
     }
 
     private FusionQueryBuilder(
-        List<QueryBuilder> queries,
-        ScoreFusion fusion,
-        int windowSize,
-        float[] weights,
-        Scope scope,
-        Supplier<Map<String, Map<String, Float>>> pendingFusion
-    ) {
+            List<QueryBuilder> queries,
+            ScoreFusion fusion,
+            int windowSize,
+            float[] weights,
+            Scope scope,
+            Supplier<Map<String, Map<String, Float>>> pendingFusion) {
         if (queries.isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] needs at least one query in [queries]");
         }
         if (windowSize < 1 || windowSize > MAX_WINDOW) {
-            throw new IllegalArgumentException("[window_size] must be within [1, " + MAX_WINDOW + "], got [" + windowSize + "]");
+            throw new IllegalArgumentException(
+                    "[window_size] must be within [1, " + MAX_WINDOW + "], got [" + windowSize + "]");
         }
         if (weights.length != queries.size()) {
-            throw new IllegalArgumentException(
-                "[" + NAME + "] has " + queries.size() + " queries but " + weights.length + " [weights]; give one weight per query"
-            );
+            throw new IllegalArgumentException("[" + NAME + "] has " + queries.size() + " queries but " + weights.length
+                    + " [weights]; give one weight per query");
         }
         for (float w : weights) {
             if (w < 0 || Float.isFinite(w) == false) {
-                throw new IllegalArgumentException("[weights] must be finite and not negative, got " + Arrays.toString(weights));
+                throw new IllegalArgumentException(
+                        "[weights] must be finite and not negative, got " + Arrays.toString(weights));
             }
         }
         this.queries = List.copyOf(queries);
@@ -108,7 +108,9 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
     public FusionQueryBuilder(StreamInput in) throws IOException {
         super(in);
         this.queries = in.readNamedWriteableList(QueryBuilder.class);
-        this.fusion = in.readBoolean() ? new ScoreFusion.Rrf(in.readVInt()) : new ScoreFusion.Linear(in.readEnum(Normalization.class));
+        this.fusion = in.readBoolean()
+                ? new ScoreFusion.Rrf(in.readVInt())
+                : new ScoreFusion.Linear(in.readEnum(Normalization.class));
         this.windowSize = in.readVInt();
         this.weights = in.readFloatArray();
         this.scope = in.readEnum(Scope.class);
@@ -180,12 +182,19 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             // Sub-queries are final (an embed_knn child holds its vector): fuse their windows over all shards.
             SetOnce<Map<String, Map<String, Float>>> fused = new SetOnce<>();
             IndicesRequest target = coordinator.getSearchRequest();
-            context.registerAsyncAction(
-                (client, listener) -> GlobalFusion.run(client, target, queries, fusion, windowSize, weights, ActionListener.wrap(result -> {
-                    fused.set(result);
-                    listener.onResponse(null);
-                }, listener::onFailure))
-            );
+            context.registerAsyncAction((client, listener) -> GlobalFusion.run(
+                    client,
+                    target,
+                    queries,
+                    fusion,
+                    windowSize,
+                    weights,
+                    ActionListener.wrap(
+                            result -> {
+                                fused.set(result);
+                                listener.onResponse(null);
+                            },
+                            listener::onFailure)));
             return copy(queries, fused::get);
         }
         return changed ? copy(rewritten, null) : this;
@@ -215,7 +224,9 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             }
             case ScoreFusion.Linear linear -> {
                 builder.field(FusionQueryParser.METHOD.getPreferredName(), "linear");
-                builder.field(FusionQueryParser.NORMALIZATION.getPreferredName(), linear.normalization().parseName());
+                builder.field(
+                        FusionQueryParser.NORMALIZATION.getPreferredName(),
+                        linear.normalization().parseName());
             }
         }
         builder.field(FusionQueryParser.WINDOW_SIZE.getPreferredName(), windowSize);
@@ -228,11 +239,11 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
     @Override
     protected boolean doEquals(FusionQueryBuilder other) {
         return queries.equals(other.queries)
-            && fusion.equals(other.fusion)
-            && windowSize == other.windowSize
-            && Arrays.equals(weights, other.weights)
-            && scope == other.scope
-            && Objects.equals(pendingFusion, other.pendingFusion);
+                && fusion.equals(other.fusion)
+                && windowSize == other.windowSize
+                && Arrays.equals(weights, other.weights)
+                && scope == other.scope
+                && Objects.equals(pendingFusion, other.pendingFusion);
     }
 
     @Override

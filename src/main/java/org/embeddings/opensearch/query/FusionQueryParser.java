@@ -1,18 +1,17 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import org.embeddings.encoder.Labels;
 import org.embeddings.lucene.Normalization;
 import org.embeddings.lucene.ScoreFusion;
-import org.embeddings.encoder.Labels;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
-
-import java.io.IOException;
-import java.util.List;
-import java.util.Locale;
 
 /**
  * Parses {@code {"fusion": {"queries": [...], "method": "rrf" | "linear", "rank_constant": 60, "window_size": 100,
@@ -43,7 +42,8 @@ public final class FusionQueryParser {
     private static final ObjectParser<Spec, Void> PARSER = new ObjectParser<>(FusionQueryBuilder.NAME, Spec::new);
 
     static {
-        PARSER.declareObjectArray((s, v) -> s.queries = v, (p, c) -> AbstractQueryBuilder.parseInnerQueryBuilder(p), QUERIES);
+        PARSER.declareObjectArray(
+                (s, v) -> s.queries = v, (p, c) -> AbstractQueryBuilder.parseInnerQueryBuilder(p), QUERIES);
         PARSER.declareString((s, v) -> s.method = v, METHOD);
         PARSER.declareInt((s, v) -> s.rankConstant = v, RANK_CONSTANT);
         PARSER.declareInt((s, v) -> s.windowSize = v, WINDOW_SIZE);
@@ -67,12 +67,21 @@ public final class FusionQueryParser {
                 throw new IllegalArgumentException("[normalization] applies to method [linear] only; [rrf] uses ranks");
             }
             if (method.equals("linear") && s.rankConstant != null) {
-                throw new IllegalArgumentException("[rank_constant] applies to method [rrf] only; [linear] uses scores");
+                throw new IllegalArgumentException(
+                        "[rank_constant] applies to method [rrf] only; [linear] uses scores");
             }
             ScoreFusion fusion = switch (method) {
-                case "rrf" -> new ScoreFusion.Rrf(s.rankConstant == null ? FusionQueryBuilder.DEFAULT_RANK_CONSTANT : s.rankConstant);
-                case "linear" -> new ScoreFusion.Linear(s.normalization == null ? Normalization.MIN_MAX : Normalization.fromString(s.normalization));
-                default -> throw new IllegalArgumentException("unknown [method] [" + s.method + "], expected [rrf] or [linear]");
+                case "rrf" ->
+                    new ScoreFusion.Rrf(
+                            s.rankConstant == null ? FusionQueryBuilder.DEFAULT_RANK_CONSTANT : s.rankConstant);
+                case "linear" ->
+                    new ScoreFusion.Linear(
+                            s.normalization == null
+                                    ? Normalization.MIN_MAX
+                                    : Normalization.fromString(s.normalization));
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown [method] [" + s.method + "], expected [rrf] or [linear]");
             };
             FusionQueryBuilder.Scope scope = Labels.parse(FusionQueryBuilder.Scope.class, "scope", s.scope);
             float[] weights = new float[s.weights == null ? s.queries.size() : s.weights.size()];
@@ -84,7 +93,8 @@ public final class FusionQueryParser {
             builder.queryName(s.queryName);
             return builder;
         } catch (IllegalArgumentException e) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + FusionQueryBuilder.NAME + "] " + e.getMessage(), e);
+            throw new ParsingException(
+                    parser.getTokenLocation(), "[" + FusionQueryBuilder.NAME + "] " + e.getMessage(), e);
         }
     }
 }

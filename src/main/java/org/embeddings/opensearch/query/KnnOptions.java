@@ -1,9 +1,8 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
-
-import java.io.IOException;
 
 /**
  * The search knobs of {@code embed_knn}: {@code k} hits, {@code numCandidates} neighbours explored per segment
@@ -26,17 +25,20 @@ public record KnnOptions(int k, int numCandidates, float minScore, boolean exact
             throw new IllegalArgumentException("[k] must be within [1, " + MAX_K + "], got [" + k + "]");
         }
         if (numCandidates < k || numCandidates > MAX_K) {
-            throw new IllegalArgumentException("[num_candidates] must be within [k, " + MAX_K + "] = [" + k + ", " + MAX_K + "], got [" + numCandidates + "]");
+            throw new IllegalArgumentException("[num_candidates] must be within [k, " + MAX_K + "] = [" + k + ", "
+                    + MAX_K + "], got [" + numCandidates + "]");
         }
         if (Float.isNaN(minScore)) {
             throw new IllegalArgumentException("[min_score] must be a number");
         }
         if (oversample != null) {
             if ((oversample != 0f && oversample < 1f) || oversample > MAX_OVERSAMPLE || oversample.isNaN()) {
-                throw new IllegalArgumentException("[oversample] must be 0 (no rescoring) or within [1, " + (int) MAX_OVERSAMPLE + "], got [" + oversample + "]");
+                throw new IllegalArgumentException("[oversample] must be 0 (no rescoring) or within [1, "
+                        + (int) MAX_OVERSAMPLE + "], got [" + oversample + "]");
             }
             if (rescoreCandidates(k, oversample) > MAX_K) {
-                throw new IllegalArgumentException("[k] x [oversample] must be at most " + MAX_K + ", got [" + k + "] x [" + oversample + "]");
+                throw new IllegalArgumentException(
+                        "[k] x [oversample] must be at most " + MAX_K + ", got [" + k + "] x [" + oversample + "]");
             }
         }
     }

@@ -25,28 +25,32 @@ final class KnnQueries {
 
     static Query of(Quantization quantization, String field, float[] vector, KnnOptions options, Query filter) {
         if (quantization.quantized() == false) {
-            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filter, options.minScore(), options.exact());
+            return new EmbeddingKnnQuery(
+                    field, vector, options.k(), options.numCandidates(), filter, options.minScore(), options.exact());
         }
         if (options.exact()) {
             Query all = filter == null
-                ? new FieldExistsQuery(field)
-                : new BooleanQuery.Builder().add(filter, BooleanClause.Occur.FILTER).add(new FieldExistsQuery(field), BooleanClause.Occur.FILTER).build();
+                    ? new FieldExistsQuery(field)
+                    : new BooleanQuery.Builder()
+                            .add(filter, BooleanClause.Occur.FILTER)
+                            .add(new FieldExistsQuery(field), BooleanClause.Occur.FILTER)
+                            .build();
             return new FloatRescoreQuery(all, field, vector, options.k(), options.minScore());
         }
         float oversample = options.oversample() != null ? options.oversample() : quantization.defaultOversample();
         if (oversample == 0f) {
-            return new EmbeddingKnnQuery(field, vector, options.k(), options.numCandidates(), filter, options.minScore(), false);
+            return new EmbeddingKnnQuery(
+                    field, vector, options.k(), options.numCandidates(), filter, options.minScore(), false);
         }
         int candidates = KnnOptions.rescoreCandidates(options.k(), oversample);
         Query quantized = new EmbeddingKnnQuery(
-            field,
-            vector,
-            candidates,
-            Math.max(candidates, options.numCandidates()),
-            filter,
-            Float.NEGATIVE_INFINITY,
-            false
-        );
+                field,
+                vector,
+                candidates,
+                Math.max(candidates, options.numCandidates()),
+                filter,
+                Float.NEGATIVE_INFINITY,
+                false);
         return new FloatRescoreQuery(quantized, field, vector, options.k(), options.minScore());
     }
 }

@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.Query;
@@ -11,8 +12,6 @@ import org.opensearch.index.mapper.ObjectMapper;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.index.query.QueryShardException;
-
-import java.io.IOException;
 
 /**
  * {@code embed_knn} on a field inside a {@code nested} object (passages): inside a {@code nested} query on that
@@ -41,40 +40,47 @@ final class NestedKnn {
         return null;
     }
 
-    static Query build(QueryShardContext context, ObjectMapper nested, String field, float[] vector, KnnOptions options, QueryBuilder filter)
-        throws IOException {
+    static Query build(
+            QueryShardContext context,
+            ObjectMapper nested,
+            String field,
+            float[] vector,
+            KnnOptions options,
+            QueryBuilder filter)
+            throws IOException {
         ObjectMapper scope = context.nestedScope().getObjectMapper();
         BitSetProducer parents = context.getParentFilter();
         if (parents == null || scope == null || scope.fullPath().equals(nested.fullPath()) == false) {
             throw new QueryShardException(
-                context,
-                "[" + EmbedKnnQueryBuilder.NAME + "] field [" + field + "] lies inside nested object [" + nested.fullPath()
-                    + "]; search it inside a [nested] query with [path] [" + nested.fullPath() + "]"
-            );
+                    context,
+                    "[" + EmbedKnnQueryBuilder.NAME + "] field [" + field + "] lies inside nested object ["
+                            + nested.fullPath() + "]; search it inside a [nested] query with [path] ["
+                            + nested.fullPath() + "]");
         }
         Query childFilter = filter == null ? null : parentFilterOnChildren(context, filter, parents);
         return new NestedEmbeddingKnnQuery(
-            field,
-            vector,
-            options.k(),
-            options.numCandidates(),
-            childFilter,
-            parents,
-            options.minScore(),
-            options.exact()
-        );
+                field,
+                vector,
+                options.k(),
+                options.numCandidates(),
+                childFilter,
+                parents,
+                options.minScore(),
+                options.exact());
     }
 
     /** {@code filter} built in the parent scope, on parent documents only, joined down to their children. */
-    private static Query parentFilterOnChildren(QueryShardContext context, QueryBuilder filter, BitSetProducer parents) throws IOException {
+    private static Query parentFilterOnChildren(QueryShardContext context, QueryBuilder filter, BitSetProducer parents)
+            throws IOException {
         ObjectMapper child = context.nestedScope().previousLevel();
         Query onParents;
         try {
             ObjectMapper parentScope = context.nestedScope().getObjectMapper();
             Query parentDocs = parentScope == null ? Queries.newNonNestedFilter() : parentScope.nestedTypeFilter();
-            onParents = new BooleanQuery.Builder().add(filter.toQuery(context), BooleanClause.Occur.FILTER)
-                .add(parentDocs, BooleanClause.Occur.FILTER)
-                .build();
+            onParents = new BooleanQuery.Builder()
+                    .add(filter.toQuery(context), BooleanClause.Occur.FILTER)
+                    .add(parentDocs, BooleanClause.Occur.FILTER)
+                    .build();
         } finally {
             context.nestedScope().nextLevel(child);
         }

@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.query;
 
+import java.util.function.Supplier;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.search.SearchAction;
 import org.opensearch.action.support.ActionFilter;
@@ -10,8 +11,6 @@ import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.tasks.TaskId;
 import org.opensearch.tasks.Task;
 import org.opensearch.transport.client.Client;
-
-import java.util.function.Supplier;
 
 /**
  * Puts the coordinating node's search task into the thread context of the search it runs, so that work the search's
@@ -46,14 +45,16 @@ public final class SearchTaskFilter implements ActionFilter {
 
     @Override
     public <Request extends ActionRequest, Response extends ActionResponse> void apply(
-        Task task,
-        String action,
-        Request request,
-        ActionListener<Response> listener,
-        ActionFilterChain<Request, Response> chain
-    ) {
+            Task task,
+            String action,
+            Request request,
+            ActionListener<Response> listener,
+            ActionFilterChain<Request, Response> chain) {
         ThreadContext context = threadContext.get();
-        if (task == null || SearchAction.NAME.equals(action) == false || context == null || context.getTransient(TRANSIENT) != null) {
+        if (task == null
+                || SearchAction.NAME.equals(action) == false
+                || context == null
+                || context.getTransient(TRANSIENT) != null) {
             chain.proceed(task, action, request, listener);
             return;
         }

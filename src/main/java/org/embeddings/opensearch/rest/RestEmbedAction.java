@@ -1,14 +1,13 @@
 package org.embeddings.opensearch.rest;
 
+import java.io.IOException;
+import java.util.List;
 import org.embeddings.opensearch.action.EmbedAction;
 import org.embeddings.opensearch.action.EmbedRequest;
 import org.opensearch.rest.BaseRestHandler;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.rest.action.RestToXContentListener;
 import org.opensearch.transport.client.node.NodeClient;
-
-import java.io.IOException;
-import java.util.List;
 
 /**
  * {@code POST /_plugins/_embeddings/embed} with {@code {"model", "role", "texts": [...]}} dispatches

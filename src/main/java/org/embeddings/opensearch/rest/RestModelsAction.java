@@ -1,12 +1,11 @@
 package org.embeddings.opensearch.rest;
 
+import java.util.List;
 import org.embeddings.opensearch.action.ModelsAction;
 import org.opensearch.rest.BaseRestHandler;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.rest.action.RestToXContentListener;
 import org.opensearch.transport.client.node.NodeClient;
-
-import java.util.List;
 
 /**
  * {@code GET /_plugins/_embeddings/models} dispatches {@link ModelsAction} ({@value ModelsAction#NAME}): every model
@@ -25,6 +24,7 @@ public final class RestModelsAction extends BaseRestHandler {
 
     @Override
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
-        return channel -> client.execute(ModelsAction.INSTANCE, new ModelsAction.Request(), new RestToXContentListener<>(channel));
+        return channel -> client.execute(
+                ModelsAction.INSTANCE, new ModelsAction.Request(), new RestToXContentListener<>(channel));
     }
 }

@@ -1,13 +1,12 @@
 package org.embeddings.opensearch.rest;
 
+import java.util.List;
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
 import org.opensearch.core.common.Strings;
 import org.opensearch.rest.BaseRestHandler;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.rest.action.RestActions;
 import org.opensearch.transport.client.node.NodeClient;
-
-import java.util.List;
 
 /**
  * {@code GET /_plugins/_embeddings/stats} and {@code GET /_plugins/_embeddings/{node_id}/stats}: every (or the
@@ -23,15 +22,15 @@ public final class RestStatsAction extends BaseRestHandler {
     @Override
     public List<Route> routes() {
         return List.of(
-            new Route(RestRequest.Method.GET, "/_plugins/_embeddings/stats"),
-            new Route(RestRequest.Method.GET, "/_plugins/_embeddings/{node_id}/stats")
-        );
+                new Route(RestRequest.Method.GET, "/_plugins/_embeddings/stats"),
+                new Route(RestRequest.Method.GET, "/_plugins/_embeddings/{node_id}/stats"));
     }
 
     @Override
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
         String[] nodes = Strings.splitStringByCommaToArray(request.param("node_id", "_all"));
         EmbeddingsStatsAction.Request statsRequest = new EmbeddingsStatsAction.Request(nodes);
-        return channel -> client.execute(EmbeddingsStatsAction.INSTANCE, statsRequest, new RestActions.NodesResponseRestListener<>(channel));
+        return channel -> client.execute(
+                EmbeddingsStatsAction.INSTANCE, statsRequest, new RestActions.NodesResponseRestListener<>(channel));
     }
 }

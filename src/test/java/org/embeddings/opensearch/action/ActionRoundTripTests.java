@@ -1,5 +1,10 @@
 package org.embeddings.opensearch.action;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.Strings;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
@@ -11,12 +16,6 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.test.OpenSearchTestCase;
 
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 /**
  * The transport actions' requests and responses cross the wire unchanged, the embed request parses what it prints,
  * validation names every problem, and the node statistics print as JSON without a key twice (parsed strictly).
@@ -25,23 +24,26 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
     private static final NamedWriteableRegistry NONE = new NamedWriteableRegistry(List.of());
 
     public void testEmbedRequestParsesAndCrossesTheWire() throws IOException {
-        EmbedRequest request = new EmbedRequest("bge-small-en-v1.5", randomFrom("query", "passage", "none"), List.of("a", randomAlphaOfLength(20)));
+        EmbedRequest request = new EmbedRequest(
+                "bge-small-en-v1.5", randomFrom("query", "passage", "none"), List.of("a", randomAlphaOfLength(20)));
         assertEquals(request, copyWriteable(request, NONE, EmbedRequest::new));
         String json = JsonXContent.contentBuilder()
-            .startObject()
-            .field("model", "bge-small-en-v1.5")
-            .field("role", request.role().label())
-            .field("texts", request.texts())
-            .endObject()
-            .toString();
-        try (XContentParser parser = JsonXContent.jsonXContent.createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+                .startObject()
+                .field("model", "bge-small-en-v1.5")
+                .field("role", request.role().label())
+                .field("texts", request.texts())
+                .endObject()
+                .toString();
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             assertEquals(request, EmbedRequest.parse(parser));
         }
         assertNull(request.validate());
     }
 
     public void testEmbedRequestValidationNamesEveryProblem() {
-        List<String> errors = new EmbedRequest(null, "boss", List.of("ok", " ")).validate().validationErrors();
+        List<String> errors =
+                new EmbedRequest(null, "boss", List.of("ok", " ")).validate().validationErrors();
         assertEquals(errors.toString(), 3, errors.size());
         assertTrue(errors.toString(), errors.get(0).contains("[model] is required"));
         assertTrue(errors.toString(), errors.get(1).contains("[boss]"));
@@ -50,13 +52,14 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         for (int i = 0; i <= EmbedRequest.MAX_TEXTS; i++) {
             tooMany.add("t");
         }
-        assertTrue(new EmbedRequest("m", "query", tooMany).validate().getMessage().contains("at most 1024"));
+        assertTrue(
+                new EmbedRequest("m", "query", tooMany).validate().getMessage().contains("at most 1024"));
     }
 
     public void testEmbedResponseCrossesTheWire() throws IOException {
         float[][] vectors = new float[randomIntBetween(0, 5)][];
         for (int i = 0; i < vectors.length; i++) {
-            vectors[i] = new float[] { randomFloat(), randomFloat(), -randomFloat() };
+            vectors[i] = new float[] {randomFloat(), randomFloat(), -randomFloat()};
         }
         EmbedResponse response = new EmbedResponse("e5-small-v2", vectors);
         assertEquals(response, copyWriteable(response, NONE, EmbedResponse::new));
@@ -64,12 +67,15 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
 
     public void testModelsResponseCrossesTheWire() throws IOException {
         ModelsResponse response = new ModelsResponse(
-            "node-1",
-            List.of(
-                new ModelInfo("a", true, "loaded", null, new ModelInfo.Recipe("org/a", 384, "cls", true, 512, "q: ", "", "")),
-                new ModelInfo("b", true, "failed", "cannot load ONNX model [/x/model.onnx]: truncated", null)
-            )
-        );
+                "node-1",
+                List.of(
+                        new ModelInfo(
+                                "a",
+                                true,
+                                "loaded",
+                                null,
+                                new ModelInfo.Recipe("org/a", 384, "cls", true, 512, "q: ", "", "")),
+                        new ModelInfo("b", true, "failed", "cannot load ONNX model [/x/model.onnx]: truncated", null)));
         ModelsResponse copy = copyWriteable(response, NONE, ModelsResponse::new);
         assertEquals(response.models(), copy.models());
         assertStrictJson(response);
@@ -79,23 +85,18 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         Map<String, NodeEmbeddingsStats.Model> models = new LinkedHashMap<>();
         models.put("bge-small-en-v1.5", new NodeEmbeddingsStats.Model(3, 40, 900, 1000, 4, 120, 133_000_000));
         Map<String, NodeEmbeddingsStats.Percentiles> latency = new LinkedHashMap<>();
-        latency.put("query_wait_millis", new NodeEmbeddingsStats.Percentiles(new double[] { 0.5, 1.5, 9 }));
+        latency.put("query_wait_millis", new NodeEmbeddingsStats.Percentiles(new double[] {0.5, 1.5, 9}));
         Map<String, NodeEmbeddingsStats.Pool> pools = new LinkedHashMap<>();
         pools.put("embeddings", new NodeEmbeddingsStats.Pool(1, 2, 1, 30, 1));
         NodeEmbeddingsStats stats = new NodeEmbeddingsStats(
-            models,
-            133_000_000,
-            2_000_000_000,
-            new NodeEmbeddingsStats.Cache(5, 7, 7),
-            latency,
-            1,
-            1,
-            pools
-        );
+                models, 133_000_000, 2_000_000_000, new NodeEmbeddingsStats.Cache(5, 7, 7), latency, 1, 1, pools);
         NodeEmbeddingsStats copy = copyWriteable(stats, NONE, NodeEmbeddingsStats::new);
         assertEquals(stats.models(), copy.models());
         assertEquals(stats.threadPools(), copy.threadPools());
-        assertArrayEquals(stats.latency().get("query_wait_millis").millis(), copy.latency().get("query_wait_millis").millis(), 0);
+        assertArrayEquals(
+                stats.latency().get("query_wait_millis").millis(),
+                copy.latency().get("query_wait_millis").millis(),
+                0);
         XContentBuilder json = JsonXContent.contentBuilder().startObject();
         stats.toXContent(json, ToXContent.EMPTY_PARAMS);
         assertStrictJson(json.endObject().toString());
@@ -107,7 +108,8 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
 
     /** OpenSearch's JSON parser refuses a duplicate key; a lenient one would keep the last and hide it. */
     private static void assertStrictJson(String json) throws IOException {
-        try (XContentParser parser = JsonXContent.jsonXContent.createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             assertNotNull(parser.map());
         }
     }

@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
 import org.opensearch.common.io.stream.BytesStreamOutput;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.ParsingException;
@@ -9,14 +10,13 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.test.OpenSearchTestCase;
 
-import java.io.IOException;
-
 /**
  * {@code embed_knn}'s {@code oversample} and {@code query_vector}: parsed, validated with errors that name them,
  * and carried unchanged through XContent and the wire.
  */
 public class EmbedKnnVectorOptionsTests extends OpenSearchTestCase {
-    private static final EmbedKnnQueryBuilder.Services SERVICES = new EmbedKnnQueryBuilder.Services(() -> null, () -> null);
+    private static final EmbedKnnQueryBuilder.Services SERVICES =
+            new EmbedKnnQueryBuilder.Services(() -> null, () -> null);
 
     private EmbedKnnQueryBuilder parse(String json) throws IOException {
         try (XContentParser parser = createParser(JsonXContent.jsonXContent, json)) {
@@ -45,8 +45,9 @@ public class EmbedKnnVectorOptionsTests extends OpenSearchTestCase {
     }
 
     public void testOversampleAndQueryVectorRoundTrip() throws IOException {
-        EmbedKnnQueryBuilder b = roundTrips("{\"v\": {\"query_vector\": [0.5, -1.25, 3], \"k\": 7, \"oversample\": 2.5}}");
-        assertArrayEquals(new float[] { 0.5f, -1.25f, 3f }, b.vector(), 0f);
+        EmbedKnnQueryBuilder b =
+                roundTrips("{\"v\": {\"query_vector\": [0.5, -1.25, 3], \"k\": 7, \"oversample\": 2.5}}");
+        assertArrayEquals(new float[] {0.5f, -1.25f, 3f}, b.vector(), 0f);
         assertNull(b.queryText());
         assertEquals(Float.valueOf(2.5f), b.options().oversample());
         assertEquals(7, b.options().k());
@@ -58,12 +59,23 @@ public class EmbedKnnVectorOptionsTests extends OpenSearchTestCase {
 
     public void testBadValuesAreNamed() {
         String[][] cases = {
-            { "{\"v\": {\"query_text\": \"q\", \"oversample\": 0.5}}", "[oversample] must be 0 (no rescoring) or within [1, 100]" },
-            { "{\"v\": {\"query_text\": \"q\", \"oversample\": 101}}", "[oversample] must be 0 (no rescoring) or within [1, 100]" },
-            { "{\"v\": {\"query_text\": \"q\", \"k\": 5000, \"oversample\": 3}}", "[k] x [oversample] must be at most 10000" },
-            { "{\"v\": {\"query_text\": \"q\", \"query_vector\": [1]}}", "takes [query_text] or [query_vector], not both" },
-            { "{\"v\": {\"query_vector\": []}}", "requires a non-empty [query_vector]" },
-            { "{\"v\": {\"k\": 3}}", "requires a non-empty [query_text]" } };
+            {
+                "{\"v\": {\"query_text\": \"q\", \"oversample\": 0.5}}",
+                "[oversample] must be 0 (no rescoring) or within [1, 100]"
+            },
+            {
+                "{\"v\": {\"query_text\": \"q\", \"oversample\": 101}}",
+                "[oversample] must be 0 (no rescoring) or within [1, 100]"
+            },
+            {
+                "{\"v\": {\"query_text\": \"q\", \"k\": 5000, \"oversample\": 3}}",
+                "[k] x [oversample] must be at most 10000"
+            },
+            {"{\"v\": {\"query_text\": \"q\", \"query_vector\": [1]}}", "takes [query_text] or [query_vector], not both"
+            },
+            {"{\"v\": {\"query_vector\": []}}", "requires a non-empty [query_vector]"},
+            {"{\"v\": {\"k\": 3}}", "requires a non-empty [query_text]"}
+        };
         for (String[] c : cases) {
             ParsingException e = expectThrows(ParsingException.class, () -> parse(c[0]));
             assertTrue(c[0] + " -> " + e.getMessage(), e.getMessage().contains(c[1]));

@@ -1,5 +1,9 @@
 package org.embeddings.opensearch.query;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.embeddings.lucene.Normalization;
 import org.embeddings.lucene.ScoreFusion;
 import org.embeddings.opensearch.EmbeddingsPlugin;
@@ -18,11 +22,6 @@ import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.search.SearchModule;
 import org.opensearch.test.OpenSearchTestCase;
 
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 /**
  * Every query builder of the plugin survives both trips a query takes, in the style of OpenSearch's
  * {@code AbstractQueryTestCase}: to JSON and parsed back (what a client sends, and what {@code _validate} or a slow log
@@ -33,14 +32,16 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
     private static final int ROUNDS = 40;
 
     private final SearchModule module = new SearchModule(
-        Settings.EMPTY,
-        List.of(new EmbeddingsPlugin(Settings.builder().put(EmbeddingsPlugin.NEURAL_QUERY.getKey(), true).build()))
-    );
+            Settings.EMPTY,
+            List.of(new EmbeddingsPlugin(Settings.builder()
+                    .put(EmbeddingsPlugin.NEURAL_QUERY.getKey(), true)
+                    .build())));
     private final NamedWriteableRegistry writeables = new NamedWriteableRegistry(module.getNamedWriteables());
     private final NamedXContentRegistry xContents = new NamedXContentRegistry(module.getNamedXContents());
 
     private QueryBuilder parse(String json) throws IOException {
-        try (XContentParser parser = JsonXContent.jsonXContent.createParser(xContents, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                xContents, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             return AbstractQueryBuilder.parseInnerQueryBuilder(parser);
         }
     }
@@ -56,15 +57,17 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
 
     private QueryBuilder randomFilter() {
         return randomFrom(
-            QueryBuilders.termQuery("kind", randomAlphaOfLength(5)),
-            QueryBuilders.rangeQuery("year").gte(randomIntBetween(1900, 2000)),
-            QueryBuilders.boolQuery().filter(QueryBuilders.existsQuery("title"))
-        );
+                QueryBuilders.termQuery("kind", randomAlphaOfLength(5)),
+                QueryBuilders.rangeQuery("year").gte(randomIntBetween(1900, 2000)),
+                QueryBuilders.boolQuery().filter(QueryBuilders.existsQuery("title")));
     }
 
     /** A parsed (not yet encoded) {@code embed_knn}, with every option randomly present or absent. */
     private EmbedKnnQueryBuilder randomEmbedKnn() throws IOException {
-        XContentBuilder json = JsonXContent.contentBuilder().startObject().startObject("embed_knn").startObject(randomAlphaOfLength(6));
+        XContentBuilder json = JsonXContent.contentBuilder()
+                .startObject()
+                .startObject("embed_knn")
+                .startObject(randomAlphaOfLength(6));
         if (randomBoolean()) {
             json.field("query_text", randomRealisticUnicodeOfCodepointLengthBetween(1, 40) + "x");
         } else {
@@ -102,7 +105,8 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
         if (randomBoolean()) {
             json.field("_name", randomAlphaOfLength(4));
         }
-        return (EmbedKnnQueryBuilder) parse(json.endObject().endObject().endObject().toString());
+        return (EmbedKnnQueryBuilder)
+                parse(json.endObject().endObject().endObject().toString());
     }
 
     private FusionQueryBuilder randomFusion() throws IOException {
@@ -116,15 +120,14 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
             weights[i] = (randomIntBetween(0, 50) / 10f);
         }
         ScoreFusion fusion = randomBoolean()
-            ? new ScoreFusion.Rrf(randomIntBetween(1, 200))
-            : new ScoreFusion.Linear(randomFrom(Normalization.values()));
+                ? new ScoreFusion.Rrf(randomIntBetween(1, 200))
+                : new ScoreFusion.Linear(randomFrom(Normalization.values()));
         FusionQueryBuilder builder = new FusionQueryBuilder(
-            queries,
-            fusion,
-            randomIntBetween(1, FusionQueryBuilder.MAX_WINDOW),
-            weights,
-            randomFrom(FusionQueryBuilder.Scope.values())
-        );
+                queries,
+                fusion,
+                randomIntBetween(1, FusionQueryBuilder.MAX_WINDOW),
+                weights,
+                randomFrom(FusionQueryBuilder.Scope.values()));
         if (randomBoolean()) {
             builder.boost((0.1f + randomIntBetween(0, 99) / 10f)).queryName(randomAlphaOfLength(3));
         }
@@ -146,15 +149,14 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
             vector[i] = randomFloat() - 0.5f;
         }
         EmbedKnnQueryBuilder encoded = new EmbedKnnQueryBuilder(
-            parsed.field(),
-            parsed.queryText(),
-            "bge-small-en-v1.5",
-            parsed.options(),
-            parsed.filter(),
-            vector,
-            null,
-            null
-        );
+                parsed.field(),
+                parsed.queryText(),
+                "bge-small-en-v1.5",
+                parsed.options(),
+                parsed.filter(),
+                vector,
+                null,
+                null);
         EmbedKnnQueryBuilder copy = (EmbedKnnQueryBuilder) overTheWire(encoded);
         assertSameQuery(encoded, copy);
         assertArrayEquals(vector, copy.vector(), 0f);
@@ -163,10 +165,10 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
 
     public void testNeuralShapeParsesToTheSameEmbedKnn() throws IOException {
         QueryBuilder neural = parse(
-            "{\"neural\": {\"vec\": {\"query_text\": \"hello\", \"model_id\": \"bge-small-en-v1.5\", \"k\": 7,"
-                + " \"method_parameters\": {\"ef_search\": 30}}}}"
-        );
-        QueryBuilder knn = parse("{\"embed_knn\": {\"vec\": {\"query_text\": \"hello\", \"model\": \"bge-small-en-v1.5\", \"k\": 7, \"num_candidates\": 30}}}");
+                "{\"neural\": {\"vec\": {\"query_text\": \"hello\", \"model_id\": \"bge-small-en-v1.5\", \"k\": 7,"
+                        + " \"method_parameters\": {\"ef_search\": 30}}}}");
+        QueryBuilder knn = parse(
+                "{\"embed_knn\": {\"vec\": {\"query_text\": \"hello\", \"model\": \"bge-small-en-v1.5\", \"k\": 7, \"num_candidates\": 30}}}");
         assertSameQuery(knn, neural);
     }
 
@@ -179,12 +181,8 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
     }
 
     public void testFusedIdsCrossTheWire() throws IOException {
-        Map<String, Map<String, Float>> scores = Map.of(
-            "a",
-            Map.of("1", 0.5f, "2", 0.25f),
-            "b",
-            Map.of(randomAlphaOfLength(10), randomFloat())
-        );
+        Map<String, Map<String, Float>> scores =
+                Map.of("a", Map.of("1", 0.5f, "2", 0.25f), "b", Map.of(randomAlphaOfLength(10), randomFloat()));
         FusedIdsQueryBuilder builder = new FusedIdsQueryBuilder(scores);
         builder.boost(2f);
         assertSameQuery(builder, overTheWire(builder));
@@ -193,7 +191,8 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
     public void testParsingTouchesNoNodeState() throws IOException {
         // the plugin here has no components (no registry, no cluster): a model no node has still parses, and fails
         // only when rewritten on a node
-        EmbedKnnQueryBuilder builder = (EmbedKnnQueryBuilder) parse("{\"embed_knn\": {\"vec\": {\"query_text\": \"x\", \"model\": \"No-Such-Model\"}}}");
+        EmbedKnnQueryBuilder builder = (EmbedKnnQueryBuilder)
+                parse("{\"embed_knn\": {\"vec\": {\"query_text\": \"x\", \"model\": \"No-Such-Model\"}}}");
         assertEquals("no-such-model", builder.model());
     }
 }

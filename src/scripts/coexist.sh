@@ -95,9 +95,8 @@ refused=$(status PUT /knn-quantized '{"settings": {"index.knn": true}, "mappings
 check "our quantized index_options refused in an index.knn index (got $refused)" test "$refused" = 400
 
 # --- the log: no native-library or name clash, nothing thrown by either stack
-log=$(cat "$MLC_DIR"/node/logs/*.log)
 for sign in UnsatisfiedLinkError "already loaded in another classloader" "ORT_API_VERSION" "is already registered" "jar hell" "NoSuchMethodError" "LinkageError"; do
-  check "log has no [$sign]" bash -c '! grep -q -- "$1" <<<"$2"' _ "$sign" "$log"
+  check "log has no [$sign]" bash -c '! grep -q -- "$1" "${@:2}"' _ "$sign" "$MLC_DIR"/node/logs/*.log
 done
 echo "native stacks: ours $(ls "$MLC_DIR"/node/plugins/embeddings | grep -E '^(onnxruntime|tokenizers)' | tr '\n' ' ')," \
   "ml-commons $(ls "$MLC_DIR"/node/plugins/opensearch-ml | grep -E '^(onnxruntime|tokenizers|api-|pytorch-engine)' | tr '\n' ' ')"

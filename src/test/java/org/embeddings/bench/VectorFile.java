@@ -15,12 +15,12 @@ import java.util.List;
  * Vectors saved once and read by every benchmark run: a count, the dims, then per vector its id (modified UTF-8)
  * and its floats, big-endian. Written to a temporary file and moved into place, so a file that exists is complete.
  */
-record VectorFile(List<String> ids, float[][] vectors) {
-    int size() {
+public record VectorFile(List<String> ids, float[][] vectors) {
+    public int size() {
         return ids.size();
     }
 
-    int dims() {
+    public int dims() {
         return vectors.length == 0 ? 0 : vectors[0].length;
     }
 
@@ -41,7 +41,7 @@ record VectorFile(List<String> ids, float[][] vectors) {
         Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    static VectorFile read(Path path) throws IOException {
+    public static VectorFile read(Path path) throws IOException {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(path), 1 << 20))) {
             int n = in.readInt();
             int dims = in.readInt();

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.embeddings.bench.VectorFile;
 import org.embeddings.it.RealNode;
 import org.embeddings.it.RecipeReference;
 
@@ -27,7 +28,10 @@ import org.embeddings.it.RecipeReference;
  *   <li>{@code int8}: SciFact nDCG@10 with every document ingested through an {@code embed} pipeline into a field
  *   bound to {@code <model>-int8}, exact {@code embed_knn} (k = 100) over the 300 test queries;</li>
  *   <li>{@code fp32}: the same with the fp32 model, then the same fp32 index queried with
- *   {@code "model": "<model>-int8"}: int8 query vectors against fp32 document vectors.</li>
+ *   {@code "model": "<model>-int8"}: int8 query vectors against fp32 document vectors;</li>
+ *   <li>{@code mixed} (not a default stage): the same question without re-encoding the corpus: the fp32 document
+ *   vectors that {@code bench.sh vectors encode} saved with the plugin's own encoder are indexed as they are into a
+ *   field bound to the model, which is then queried in fp32 and with {@code "model": "<model>-int8"}.</li>
  * </ol>
  *
  * <p>Usage: {@code src/scripts/eval.sh int8 [MODEL...]} (default: the three Maven Central models); {@code -Deval.q=false}
@@ -90,7 +94,62 @@ public final class Int8Eval {
                             int8Queries - fp32);
                 }
             }
+            if (stages.contains("mixed")) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== SciFact nDCG@10, exact embed_knn, the fp32 document vectors saved by"
+                                + " `bench.sh vectors encode`, queries in fp32 and in int8%n");
+                for (String name : names) {
+                    Path saved = Path.of("target/vectors", "scifact-" + name + "-corpus.bin");
+                    if (Files.isRegularFile(saved) == false) {
+                        System.out.printf(
+                                Locale.ROOT, "| %s | no %s: run src/scripts/bench.sh vectors encode |%n", name, saved);
+                        continue;
+                    }
+                    String index = eval.indexVectors(name, VectorFile.read(saved));
+                    double fp32 = eval.ndcgOf(index, null);
+                    double int8Queries = eval.ndcgOf(index, name + "-int8");
+                    System.out.printf(
+                            Locale.ROOT,
+                            "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n",
+                            name,
+                            fp32,
+                            int8Queries,
+                            int8Queries - fp32);
+                }
+            }
         }
+    }
+
+    /**
+     * Indexes saved fp32 document vectors as they are into a field bound to {@code model}, so that its queries are
+     * encoded by the field's model or by another form named in the query, as a user's would be.
+     */
+    private String indexVectors(String model, VectorFile corpus) throws Exception {
+        String index = "saved-" + model.replace('.', '_');
+        check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+             "mappings": {"properties": {"vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < corpus.size(); i++) {
+            bulk.append("{\"index\":{\"_id\":\"")
+                    .append(corpus.ids().get(i))
+                    .append("\"}}\n{\"vec\":")
+                    .append(Arrays.toString(corpus.vectors()[i]))
+                    .append("}\n");
+            if ((i + 1) % 500 == 0 || i + 1 == corpus.size()) {
+                RealNode.Response r =
+                        node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
+                check(r);
+                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
+                    throw new IllegalStateException(
+                            r.text().substring(0, Math.min(2000, r.text().length())));
+                }
+                bulk.setLength(0);
+            }
+        }
+        check(node.call("POST", "/" + index + "/_refresh", null));
+        return index;
     }
 
     private final RealNode node;

@@ -157,11 +157,12 @@ public final class LoadBench {
                     bulkSize);
             System.out.printf(
                     Locale.ROOT,
-                    "sent %d, acknowledged %d, reported failed %d, in the index %d%n",
+                    "sent %d, acknowledged %d, reported failed %d, in the index %d (besides the %d warm-up documents)%n",
                     clients * perClient,
                     acked.size(),
                     failed.size(),
-                    count);
+                    count - bulkSize,
+                    bulkSize);
             System.out.printf(
                     Locale.ROOT,
                     "bulks answered 429 and retried: %d; other errors: %d %s%n",

@@ -71,6 +71,9 @@ case "$cmd" in
       echo "http.port: $http"
       echo "transport.port: $transport"
       if [ -z "${SEED_HOSTS:-}" ]; then echo "discovery.type: single-node"; fi
+      # these nodes share a developer's disk with builds: the disk watermarks (computed on the whole disk, 85 %
+      # used stops replica allocation) would make a test or demo depend on unrelated files
+      echo "cluster.routing.allocation.disk.threshold_enabled: false"
       for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
     } >>"$dir/config/opensearch.yml"
     launch "$http"

@@ -91,8 +91,6 @@ setup_node() {
 cluster.name: mlcommons-baseline
 node.name: mlcommons-node
 network.host: 127.0.0.1
-http.port: $HTTP_PORT
-transport.port: $TRANSPORT_PORT
 discovery.type: single-node
 plugins.ml_commons.only_run_on_ml_node: false
 plugins.ml_commons.native_memory_threshold: 100
@@ -161,6 +159,9 @@ start_node() {
   rm -rf "$node/data" "$node/logs"; mkdir -p "$node/logs" "$node/data/ml_cache/pytorch"
   cp -al "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME" 2>/dev/null \
     || cp -a "$base/djl/$DJL_DIR_NAME" "$node/data/ml_cache/pytorch/$DJL_DIR_NAME"
+  # the ports belong to this start, not to the install: a node installed under another port base is reused
+  sed -i '/^http\.port:/d; /^transport\.port:/d' "$node/config/opensearch.yml"
+  printf 'http.port: %s\ntransport.port: %s\n' "$HTTP_PORT" "$TRANSPORT_PORT" >>"$node/config/opensearch.yml"
   require_free_port "$HTTP_PORT" "HTTP of the ml-commons node"
   require_free_port "$TRANSPORT_PORT" "transport of the ml-commons node"
   local real

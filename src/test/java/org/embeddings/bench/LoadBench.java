@@ -22,7 +22,8 @@ import org.embeddings.it.RealNode;
  * starts, the same kind of queries run on the idle node: the ratio of the two p50s is what the query lane buys.
  *
  * <p>Usage: {@code src/scripts/bench.sh load [CLIENTS] [DOCS_PER_CLIENT] [MODEL]} (default 4 x 2,000 with
- * bge-small-en-v1.5; the issue's full size is 4 x 20,000, about ten times longer).
+ * bge-small-en-v1.5; the issue's full size is 4 x 20,000, about ten times longer). {@code -Dbench.node.settings=k=v,...}
+ * adds node settings, for example {@code embeddings.onnx.allow_spinning=false}.
  */
 public final class LoadBench {
     /** An embed_knn query whose text no other query used, so the query-vector cache never answers it. */
@@ -36,7 +37,9 @@ public final class LoadBench {
         int perClient = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         String model = args.length > 2 ? args[2] : "bge-small-en-v1.5";
         int bulkSize = 100;
-        try (RealNode node = RealNode.start("load", RealNode.port(90))) {
+        String settings = System.getProperty("bench.node.settings", "");
+        try (RealNode node =
+                RealNode.start("load", RealNode.port(90), settings.isEmpty() ? new String[0] : settings.split(","))) {
             NodeWorkload.ok(node.call("PUT", "/load", String.format(Locale.ROOT, """
                 {"settings": {"number_of_shards": 2, "number_of_replicas": 0},
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));

@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import org.embeddings.it.RealNode;
 
 /**
  * Vectors saved once and read by every benchmark run: a count, the dims, then per vector its id (modified UTF-8)
@@ -39,6 +41,32 @@ public record VectorFile(List<String> ids, float[][] vectors) {
             }
         }
         Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Bulk-indexes the vectors as they are into field {@code vec} of an existing {@code index}, ids as document ids,
+     * 500 a request, then refreshes. Any failed request or item is an exception.
+     */
+    public void indexInto(RealNode node, String index) throws IOException, InterruptedException {
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < size(); i++) {
+            bulk.append("{\"index\":{\"_id\":\"")
+                    .append(ids.get(i))
+                    .append("\"}}\n{\"vec\":")
+                    .append(Arrays.toString(vectors[i]))
+                    .append("}\n");
+            if ((i + 1) % 500 == 0 || i + 1 == size()) {
+                RealNode.Response r =
+                        node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
+                VectorsSciFact.check(r);
+                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
+                    throw new IllegalStateException(
+                            r.text().substring(0, Math.min(1000, r.text().length())));
+                }
+                bulk.setLength(0);
+            }
+        }
+        VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
     }
 
     public static VectorFile read(Path path) throws IOException {

@@ -22,10 +22,10 @@ import org.embeddings.encoder.Role;
  * <p>Usage: {@code bench.sh vectors encode [MODEL] [DATA_DIR]}; writes {@code target/vectors/<dataset>-<model>-corpus.bin}
  * and {@code -queries.bin}.
  */
-final class VectorsEncode {
+public final class VectorsEncode {
     private VectorsEncode() {}
 
-    static Path corpusFile(String dataset, String model) {
+    public static Path corpusFile(String dataset, String model) {
         return Path.of("target/vectors", dataset + "-" + model + "-corpus.bin");
     }
 

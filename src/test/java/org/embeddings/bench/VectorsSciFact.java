@@ -185,24 +185,7 @@ final class VectorsSciFact {
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
              "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", field)));
         long start = System.nanoTime();
-        StringBuilder bulk = new StringBuilder();
-        for (int i = 0; i < corpus.size(); i++) {
-            bulk.append("{\"index\":{\"_id\":\"")
-                    .append(corpus.ids().get(i))
-                    .append("\"}}\n{\"vec\":")
-                    .append(Arrays.toString(corpus.vectors()[i]))
-                    .append("}\n");
-            if ((i + 1) % 500 == 0 || i + 1 == corpus.size()) {
-                RealNode.Response r =
-                        node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException(r.text().substring(0, 1000));
-                }
-                bulk.setLength(0);
-            }
-        }
-        check(node.call("POST", "/" + index + "/_refresh", null));
+        corpus.indexInto(node, index);
         double bulkSeconds = (System.nanoTime() - start) / 1e9;
         start = System.nanoTime();
         check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));

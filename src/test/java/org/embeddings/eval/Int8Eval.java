@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.embeddings.bench.VectorFile;
+import org.embeddings.bench.VectorsEncode;
 import org.embeddings.it.RealNode;
 import org.embeddings.it.RecipeReference;
 
@@ -83,15 +84,7 @@ public final class Int8Eval {
                         Locale.ROOT,
                         "%n== SciFact nDCG@10, exact embed_knn, documents encoded in fp32, queries in fp32 and in int8%n");
                 for (String name : names) {
-                    double fp32 = eval.ndcg(name);
-                    double int8Queries = eval.ndcgOf(index(name), name + "-int8");
-                    System.out.printf(
-                            Locale.ROOT,
-                            "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n",
-                            name,
-                            fp32,
-                            int8Queries,
-                            int8Queries - fp32);
+                    eval.compareQueries(name, index(name), eval.ndcg(name));
                 }
             }
             if (stages.contains("mixed")) {
@@ -100,22 +93,14 @@ public final class Int8Eval {
                         "%n== SciFact nDCG@10, exact embed_knn, the fp32 document vectors saved by"
                                 + " `bench.sh vectors encode`, queries in fp32 and in int8%n");
                 for (String name : names) {
-                    Path saved = Path.of("target/vectors", "scifact-" + name + "-corpus.bin");
+                    Path saved = VectorsEncode.corpusFile("scifact", name);
                     if (Files.isRegularFile(saved) == false) {
                         System.out.printf(
                                 Locale.ROOT, "| %s | no %s: run src/scripts/bench.sh vectors encode |%n", name, saved);
                         continue;
                     }
                     String index = eval.indexVectors(name, VectorFile.read(saved));
-                    double fp32 = eval.ndcgOf(index, null);
-                    double int8Queries = eval.ndcgOf(index, name + "-int8");
-                    System.out.printf(
-                            Locale.ROOT,
-                            "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n",
-                            name,
-                            fp32,
-                            int8Queries,
-                            int8Queries - fp32);
+                    eval.compareQueries(name, index, eval.ndcgOf(index, null));
                 }
             }
         }
@@ -130,26 +115,20 @@ public final class Int8Eval {
         check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
              "mappings": {"properties": {"vec": {"type": "embedding", "model": "%s"}}}}""", model)));
-        StringBuilder bulk = new StringBuilder();
-        for (int i = 0; i < corpus.size(); i++) {
-            bulk.append("{\"index\":{\"_id\":\"")
-                    .append(corpus.ids().get(i))
-                    .append("\"}}\n{\"vec\":")
-                    .append(Arrays.toString(corpus.vectors()[i]))
-                    .append("}\n");
-            if ((i + 1) % 500 == 0 || i + 1 == corpus.size()) {
-                RealNode.Response r =
-                        node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException(
-                            r.text().substring(0, Math.min(2000, r.text().length())));
-                }
-                bulk.setLength(0);
-            }
-        }
-        check(node.call("POST", "/" + index + "/_refresh", null));
+        corpus.indexInto(node, index);
         return index;
+    }
+
+    /** Prints the fp32-query figure of an index bound to {@code model} beside its figure with int8 queries. */
+    private void compareQueries(String model, String index, double fp32) throws Exception {
+        double int8Queries = ndcgOf(index, model + "-int8");
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | fp32 queries %.2f | int8 queries %.2f (%+.2f) |%n",
+                model,
+                fp32,
+                int8Queries,
+                int8Queries - fp32);
     }
 
     private final RealNode node;

@@ -1,15 +1,12 @@
 package org.embeddings.lucene;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.Objects;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.AcceptDocs;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
-import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.search.knn.KnnCollectorManager;
 
 /**
@@ -46,15 +43,7 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
 
     @Override
     protected TopDocs mergeLeafResults(TopDocs[] perLeafResults) {
-        TopDocs merged = super.mergeLeafResults(perLeafResults);
-        ScoreDoc[] kept = merged.scoreDocs;
-        int n = Math.min(kept.length, resultK);
-        while (n > 0 && kept[n - 1].score < minScore) {
-            n--;
-        }
-        return n == kept.length
-                ? merged
-                : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
+        return KnnResults.cut(super.mergeLeafResults(perLeafResults), resultK, minScore);
     }
 
     @Override

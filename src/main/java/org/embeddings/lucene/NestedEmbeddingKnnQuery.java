@@ -1,7 +1,6 @@
 package org.embeddings.lucene;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.apache.lucene.index.FloatVectorValues;
@@ -11,9 +10,7 @@ import org.apache.lucene.search.AcceptDocs;
 import org.apache.lucene.search.ConjunctionUtils;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Query;
-import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.search.join.BitSetProducer;
 import org.apache.lucene.search.join.DiversifyingChildrenFloatKnnVectorQuery;
 import org.apache.lucene.search.knn.KnnCollectorManager;
@@ -74,15 +71,7 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
 
     @Override
     protected TopDocs mergeLeafResults(TopDocs[] perLeafResults) {
-        TopDocs merged = super.mergeLeafResults(perLeafResults);
-        ScoreDoc[] kept = merged.scoreDocs;
-        int n = Math.min(kept.length, resultK);
-        while (n > 0 && kept[n - 1].score < minScore) {
-            n--;
-        }
-        return n == kept.length
-                ? merged
-                : new TopDocs(new TotalHits(n, TotalHits.Relation.EQUAL_TO), Arrays.copyOf(kept, n));
+        return KnnResults.cut(super.mergeLeafResults(perLeafResults), resultK, minScore);
     }
 
     @Override

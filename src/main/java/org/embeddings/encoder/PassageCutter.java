@@ -8,12 +8,13 @@ import java.util.List;
  * Cuts texts into passage windows that one model reads whole, and tokenizes them as the model will read them.
  *
  * <p>Algorithm: the role's prompt applied to an empty text, special tokens included, costs {@code overhead} tokens,
- * so a window may hold {@code chunking.maxTokens() - overhead} tokens of text. Each text is tokenized once without
- * truncation, with the character span of every token; {@link TextWindows} cuts that token sequence; each window's
+ * so a window may hold {@code chunking.maxTokens() - overhead} tokens of text, and a text of at most
+ * {@code chunking.wholeTokens() - overhead} tokens stays whole. Each text is tokenized once without truncation, with
+ * the character span of every token; {@link TextWindows} cuts the token sequence of a longer text; each window's
  * text (from its first token's start to its last token's end) is prompted and tokenized again, which gives the
  * model's input and proves the window fits: a text whose window does not (a tokenizer that counts a substring
  * differently from the same tokens within the whole text) is cut again with a budget smaller by the excess,
- * until every window fits. A text that fits one window is one passage spanning the whole text, prompted and
+ * until every window fits (a text kept whole that does not fit is cut into windows). A text that fits one window is one passage spanning the whole text, prompted and
  * tokenized exactly as a plain encode would. Must run on the model's native thread.
  */
 public final class PassageCutter {
@@ -43,17 +44,18 @@ public final class PassageCutter {
                     + "] leaves no room for text after the model's prompt and special tokens (" + overhead
                     + " tokens)");
         }
+        int wholeBudget = chunking.wholeTokens() - overhead;
         // One tokenizer call for every window of every text; the rare text whose windows do not fit is redone alone.
         List<int[][]> spans = new ArrayList<>(texts.size());
         List<String> inputs = new ArrayList<>();
         for (String text : texts) {
-            int[][] windows = windows(text, budget);
+            int[][] windows = windows(text, budget, wholeBudget);
             spans.add(windows);
             for (int w = 0; w < windows[0].length; w++) {
                 inputs.add(input(text, windows, w));
             }
         }
-        Tokens[] tokens = tokenizer.tokenizeWithin(inputs, maxTokens);
+        Tokens[] tokens = tokenizer.tokenizeWithin(inputs, chunking.wholeTokens());
         List<Cut> cuts = new ArrayList<>(texts.size());
         int at = 0;
         for (int t = 0; t < texts.size(); t++) {
@@ -68,7 +70,7 @@ public final class PassageCutter {
                     throw new IllegalStateException(
                             "cannot cut text [" + t + "] into windows of " + maxTokens + " tokens");
                 }
-                windows = windows(texts.get(t), textBudget);
+                windows = windows(texts.get(t), textBudget, textBudget);
                 List<String> redo = new ArrayList<>(windows[0].length);
                 for (int w = 0; w < windows[0].length; w++) {
                     redo.add(input(texts.get(t), windows, w));
@@ -80,9 +82,11 @@ public final class PassageCutter {
         return cuts;
     }
 
-    private static boolean fits(Tokens[] tokens) {
+    /** Whether a text kept whole fits {@code wholeTokens}, and each window of a cut text {@code maxTokens}. */
+    private boolean fits(Tokens[] tokens) {
+        int limit = tokens.length == 1 ? chunking.wholeTokens() : chunking.maxTokens();
         for (Tokens t : tokens) {
-            if (t == null) {
+            if (t == null || t.length() > limit) {
                 return false;
             }
         }
@@ -95,9 +99,15 @@ public final class PassageCutter {
         return prompt.apply(role, whole ? text : text.substring(windows[0][w], windows[1][w]));
     }
 
-    /** Character spans of the windows of {@code text}: {@code {starts, ends}}. */
-    private int[][] windows(String text, int budget) {
+    /**
+     * Character spans of the windows of {@code text}: {@code {starts, ends}}; one window for a text of at most
+     * {@code wholeBudget} tokens.
+     */
+    private int[][] windows(String text, int budget, int wholeBudget) {
         ModelTokenizer.Spans spans = tokenizer.spans(text);
+        if (spans.starts().length <= wholeBudget) {
+            return new int[][] {{0}, {text.length()}};
+        }
         List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
                 .cut(text, spans.starts(), spans.ends());
         if (windows.size() == 1) {

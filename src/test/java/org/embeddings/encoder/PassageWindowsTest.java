@@ -285,6 +285,63 @@ public class PassageWindowsTest {
     }
 
     @Test
+    public void byDefaultATextTheModelReadsWholeStaysWholeAndOnlyALongerOneIsCut() throws IOException {
+        try (Model model = Model.of("e5-small-v2")) {
+            Chunking defaults = Chunking.defaults(model.card);
+            assertEquals(model.card.maxTokens(), defaults.wholeTokens());
+            // one text between a window and the model's limit, one past the limit
+            String between = article(11, 4, 4, 4);
+            String longer = article(12, 12, 4, 6);
+            int betweenTokens = model.inputTokens(between);
+            assertTrue(betweenTokens + " tokens", betweenTokens > defaults.maxTokens() && betweenTokens <= 512);
+            assertTrue(model.inputTokens(longer) > 512);
+            List<String> texts = List.of(between, longer);
+            List<PassageCutter.Cut> cuts = new PassageCutter(
+                            model.tokenizer, model.card.prompt(), Role.PASSAGE, defaults, TextWindows.Ends.DEFAULT)
+                    .cut(texts);
+            PassageCutter.Cut whole = cuts.get(0);
+            assertArrayEquals(new int[] {0}, whole.starts());
+            assertArrayEquals(new int[] {between.length()}, whole.ends());
+            assertArrayEquals(
+                    "encoded as a plain encode would",
+                    model.independent
+                            .encode(model.card.prompt().apply(Role.PASSAGE, between))
+                            .getIds(),
+                    whole.tokens()[0].ids());
+            PassageCutter.Cut cut = cuts.get(1);
+            assertTrue(cut.starts().length > 2);
+            for (int w = 0; w < cut.starts().length; w++) {
+                assertTrue(cut.tokens()[w].length() <= defaults.maxTokens());
+            }
+            // a window asked for is the window given: the same text between the two limits is cut
+            Chunking asked = Chunking.of(defaults.maxTokens(), null, null, model.card);
+            assertEquals(asked.maxTokens(), asked.wholeTokens());
+            assertEquals(
+                    2,
+                    model.cut(List.of(between), asked.maxTokens(), asked.overlapTokens())
+                            .get(0)
+                            .starts()
+                            .length);
+            // whole_tokens between the window and the limit: kept whole below it, cut above it
+            Chunking below = Chunking.of(null, null, betweenTokens - 1, model.card);
+            assertEquals(
+                    2,
+                    new PassageCutter(
+                                    model.tokenizer, model.card.prompt(), Role.PASSAGE, below, TextWindows.Ends.DEFAULT)
+                            .cut(List.of(between))
+                            .get(0)
+                            .starts()
+                            .length);
+            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(null, null, 513, model.card))
+                    .getMessage()
+                    .contains("[whole_tokens] [513] exceeds the token limit [512]"));
+            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(128, null, 100, model.card))
+                    .getMessage()
+                    .contains("[whole_tokens] must be at least [max_tokens] (128)"));
+        }
+    }
+
+    @Test
     public void windowSizeIsCheckedAgainstTheModelAndThePrompt() throws IOException {
         try (Model model = Model.of("all-minilm-l6-v2")) {
             InvalidInputException e =

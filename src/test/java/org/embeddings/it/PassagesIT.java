@@ -405,6 +405,8 @@ public class PassagesIT {
         bad.put(
                 "{\"max_tokens\": 128, \"overlap_tokens\": 128}",
                 "[overlap_tokens] must be at least 0 and less than [max_tokens]");
+        bad.put("{\"whole_tokens\": 600}", "[whole_tokens] [600] exceeds the token limit [512]");
+        bad.put("{\"max_tokens\": 128, \"whole_tokens\": 100}", "[whole_tokens] must be at least [max_tokens] (128)");
         bad.put("{\"max_tokens\": -5}", "[max_tokens] must be a positive integer");
         bad.put("{\"max_tokens\": \"big\"}", "[max_tokens] must be a positive integer");
         bad.put("{\"window\": 100}", "unknown option [window]");

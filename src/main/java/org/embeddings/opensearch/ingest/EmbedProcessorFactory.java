@@ -15,7 +15,7 @@ import org.opensearch.ingest.Processor;
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
  * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
- * {@code max_tokens}, {@code overlap_tokens}; {@code {}} takes the measured defaults). An unknown model, an empty or
+ * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}; {@code {}} takes the measured defaults). An unknown model, an empty or
  * non-string field map, and chunking options that are unknown, not positive integers, past the model's token limit,
  * or an overlap not below the window, or a chunking target without a {@code PATH.} are refused when the pipeline is
  * created, not when the first document arrives; whether {@code PATH} is nested depends on the index, and is checked
@@ -26,7 +26,7 @@ import org.opensearch.ingest.Processor;
  * the model, until the model's folder appears on this node.
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
-    static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens";
+    static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens", WHOLE_TOKENS = "whole_tokens";
 
     private final Supplier<InferenceService> inference;
     private final Supplier<EmbeddingFields> fields;
@@ -136,18 +136,22 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             return null;
         }
         for (String key : options.keySet()) {
-            if (key.equals(MAX_TOKENS) == false && key.equals(OVERLAP_TOKENS) == false) {
+            if (key.equals(MAX_TOKENS) == false
+                    && key.equals(OVERLAP_TOKENS) == false
+                    && key.equals(WHOLE_TOKENS) == false) {
                 throw ConfigurationUtils.newConfigurationException(
                         EmbedProcessor.TYPE,
                         tag,
                         "chunking",
-                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "] or [" + OVERLAP_TOKENS + "]");
+                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "], [" + OVERLAP_TOKENS + "] or ["
+                                + WHOLE_TOKENS + "]");
             }
         }
         Integer max = integer(tag, options, MAX_TOKENS);
         Integer overlap = integer(tag, options, OVERLAP_TOKENS);
+        Integer whole = integer(tag, options, WHOLE_TOKENS);
         try {
-            return Chunking.of(max, overlap, card);
+            return Chunking.of(max, overlap, whole, card);
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "chunking", e.getMessage());
         }

@@ -13,6 +13,9 @@ import java.util.concurrent.Callable;
  * model's {@link NativeThread}, one sub-batch per task, in the caller's {@link Lane}.
  */
 public final class Encoder implements Closeable {
+    /** Queries count as arriving for this long after the last one came: document work yields in slices meanwhile. */
+    static final long QUERIES_ARRIVING_NANOS = 1_000_000_000L;
+
     private final ModelCard card;
     private final ModelTokenizer tokenizer;
     private final OnnxModel model;
@@ -214,17 +217,28 @@ public final class Encoder implements Closeable {
             return tokens.length;
         }
 
-        /** Runs the next sub-batch on the model's native thread, in this job's lane. */
+        /**
+         * Runs the next sub-batch on the model's native thread, in this job's lane; a bulk sub-batch runs in the
+         * batcher's query slices, each its own native call, while queries arrive.
+         */
         public void step() {
             if (done()) {
                 throw new IllegalStateException("the job is done");
             }
             int b = next++;
             long start = System.nanoTime();
-            nativeThread.call(lane, () -> {
-                runBatch(tokens, plan, b, vectors);
-                return null;
-            });
+            int to = plan.bounds()[b + 1];
+            for (int from = plan.bounds()[b]; from < to; ) {
+                int end = lane == Lane.BULK && nativeThread.interactiveWithin(QUERIES_ARRIVING_NANOS)
+                        ? batcher.slice(tokens, plan, from, to)
+                        : to;
+                int rows = from;
+                nativeThread.call(lane, () -> {
+                    runRows(tokens, plan, rows, end, vectors);
+                    return null;
+                });
+                from = end;
+            }
             nanos += System.nanoTime() - start;
             if (done()) {
                 stats.requests.increment();
@@ -245,9 +259,8 @@ public final class Encoder implements Closeable {
         }
     }
 
-    private void runBatch(Tokens[] tokens, TokenBudgetBatcher.Plan plan, int b, float[][] vectors) {
-        int from = plan.bounds()[b];
-        int to = plan.bounds()[b + 1];
+    /** Runs rows {@code [from, to)} of {@code plan}'s order as one batch. */
+    private void runRows(Tokens[] tokens, TokenBudgetBatcher.Plan plan, int from, int to, float[][] vectors) {
         OnnxModel.Output out = model.run(tokens, plan.order(), from, to);
         if (out.dim() != card.dims()) {
             throw new ModelLoadException(

@@ -25,6 +25,8 @@ public final class NativeThread implements Closeable {
 
     private final ThreadPoolExecutor executor;
     private final AtomicLong sequence = new AtomicLong();
+    /** When the last interactive task came, in {@link System#nanoTime()}; far in the past before the first. */
+    private volatile long lastInteractive = System.nanoTime() - (1L << 62);
 
     public NativeThread(String name) {
         this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new PriorityBlockingQueue<>(), r -> {
@@ -40,6 +42,9 @@ public final class NativeThread implements Closeable {
     }
 
     public <T> T call(Lane lane, Callable<T> task) {
+        if (lane == Lane.INTERACTIVE) {
+            lastInteractive = System.nanoTime();
+        }
         LaneTask<T> queued = new LaneTask<>(task, lane, sequence.getAndIncrement());
         executor.execute(queued);
         try {
@@ -56,6 +61,11 @@ public final class NativeThread implements Closeable {
             }
             throw new IllegalStateException(e.getCause());
         }
+    }
+
+    /** Whether an interactive task came within the last {@code nanos} nanoseconds: queries are arriving. */
+    public boolean interactiveWithin(long nanos) {
+        return System.nanoTime() - lastInteractive < nanos;
     }
 
     /** A task ordered by lane, then by arrival. */

@@ -11,12 +11,30 @@ import java.util.List;
  * and its count within the batch limit. Because neighbours in the sorted order have nearly equal lengths, padding is
  * close to zero, which is what unpadded BERT engines achieve inside the kernel, here done at the batch level.
  * Callers map results back through {@link Plan#order()} to keep input order.
+ *
+ * <p>While queries arrive, document work yields to them sooner: a planned sub-batch then runs in {@link #slice
+ * slices} of at most {@code queryTokenBudget} padded tokens, so a query waits for one slice, not one sub-batch. Large
+ * sub-batches run faster per token; small ones keep a query's wait short; the two budgets give each when it counts.
  */
-public record TokenBudgetBatcher(int tokenBudget, int maxBatch) {
+public record TokenBudgetBatcher(int tokenBudget, int maxBatch, int queryTokenBudget) {
     public TokenBudgetBatcher {
-        if (tokenBudget < 1 || maxBatch < 1) {
-            throw new InvalidInputException("token budget and max batch must be positive");
+        if (tokenBudget < 1 || maxBatch < 1 || queryTokenBudget < 1) {
+            throw new InvalidInputException("token budgets and max batch must be positive");
         }
+    }
+
+    /** A batcher whose sub-batches never run in slices. */
+    public TokenBudgetBatcher(int tokenBudget, int maxBatch) {
+        this(tokenBudget, maxBatch, tokenBudget);
+    }
+
+    /**
+     * The end of the slice of sub-batch rows {@code [from, to)} of {@code plan} that starts at {@code from}: as many
+     * rows as fit {@code queryTokenBudget} at the padded width of the first (the longest), one at least.
+     */
+    public int slice(Tokens[] tokens, Plan plan, int from, int to) {
+        int longest = tokens[plan.order()[from]].length();
+        return (int) Math.min(to, from + Math.max(1L, queryTokenBudget / Math.max(1, longest)));
     }
 
     /** {@code order} lists input indexes in processing order; sub-batch {@code i} is {@code order[bounds[i]..bounds[i+1])}. */

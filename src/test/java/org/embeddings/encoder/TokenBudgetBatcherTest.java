@@ -103,6 +103,39 @@ public class TokenBudgetBatcherTest {
     }
 
     @Test
+    public void querySlicesCoverASubBatchInOrderWithinTheQueryBudget() {
+        Random random = new Random(7);
+        for (int round = 0; round < 200; round++) {
+            int n = 1 + random.nextInt(60);
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                lengths[i] = 1 + random.nextInt(random.nextBoolean() ? 20 : 600);
+            }
+            Tokens[] tokens = ofLengths(lengths);
+            TokenBudgetBatcher batcher =
+                    new TokenBudgetBatcher(1 + random.nextInt(2000), 1 + random.nextInt(64), 1 + random.nextInt(300));
+            TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
+            for (int b = 0; b < plan.batches(); b++) {
+                int to = plan.bounds()[b + 1];
+                for (int from = plan.bounds()[b]; from < to; ) {
+                    int end = batcher.slice(tokens, plan, from, to);
+                    assertTrue("a slice holds a row at least and stays in its sub-batch", end > from && end <= to);
+                    long padded = (long) (end - from) * tokens[plan.order()[from]].length();
+                    assertTrue(
+                            padded + " padded tokens over " + batcher.queryTokenBudget(),
+                            padded <= batcher.queryTokenBudget() || end - from == 1);
+                    assertTrue(
+                            "a slice takes every row that fits",
+                            end == to
+                                    || (long) (end - from + 1) * tokens[plan.order()[from]].length()
+                                            > batcher.queryTokenBudget());
+                    from = end;
+                }
+            }
+        }
+    }
+
+    @Test
     public void noTextsMeanNoBatches() {
         TokenBudgetBatcher.Plan plan = new TokenBudgetBatcher(10, 2).plan(new Tokens[0]);
         assertEquals(0, plan.batches());

@@ -25,7 +25,8 @@ import org.embeddings.encoder.Tokens;
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
  * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]]} (see {@link TextWindows.Ends}) it cuts every document as the {@code embed} processor does,
  * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
- * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit.
+ * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit;
+ * {@code default} is what {@code "chunking": {}} does (texts within the model's limit whole, longer ones cut).
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
  * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
@@ -108,7 +109,9 @@ public final class PassageSweep {
                         continue;
                     }
                     String[] f = config.split(":");
-                    Chunking chunking = new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+                    Chunking chunking = config.equals("default")
+                            ? Chunking.defaults(encoder.card())
+                            : new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
                     TextWindows.Ends ends = f.length > 2
                             ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
                             : TextWindows.Ends.DEFAULT;

@@ -285,10 +285,14 @@ public class PassageWindowsTest {
     }
 
     @Test
-    public void byDefaultATextTheModelReadsWholeStaysWholeAndOnlyALongerOneIsCut() throws IOException {
+    public void withWholeTokensATextTheModelReadsWholeStaysWholeAndOnlyALongerOneIsCut() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             Chunking defaults = Chunking.defaults(model.card);
-            assertEquals(model.card.maxTokens(), defaults.wholeTokens());
+            assertEquals(
+                    "by default every text longer than a window is cut", defaults.maxTokens(), defaults.wholeTokens());
+            Chunking whole = Chunking.of(null, null, model.card.maxTokens(), model.card);
+            assertEquals(defaults.maxTokens(), whole.maxTokens());
+            assertEquals(defaults.overlapTokens(), whole.overlapTokens());
             // one text between a window and the model's limit, one past the limit
             String between = article(11, 4, 4, 4);
             String longer = article(12, 12, 4, 6);
@@ -297,32 +301,30 @@ public class PassageWindowsTest {
             assertTrue(model.inputTokens(longer) > 512);
             List<String> texts = List.of(between, longer);
             List<PassageCutter.Cut> cuts = new PassageCutter(
-                            model.tokenizer, model.card.prompt(), Role.PASSAGE, defaults, TextWindows.Ends.DEFAULT)
+                            model.tokenizer, model.card.prompt(), Role.PASSAGE, whole, TextWindows.Ends.DEFAULT)
                     .cut(texts);
-            PassageCutter.Cut whole = cuts.get(0);
-            assertArrayEquals(new int[] {0}, whole.starts());
-            assertArrayEquals(new int[] {between.length()}, whole.ends());
+            PassageCutter.Cut kept = cuts.get(0);
+            assertArrayEquals(new int[] {0}, kept.starts());
+            assertArrayEquals(new int[] {between.length()}, kept.ends());
             assertArrayEquals(
                     "encoded as a plain encode would",
                     model.independent
                             .encode(model.card.prompt().apply(Role.PASSAGE, between))
                             .getIds(),
-                    whole.tokens()[0].ids());
+                    kept.tokens()[0].ids());
             PassageCutter.Cut cut = cuts.get(1);
             assertTrue(cut.starts().length > 2);
             for (int w = 0; w < cut.starts().length; w++) {
-                assertTrue(cut.tokens()[w].length() <= defaults.maxTokens());
+                assertTrue(cut.tokens()[w].length() <= whole.maxTokens());
             }
-            // a window asked for is the window given: the same text between the two limits is cut
-            Chunking asked = Chunking.of(defaults.maxTokens(), null, null, model.card);
-            assertEquals(asked.maxTokens(), asked.wholeTokens());
+            // the defaults cut the same text between the two limits
             assertEquals(
                     2,
-                    model.cut(List.of(between), asked.maxTokens(), asked.overlapTokens())
+                    model.cut(List.of(between), defaults.maxTokens(), defaults.overlapTokens())
                             .get(0)
                             .starts()
                             .length);
-            // whole_tokens between the window and the limit: kept whole below it, cut above it
+            // whole_tokens between the window and the text: cut
             Chunking below = Chunking.of(null, null, betweenTokens - 1, model.card);
             assertEquals(
                     2,

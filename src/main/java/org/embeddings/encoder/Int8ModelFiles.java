@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,9 +44,23 @@ public final class Int8ModelFiles {
 
     /** The int8 file for model {@code name} built from {@code source}, from the cache when it holds this source. */
     public Outcome file(String name, Path source) {
+        return file(name, source, null);
+    }
+
+    /**
+     * The int8 file for model {@code name} built from {@code source}, keeping fp32 the weight matmuls whose node
+     * names {@code fp32NodePattern} finds (null: this instance's recipe); the pattern is part of the cache key.
+     */
+    public Outcome file(String name, Path source, String fp32NodePattern) {
         ModelName.check(name);
         long start = System.nanoTime();
-        String key = name + "-" + sha256(source) + "-v" + Int8Quantizer.VERSION;
+        Int8Quantizer quantizer = fp32NodePattern == null ? this.quantizer : Int8Quantizer.keeping(fp32NodePattern);
+        String key = name + "-" + sha256(source) + "-v" + Int8Quantizer.VERSION
+                + (fp32NodePattern == null
+                        ? ""
+                        : "-"
+                                + sha256(fp32NodePattern.getBytes(StandardCharsets.UTF_8))
+                                        .substring(0, 12));
         long hashed = System.nanoTime();
         Path target = dir.resolve(key + ".onnx");
         if (Files.isRegularFile(target)) {
@@ -90,6 +105,14 @@ public final class Int8ModelFiles {
                     Files.deleteIfExists(p);
                 }
             }
+        }
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

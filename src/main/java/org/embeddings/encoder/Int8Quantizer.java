@@ -97,6 +97,12 @@ public final class Int8Quantizer {
         return new Int8Quantizer(RECIPE);
     }
 
+    /** The recipe of a card's {@code int8_fp32}: the weight matmuls whose node names it finds stay fp32. */
+    public static Int8Quantizer keeping(String fp32NodePattern) {
+        Pattern pattern = Pattern.compile(fp32NodePattern);
+        return new Int8Quantizer(w -> pattern.matcher(w.node()).find());
+    }
+
     /** A MatMul/Gemm this rewrite can quantize, and how its weights and bias map onto DynamicQuantizeMatMul. */
     private record Candidate(
             int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}

@@ -2,6 +2,8 @@ package org.embeddings.encoder;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * Everything the encoder needs to know to use a model the way its authors trained it: how to prompt each role,
@@ -11,6 +13,10 @@ import com.google.gson.JsonObject;
  * <p>A card is read from JSON (see {@code models/*.json}); layers of JSON (a bundled card, a folder's
  * sentence-transformers files, a folder's {@code card.json}) are merged key by key before parsing, the later
  * layer winning, so that each source can set only what it knows.
+ *
+ * <p>{@code int8Fp32} (card key {@code int8_fp32}; null for {@link Int8Quantizer#RECIPE}) names, as a regular
+ * expression over ONNX node names, the weight matmuls the model's int8 form keeps in fp32: a model whose int8 form
+ * loses quality with the default recipe carries the one measured for it.
  */
 public record ModelCard(
         String name,
@@ -21,7 +27,8 @@ public record ModelCard(
         int maxTokens,
         Prompt prompt,
         PaddingSide paddingSide,
-        String output) {
+        String output,
+        String int8Fp32) {
     /** Lucene's default limit on vector dimensions. */
     public static final int MAX_DIMS = 4096;
 
@@ -39,11 +46,20 @@ public record ModelCard(
         if (maxTokens < 2) {
             throw new InvalidInputException("model [" + name + "]: max_tokens must be at least 2, got " + maxTokens);
         }
+        if (int8Fp32 != null) {
+            try {
+                Pattern.compile(int8Fp32);
+            } catch (PatternSyntaxException e) {
+                throw new InvalidInputException(
+                        "model [" + name + "]: int8_fp32 is not a regular expression: " + e.getMessage());
+            }
+        }
     }
 
     /** The same recipe under another name (the derived int8 form of a model keeps its base model's card). */
     public ModelCard withName(String newName) {
-        return new ModelCard(newName, huggingFaceId, dims, pooling, normalize, maxTokens, prompt, paddingSide, output);
+        return new ModelCard(
+                newName, huggingFaceId, dims, pooling, normalize, maxTokens, prompt, paddingSide, output, int8Fp32);
     }
 
     /** Parses a merged card; names the missing or malformed key in its error. */
@@ -69,7 +85,8 @@ public record ModelCard(
                 maxTokens == null ? 512 : maxTokens,
                 new Prompt(string(prompts, "query", ""), string(prompts, "passage", ""), string(prompts, "none", "")),
                 side,
-                string(onnx, "output", "last_hidden_state"));
+                string(onnx, "output", "last_hidden_state"),
+                string(json, "int8_fp32", null));
     }
 
     /** Deep-merges {@code top} over {@code base}: objects merge key by key, any other value replaces. */

@@ -123,7 +123,7 @@ public final class ModelRegistry implements Closeable {
                     : cards.installed(name, folder);
             Path onnx = base.isPresent()
                     ? int8Files
-                            .file(name, folder.resolve(ModelFolders.ONNX_FILE))
+                            .file(name, folder.resolve(ModelFolders.ONNX_FILE), card.int8Fp32())
                             .file()
                     : folder.resolve(ModelFolders.ONNX_FILE);
             long size = fileSize(onnx);

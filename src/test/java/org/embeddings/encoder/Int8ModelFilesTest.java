@@ -71,6 +71,38 @@ public class Int8ModelFilesTest {
     }
 
     @Test
+    public void aCardsFp32PatternKeepsItsMatmulsFp32UnderItsOwnKey() throws Exception {
+        Path source = tmp.newFile("model.onnx").toPath();
+        float[] square = new float[16 * 16];
+        for (int i = 0; i < square.length; i++) {
+            square[i] = (float) Math.cos(i * 0.11);
+        }
+        Files.write(
+                source,
+                Int8QuantizerTest.model(
+                        List.of(
+                                Int8QuantizerTest.node("MatMul", List.of("x", "w1"), "h"),
+                                Int8QuantizerTest.node("MatMul", List.of("h", "w2"), "y")),
+                        List.of(
+                                Int8QuantizerTest.floats("w1", square, 16, 16),
+                                Int8QuantizerTest.floats("w2", weights(4), 16, 8)),
+                        "y"));
+        Int8ModelFiles files = new Int8ModelFiles(tmp.getRoot().toPath().resolve("int8"), Int8Quantizer.recipe());
+        Int8ModelFiles.Outcome standard = files.file("tiny", source);
+        assertEquals(2, standard.result().quantized());
+        Int8ModelFiles.Outcome kept = files.file("tiny", source, "MatMul_y$");
+        assertFalse("another recipe is another file", kept.cached());
+        assertEquals(1, kept.result().quantized());
+        assertEquals(1, kept.result().keptFp32());
+        assertTrue(kept.file()
+                .getFileName()
+                .toString()
+                .matches("tiny-[0-9a-f]{64}-v" + Int8Quantizer.VERSION + "-[0-9a-f]{12}\\.onnx"));
+        assertFalse("the other recipe's file is stale", Files.exists(standard.file()));
+        assertTrue(files.file("tiny", source, "MatMul_y$").cached());
+    }
+
+    @Test
     public void theSameSourceUnderTwoNamesKeepsTwoFiles() throws Exception {
         Path source = tmp.newFile("model.onnx").toPath();
         Files.write(source, linear(weights(3)));

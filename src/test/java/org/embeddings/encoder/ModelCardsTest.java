@@ -1,6 +1,7 @@
 package org.embeddings.encoder;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -138,6 +139,20 @@ public class ModelCardsTest {
                 "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:what is rope",
                 card.prompt().apply(Role.QUERY, "what is rope"));
         assertEquals("RoPE rotates pairs of dims.", card.prompt().apply(Role.PASSAGE, "RoPE rotates pairs of dims."));
+    }
+
+    @Test
+    public void anInt8RecipeIsCarriedByTheCardsThatNeedOneAndABadPatternIsNamed() {
+        assertEquals(
+                "output/dense",
+                ModelCard.fromJson(CardCatalog.bundled("e5-small-v2").orElseThrow())
+                        .int8Fp32());
+        assertNull(ModelCard.fromJson(CardCatalog.bundled("bge-small-en-v1.5").orElseThrow())
+                .int8Fp32());
+        JsonObject bad = CardCatalog.bundled("bge-small-en-v1.5").orElseThrow();
+        bad.addProperty("int8_fp32", "output/(dense");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> ModelCard.fromJson(bad));
+        assertTrue(e.getMessage(), e.getMessage().contains("int8_fp32 is not a regular expression"));
     }
 
     @Test

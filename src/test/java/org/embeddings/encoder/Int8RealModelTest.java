@@ -150,6 +150,42 @@ public class Int8RealModelTest {
         assertFalse(kernels.toString(), kernels.containsKey("Gemm"));
     }
 
+    @Test
+    public void aCardsInt8RecipeKeepsItsMatmulsFp32() throws Exception {
+        String e5 = "e5-small-v2";
+        assumeTrue(
+                "no e5-small-v2 folder", Files.isRegularFile(models.resolve(e5).resolve("model.onnx")));
+        install(e5, e5);
+        String pattern = registry.card(e5).int8Fp32();
+        assertEquals("the card's measured recipe", "output/dense", pattern);
+        Encoder fp32 = registry.encoder(e5);
+        Encoder int8 = registry.encoder(e5 + "-int8");
+        float[][] a = fp32.encode(TEXTS, Role.PASSAGE);
+        float[][] b = int8.encode(TEXTS, Role.PASSAGE);
+        for (int i = 0; i < TEXTS.size(); i++) {
+            double cos = RecipeReference.cosine(a[i], b[i]);
+            assertTrue("text " + i + " cosine " + cos, cos >= MIN_COSINE && cos < 0.999999);
+        }
+        // 12 layers: q, k, v and FFN in are integer; attention output and FFN output keep fp32 weights
+        GraphProto graph = ModelProto.parseFrom(Files.readAllBytes(int8File())).getGraph();
+        Set<String> constants = new HashSet<>();
+        graph.getInitializerList().forEach(t -> constants.add(t.getName()));
+        int quantized = 0;
+        int fp32Weights = 0;
+        for (NodeProto n : graph.getNodeList()) {
+            if (n.getOpType().equals("DynamicQuantizeMatMul")) {
+                quantized++;
+            } else if (n.getOpType().equals("MatMul") && constants.contains(n.getInput(1))) {
+                assertTrue(
+                        "MatMul " + n.getName() + " kept fp32 weights",
+                        n.getName().contains("output/dense"));
+                fp32Weights++;
+            }
+        }
+        assertEquals(48, quantized);
+        assertEquals(24, fp32Weights);
+    }
+
     /** Runs one batch with ORT's profiler on and counts kernel executions per operator type. */
     private static Map<String, Integer> profiledKernels(Path onnx) throws Exception {
         var env = NativeLibraries.ortEnvironment();

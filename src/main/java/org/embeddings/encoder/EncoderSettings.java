@@ -2,14 +2,15 @@ package org.embeddings.encoder;
 
 /**
  * How a node runs its models: ONNX Runtime session settings and the batcher's limits ({@code queryTokenBudget}: the
- * slices document sub-batches run in while queries arrive, see {@link TokenBudgetBatcher}).
+ * slices document sub-batches run in while queries arrive, see {@link TokenBudgetBatcher}; at or above
+ * {@code tokenBudget} a slice is the whole sub-batch).
  */
 public record EncoderSettings(SessionSettings session, int tokenBudget, int maxBatch, int queryTokenBudget) {
     public static final int DEFAULT_TOKEN_BUDGET = 512;
     public static final int DEFAULT_QUERY_TOKEN_BUDGET = 128;
 
     public EncoderSettings(SessionSettings session, int tokenBudget, int maxBatch) {
-        this(session, tokenBudget, maxBatch, Math.min(tokenBudget, DEFAULT_QUERY_TOKEN_BUDGET));
+        this(session, tokenBudget, maxBatch, DEFAULT_QUERY_TOKEN_BUDGET);
     }
 
     public static EncoderSettings defaults() {

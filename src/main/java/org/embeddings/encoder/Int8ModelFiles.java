@@ -54,13 +54,13 @@ public final class Int8ModelFiles {
     public Outcome file(String name, Path source, String fp32NodePattern) {
         ModelName.check(name);
         long start = System.nanoTime();
-        Int8Quantizer quantizer = fp32NodePattern == null ? this.quantizer : Int8Quantizer.keeping(fp32NodePattern);
-        String key = name + "-" + sha256(source) + "-v" + Int8Quantizer.VERSION
-                + (fp32NodePattern == null
-                        ? ""
-                        : "-"
-                                + sha256(fp32NodePattern.getBytes(StandardCharsets.UTF_8))
-                                        .substring(0, 12));
+        Int8Quantizer quantizer = this.quantizer;
+        String key = name + "-" + sha256(source) + "-v" + Int8Quantizer.VERSION;
+        if (fp32NodePattern != null) {
+            quantizer = Int8Quantizer.keeping(fp32NodePattern);
+            key += "-"
+                    + sha256(fp32NodePattern.getBytes(StandardCharsets.UTF_8)).substring(0, 12);
+        }
         long hashed = System.nanoTime();
         Path target = dir.resolve(key + ".onnx");
         if (Files.isRegularFile(target)) {

@@ -14,8 +14,9 @@ import java.util.List;
  * text (from its first token's start to its last token's end) is prompted and tokenized again, which gives the
  * model's input and proves the window fits: a text whose window does not (a tokenizer that counts a substring
  * differently from the same tokens within the whole text) is cut again with a budget smaller by the excess,
- * until every window fits (a text kept whole that does not fit is cut into windows). A text that fits one window is one passage spanning the whole text, prompted and
- * tokenized exactly as a plain encode would. Must run on the model's native thread.
+ * until every window fits (a text kept whole that does not fit is cut into windows). A text that fits one window
+ * is one passage spanning the whole text, prompted and tokenized exactly as a plain encode would. Must run on the
+ * model's native thread.
  */
 public final class PassageCutter {
     /** One text's passages: spans {@code [starts[i], ends[i])} and the model input of each. */
@@ -101,7 +102,8 @@ public final class PassageCutter {
 
     /**
      * Character spans of the windows of {@code text}: {@code {starts, ends}}; one window for a text of at most
-     * {@code wholeBudget} tokens.
+     * {@code wholeBudget} tokens ({@code wholeBudget >= budget}, so a longer text gives {@link TextWindows} at
+     * least two).
      */
     private int[][] windows(String text, int budget, int wholeBudget) {
         ModelTokenizer.Spans spans = tokenizer.spans(text);
@@ -110,9 +112,6 @@ public final class PassageCutter {
         }
         List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
                 .cut(text, spans.starts(), spans.ends());
-        if (windows.size() == 1) {
-            return new int[][] {{0}, {text.length()}};
-        }
         int[] starts = new int[windows.size()];
         int[] ends = new int[windows.size()];
         for (int w = 0; w < windows.size(); w++) {

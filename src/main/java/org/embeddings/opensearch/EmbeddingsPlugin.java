@@ -99,7 +99,8 @@ public final class EmbeddingsPlugin extends Plugin
     /**
      * While queries arrive (one came in the last second), document sub-batches run in slices of at most this many
      * padded tokens, so that a query waits for one small slice: measured (docs/performance.md), 128 keeps the query
-     * p50 under ingest within 2x of idle, where the full budget gave 4.9x; ingest without queries keeps the full budget.
+     * p50 under ingest within 2x of idle, where the full budget gave 4.9x; ingest without queries keeps the full
+     * budget. At or above {@link #TOKEN_BUDGET}, slices are whole sub-batches.
      */
     public static final Setting<Integer> QUERY_TOKEN_BUDGET = Setting.intSetting(
             "embeddings.batch.query_token_budget",
@@ -202,7 +203,7 @@ public final class EmbeddingsPlugin extends Plugin
                 new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
                 TOKEN_BUDGET.get(settings),
                 MAX_BATCH.get(settings),
-                Math.min(TOKEN_BUDGET.get(settings), QUERY_TOKEN_BUDGET.get(settings)));
+                QUERY_TOKEN_BUDGET.get(settings));
         ModelRegistry models = new ModelRegistry(
                 modelRoots(environment),
                 encoderSettings,

@@ -15,10 +15,11 @@ import org.opensearch.ingest.Processor;
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
  * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
- * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}; {@code {}} takes the measured defaults). An unknown model, an empty or
- * non-string field map, and chunking options that are unknown, not positive integers, past the model's token limit,
- * or an overlap not below the window, or a chunking target without a {@code PATH.} are refused when the pipeline is
- * created, not when the first document arrives; whether {@code PATH} is nested depends on the index, and is checked
+ * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}; {@code {}} takes the measured defaults). An
+ * unknown model, an empty or non-string field map, and chunking options that are unknown, not positive integers, past
+ * the model's token limit, an overlap not below the window or a {@code whole_tokens} below it, or a chunking target
+ * without a {@code PATH.} are refused when the pipeline is created, not when the first document arrives; whether
+ * {@code PATH} is nested depends on the index, and is checked
  * per document.
  *
  * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which

@@ -53,7 +53,7 @@ import org.opensearch.core.xcontent.XContentBuilder;
  * queries are 200 more vectors of the same process.
  *
  * <p>Usage: {@code NODE_HEAP="-Xms4g -Xmx4g" bench.sh vectors million [N] [OPTIONS]}, OPTIONS a comma-separated
- * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat-int8,flat-binary}.
+ * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat,flat-int8,flat-int4,flat-binary}.
  */
 final class VectorsMillion {
     private VectorsMillion() {}
@@ -75,7 +75,9 @@ final class VectorsMillion {
         OPTIONS.put("hnsw-int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
         OPTIONS.put("hnsw-int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
         OPTIONS.put("hnsw-binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
+        OPTIONS.put("flat", "{\"type\": \"flat\"}");
         OPTIONS.put("flat-int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
+        OPTIONS.put("flat-int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
         OPTIONS.put("flat-binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
     }
 

@@ -52,7 +52,7 @@ import org.opensearch.core.xcontent.XContentBuilder;
  * is generated from its own seed, so ingest and the ground truth regenerate the same set without storing it;
  * queries are 200 more vectors of the same process.
  *
- * <p>Usage: {@code NODE_HEAP="-Xms4g -Xmx4g" bench.sh vectors million [N] [OPTIONS]}, OPTIONS a comma-separated
+ * <p>Usage: {@code NODE_HEAP="-Xms6g -Xmx6g" bench.sh vectors million [N] [OPTIONS]}, OPTIONS a comma-separated
  * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat,flat-int8,flat-int4,flat-binary}.
  */
 final class VectorsMillion {
@@ -240,8 +240,10 @@ final class VectorsMillion {
                 CLUSTERS,
                 LATENT,
                 QUERIES);
-        try (RealNode node =
-                RealNode.start("vectors-million", RealNode.port(78), "indices.memory.index_buffer_size=25%")) {
+        try (RealNode node = RealNode.start(
+                "vectors-million",
+                RealNode.port(78),
+                "indices.memory.index_buffer_size=" + System.getProperty("million.index_buffer", "50%"))) {
             Http http = new Http(node.httpPort());
             for (String option : options) {
                 if (OPTIONS.containsKey(option) == false) {
@@ -262,7 +264,7 @@ final class VectorsMillion {
                 double ingestSeconds = (System.nanoTime() - start) / 1e9;
                 JsonObject before = VectorsSciFact.vectorStats(node, index);
                 start = System.nanoTime();
-                VectorsSciFact.check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));
+                forceMerge(node, index);
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
                 // a commit, so that the merged-away segments leave the disk before the store is measured
                 VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
@@ -320,6 +322,28 @@ final class VectorsMillion {
                             VectorsSciFact.percentile(latencies, 99));
                 }
                 node.call("DELETE", "/" + index, null);
+            }
+        }
+    }
+
+    /**
+     * Force-merges {@code index} into one segment as a task, polled: a
+     * million-vector HNSW merge runs for longer than any one request should wait.
+     */
+    private static void forceMerge(RealNode node, String index) throws Exception {
+        RealNode.Response r =
+                node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1&wait_for_completion=false", null);
+        VectorsSciFact.check(r);
+        String task = r.body().getAsJsonObject().get("task").getAsString();
+        while (true) {
+            Thread.sleep(2_000);
+            r = node.call("GET", "/_tasks/" + task, null);
+            VectorsSciFact.check(r);
+            if (r.body().getAsJsonObject().get("completed").getAsBoolean()) {
+                if (r.body().getAsJsonObject().has("error")) {
+                    throw new IllegalStateException("force-merge of [" + index + "] failed: " + r.text());
+                }
+                return;
             }
         }
     }

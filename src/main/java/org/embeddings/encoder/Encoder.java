@@ -111,7 +111,19 @@ public final class Encoder implements Closeable {
      */
     public PassageJob startPassages(
             List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
+        return startPassages(texts, null, role, chunking, ends, lane);
+    }
+
+    /**
+     * {@link #startPassages(List, Role, Chunking, TextWindows.Ends, Lane)} with each text's title before every
+     * passage of it ({@code titles} null, or null at a text without one; see {@link PassageCutter}).
+     */
+    public PassageJob startPassages(
+            List<String> texts, List<String> titles, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
         chunking.checkFits(card);
+        if (titles != null && titles.size() != texts.size()) {
+            throw new IllegalArgumentException(titles.size() + " titles for " + texts.size() + " texts");
+        }
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
             if (text == null || text.isBlank()) {
@@ -120,7 +132,7 @@ public final class Encoder implements Closeable {
             }
         }
         List<PassageCutter.Cut> cuts =
-                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts));
+                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts, titles));
         int total = 0;
         for (PassageCutter.Cut cut : cuts) {
             total += cut.tokens().length;
@@ -171,8 +183,14 @@ public final class Encoder implements Closeable {
     /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
     public List<PassageCutter.Cut> cutPassages(
             List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
+        return cutPassages(texts, null, role, chunking, ends);
+    }
+
+    /** {@link #cutPassages(List, Role, Chunking, TextWindows.Ends)} with titles, as {@link #startPassages} takes. */
+    public List<PassageCutter.Cut> cutPassages(
+            List<String> texts, List<String> titles, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
-        return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts));
+        return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts, titles));
     }
 
     private PassageCutter cutter(Role role, Chunking chunking, TextWindows.Ends ends) {

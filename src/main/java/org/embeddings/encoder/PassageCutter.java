@@ -17,6 +17,13 @@ import java.util.List;
  * until every window fits (a text kept whole that does not fit is cut into windows). A text that fits one window
  * is one passage spanning the whole text, prompted and tokenized exactly as a plain encode would. Must run on the
  * model's native thread.
+ *
+ * <p>A text may come with a title (a document's title, or any short text that says what the document is about),
+ * put before every passage of it as {@code title + " " + window} (the way BEIR and MTEB join a title and its text):
+ * a window cut from the middle of a document otherwise says nothing of what it is about, and ranks documents by
+ * fragments. The title's tokens count in every window's budget; a title longer than half of the text budget is cut
+ * to its first tokens that fill that half, so that a window always holds text. Spans stay offsets in the text, not
+ * in the title.
  */
 public final class PassageCutter {
     /** One text's passages: spans {@code [starts[i], ends[i])} and the model input of each. */
@@ -37,6 +44,13 @@ public final class PassageCutter {
     }
 
     public List<Cut> cut(List<String> texts) {
+        return cut(texts, null);
+    }
+
+    /**
+     * Cuts each text with its title ({@code titles} null, or null at a text without one) before every passage.
+     */
+    public List<Cut> cut(List<String> texts, List<String> titles) {
         int maxTokens = chunking.maxTokens();
         int overhead = tokenizer.tokenize(List.of(prompt.apply(role, "")))[0].length();
         int budget = maxTokens - overhead;
@@ -45,15 +59,19 @@ public final class PassageCutter {
                     + "] leaves no room for text after the model's prompt and special tokens (" + overhead
                     + " tokens)");
         }
-        int wholeBudget = chunking.wholeTokens() - overhead;
         // One tokenizer call for every window of every text; the rare text whose windows do not fit is redone alone.
         List<int[][]> spans = new ArrayList<>(texts.size());
+        List<String> heads = new ArrayList<>(texts.size());
         List<String> inputs = new ArrayList<>();
-        for (String text : texts) {
-            int[][] windows = windows(text, budget, wholeBudget);
+        for (int t = 0; t < texts.size(); t++) {
+            String text = texts.get(t);
+            String head = head(titles == null ? null : titles.get(t), budget);
+            int headTokens = head.isEmpty() ? 0 : tokenizer.spans(head).starts().length;
+            int[][] windows = windows(text, budget - headTokens, chunking.wholeTokens() - overhead - headTokens);
             spans.add(windows);
+            heads.add(head);
             for (int w = 0; w < windows[0].length; w++) {
-                inputs.add(input(text, windows, w));
+                inputs.add(input(head, text, windows, w));
             }
         }
         Tokens[] tokens = tokenizer.tokenizeWithin(inputs, chunking.wholeTokens());
@@ -61,10 +79,12 @@ public final class PassageCutter {
         int at = 0;
         for (int t = 0; t < texts.size(); t++) {
             int[][] windows = spans.get(t);
+            String head = heads.get(t);
             int count = windows[0].length;
             Tokens[] own = Arrays.copyOfRange(tokens, at, at + count);
             at += count;
-            int textBudget = budget;
+            int textBudget =
+                    budget - (head.isEmpty() ? 0 : tokenizer.spans(head).starts().length);
             while (fits(own) == false) {
                 textBudget -= Math.max(1, textBudget / 16);
                 if (textBudget < 1) {
@@ -74,13 +94,30 @@ public final class PassageCutter {
                 windows = windows(texts.get(t), textBudget, textBudget);
                 List<String> redo = new ArrayList<>(windows[0].length);
                 for (int w = 0; w < windows[0].length; w++) {
-                    redo.add(input(texts.get(t), windows, w));
+                    redo.add(input(head, texts.get(t), windows, w));
                 }
                 own = tokenizer.tokenizeWithin(redo, maxTokens);
             }
             cuts.add(new Cut(windows[0], windows[1], own));
         }
         return cuts;
+    }
+
+    /**
+     * What goes before every window of a text with {@code title}: empty without a title, else the title (cut to the
+     * tokens that fill half of {@code budget}) and a space.
+     */
+    private String head(String title, int budget) {
+        if (title == null || title.isBlank()) {
+            return "";
+        }
+        String stripped = title.strip();
+        ModelTokenizer.Spans spans = tokenizer.spans(stripped);
+        int most = Math.max(1, budget / 2);
+        if (spans.starts().length > most) {
+            stripped = stripped.substring(0, spans.ends()[most - 1]);
+        }
+        return stripped + " ";
     }
 
     /** Whether a text kept whole fits {@code wholeTokens}, and each window of a cut text {@code maxTokens}. */
@@ -94,10 +131,13 @@ public final class PassageCutter {
         return true;
     }
 
-    /** The prompted text of window {@code w}; a text of one window is encoded whole, as a plain encode would. */
-    private String input(String text, int[][] windows, int w) {
+    /**
+     * The prompted text of window {@code w}, after the text's head; a text of one window is encoded whole, as a plain
+     * encode would.
+     */
+    private String input(String head, String text, int[][] windows, int w) {
         boolean whole = windows[0].length == 1 && windows[0][0] == 0 && windows[1][0] == text.length();
-        return prompt.apply(role, whole ? text : text.substring(windows[0][w], windows[1][w]));
+        return prompt.apply(role, head + (whole ? text : text.substring(windows[0][w], windows[1][w])));
     }
 
     /**

@@ -231,6 +231,66 @@ public class PassageWindowsTest {
     }
 
     @Test
+    public void aTitleHeadsEveryPassageWithinTheWindowAndSpansStayInTheText() throws IOException {
+        try (Model model = Model.of("e5-small-v2")) {
+            String title = "Tidal forces of the moon and the sun";
+            String text = article(5, 6, 3, 8);
+            List<String> texts = List.of(text, text, "Short text that fits.");
+            List<PassageCutter.Cut> cuts = new PassageCutter(
+                            model.tokenizer,
+                            model.card.prompt(),
+                            Role.PASSAGE,
+                            new Chunking(128, 16),
+                            TextWindows.Ends.DEFAULT)
+                    .cut(texts, java.util.Arrays.asList(title, null, title));
+            PassageCutter.Cut titled = cuts.get(0);
+            PassageCutter.Cut plain = cuts.get(1);
+            assertTrue(titled.starts().length > 2);
+            // the title's tokens take room from every window's text
+            int textBudget = 128 - model.inputTokens("") - model.textTokens(title);
+            for (int w = 0; w < titled.starts().length; w++) {
+                String window = text.substring(titled.starts()[w], titled.ends()[w]);
+                assertArrayEquals(
+                        "window " + w + " is read as its title, a space, and its text",
+                        model.independent
+                                .encode("passage: " + title + " " + window)
+                                .getIds(),
+                        titled.tokens()[w].ids());
+                assertTrue(titled.tokens()[w].length() <= 128);
+                assertTrue(model.textTokens(window) <= textBudget);
+            }
+            assertEquals(text.length(), titled.ends()[titled.ends().length - 1]);
+            // a text without a title is cut as before; a short one with a title is one passage: title and text
+            assertArrayEquals(model.cut(List.of(text), 128, 16).get(0).starts(), plain.starts());
+            assertArrayEquals(new int[] {0}, cuts.get(2).starts());
+            assertArrayEquals(
+                    model.independent
+                            .encode("passage: " + title + " Short text that fits.")
+                            .getIds(),
+                    cuts.get(2).tokens()[0].ids());
+            // a title longer than half a window is cut to its first tokens that fill that half: windows keep text
+            String longTitle = article(6, 1, 12, 12);
+            PassageCutter.Cut cut = new PassageCutter(
+                            model.tokenizer,
+                            model.card.prompt(),
+                            Role.PASSAGE,
+                            new Chunking(64, 8),
+                            TextWindows.Ends.DEFAULT)
+                    .cut(List.of(text), List.of(longTitle))
+                    .get(0);
+            int budget = 64 - model.inputTokens("");
+            for (int w = 0; w < cut.starts().length; w++) {
+                assertTrue(cut.tokens()[w].length() <= 64);
+                int textTokens = model.textTokens(text.substring(cut.starts()[w], cut.ends()[w]));
+                int titleTokens = cut.tokens()[w].length() - model.inputTokens("") - textTokens;
+                assertTrue("window " + w + ": title of " + titleTokens + " tokens", titleTokens <= budget / 2);
+                assertTrue("window " + w + " holds text", textTokens > 0);
+            }
+            assertEquals(text.length(), cut.ends()[cut.ends().length - 1]);
+        }
+    }
+
+    @Test
     public void aTextThatFitsIsOnePassageSpanningAllOfIt() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             String text = "  Tides are caused by the moon.\n\nAnd, to a lesser degree, by the sun.  ";

@@ -37,6 +37,15 @@ public record LongDocs(
         return new LongDocs(documents, testQueries(data, qrels(data)), qrels(data));
     }
 
+    /** The title of every document of the BEIR set in {@code data}, by id. */
+    public static Map<String, String> titles(Path data) throws IOException {
+        Map<String, String> titles = new LinkedHashMap<>();
+        for (String[] doc : corpus(data)) {
+            titles.put(doc[0], doc[1]);
+        }
+        return titles;
+    }
+
     /** The long-document set built from the BEIR set in {@code data}. */
     public static LongDocs concatenated(Path data) throws IOException {
         return concatenated(data, "\n\n", "\n");

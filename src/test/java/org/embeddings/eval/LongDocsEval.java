@@ -2,6 +2,7 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,8 +23,9 @@ import org.embeddings.it.RealNode;
  * normalized scores, and RRF), and nDCG@10 and Recall@100 are printed as pytrec_eval computes them.
  *
  * <p>Usage: {@code src/scripts/eval.sh longdocs [MODEL...]} (default: the three Maven Central models);
- * {@code -Deval.sets=longdocs,scifact} chooses the sets, {@code -Deval.indexing=whole,passages} the ways of
- * indexing (each method runs when its index is built; BM25 on either), {@code -Deval.node.settings=a=b,c=d} adds node
+ * {@code -Deval.sets=longdocs,scifact} chooses the sets, {@code -Deval.indexing=whole,passages,titled} the ways of
+ * indexing (each method runs when its index is built; BM25 on any; {@code titled}, SciFact only: passages of the text
+ * with chunking's {@code title_field} giving each document's title), {@code -Deval.node.settings=a=b,c=d} adds node
  * settings (for example {@code embeddings.onnx.intra_op_threads=1}).
  */
 public final class LongDocsEval {
@@ -46,12 +48,19 @@ public final class LongDocsEval {
                 : System.getProperty("eval.node.settings").split(",");
         try (RealNode node =
                 RealNode.start("eval-longdocs", Integer.getInteger("eval.port", RealNode.port(74)), settings)) {
-            LongDocsEval eval =
-                    new LongDocsEval(node, chunking, indexing.contains("whole"), indexing.contains("passages"));
+            LongDocsEval eval = new LongDocsEval(
+                    node,
+                    chunking,
+                    indexing.contains("whole"),
+                    indexing.contains("passages"),
+                    indexing.contains("titled") ? LongDocs.titles(data) : null);
             for (String model : models) {
                 node.installModel(modelDir, model);
                 for (String set : sets) {
                     LongDocs docs = set.equals("longdocs") ? LongDocs.concatenated(data) : LongDocs.beir(data);
+                    if (set.equals("longdocs") && indexing.contains("titled")) {
+                        throw new IllegalArgumentException("[titled] needs documents with one title: scifact");
+                    }
                     eval.run(model, set, docs);
                 }
             }
@@ -62,18 +71,23 @@ public final class LongDocsEval {
     private final String chunking;
     private final boolean indexWhole;
     private final boolean indexPassages;
+    /** Titles by document id, to index passages with chunking's title_field as well; null: not that way. */
+    private final Map<String, String> titles;
 
-    LongDocsEval(RealNode node, String chunking, boolean indexWhole, boolean indexPassages) {
+    LongDocsEval(
+            RealNode node, String chunking, boolean indexWhole, boolean indexPassages, Map<String, String> titles) {
         this.node = node;
         this.chunking = chunking;
         this.indexWhole = indexWhole;
         this.indexPassages = indexPassages;
+        this.titles = titles;
     }
 
     void run(String model, String set, LongDocs docs) throws Exception {
         String base = (set + "-" + model).replace('.', '_');
         String whole = base + "-whole";
         String passages = base + "-passages";
+        String titled = base + "-titled";
         check(node.call("PUT", "/" + whole, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
              "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
@@ -82,6 +96,18 @@ public final class LongDocsEval {
              "mappings": {"properties": {"body": {"type": "text"},
                "passages": {"type": "nested", "properties": {
                  "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""", model)));
+        if (titles != null) {
+            // body as in the other indices (BM25 reads it); the passages from the text apart from its title
+            check(node.call("PUT", "/" + titled, String.format(Locale.ROOT, """
+                {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+                 "mappings": {"properties": {"body": {"type": "text"}, "title": {"type": "text"}, "text": {"type": "text"},
+                   "passages": {"type": "nested", "properties": {
+                     "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""", model)));
+            JsonObject withTitle = JsonParser.parseString(chunking).getAsJsonObject();
+            withTitle.addProperty("title_field", "title");
+            check(node.call("PUT", "/_ingest/pipeline/" + titled, String.format(Locale.ROOT, """
+                {"processors": [{"embed": {"model": "%s", "field_map": {"text": "passages.vec"}, "chunking": %s}}]}""", model, withTitle)));
+        }
         check(node.call("PUT", "/_ingest/pipeline/" + whole, String.format(Locale.ROOT, """
             {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
         check(node.call("PUT", "/_ingest/pipeline/" + passages, String.format(Locale.ROOT, """
@@ -112,7 +138,15 @@ public final class LongDocsEval {
             ingest(model, passages, docs, "passages", true);
             methods.put("embed_knn passages", text -> search(passages, nested(text)));
         }
-        String any = indexPassages ? passages : whole;
+        if (titles != null) {
+            ingest(model, titled, docs, "passages, title_field", true);
+            methods.put("embed_knn passages, title", text -> search(titled, nested(text)));
+            methods.put(
+                    "fusion linear bm25+titled",
+                    text -> search(titled, String.format(Locale.ROOT, """
+                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text))));
+        }
+        String any = indexPassages ? passages : titles != null ? titled : whole;
         methods.put("bm25", text -> search(any, match(text)));
         if (indexPassages) {
             methods.put(
@@ -148,7 +182,7 @@ public final class LongDocsEval {
                     100 * e.getValue()[1] / n);
         }
         // the next set or model starts from a clean node: these indices hold most of its memory
-        check(node.call("DELETE", "/" + whole + "," + passages, null));
+        check(node.call("DELETE", "/" + whole + "," + passages + "," + titled + "?ignore_unavailable=true", null));
     }
 
     private void ingest(String model, String index, LongDocs docs, String label, boolean passages) throws Exception {
@@ -160,6 +194,11 @@ public final class LongDocsEval {
         for (Map.Entry<String, String> doc : docs.documents().entrySet()) {
             JsonObject source = new JsonObject();
             source.addProperty("body", doc.getValue());
+            if (index.endsWith("-titled")) {
+                String title = titles.get(doc.getKey());
+                source.addProperty("title", title);
+                source.addProperty("text", doc.getValue().substring(title.length() + 1));
+            }
             bulk.append("{\"index\":{\"_id\":\"")
                     .append(doc.getKey())
                     .append("\"}}\n")

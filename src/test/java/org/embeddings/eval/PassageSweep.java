@@ -27,6 +27,8 @@ import org.embeddings.encoder.Tokens;
  * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
  * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit;
  * {@code default} is what {@code "chunking": {}} does (texts within the model's limit whole, longer ones cut).
+ * {@code title:CONFIG} (SciFact only) cuts each document's text without its title and puts the title before every
+ * passage, as {@code "title_field"} does.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
  * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
@@ -90,6 +92,7 @@ public final class PassageSweep {
                     "new tokens",
                     "seconds");
             Map<Key, float[]> cache = new HashMap<>();
+            Map<String, String> titles = args[1].equals("scifact") ? LongDocs.titles(data) : Map.of();
             for (String config : Arrays.asList(args).subList(2, args.length)) {
                 long start = System.nanoTime();
                 long[] tokens = new long[2];
@@ -108,14 +111,28 @@ public final class PassageSweep {
                         count += bulk.size();
                         continue;
                     }
-                    String[] f = config.split(":");
-                    Chunking chunking = config.equals("default")
+                    // title:CONFIG: the title apart, before every passage, as chunking's title_field does
+                    boolean titled = config.startsWith("title:");
+                    String windows = titled ? config.substring("title:".length()) : config;
+                    List<String> titlesOf = null;
+                    if (titled) {
+                        titlesOf = new ArrayList<>(bulk.size());
+                        List<String> bodies = new ArrayList<>(bulk.size());
+                        for (int d = 0; d < bulk.size(); d++) {
+                            String title = titles.get(ids.get(from + d));
+                            titlesOf.add(title);
+                            bodies.add(bulk.get(d).substring(title.length() + 1));
+                        }
+                        bulk = bodies;
+                    }
+                    String[] f = windows.split(":");
+                    Chunking chunking = windows.equals("default")
                             ? Chunking.defaults(encoder.card())
                             : new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
                     TextWindows.Ends ends = f.length > 2
                             ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
                             : TextWindows.Ends.DEFAULT;
-                    List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, Role.PASSAGE, chunking, ends);
+                    List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, titlesOf, Role.PASSAGE, chunking, ends);
                     List<Tokens> missing = new ArrayList<>();
                     for (PassageCutter.Cut cut : cuts) {
                         for (Tokens t : cut.tokens()) {

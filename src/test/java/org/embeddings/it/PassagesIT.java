@@ -26,7 +26,8 @@ import org.junit.Test;
  * their best passage. Checked: a sentence past the model's 512-token limit is found first with passages and missed
  * by the whole-document vector; k means k distinct documents; a filter on document fields applies; inner_hits
  * spans point at the matched text; re-indexing and deleting leave no stale passages; it composes in {@code fusion}
- * (both scopes) and {@code bool}; bad chunking options and targets are 400s that name them.
+ * (both scopes) and {@code bool}; a {@code title_field} heads every passage vector; bad chunking options and
+ * targets are 400s that name them.
  */
 public class PassagesIT {
     private static final String NEEDLE = "lighthouse keeper";
@@ -396,6 +397,110 @@ public class PassagesIT {
         assertOk(node.call("DELETE", "/replaced/_doc/one?refresh=true", null));
         assertEquals(0, luceneDocs("replaced"));
         assertEquals(0, hits(search("replaced", nestedKnn("trains", 5, null))).size());
+    }
+
+    @Test
+    public void aTitleFieldHeadsEveryPassageVector() throws Exception {
+        assertOk(node.call("PUT", "/titled", mapping("\"title\": {\"type\": \"text\"},")));
+        assertOk(node.call("PUT", "/_ingest/pipeline/titled", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"},
+              "chunking": {"title_field": "title"}}}]}"""));
+        String title = "The keeper of the island lighthouse";
+        String body = DOCS.get("lighthouses");
+        JsonObject source = new JsonObject();
+        source.addProperty("title", title);
+        source.addProperty("body", body);
+        assertOk(node.call("PUT", "/titled/_doc/1?pipeline=titled&refresh=true", source.toString()));
+        source.remove("title");
+        assertOk(node.call("PUT", "/titled/_doc/2?pipeline=titled&refresh=true", source.toString()));
+        JsonArray titled = node.call("GET", "/titled/_doc/1", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_source")
+                .getAsJsonArray("passages");
+        JsonArray untitled = node.call("GET", "/titled/_doc/2", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_source")
+                .getAsJsonArray("passages");
+        assertTrue(titled.size() >= 3);
+        // every passage is read as the title, a space and its own span of the body; spans stay in the body
+        JsonArray texts = new JsonArray();
+        JsonArray plain = new JsonArray();
+        for (JsonElement p : titled) {
+            String span = body.substring(
+                    p.getAsJsonObject().get("start").getAsInt(),
+                    p.getAsJsonObject().get("end").getAsInt());
+            texts.add(title + " " + span);
+            plain.add(span);
+        }
+        JsonObject request = new JsonObject();
+        request.addProperty("model", "bge-small-en-v1.5");
+        request.addProperty("role", "passage");
+        request.add("texts", texts);
+        JsonArray expected = node.call("POST", "/_plugins/_embeddings/embed", request.toString())
+                .body()
+                .getAsJsonObject()
+                .getAsJsonArray("embeddings");
+        request.add("texts", plain);
+        JsonArray withoutTitle = node.call("POST", "/_plugins/_embeddings/embed", request.toString())
+                .body()
+                .getAsJsonObject()
+                .getAsJsonArray("embeddings");
+        for (int i = 0; i < titled.size(); i++) {
+            JsonArray stored = titled.get(i).getAsJsonObject().getAsJsonArray("vec");
+            assertEquals(
+                    "passage " + i + " with its title",
+                    1.0,
+                    cosine(stored, expected.get(i).getAsJsonArray()),
+                    1e-4);
+            assertTrue(
+                    "passage " + i + " differs from its text alone",
+                    cosine(stored, withoutTitle.get(i).getAsJsonArray()) < 0.999);
+        }
+        // a document without the title field gets passages without a title
+        assertEquals(
+                "the body cut as with no title field",
+                texts(untitled),
+                texts(node.call("GET", "/articles/_doc/lighthouses", null)
+                        .body()
+                        .getAsJsonObject()
+                        .getAsJsonObject("_source")
+                        .getAsJsonArray("passages")));
+
+        // a title that is not a string fails its document alone, naming the field; a bad title_field is a 400
+        source.add("title", new JsonArray());
+        RealNode.Response r = node.call("PUT", "/titled/_doc/3?pipeline=titled", source.toString());
+        assertEquals(r.text(), 400, r.status());
+        assertTrue(r.text(), r.text().contains("[embed] title field [title] must be a string"));
+        assertEquals(404, node.call("GET", "/titled/_doc/3", null).status());
+        r = node.call("PUT", "/_ingest/pipeline/bad", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"},
+              "chunking": {"title_field": 5}}}]}""");
+        assertEquals(r.text(), 400, r.status());
+        assertTrue(r.text(), r.text().contains("[title_field] must be a field name, got [5]"));
+    }
+
+    /** Each passage's span, as {@code start-end}. */
+    private static List<String> texts(JsonArray passages) {
+        List<String> spans = new ArrayList<>();
+        for (JsonElement p : passages) {
+            spans.add(p.getAsJsonObject().get("start").getAsInt() + "-"
+                    + p.getAsJsonObject().get("end").getAsInt());
+        }
+        return spans;
+    }
+
+    private static double cosine(JsonArray a, JsonArray b) {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.size(); i++) {
+            double x = a.get(i).getAsDouble();
+            double y = b.get(i).getAsDouble();
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        return dot / Math.sqrt(na * nb);
     }
 
     @Test

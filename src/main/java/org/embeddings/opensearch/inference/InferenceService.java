@@ -140,7 +140,8 @@ public final class InferenceService {
     }
 
     /**
-     * Encodes each text as passages cut by {@code chunking} (null: the model's defaults) in the document lane: all
+     * Encodes each text as passages cut by {@code chunking} (null: the model's defaults), each with its title before
+     * every passage ({@code titles} null, or null at a text without one), in the document lane: all
      * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own
      * thread, not the caller's.
      */
@@ -148,12 +149,14 @@ public final class InferenceService {
             String model,
             Role role,
             List<String> texts,
+            List<String> titles,
             Chunking chunking,
             ActionListener<List<List<Passage>>> listener) {
         runDocuments(listener, () -> {
             Encoder encoder = registry.encoder(model);
             Encoder.PassageJob job = encoder.startPassages(
                     texts,
+                    titles,
                     role,
                     chunking == null ? Chunking.defaults(encoder.card()) : chunking,
                     TextWindows.Ends.DEFAULT,

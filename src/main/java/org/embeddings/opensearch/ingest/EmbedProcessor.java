@@ -31,7 +31,9 @@ import org.opensearch.ingest.IngestDocumentWrapper;
  * {@link Chunking}) and a target {@code PATH.FIELD}, where the index maps {@code PATH} as {@code nested}, receives
  * {@code PATH: [{FIELD: vector, "start": s, "end": e}, ...]}, one object per passage with its character span in the
  * source text, replacing whatever {@code PATH} held. Cutting runs with the encoding, on the plugin's pool; all
- * passages of all documents of a bulk are encoded in one encoder call.
+ * passages of all documents of a bulk are encoded in one encoder call. With a {@code title_field}, the document's
+ * title goes before every passage's text (see {@link org.embeddings.encoder.PassageCutter}); a document without
+ * one has passages without it, and one whose title is not a string fails alone.
  */
 public final class EmbedProcessor extends AbstractProcessor {
     public static final String TYPE = "embed";
@@ -47,6 +49,8 @@ public final class EmbedProcessor extends AbstractProcessor {
     private final EmbeddingFields fields;
     /** Null: one vector per text, truncated to the model's limit. */
     private final Chunking chunking;
+    /** With chunking, the field whose text goes before every passage of a document; null: none. */
+    private final String titleField;
 
     EmbedProcessor(
             String tag,
@@ -55,9 +59,11 @@ public final class EmbedProcessor extends AbstractProcessor {
             Map<String, String> fieldMap,
             boolean ignoreMissing,
             Chunking chunking,
+            String titleField,
             InferenceService inference,
             EmbeddingFields fields) {
         super(tag, description);
+        this.titleField = titleField;
         this.model = model;
         this.fieldMap = new LinkedHashMap<>(fieldMap);
         this.ignoreMissing = ignoreMissing;
@@ -101,6 +107,7 @@ public final class EmbedProcessor extends AbstractProcessor {
     public void batchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
         List<Slot> slots = new ArrayList<>();
         List<String> texts = new ArrayList<>();
+        List<String> titles = new ArrayList<>();
         for (IngestDocumentWrapper wrapper : documents) {
             if (wrapper.getException() != null) {
                 continue;
@@ -108,9 +115,11 @@ public final class EmbedProcessor extends AbstractProcessor {
             List<Slot> own = new ArrayList<>();
             List<String> ownTexts = new ArrayList<>();
             try {
+                String title = title(wrapper.getIngestDocument());
                 collect(wrapper, own, ownTexts);
                 slots.addAll(own);
                 texts.addAll(ownTexts);
+                ownTexts.forEach(text -> titles.add(title));
             } catch (InvalidInputException e) {
                 wrapper.update(wrapper.getIngestDocument(), e);
             }
@@ -130,6 +139,7 @@ public final class EmbedProcessor extends AbstractProcessor {
                     model,
                     Role.PASSAGE,
                     texts,
+                    titleField == null ? null : titles,
                     chunking,
                     ActionListener.wrap(
                             passages -> {
@@ -167,6 +177,19 @@ public final class EmbedProcessor extends AbstractProcessor {
                             handler.accept(documents);
                         },
                         fail::accept));
+    }
+
+    /** The document's title for its passages: null without a title field, or where the document has none. */
+    private String title(IngestDocument doc) {
+        if (titleField == null) {
+            return null;
+        }
+        Object value = doc.getFieldValue(titleField, Object.class, true);
+        if (value == null || value instanceof String) {
+            return (String) value;
+        }
+        throw new InvalidInputException("[embed] title field [" + titleField + "] must be a string, got ["
+                + value.getClass().getSimpleName() + "]");
     }
 
     private void collect(IngestDocumentWrapper wrapper, List<Slot> slots, List<String> texts) {

@@ -15,12 +15,12 @@ import org.opensearch.ingest.Processor;
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
  * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
- * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}; {@code {}} takes the measured defaults). An
- * unknown model, an empty or non-string field map, and chunking options that are unknown, not positive integers, past
- * the model's token limit, an overlap not below the window or a {@code whole_tokens} below it, or a chunking target
- * without a {@code PATH.} are refused when the pipeline is created, not when the first document arrives; whether
- * {@code PATH} is nested depends on the index, and is checked
- * per document.
+ * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}, {@code title_field}; {@code {}} takes the
+ * measured defaults). An unknown model, an empty or non-string field map, and chunking options that are unknown, not
+ * positive integers, past the model's token limit, an overlap not below the window or a {@code whole_tokens} below
+ * it, a {@code title_field} that is not a field name, or a chunking target without a {@code PATH.} are refused when
+ * the pipeline is created, not when the first document arrives; whether {@code PATH} is nested depends on the index,
+ * and is checked per document.
  *
  * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which
  * validated the pipeline, has them) holds an {@link AbsentModelProcessor}: its documents fail alone with a 400 naming
@@ -28,6 +28,7 @@ import org.opensearch.ingest.Processor;
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
     static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens", WHOLE_TOKENS = "whole_tokens";
+    static final String TITLE_FIELD = "title_field";
 
     private final Supplier<InferenceService> inference;
     private final Supplier<EmbeddingFields> fields;
@@ -119,6 +120,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 definition.fieldMap(),
                 definition.ignoreMissing(),
                 chunking,
+                titleField(tag, definition.chunking()),
                 service,
                 fields.get());
     }
@@ -139,13 +141,14 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         for (String key : options.keySet()) {
             if (key.equals(MAX_TOKENS) == false
                     && key.equals(OVERLAP_TOKENS) == false
-                    && key.equals(WHOLE_TOKENS) == false) {
+                    && key.equals(WHOLE_TOKENS) == false
+                    && key.equals(TITLE_FIELD) == false) {
                 throw ConfigurationUtils.newConfigurationException(
                         EmbedProcessor.TYPE,
                         tag,
                         "chunking",
-                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "], [" + OVERLAP_TOKENS + "] or ["
-                                + WHOLE_TOKENS + "]");
+                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "], [" + OVERLAP_TOKENS + "], ["
+                                + WHOLE_TOKENS + "] or [" + TITLE_FIELD + "]");
             }
         }
         Integer max = integer(tag, options, MAX_TOKENS);
@@ -156,6 +159,21 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "chunking", e.getMessage());
         }
+    }
+
+    /** The chunking's {@code title_field}, or null; a 400 names one that is not a field name. */
+    private static String titleField(String tag, Map<String, Object> options) {
+        if (options == null || options.get(TITLE_FIELD) == null) {
+            return null;
+        }
+        if (options.get(TITLE_FIELD) instanceof String field && field.isBlank() == false) {
+            return field;
+        }
+        throw ConfigurationUtils.newConfigurationException(
+                EmbedProcessor.TYPE,
+                tag,
+                "chunking",
+                "[" + TITLE_FIELD + "] must be a field name, got [" + options.get(TITLE_FIELD) + "]");
     }
 
     private static Integer integer(String tag, Map<String, Object> options, String key) {

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -68,18 +67,8 @@ final class VectorsMillion {
     static final int BULK = 1000;
     static final long SEED = 20261130L;
 
-    static final Map<String, String> OPTIONS = new LinkedHashMap<>();
-
-    static {
-        OPTIONS.put("hnsw", null);
-        OPTIONS.put("hnsw-int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
-        OPTIONS.put("hnsw-int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
-        OPTIONS.put("hnsw-binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
-        OPTIONS.put("flat", "{\"type\": \"flat\"}");
-        OPTIONS.put("flat-int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
-        OPTIONS.put("flat-int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
-        OPTIONS.put("flat-binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
-    }
+    /** The layouts compared, by name: {@link VectorsSciFact#OPTIONS}. */
+    static final Map<String, String> OPTIONS = VectorsSciFact.OPTIONS;
 
     /** The generator's fixed parts: latent centroids and the projection into {@link #DIMS} dims. */
     record Space(float[][] centroids, float[][] projection) {}

@@ -28,18 +28,21 @@ import org.embeddings.it.RealNode;
 final class VectorsSciFact {
     private VectorsSciFact() {}
 
-    /** name -> index_options (null: the field's default). */
+    /**
+     * Every {@code index_options} layout the benchmarks compare, by name (the names {@code bench.sh vectors million}
+     * takes): name -> index_options (null: the field's default, float32 HNSW).
+     */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
     static {
-        OPTIONS.put("hnsw (float32, default)", null);
-        OPTIONS.put("hnsw int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
-        OPTIONS.put("hnsw int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
-        OPTIONS.put("hnsw binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
-        OPTIONS.put("flat float32", "{\"type\": \"flat\"}");
-        OPTIONS.put("flat int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
-        OPTIONS.put("flat int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
-        OPTIONS.put("flat binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
+        OPTIONS.put("hnsw", null);
+        OPTIONS.put("hnsw-int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
+        OPTIONS.put("hnsw-int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
+        OPTIONS.put("hnsw-binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
+        OPTIONS.put("flat", "{\"type\": \"flat\"}");
+        OPTIONS.put("flat-int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
+        OPTIONS.put("flat-int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
+        OPTIONS.put("flat-binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
     }
 
     static void run(int rounds, List<String> oversamples, Path data) throws Exception {

@@ -21,6 +21,13 @@ import java.util.List;
  * {@code src/scripts/node.sh} (the same script the demo uses), spoken to over HTTP on loopback.
  */
 public final class RealNode implements AutoCloseable {
+    /**
+     * How long one request may take: 5 minutes, or {@code -Dembeddings.http.timeout.minutes} for an evaluation that
+     * shares the machine with a long benchmark at a lower priority.
+     */
+    private static final Duration TIMEOUT =
+            Duration.ofMinutes(Integer.getInteger("embeddings.http.timeout.minutes", 5));
+
     private final Path dir;
     private final int httpPort;
     private final HttpClient http =
@@ -106,7 +113,7 @@ public final class RealNode implements AutoCloseable {
     public Response call(String method, String path, byte[] body, String contentType)
             throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-                .timeout(Duration.ofMinutes(5))
+                .timeout(TIMEOUT)
                 .header("Content-Type", contentType);
         request.method(
                 method,
@@ -120,7 +127,7 @@ public final class RealNode implements AutoCloseable {
     /** The raw body of a request without a body, for checks that JSON parsing would hide. */
     public String raw(String method, String path) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-                .timeout(Duration.ofMinutes(5))
+                .timeout(TIMEOUT)
                 .method(method, HttpRequest.BodyPublishers.noBody())
                 .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString()).body();

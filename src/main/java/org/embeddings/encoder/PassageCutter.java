@@ -61,13 +61,12 @@ public final class PassageCutter {
         }
         // One tokenizer call for every window of every text; the rare text whose windows do not fit is redone alone.
         List<int[][]> spans = new ArrayList<>(texts.size());
-        List<String> heads = new ArrayList<>(texts.size());
+        List<Head> heads = new ArrayList<>(texts.size());
         List<String> inputs = new ArrayList<>();
         for (int t = 0; t < texts.size(); t++) {
             String text = texts.get(t);
-            String head = head(titles == null ? null : titles.get(t), budget);
-            int headTokens = head.isEmpty() ? 0 : tokenizer.spans(head).starts().length;
-            int[][] windows = windows(text, budget - headTokens, chunking.wholeTokens() - overhead - headTokens);
+            Head head = head(titles == null ? null : titles.get(t), budget);
+            int[][] windows = windows(text, budget - head.tokens(), chunking.wholeTokens() - overhead - head.tokens());
             spans.add(windows);
             heads.add(head);
             for (int w = 0; w < windows[0].length; w++) {
@@ -79,12 +78,11 @@ public final class PassageCutter {
         int at = 0;
         for (int t = 0; t < texts.size(); t++) {
             int[][] windows = spans.get(t);
-            String head = heads.get(t);
+            Head head = heads.get(t);
             int count = windows[0].length;
             Tokens[] own = Arrays.copyOfRange(tokens, at, at + count);
             at += count;
-            int textBudget =
-                    budget - (head.isEmpty() ? 0 : tokenizer.spans(head).starts().length);
+            int textBudget = budget - head.tokens();
             while (fits(own) == false) {
                 textBudget -= Math.max(1, textBudget / 16);
                 if (textBudget < 1) {
@@ -103,21 +101,28 @@ public final class PassageCutter {
         return cuts;
     }
 
+    /** What goes before every window of a text, and the tokens of text it takes from each window. */
+    private record Head(String text, int tokens) {
+        static final Head NONE = new Head("", 0);
+    }
+
     /**
-     * What goes before every window of a text with {@code title}: empty without a title, else the title (cut to the
-     * tokens that fill half of {@code budget}) and a space.
+     * The head of a text with {@code title}: none without a title, else the title (cut to the tokens that fill half
+     * of {@code budget}) and a space.
      */
-    private String head(String title, int budget) {
+    private Head head(String title, int budget) {
         if (title == null || title.isBlank()) {
-            return "";
+            return Head.NONE;
         }
         String stripped = title.strip();
         ModelTokenizer.Spans spans = tokenizer.spans(stripped);
         int most = Math.max(1, budget / 2);
         if (spans.starts().length > most) {
-            stripped = stripped.substring(0, spans.ends()[most - 1]);
+            // counted again: a cut inside a word may tokenize differently on its own
+            String cut = stripped.substring(0, spans.ends()[most - 1]);
+            return new Head(cut + " ", tokenizer.spans(cut).starts().length);
         }
-        return stripped + " ";
+        return new Head(stripped + " ", spans.starts().length);
     }
 
     /** Whether a text kept whole fits {@code wholeTokens}, and each window of a cut text {@code maxTokens}. */
@@ -135,9 +140,9 @@ public final class PassageCutter {
      * The prompted text of window {@code w}, after the text's head; a text of one window is encoded whole, as a plain
      * encode would.
      */
-    private String input(String head, String text, int[][] windows, int w) {
+    private String input(Head head, String text, int[][] windows, int w) {
         boolean whole = windows[0].length == 1 && windows[0][0] == 0 && windows[1][0] == text.length();
-        return prompt.apply(role, head + (whole ? text : text.substring(windows[0][w], windows[1][w])));
+        return prompt.apply(role, head.text() + (whole ? text : text.substring(windows[0][w], windows[1][w])));
     }
 
     /**

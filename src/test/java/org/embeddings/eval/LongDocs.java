@@ -46,6 +46,14 @@ public record LongDocs(
         return titles;
     }
 
+    /** The text of a {@link #beir} document, without the title it starts with. */
+    public static String untitled(String document, String title) {
+        if (document.startsWith(title + " ") == false) {
+            throw new IllegalArgumentException("document does not start with its title [" + title + "]");
+        }
+        return document.substring(title.length() + 1);
+    }
+
     /** The long-document set built from the BEIR set in {@code data}. */
     public static LongDocs concatenated(Path data) throws IOException {
         return concatenated(data, "\n\n", "\n");

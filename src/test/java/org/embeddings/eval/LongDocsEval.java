@@ -131,28 +131,22 @@ public final class LongDocsEval {
                 "seconds");
         Map<String, Function<String, List<RetrievalMetrics.Hit>>> methods = new LinkedHashMap<>();
         if (indexWhole) {
-            ingest(model, whole, docs, "whole (truncated)", false);
+            ingest(model, whole, docs, "whole (truncated)", false, false);
             methods.put("embed_knn whole (truncated)", text -> search(whole, knn(text)));
         }
         if (indexPassages) {
-            ingest(model, passages, docs, "passages", true);
+            ingest(model, passages, docs, "passages", true, false);
             methods.put("embed_knn passages", text -> search(passages, nested(text)));
         }
         if (titles != null) {
-            ingest(model, titled, docs, "passages, title_field", true);
+            ingest(model, titled, docs, "passages, title_field", true, true);
             methods.put("embed_knn passages, title", text -> search(titled, nested(text)));
-            methods.put(
-                    "fusion linear bm25+titled",
-                    text -> search(titled, String.format(Locale.ROOT, """
-                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text))));
+            methods.put("fusion linear bm25+titled", text -> search(titled, linearFusion(text)));
         }
         String any = indexPassages ? passages : titles != null ? titled : whole;
         methods.put("bm25", text -> search(any, match(text)));
         if (indexPassages) {
-            methods.put(
-                    "fusion linear bm25+passages",
-                    text -> search(passages, String.format(Locale.ROOT, """
-                {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text))));
+            methods.put("fusion linear bm25+passages", text -> search(passages, linearFusion(text)));
             methods.put(
                     "fusion rrf bm25+passages",
                     text -> search(passages, String.format(Locale.ROOT, """
@@ -185,7 +179,9 @@ public final class LongDocsEval {
         check(node.call("DELETE", "/" + whole + "," + passages + "," + titled + "?ignore_unavailable=true", null));
     }
 
-    private void ingest(String model, String index, LongDocs docs, String label, boolean passages) throws Exception {
+    /** {@code titled}: each document's title and text apart too, for a pipeline with chunking's title_field. */
+    private void ingest(String model, String index, LongDocs docs, String label, boolean passages, boolean titled)
+            throws Exception {
         long tokensBefore = tokens(model);
         long start = System.nanoTime();
         StringBuilder bulk = new StringBuilder();
@@ -194,10 +190,10 @@ public final class LongDocsEval {
         for (Map.Entry<String, String> doc : docs.documents().entrySet()) {
             JsonObject source = new JsonObject();
             source.addProperty("body", doc.getValue());
-            if (index.endsWith("-titled")) {
+            if (titled) {
                 String title = titles.get(doc.getKey());
                 source.addProperty("title", title);
-                source.addProperty("text", doc.getValue().substring(title.length() + 1));
+                source.addProperty("text", LongDocs.untitled(doc.getValue(), title));
             }
             bulk.append("{\"index\":{\"_id\":\"")
                     .append(doc.getKey())
@@ -255,6 +251,12 @@ public final class LongDocsEval {
     private static String nested(String text) {
         return "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": {\"passages.vec\": {\"query_text\": "
                 + quote(text) + ", \"k\": " + K + "}}}}}";
+    }
+
+    /** Linear fusion (min-max) of BM25 and the passages' {@code nested} query. */
+    private static String linearFusion(String text) {
+        return String.format(Locale.ROOT, """
+            {"fusion": {"method": "linear", "normalization": "min_max", "window_size": %d, "queries": [%s, %s]}}""", K, match(text), nested(text));
     }
 
     private static String match(String text) {

@@ -121,7 +121,7 @@ public final class PassageSweep {
                         for (int d = 0; d < bulk.size(); d++) {
                             String title = titles.get(ids.get(from + d));
                             titlesOf.add(title);
-                            bodies.add(bulk.get(d).substring(title.length() + 1));
+                            bodies.add(LongDocs.untitled(bulk.get(d), title));
                         }
                         bulk = bodies;
                     }

@@ -63,11 +63,11 @@ public final class EmbedProcessor extends AbstractProcessor {
             InferenceService inference,
             EmbeddingFields fields) {
         super(tag, description);
-        this.titleField = titleField;
         this.model = model;
         this.fieldMap = new LinkedHashMap<>(fieldMap);
         this.ignoreMissing = ignoreMissing;
         this.chunking = chunking;
+        this.titleField = titleField;
         this.inference = inference;
         this.fields = fields;
     }
@@ -139,7 +139,7 @@ public final class EmbedProcessor extends AbstractProcessor {
                     model,
                     Role.PASSAGE,
                     texts,
-                    titleField == null ? null : titles,
+                    titles,
                     chunking,
                     ActionListener.wrap(
                             passages -> {

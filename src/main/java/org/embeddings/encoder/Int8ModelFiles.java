@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.function.Function;
 
 /**
  * The int8 ONNX files of derived {@code <name>-int8} models, built by {@link Int8Quantizer} from the fp32 source
@@ -42,16 +43,22 @@ public final class Int8ModelFiles {
         return dir;
     }
 
-    /** The int8 file for model {@code name} built from {@code source}, from the cache when it holds this source. */
+    /**
+     * The int8 file for model {@code name} built from {@code source} without smoothing, from the cache when it holds
+     * this source.
+     */
     public Outcome file(String name, Path source) {
-        return file(name, source, null);
+        return file(name, source, null, fp32 -> ActivationRanges.NONE);
     }
 
     /**
      * The int8 file for model {@code name} built from {@code source}, keeping fp32 the weight matmuls whose node
-     * names {@code fp32NodePattern} finds (null: this instance's recipe); the pattern is part of the cache key.
+     * names {@code fp32NodePattern} finds (null: this instance's recipe); the pattern is part of the cache key. On a
+     * cache miss, {@code calibration} measures the source graph's activation ranges for smoothing (it runs only
+     * then: a cached file needs no calibration).
      */
-    public Outcome file(String name, Path source, String fp32NodePattern) {
+    public Outcome file(
+            String name, Path source, String fp32NodePattern, Function<byte[], ActivationRanges> calibration) {
         ModelName.check(name);
         long start = System.nanoTime();
         Int8Quantizer quantizer = this.quantizer;
@@ -73,7 +80,7 @@ public final class Int8ModelFiles {
             Path tmp = Files.createTempFile(dir, key + "-", ".tmp");
             try {
                 try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                    result = quantizer.quantize(fp32, out);
+                    result = quantizer.quantize(fp32, calibration.apply(fp32), out);
                 } catch (InvalidInputException e) {
                     throw new InvalidInputException("cannot build model [" + name + "]: " + e.getMessage(), e);
                 }

@@ -15,9 +15,11 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,6 +43,13 @@ import java.util.regex.Pattern;
  * by several nodes is quantized once. The fp32 weights that no node reads any more are dropped, so the file
  * shrinks by about three quarters of its matrix bytes.
  *
+ * <p>Smoothing: given {@link ActivationRanges} (measured by {@link ActivationProbe}), a quantized matmul whose input
+ * is a layer norm's output reads {@code X / s} instead of {@code X} (one {@code Mul} per such input, shared by its
+ * quantized readers) and its weights are {@code diag(s) W}, with {@code s[j] = sqrt(max|X[:, j]| / max|W[j, :]|)}:
+ * the product is unchanged in exact arithmetic, but the few channels that are outliers in every token (channel 99
+ * of e5-small-v2's layer norms reaches 30 where the median channel's maximum is 1.7) no longer set the single
+ * per-tensor step of the activations' uint8 quantization.
+ *
  * <p>Which weight matmuls stay fp32 is the caller's {@link Predicate} over {@link WeightMatMul}; {@link #RECIPE} is
  * the one chosen by measurement (docs/int8.md). The quantizer only reads and writes ONNX protobuf (through the
  * generated {@code onnx.proto} classes of {@code tribuo-util-onnx}); it never runs the graph.
@@ -54,7 +63,7 @@ public final class Int8Quantizer {
      * Identifies what this class writes: part of the cache key of quantized files, so a changed rewrite or recipe
      * never reuses a file written by an older one. Bump it whenever the output bytes would change.
      */
-    public static final String VERSION = "2";
+    public static final String VERSION = "3";
     /** Metadata key the rewritten model carries, with {@link #VERSION} and the counts as its value. */
     public static final String METADATA_KEY = "embeddings.int8";
 
@@ -62,19 +71,20 @@ public final class Int8Quantizer {
     public record WeightMatMul(String node, int index, int count, int rows, int cols) {}
 
     /** The rewritten model and what was done. */
-    public record Result(byte[] model, int quantized, int keptFp32, int biasesFolded) {}
+    public record Result(byte[] model, int quantized, int keptFp32, int biasesFolded, int smoothed) {}
 
-    private static final Pattern ATTENTION_OUTPUT = Pattern.compile("attention/output/dense|out_proj|o_proj");
+    /** Suffix of a smoothed activation, {@code X / s}, the input of the quantized matmuls that read {@code X}. */
+    private static final String SMOOTHED = "_smoothed";
 
     /**
-     * The recipe chosen by measurement (docs/int8.md): every weight matmul in int8 except each layer's attention
-     * output projection, found by the names Hugging Face exports give it ({@code attention/output/dense} in BERT-style
-     * graphs, {@code out_proj} or {@code o_proj} elsewhere); in a graph that names it otherwise, every weight matmul
-     * is int8. Quantizing all of them cost 0.21 to 0.26 STSB Spearman on all-minilm-l6-v2 and e5-small-v2, past the
-     * 0.2 line; keeping these 8 % of the weight FLOPs in fp32 brings it within it at the smallest cost in speed.
+     * The recipe chosen by measurement (docs/int8.md): every weight matmul in int8, with the layer norms' outputs
+     * smoothed ({@link ActivationRanges}). Before smoothing, all-int8 cost 0.21 to 0.26 STSB Spearman on
+     * all-minilm-l6-v2 and e5-small-v2 and the attention output projections had to stay fp32; with smoothing every
+     * model's int8 vectors are closer to fp32 with none kept (bge-small-en-v1.5: median cosine 0.9983 against
+     * 0.9973), and the integer kernels do all the weight FLOPs. A card can still keep named matmuls fp32
+     * ({@link #keeping}).
      */
-    public static final Predicate<WeightMatMul> RECIPE =
-            w -> ATTENTION_OUTPUT.matcher(w.node()).find();
+    public static final Predicate<WeightMatMul> RECIPE = w -> false;
 
     private final Predicate<WeightMatMul> keepFp32;
     private final int maxLevel;
@@ -107,10 +117,15 @@ public final class Int8Quantizer {
     private record Candidate(
             int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}
 
-    /** The rewritten model as bytes. */
+    /** The rewritten model as bytes, without smoothing. */
     public Result quantize(byte[] fp32Model) {
-        Rewrite r = rewrite(fp32Model);
-        return new Result(r.model().toByteArray(), r.quantized(), r.kept(), r.folded());
+        return quantize(fp32Model, ActivationRanges.NONE);
+    }
+
+    /** The rewritten model as bytes, each quantized matmul smoothed where {@code ranges} has its input. */
+    public Result quantize(byte[] fp32Model, ActivationRanges ranges) {
+        Rewrite r = rewrite(fp32Model, ranges);
+        return new Result(r.model().toByteArray(), r.quantized(), r.kept(), r.folded(), r.smoothed());
     }
 
     /**
@@ -118,34 +133,60 @@ public final class Int8Quantizer {
      * null. The parsed graph shares the weights' bytes with {@code fp32Model} (protobuf aliasing), so the transient
      * heap is the source's size plus the int8 weights, not three copies.
      */
-    public Result quantize(byte[] fp32Model, OutputStream out) throws IOException {
-        Rewrite r = rewrite(fp32Model);
+    public Result quantize(byte[] fp32Model, ActivationRanges ranges, OutputStream out) throws IOException {
+        Rewrite r = rewrite(fp32Model, ranges);
         r.model().writeTo(out);
-        return new Result(null, r.quantized(), r.kept(), r.folded());
+        return new Result(null, r.quantized(), r.kept(), r.folded(), r.smoothed());
     }
 
-    private record Rewrite(ModelProto model, int quantized, int kept, int folded) {}
+    private record Rewrite(ModelProto model, int quantized, int kept, int folded, int smoothed) {}
 
-    private Rewrite rewrite(byte[] fp32Model) {
-        ModelProto model;
-        try {
-            CodedInputStream in = CodedInputStream.newInstance(fp32Model);
-            in.enableAliasing(true);
-            in.setSizeLimit(Integer.MAX_VALUE);
-            model = ModelProto.parseFrom(in);
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot read the ONNX model to quantize: " + e.getMessage(), e);
-        }
-        GraphProto graph = model.getGraph();
+    /** The fp32 constants of a graph: initializers that are not also graph inputs (those can be fed at run time). */
+    private static Map<String, TensorProto> constants(GraphProto graph) {
         Set<String> graphInputs = new HashSet<>();
         graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
         Map<String, TensorProto> constants = new HashMap<>();
         for (TensorProto t : graph.getInitializerList()) {
-            if (graphInputs.contains(t.getName())
-                    == false) { // an initializer that is also an input can be fed at run time
+            if (graphInputs.contains(t.getName()) == false) {
                 constants.put(t.getName(), t);
             }
         }
+        return constants;
+    }
+
+    /** The activations that weight matmuls this rewrite can quantize read: what {@link ActivationProbe} measures. */
+    static Set<String> weightMatMulInputs(GraphProto graph) {
+        Map<String, TensorProto> constants = constants(graph);
+        Set<String> inputs = new LinkedHashSet<>();
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            if (candidate(i, graph.getNode(i), constants) != null) {
+                inputs.add(graph.getNode(i).getInput(0));
+            }
+        }
+        return inputs;
+    }
+
+    /**
+     * Parses an ONNX model whose tensors keep sharing {@code bytes} (protobuf aliasing), so a parsed graph costs no
+     * second copy of its weights; {@code purpose} names what the caller was doing, for the error.
+     */
+    static ModelProto parse(byte[] bytes, String purpose) {
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            return ModelProto.parseFrom(in);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read the ONNX model to " + purpose + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Rewrite rewrite(byte[] fp32Model, ActivationRanges ranges) {
+        ModelProto model = parse(fp32Model, "quantize");
+        GraphProto graph = model.getGraph();
+        Set<String> graphInputs = new HashSet<>();
+        graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
+        Map<String, TensorProto> constants = constants(graph);
         Set<String> graphOutputs = new HashSet<>();
         graph.getOutputList().forEach(v -> graphOutputs.add(v.getName()));
         Map<String, List<Integer>> consumers = new HashMap<>();
@@ -208,8 +249,13 @@ public final class Int8Quantizer {
             }
         }
 
+        Map<String, NodeProto> producers = new HashMap<>();
+        graph.getNodeList().forEach(n -> n.getOutputList().forEach(o -> producers.put(o, n)));
+        Map<String, float[]> smoothing = smoothing(byNode.values(), graph, constants, producers, ranges);
+
         Map<String, TensorProto> added = new LinkedHashMap<>();
         Map<String, String[]> quantizedWeights = new HashMap<>(); // weight key -> {int8, scale, zero point} names
+        Set<String> smoothedInputs = new HashSet<>();
         List<NodeProto> nodes = new ArrayList<>(graph.getNodeCount());
         Set<String> vanished = new HashSet<>();
         int folded = 0;
@@ -223,9 +269,30 @@ public final class Int8Quantizer {
                 nodes.add(node);
                 continue;
             }
+            String input = node.getInput(0);
+            float[] smooth = smoothing.get(input);
+            if (smooth != null && smoothedInputs.add(input)) {
+                // X / s once per input, just before its first quantized reader; fp32 readers keep reading X
+                String inverse = input + SMOOTHED + "_inverse_scale";
+                float[] inv = new float[smooth.length];
+                for (int j = 0; j < inv.length; j++) {
+                    inv[j] = 1f / smooth[j];
+                }
+                added.put(inverse, floatTensor(inverse, inv));
+                nodes.add(NodeProto.newBuilder()
+                        .setName(input + SMOOTHED)
+                        .setOpType("Mul")
+                        .addInput(input)
+                        .addInput(inverse)
+                        .addOutput(input + SMOOTHED)
+                        .build());
+            }
             String[] q = quantizedWeights.computeIfAbsent(
-                    c.weight() + (c.transposed() ? "|T" : "") + (c.alpha() == 1f ? "" : "|a" + c.alpha()),
-                    key -> quantizeWeight(constants.get(c.weight()), c, added));
+                    c.weight()
+                            + (c.transposed() ? "|T" : "")
+                            + (c.alpha() == 1f ? "" : "|a" + c.alpha())
+                            + (smooth == null ? "" : "|s" + input),
+                    key -> quantizeWeight(constants.get(c.weight()), c, smooth == null ? null : input, smooth, added));
             String bias = null;
             String output = node.getOutput(0);
             if (node.getOpType().equals("Gemm")) {
@@ -240,7 +307,7 @@ public final class Int8Quantizer {
                     .setName(node.getName() + "_int8")
                     .setOpType("DynamicQuantizeMatMul")
                     .setDomain(MS_DOMAIN)
-                    .addInput(node.getInput(0))
+                    .addInput(smooth == null ? input : input + SMOOTHED)
                     .addInput(q[0])
                     .addInput(q[1])
                     .addInput(q[2])
@@ -267,6 +334,9 @@ public final class Int8Quantizer {
         g.clearValueInfo().addAllValueInfo(info);
 
         int quantized = byNode.size();
+        int smoothed = (int) byNode.values().stream()
+                .filter(c -> smoothing.containsKey(graph.getNode(c.node()).getInput(0)))
+                .count();
         ModelProto.Builder out = model.toBuilder().setGraph(g);
         if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
             out.addOpsetImport(
@@ -275,8 +345,8 @@ public final class Int8Quantizer {
         out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
-                        + folded));
-        return new Rewrite(out.build(), quantized, kept, folded);
+                        + folded + " smoothed=" + smoothed));
+        return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 
     private static Candidate candidate(int index, NodeProto node, Map<String, TensorProto> constants) {
@@ -323,13 +393,119 @@ public final class Int8Quantizer {
         return (dims.size() == 1 && dims.get(0) == n) || (dims.size() == 2 && dims.get(0) == 1 && dims.get(1) == n);
     }
 
-    /** Writes the int8 weights, their per-column scales and zero points; returns their three names. */
-    private String[] quantizeWeight(TensorProto w, Candidate c, Map<String, TensorProto> added) {
+    /**
+     * Smoothing factors per input tensor (SmoothQuant, Xiao et al. 2023): {@code s[j] = sqrt(max|X[:, j]| /
+     * max|W[j, :]|)} over every quantized matmul that reads {@code X}, so that {@code (X / s) (diag(s) W)} equals
+     * {@code X W} while a channel that is an outlier in the activations (one channel of a layer norm's output at 15
+     * to 18 times the median in e5-small-v2) no longer sets the one quantization step of the whole tensor: half of
+     * its range moves into the weights, which are quantized per output column. Inputs without measured ranges, or
+     * whose width is not every reader's weight rows, are not smoothed.
+     */
+    private static Map<String, float[]> smoothing(
+            Collection<Candidate> quantized,
+            GraphProto graph,
+            Map<String, TensorProto> constants,
+            Map<String, NodeProto> producers,
+            ActivationRanges ranges) {
+        Map<String, List<Candidate>> byInput = new LinkedHashMap<>();
+        for (Candidate c : quantized) {
+            byInput.computeIfAbsent(graph.getNode(c.node()).getInput(0), k -> new ArrayList<>())
+                    .add(c);
+        }
+        Map<String, float[]> smoothing = new HashMap<>();
+        for (Map.Entry<String, List<Candidate>> e : byInput.entrySet()) {
+            float[] xMax = ranges.of(e.getKey());
+            if (xMax == null
+                    || layerNormOutput(e.getKey(), producers, constants) == false
+                    || e.getValue().stream().anyMatch(c -> c.rows() != xMax.length)) {
+                continue;
+            }
+            float[] wMax = new float[xMax.length];
+            for (Candidate c : e.getValue()) {
+                float[] values = floats(constants.get(c.weight()));
+                IntBinaryOperator at = elementAt(c);
+                for (int r = 0; r < c.rows(); r++) {
+                    for (int j = 0; j < c.cols(); j++) {
+                        wMax[r] = Math.max(wMax[r], Math.abs(values[at.applyAsInt(r, j)]));
+                    }
+                }
+            }
+            float[] s = new float[xMax.length];
+            for (int r = 0; r < s.length; r++) {
+                s[r] = xMax[r] > 0 && wMax[r] > 0 ? (float) Math.sqrt(xMax[r] / wMax[r]) : 1f;
+            }
+            smoothing.put(e.getKey(), s);
+        }
+        return smoothing;
+    }
+
+    private static final Set<String> NORMALIZATIONS =
+            Set.of("LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization");
+
+    /**
+     * Whether {@code tensor} is a layer norm's output: a normalization operator's, or the tail of one written out as
+     * {@code Div}, then {@code Mul} by a constant gain, then {@code Add} of a constant bias (how PyTorch exports
+     * {@code LayerNorm} below opset 17). Only these are smoothed: their outlier channels are the same in every token
+     * (a property of the gain and the residual stream), which is what a per-channel factor can move into the weights.
+     * The other weight matmul inputs (attention contexts, GELU outputs) have outliers in a few tokens at varying
+     * channels; smoothing them by their calibration maxima made e5-small-v2's int8 vectors less faithful, not more
+     * (docs/int8.md).
+     */
+    private static boolean layerNormOutput(
+            String tensor, Map<String, NodeProto> producers, Map<String, TensorProto> constants) {
+        NodeProto node = producers.get(tensor);
+        if (node == null) {
+            return false;
+        }
+        if (NORMALIZATIONS.contains(node.getOpType())) {
+            return true;
+        }
+        NodeProto mul = withConstant(node, "Add", producers, constants);
+        NodeProto div = mul == null ? null : withConstant(mul, "Mul", producers, constants);
+        return div != null && div.getOpType().equals("Div");
+    }
+
+    /** For a two-input {@code op} node with one constant input, the producer of its other input; else null. */
+    private static NodeProto withConstant(
+            NodeProto node, String op, Map<String, NodeProto> producers, Map<String, TensorProto> constants) {
+        if (node.getOpType().equals(op) == false || node.getInputCount() != 2) {
+            return null;
+        }
+        boolean first = constants.containsKey(node.getInput(0));
+        boolean second = constants.containsKey(node.getInput(1));
+        if (first == second) {
+            return null;
+        }
+        return producers.get(first ? node.getInput(1) : node.getInput(0));
+    }
+
+    /** Element (row r, column j) of the [K, N] matrix the integer kernel multiplies by, in the weight's layout. */
+    private static IntBinaryOperator elementAt(Candidate c) {
+        int k = c.rows();
+        int n = c.cols();
+        return c.transposed() ? (r, j) -> j * k + r : (r, j) -> r * n + j;
+    }
+
+    /**
+     * Writes the int8 weights (rows first multiplied by {@code smooth}, when not null), their per-column scales and
+     * zero points; returns their three names.
+     */
+    private String[] quantizeWeight(
+            TensorProto w, Candidate c, String smoothedInput, float[] smooth, Map<String, TensorProto> added) {
         float[] values = floats(w);
         int k = c.rows();
         int n = c.cols();
-        // element (row r, column j) of the [K, N] matrix the integer kernel multiplies by
-        IntBinaryOperator at = c.transposed() ? (r, j) -> j * k + r : (r, j) -> r * n + j;
+        IntBinaryOperator at = elementAt(c);
+        if (smooth != null) {
+            float[] scaled = new float[k * n];
+            for (int r = 0; r < k; r++) {
+                for (int j = 0; j < n; j++) {
+                    scaled[r * n + j] = values[at.applyAsInt(r, j)] * smooth[r];
+                }
+            }
+            values = scaled;
+            at = (r, j) -> r * n + j;
+        }
         float[] scale = new float[n];
         for (int j = 0; j < n; j++) {
             float max = 0;
@@ -348,7 +524,10 @@ public final class Int8Quantizer {
         for (int j = 0; j < n; j++) {
             scale[j] *= c.alpha();
         }
-        String base = w.getName() + (c.transposed() ? "_T" : "") + (c.alpha() == 1f ? "" : "_alpha");
+        String base = w.getName()
+                + (c.transposed() ? "_T" : "")
+                + (c.alpha() == 1f ? "" : "_alpha")
+                + (smoothedInput == null ? "" : "_for_" + smoothedInput);
         String[] names = {base + "_int8", base + "_int8_scale", base + "_int8_zero_point"};
         added.put(names[0], tensor(names[0], TensorProto.DataType.INT8, new long[] {k, n}, q));
         added.put(names[1], floatTensor(names[1], scale));

@@ -14,6 +14,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Function;
 
 /**
  * Resolves a model name to a loaded {@link Encoder}, once per node.
@@ -123,7 +124,11 @@ public final class ModelRegistry implements Closeable {
                     : cards.installed(name, folder);
             Path onnx = base.isPresent()
                     ? int8Files
-                            .file(name, folder.resolve(ModelFolders.ONNX_FILE), card.int8Fp32())
+                            .file(
+                                    name,
+                                    folder.resolve(ModelFolders.ONNX_FILE),
+                                    card.int8Fp32(),
+                                    calibration(name, folder, card))
                             .file()
                     : folder.resolve(ModelFolders.ONNX_FILE);
             long size = fileSize(onnx);
@@ -172,12 +177,34 @@ public final class ModelRegistry implements Closeable {
         }
     }
 
-    private Encoder open(String name, Path folder, Path onnx, ModelCard card) {
+    private static Path tokenizerFile(String name, Path folder) {
         Path tokenizerFile = folder.resolve(ModelFolders.TOKENIZER_FILE);
         if (Files.isRegularFile(tokenizerFile) == false) {
             throw new ModelLoadException(
                     "model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
         }
+        return tokenizerFile;
+    }
+
+    /**
+     * Measures the fp32 graph's activation ranges for an int8 build ({@link ActivationProbe}), with the base
+     * model's tokenizer and prompts, on a native thread of its own that ends with the call.
+     */
+    private Function<byte[], ActivationRanges> calibration(String name, Path folder, ModelCard card) {
+        return fp32 -> {
+            Path tokenizerFile = tokenizerFile(name, folder);
+            try (NativeThread thread = new NativeThread(name + "-calibration")) {
+                return thread.call(() -> {
+                    try (ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens())) {
+                        return ActivationProbe.measure(fp32, card, tokenizer, settings.session());
+                    }
+                });
+            }
+        };
+    }
+
+    private Encoder open(String name, Path folder, Path onnx, ModelCard card) {
+        Path tokenizerFile = tokenizerFile(name, folder);
         NativeThread thread = new NativeThread(name);
         try {
             return thread.call(() -> {

@@ -86,6 +86,14 @@ public final class OnnxModel implements Closeable {
 
     /** Runs the texts {@code tokens[order[from..to)]} as one padded batch. */
     public Output run(Tokens[] tokens, int[] order, int from, int to) {
+        return run(tokens, order, from, to, Set.of(output)).get(output);
+    }
+
+    /**
+     * Runs the texts {@code tokens[order[from..to)]} as one padded batch and returns the named graph outputs, each
+     * flat with its last dimension as {@code dim} (for rank 3, {@code batch x seqLen x dim}).
+     */
+    public Map<String, Output> run(Tokens[] tokens, int[] order, int from, int to, Set<String> names) {
         int batch = to - from;
         int seqLen = 0;
         for (int i = from; i < to; i++) {
@@ -118,14 +126,17 @@ public final class OnnxModel implements Closeable {
             if (inputs.contains("position_ids")) {
                 feed.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape));
             }
-            try (OrtSession.Result result = session.run(feed, Set.of(output))) {
-                OnnxValue value = result.get(0);
-                long[] outShape = ((TensorInfo) value.getInfo()).getShape();
-                FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
-                float[] hidden = new float[buffer.remaining()];
-                buffer.get(hidden);
-                int dim = (int) outShape[outShape.length - 1];
-                return new Output(hidden, mask, batch, seqLen, dim);
+            try (OrtSession.Result result = session.run(feed, names)) {
+                Map<String, Output> outputs = new HashMap<>();
+                for (Map.Entry<String, OnnxValue> e : result) {
+                    long[] outShape = ((TensorInfo) e.getValue().getInfo()).getShape();
+                    FloatBuffer buffer = ((OnnxTensor) e.getValue()).getFloatBuffer();
+                    float[] values = new float[buffer.remaining()];
+                    buffer.get(values);
+                    int dim = (int) outShape[outShape.length - 1];
+                    outputs.put(e.getKey(), new Output(values, mask, batch, seqLen, dim));
+                }
+                return outputs;
             }
         } catch (OrtException e) {
             throw new IllegalStateException(

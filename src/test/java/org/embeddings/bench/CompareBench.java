@@ -65,7 +65,10 @@ public final class CompareBench {
         Path int8Dir = Path.of(System.getProperty("embeddings.work.dir", "target/bench-nodes"))
                 .resolve("compare-int8-model")
                 .toAbsolutePath();
-        try (RealNode node = RealNode.start("compare", RealNode.port(85))) {
+        // -Dbench.node.settings=a=b,c=d passes node settings to this plugin's node (not to ml-commons')
+        String settings = System.getProperty("bench.node.settings", "");
+        try (RealNode node = RealNode.start(
+                "compare", RealNode.port(85), settings.isEmpty() ? new String[0] : settings.split(","))) {
             long pid = NodeWorkload.pid(node.dir());
             for (String model : List.of(FP32, INT8)) {
                 long rss0 = NodeWorkload.rss(pid);

@@ -13,13 +13,18 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.embeddings.encoder.ActivationProbe;
+import org.embeddings.encoder.ActivationRanges;
 import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Int8Quantizer;
 import org.embeddings.encoder.Int8Quantizer.WeightMatMul;
+import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.ModelTokenizer;
+import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.Role;
 import org.embeddings.eval.StsEval;
 import org.embeddings.it.RecipeReference;
@@ -46,12 +51,28 @@ public final class Int8RecipeBench {
         RECIPES.put("all", w -> false);
         RECIPES.put("ffn-out-fp32", w -> w.rows() > w.cols()); // the 4d -> d projection reads GELU's long-tailed output
         RECIPES.put("attn-out-fp32", w -> w.node().contains("attention/output/dense"));
+        RECIPES.put("outputs-fp32", w -> w.node().contains("output/dense")); // e5-small-v2 card before smoothing
         RECIPES.put("ends-fp32", w -> {
             int layer = layer(w.node());
             return layer == 0 || layer == lastLayer(w);
         });
         RECIPES.put("last-layer-fp32", w -> layer(w.node()) == lastLayer(w));
         RECIPES.put("qkv-only", w -> w.node().contains("attention/self") == false);
+    }
+
+    /** The model's activation ranges on the calibration texts, measured as a node measures them for an int8 build. */
+    private static ActivationRanges calibrate(Path folder, byte[] fp32) {
+        ModelCard card = ModelCard.fromJson(
+                CardCatalog.bundled(folder.getFileName().toString()).orElseThrow());
+        try (NativeThread thread = new NativeThread("calibration")) {
+            return thread.call(() -> {
+                try (ModelTokenizer tokenizer =
+                        new ModelTokenizer(folder.resolve(ModelFolders.TOKENIZER_FILE), card.maxTokens())) {
+                    return ActivationProbe.measure(
+                            fp32, card, tokenizer, EncoderSettings.defaults().session());
+                }
+            });
+        }
     }
 
     private static int layer(String node) {
@@ -64,7 +85,10 @@ public final class Int8RecipeBench {
         return w.count() / 6 - 1;
     }
 
-    /** Recipes are the names above, each optionally with {@code -7bit}: weights in [-64, 64] instead of [-127, 127]. */
+    /**
+     * Recipes are the names above, each optionally with {@code -7bit} (weights in [-64, 64] instead of [-127, 127])
+     * and then {@code -smooth} (smoothed with the activation ranges a node measures, {@link ActivationProbe}).
+     */
     public static void main(String[] args) throws Exception {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
         List<String> recipes = args.length > 1 ? List.of(args).subList(1, args.length) : List.copyOf(RECIPES.keySet());
@@ -83,22 +107,32 @@ public final class Int8RecipeBench {
         byte[] fp32 = Files.readAllBytes(modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE));
         Map<String, String> variants = new LinkedHashMap<>(); // label -> model name in the registry
         variants.put("fp32", model);
+        ActivationRanges ranges = null; // measured once, for the first -smooth recipe
         for (String recipe : recipes) {
-            boolean reduceRange = recipe.endsWith("-7bit");
-            Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? recipe.substring(0, recipe.length() - 5) : recipe);
+            boolean smooth = recipe.endsWith("-smooth");
+            String base = smooth ? recipe.substring(0, recipe.length() - "-smooth".length()) : recipe;
+            boolean reduceRange = base.endsWith("-7bit");
+            Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? base.substring(0, base.length() - 5) : base);
             if (keep == null) {
                 throw new IllegalArgumentException(
                         "unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
             }
+            if (smooth && ranges == null) {
+                long probe = System.nanoTime();
+                ranges = calibrate(modelsDir.resolve(model), fp32);
+                System.out.printf(Locale.ROOT, "calibrated in %.2f s%n", (System.nanoTime() - probe) / 1e9);
+            }
             long start = System.nanoTime();
-            Int8Quantizer.Result r = new Int8Quantizer(keep, reduceRange).quantize(fp32);
+            Int8Quantizer.Result r =
+                    new Int8Quantizer(keep, reduceRange).quantize(fp32, smooth ? ranges : ActivationRanges.NONE);
             System.out.printf(
                     Locale.ROOT,
-                    "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %.1f MB, quantized in %.2f s%n",
+                    "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %d smoothed, %.1f MB, quantized in %.2f s%n",
                     recipe,
                     r.quantized(),
                     r.keptFp32(),
                     r.biasesFolded(),
+                    r.smoothed(),
                     r.model().length / 1e6,
                     (System.nanoTime() - start) / 1e9);
             String name = model + "-x-" + recipe;

@@ -90,7 +90,12 @@ public class Int8ModelFilesTest {
         Int8ModelFiles files = new Int8ModelFiles(tmp.getRoot().toPath().resolve("int8"), Int8Quantizer.recipe());
         Int8ModelFiles.Outcome standard = files.file("tiny", source);
         assertEquals(2, standard.result().quantized());
-        Int8ModelFiles.Outcome kept = files.file("tiny", source, "MatMul_y$");
+        java.util.concurrent.atomic.AtomicInteger calibrations = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.function.Function<byte[], ActivationRanges> calibration = fp32 -> {
+            calibrations.incrementAndGet();
+            return ActivationRanges.NONE;
+        };
+        Int8ModelFiles.Outcome kept = files.file("tiny", source, "MatMul_y$", calibration);
         assertFalse("another recipe is another file", kept.cached());
         assertEquals(1, kept.result().quantized());
         assertEquals(1, kept.result().keptFp32());
@@ -99,7 +104,8 @@ public class Int8ModelFilesTest {
                 .toString()
                 .matches("tiny-[0-9a-f]{64}-v" + Int8Quantizer.VERSION + "-[0-9a-f]{12}\\.onnx"));
         assertFalse("the other recipe's file is stale", Files.exists(standard.file()));
-        assertTrue(files.file("tiny", source, "MatMul_y$").cached());
+        assertTrue(files.file("tiny", source, "MatMul_y$", calibration).cached());
+        assertEquals("a cached file needs no calibration", 1, calibrations.get());
     }
 
     @Test

@@ -181,6 +181,99 @@ public class Int8QuantizerTest {
     }
 
     @Test
+    public void smoothingMovesALayerNormsOutlierChannelIntoTheWeights() throws Exception {
+        // x has one channel at 40 times the others, as a layer norm's output has in BERT-style models; the graph
+        // passes it through a layer norm's written-out tail (Div, Mul by a gain, Add of a bias: here 1, 1 and 0)
+        float[] x = X.clone();
+        for (int r = 0; r < ROWS; r++) {
+            x[r * K + 3] *= 40;
+        }
+        Random random = new Random(7);
+        float[] w3 = new float[K * N];
+        float[] w4 = new float[K * N];
+        for (int i = 0; i < w3.length; i++) {
+            w3[i] = (float) random.nextGaussian();
+            w4[i] = (float) random.nextGaussian();
+        }
+        float[] ones = new float[K];
+        java.util.Arrays.fill(ones, 1f);
+        List<TensorProto> weights = List.of(
+                floats("w", W, K, N),
+                floats("w3", w3, K, N),
+                floats("w4", w4, K, N),
+                floats("one", new float[] {1f}, 1),
+                floats("gain", ones, K),
+                floats("bias", new float[K], K));
+        List<NodeProto> matmuls = List.of(
+                node("MatMul", List.of("n", "w"), "a"),
+                node("MatMul", List.of("n", "w3"), "b"),
+                node("MatMul", List.of("n", "w4"), "c"),
+                node("Add", List.of("a", "b"), "ab"),
+                node("Add", List.of("ab", "c"), "y"));
+        List<NodeProto> nodes = new ArrayList<>(List.of(
+                node("Div", List.of("x", "one"), "d"),
+                node("Mul", List.of("d", "gain"), "g"),
+                node("Add", List.of("g", "bias"), "n")));
+        nodes.addAll(matmuls);
+        byte[] fp32 = model(nodes, weights, "y");
+        float[] sum = new float[K * N];
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] = W[i] + w3[i] + w4[i];
+        }
+        float[] expected = reference(x, sum, 1f, null, 1f);
+        float[] xMax = new float[K];
+        for (int i = 0; i < x.length; i++) {
+            xMax[i % K] = Math.max(xMax[i % K], Math.abs(x[i]));
+        }
+        ActivationRanges ranges = new ActivationRanges(Map.of("n", xMax));
+        Int8Quantizer keepC = new Int8Quantizer(w -> w.node().equals("MatMul_c"));
+
+        Int8Quantizer.Result plain = keepC.quantize(fp32);
+        Int8Quantizer.Result smoothed = keepC.quantize(fp32, ranges);
+        assertEquals(0, plain.smoothed());
+        assertEquals(2, smoothed.smoothed());
+        GraphProto g = ModelProto.parseFrom(smoothed.model()).getGraph();
+        assertEquals(
+                List.of(
+                        "Div",
+                        "Mul",
+                        "Add",
+                        "Mul",
+                        "DynamicQuantizeMatMul",
+                        "DynamicQuantizeMatMul",
+                        "MatMul",
+                        "Add",
+                        "Add"),
+                opTypes(g));
+        assertEquals(
+                "one n / s for both quantized readers",
+                List.of("n", "n_smoothed_inverse_scale"),
+                g.getNode(3).getInputList());
+        assertEquals("n_smoothed", g.getNode(4).getInput(0));
+        assertEquals("n_smoothed", g.getNode(5).getInput(0));
+        assertEquals("the fp32 reader reads n itself", "n", g.getNode(6).getInput(0));
+        assertClose(expected, run(smoothed.model(), x));
+        float plainError = maxError(expected, run(plain.model(), x));
+        float smoothedError = maxError(expected, run(smoothed.model(), x));
+        assertTrue(
+                "smoothing must at least halve the error: " + smoothedError + " against " + plainError,
+                smoothedError < plainError / 2);
+
+        // the same matmuls reading x itself, not a layer norm's output: not smoothed, whatever the ranges say
+        byte[] direct = model(
+                matmuls.stream()
+                        .map(m -> m.toBuilder()
+                                .setInput(0, m.getInput(0).equals("n") ? "x" : m.getInput(0))
+                                .build())
+                        .toList(),
+                weights.subList(0, 3),
+                "y");
+        assertEquals(
+                0,
+                keepC.quantize(direct, new ActivationRanges(Map.of("x", xMax))).smoothed());
+    }
+
+    @Test
     public void aGraphWithoutConstantWeightsIsRefused() {
         // x times its own transpose, like attention scores: no constant weight, nothing for the integer kernels
         byte[] fp32 = model(
@@ -292,15 +385,27 @@ public class Int8QuantizerTest {
     }
 
     private static float[] run(byte[] model) throws Exception {
+        return run(model, X);
+    }
+
+    private static float[] run(byte[] model, float[] input) throws Exception {
         OrtEnvironment env = NativeLibraries.ortEnvironment();
         try (OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
-                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(X), new long[] {ROWS, K});
+                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {ROWS, K});
                 OrtSession.Result result = session.run(Map.of("x", x))) {
             FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
             float[] y = new float[out.remaining()];
             out.get(y);
             return y;
         }
+    }
+
+    private static float maxError(float[] expected, float[] actual) {
+        float max = 0;
+        for (int i = 0; i < expected.length; i++) {
+            max = Math.max(max, Math.abs(expected[i] - actual[i]));
+        }
+        return max;
     }
 
     private static void assertClose(float[] expected, float[] actual) {

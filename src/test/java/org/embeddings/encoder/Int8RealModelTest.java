@@ -9,6 +9,7 @@ import static org.junit.Assume.assumeTrue;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonElement;
@@ -120,28 +121,48 @@ public class Int8RealModelTest {
             }
         }
 
-        // the graph: in each of the 6 layers q, k, v, FFN in and FFN out are integer; the recipe keeps the attention
-        // output projection in fp32, and the attention score and context matmuls have no weights to quantize
+        // the graph: in each of the 6 layers q, k, v, attention output and FFN in are integer, the card keeps the FFN
+        // output projection fp32 (the attention score and context matmuls have no weights to quantize); the inputs of
+        // q, k, v (one layer norm's output) and of FFN in (another's) are smoothed, each by one Mul that its
+        // quantized readers share
         Path file = int8File();
-        GraphProto graph = ModelProto.parseFrom(Files.readAllBytes(file)).getGraph();
+        ModelProto int8Model = ModelProto.parseFrom(Files.readAllBytes(file));
+        GraphProto graph = int8Model.getGraph();
         Set<String> constants = new HashSet<>();
         graph.getInitializerList().forEach(t -> constants.add(t.getName()));
         Map<String, Integer> ops = new TreeMap<>();
         int fp32Weights = 0;
+        int smoothedReaders = 0;
         for (NodeProto n : graph.getNodeList()) {
             ops.merge(n.getOpType(), 1, Integer::sum);
             if (n.getOpType().equals("MatMul") && constants.contains(n.getInput(1))) {
                 assertTrue(
                         "MatMul " + n.getName() + " kept fp32 weights",
-                        n.getName().contains("attention/output/dense"));
+                        n.getName().matches(".*layer\\.[0-9]+/output/dense.*"));
                 fp32Weights++;
+            }
+            if (n.getOpType().equals("DynamicQuantizeMatMul") && n.getInput(0).endsWith("_smoothed")) {
+                smoothedReaders++;
             }
         }
         assertEquals(ops.toString(), 30, (int) ops.get("DynamicQuantizeMatMul"));
         assertEquals(6, fp32Weights);
         assertEquals(ops.toString(), 12 + 6, (int) ops.get("MatMul"));
+        assertEquals("q, k, v and FFN in of 6 layers", 6 * 4, smoothedReaders);
+        assertTrue(
+                int8Model.getMetadataPropsList().toString(),
+                int8Model.getMetadataPropsList().stream()
+                        .anyMatch(m -> m.getKey().equals(Int8Quantizer.METADATA_KEY)
+                                && m.getValue().contains("smoothed=24")));
         long fp32Bytes = Files.size(models.resolve(MODEL).resolve("model.onnx"));
-        assertTrue("int8 file " + Files.size(file) + " vs fp32 " + fp32Bytes, Files.size(file) < fp32Bytes * 0.75);
+        // every quantized matrix saves 3 of its 4 bytes per weight (scales and smoothing vectors add a little back)
+        long int8Weights = graph.getInitializerList().stream()
+                .filter(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber() && t.getDimsCount() == 2)
+                .mapToLong(t -> t.getDims(0) * t.getDims(1))
+                .sum();
+        assertTrue(
+                "int8 file " + Files.size(file) + " vs fp32 " + fp32Bytes + ", " + int8Weights + " int8 weights",
+                fp32Bytes - Files.size(file) > 0.95 * 3 * int8Weights);
         assertEquals(Files.size(file), registry.loadedBytes(INT8));
 
         // ONNX Runtime's profiler: the integer kernels ran, on the CPU provider, in the session the encoder uses
@@ -156,8 +177,10 @@ public class Int8RealModelTest {
         assumeTrue(
                 "no e5-small-v2 folder", Files.isRegularFile(models.resolve(e5).resolve("model.onnx")));
         install(e5, e5);
+        // a user's card layer over the bundled card: both output projections of every layer stay fp32
+        Files.writeString(root.resolve(e5).resolve(ModelFolders.CARD_FILE), "{\"int8_fp32\": \"output/dense\"}");
         String pattern = registry.card(e5).int8Fp32();
-        assertEquals("the card's measured recipe", "output/dense", pattern);
+        assertEquals("the folder card's recipe", "output/dense", pattern);
         Encoder fp32 = registry.encoder(e5);
         Encoder int8 = registry.encoder(e5 + "-int8");
         float[][] a = fp32.encode(TEXTS, Role.PASSAGE);

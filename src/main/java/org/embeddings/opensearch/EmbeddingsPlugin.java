@@ -107,9 +107,14 @@ public final class EmbeddingsPlugin extends Plugin
             EncoderSettings.DEFAULT_QUERY_TOKEN_BUDGET,
             16,
             Setting.Property.NodeScope);
-    /** Whether ONNX Runtime's idle intra-op threads spin-wait (ORT's default) or sleep, leaving the cores to the node. */
+    /**
+     * Whether ONNX Runtime's idle intra-op threads spin-wait (ORT's own default) or sleep. Off by default: a node's
+     * cores also serve search, indexing and HTTP, which spinning threads take cycles from; measured on 2 cores, with
+     * spinning off int8 queries answered in 17.3 instead of 19.2 ms at p50 and 108 instead of 88 queries/s at 16
+     * clients (docs/performance.md).
+     */
     public static final Setting<Boolean> ALLOW_SPINNING =
-            Setting.boolSetting("embeddings.onnx.allow_spinning", true, Setting.Property.NodeScope);
+            Setting.boolSetting("embeddings.onnx.allow_spinning", false, Setting.Property.NodeScope);
     /** ONNX Runtime's CUDA execution provider; needs the onnxruntime_gpu jar in place of onnxruntime. */
     public static final Setting<Boolean> CUDA =
             Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);

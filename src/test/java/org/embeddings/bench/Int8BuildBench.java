@@ -4,17 +4,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.embeddings.encoder.ActivationProbe;
+import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Int8ModelFiles;
 import org.embeddings.encoder.Int8Quantizer;
+import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
 
 /**
  * What building {@code <name>-int8} costs at load, per model, and whether caching the file pays: the SHA-256 of the
- * source (paid on every load, cached or not), the rewrite (read, parse, quantize, write; paid on a cache miss), and
+ * source (paid on every load, cached or not), the build (read, calibrate with {@link ActivationProbe}, parse,
+ * quantize with the card's recipe, write; paid on a cache miss), and
  * for scale the whole first load of the fp32 model and of the int8 model through the registry (tokenizer and ONNX
  * Runtime session included; the int8 load includes hash and rewrite, from an empty cache, then again from a warm
  * one). Each step runs {@code bench.rounds} times (default 3) in a fresh directory; medians are printed.
@@ -29,7 +33,7 @@ public final class Int8BuildBench {
         int rounds = Integer.getInteger("bench.rounds", 3);
         System.out.printf(
                 Locale.ROOT,
-                "%n| model | fp32 file MB | int8 file MB | sha256 s | rewrite s | fp32 load s | int8 load, empty cache s | int8 load, cached s |%n"
+                "%n| model | fp32 file MB | int8 file MB | sha256 s | calibrate + rewrite s | fp32 load s | int8 load, empty cache s | int8 load, cached s |%n"
                         + "|---|---|---|---|---|---|---|---|%n");
         for (String model : models) {
             Path source = modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE);
@@ -41,7 +45,12 @@ public final class Int8BuildBench {
             long int8Bytes = 0;
             for (int r = 0; r < rounds; r++) {
                 Path dir = Files.createTempDirectory("int8-build");
-                Int8ModelFiles.Outcome o = new Int8ModelFiles(dir, Int8Quantizer.recipe()).file(model, source);
+                Path folder = modelsDir.resolve(model);
+                String fp32Pattern = ModelCard.fromJson(
+                                CardCatalog.bundled(model).orElseThrow())
+                        .int8Fp32();
+                Int8ModelFiles.Outcome o = new Int8ModelFiles(dir, Int8Quantizer.recipe())
+                        .file(model, source, fp32Pattern, fp32 -> Int8RecipeBench.calibrate(folder, fp32));
                 hash[r] = o.hashNanos() / 1e9;
                 build[r] = o.buildNanos() / 1e9;
                 int8Bytes = Files.size(o.file());

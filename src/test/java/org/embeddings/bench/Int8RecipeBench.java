@@ -61,7 +61,7 @@ public final class Int8RecipeBench {
     }
 
     /** The model's activation ranges on the calibration texts, measured as a node measures them for an int8 build. */
-    private static ActivationRanges calibrate(Path folder, byte[] fp32) {
+    static ActivationRanges calibrate(Path folder, byte[] fp32) {
         ModelCard card = ModelCard.fromJson(
                 CardCatalog.bundled(folder.getFileName().toString()).orElseThrow());
         try (NativeThread thread = new NativeThread("calibration")) {

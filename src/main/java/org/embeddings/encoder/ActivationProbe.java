@@ -22,19 +22,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Measures the activation ranges that int8 smoothing needs: per channel, the largest magnitude of the input of every
  * weight matmul, over a fixed set of calibration texts.
  *
- * <p>Algorithm: the fp32 graph is copied with each such input added as a graph output and opened in memory as an
- * ONNX Runtime session; every calibration text ({@code calibration.txt}: short queries, sentences and passages, each
+ * <p>Algorithm: the fp32 graph is copied with each such input added as a graph output, written to a temporary file
+ * (so the heap never holds a second copy of the weights) and opened as an ONNX Runtime session; every calibration
+ * text ({@code calibration.txt}: short queries, sentences and passages, each
  * with the card's prompt for its role) runs alone, so no padding row enters the maxima, and each output's absolute
  * values are folded per channel. The texts are part of the int8 rewrite: changing them changes every int8 file, so
  * it needs a new {@link Int8Quantizer#VERSION}.
  *
- * <p>Runs native code (tokenizer and session): call it on a {@link NativeThread}. Costs one extra fp32 session for
- * the duration of the call, and about a second of inference for a small model.
+ * <p>Runs its native code (tokenizer and session) on a {@link NativeThread} of its own that ends with the call.
+ * Costs one extra fp32 session for the duration of the call, and about a second of inference for a small model.
  */
 public final class ActivationProbe {
     private static final String TEXTS = "calibration.txt";
@@ -66,8 +68,22 @@ public final class ActivationProbe {
         }
     }
 
-    /** The per-channel input ranges of {@code fp32Model}'s weight matmuls on the calibration texts. */
+    /**
+     * The per-channel input ranges of {@code fp32Model}'s weight matmuls on the calibration texts, tokenized with
+     * {@code tokenizerJson} and prompted by {@code card}.
+     */
     public static ActivationRanges measure(
+            byte[] fp32Model, ModelCard card, Path tokenizerJson, SessionSettings settings) {
+        try (NativeThread thread = new NativeThread(card.name() + "-calibration")) {
+            return thread.call(() -> {
+                try (ModelTokenizer tokenizer = new ModelTokenizer(tokenizerJson, card.maxTokens())) {
+                    return measure(fp32Model, card, tokenizer, settings);
+                }
+            });
+        }
+    }
+
+    private static ActivationRanges measure(
             byte[] fp32Model, ModelCard card, ModelTokenizer tokenizer, SessionSettings settings) {
         ModelProto model = Int8Quantizer.parse(fp32Model, "calibrate");
         GraphProto graph = model.getGraph();
@@ -102,9 +118,8 @@ public final class ActivationProbe {
         Map<String, float[]> absMax = new HashMap<>();
         try (OnnxModel session = new OnnxModel(probing, card, settings)) {
             deleteQuietly(probing); // the session holds the graph now
-            int[] order = new int[tokens.length];
+            int[] order = IntStream.range(0, tokens.length).toArray();
             for (int i = 0; i < order.length; i++) {
-                order[i] = i;
                 for (Map.Entry<String, OnnxModel.Output> e :
                         session.run(tokens, order, i, i + 1, probed).entrySet()) {
                     float[] values = e.getValue().hidden();

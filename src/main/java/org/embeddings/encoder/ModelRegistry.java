@@ -14,7 +14,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.function.Function;
 
 /**
  * Resolves a model name to a loaded {@link Encoder}, once per node.
@@ -122,13 +121,15 @@ public final class ModelRegistry implements Closeable {
             ModelCard card = base.isPresent()
                     ? cards.installed(base.get(), folder).withName(name)
                     : cards.installed(name, folder);
+            Path modelFolder = folder;
             Path onnx = base.isPresent()
                     ? int8Files
                             .file(
                                     name,
                                     folder.resolve(ModelFolders.ONNX_FILE),
                                     card.int8Fp32(),
-                                    calibration(name, folder, card))
+                                    fp32 -> ActivationProbe.measure(
+                                            fp32, card, tokenizerFile(name, modelFolder), settings.session()))
                             .file()
                     : folder.resolve(ModelFolders.ONNX_FILE);
             long size = fileSize(onnx);
@@ -184,23 +185,6 @@ public final class ModelRegistry implements Closeable {
                     "model [" + name + "] folder [" + folder + "] has no " + ModelFolders.TOKENIZER_FILE);
         }
         return tokenizerFile;
-    }
-
-    /**
-     * Measures the fp32 graph's activation ranges for an int8 build ({@link ActivationProbe}), with the base
-     * model's tokenizer and prompts, on a native thread of its own that ends with the call.
-     */
-    private Function<byte[], ActivationRanges> calibration(String name, Path folder, ModelCard card) {
-        return fp32 -> {
-            Path tokenizerFile = tokenizerFile(name, folder);
-            try (NativeThread thread = new NativeThread(name + "-calibration")) {
-                return thread.call(() -> {
-                    try (ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens())) {
-                        return ActivationProbe.measure(fp32, card, tokenizer, settings.session());
-                    }
-                });
-            }
-        };
     }
 
     private Encoder open(String name, Path folder, Path onnx, ModelCard card) {

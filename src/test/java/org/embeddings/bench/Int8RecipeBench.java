@@ -23,8 +23,6 @@ import org.embeddings.encoder.Int8Quantizer.WeightMatMul;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.encoder.ModelTokenizer;
-import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.Role;
 import org.embeddings.eval.StsEval;
 import org.embeddings.it.RecipeReference;
@@ -64,15 +62,11 @@ public final class Int8RecipeBench {
     static ActivationRanges calibrate(Path folder, byte[] fp32) {
         ModelCard card = ModelCard.fromJson(
                 CardCatalog.bundled(folder.getFileName().toString()).orElseThrow());
-        try (NativeThread thread = new NativeThread("calibration")) {
-            return thread.call(() -> {
-                try (ModelTokenizer tokenizer =
-                        new ModelTokenizer(folder.resolve(ModelFolders.TOKENIZER_FILE), card.maxTokens())) {
-                    return ActivationProbe.measure(
-                            fp32, card, tokenizer, EncoderSettings.defaults().session());
-                }
-            });
-        }
+        return ActivationProbe.measure(
+                fp32,
+                card,
+                folder.resolve(ModelFolders.TOKENIZER_FILE),
+                EncoderSettings.defaults().session());
     }
 
     private static int layer(String node) {

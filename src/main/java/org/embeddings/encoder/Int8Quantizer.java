@@ -50,6 +50,10 @@ import java.util.regex.Pattern;
  * of e5-small-v2's layer norms reaches 30 where the median channel's maximum is 1.7) no longer set the single
  * per-tensor step of the activations' uint8 quantization.
  *
+ * <p>Before quantizing, each residual sum and the layer norm that reads it become one {@code SkipLayerNormalization}
+ * ({@link SkipLayerNormFusion}): with the weight matmuls on integer kernels, ONNX Runtime's slow fp32 layer norm
+ * kernel was the largest share of what was left.
+ *
  * <p>Which weight matmuls stay fp32 is the caller's {@link Predicate} over {@link WeightMatMul}; {@link #RECIPE} is
  * the one chosen by measurement (docs/int8.md). The quantizer only reads and writes ONNX protobuf (through the
  * generated {@code onnx.proto} classes of {@code tribuo-util-onnx}); it never runs the graph.
@@ -63,7 +67,7 @@ public final class Int8Quantizer {
      * Identifies what this class writes: part of the cache key of quantized files, so a changed rewrite or recipe
      * never reuses a file written by an older one. Bump it whenever the output bytes would change.
      */
-    public static final String VERSION = "3";
+    public static final String VERSION = "4";
     /** Metadata key the rewritten model carries, with {@link #VERSION} and the counts as its value. */
     public static final String METADATA_KEY = "embeddings.int8";
 
@@ -183,7 +187,8 @@ public final class Int8Quantizer {
 
     private Rewrite rewrite(byte[] fp32Model, ActivationRanges ranges) {
         ModelProto model = parse(fp32Model, "quantize");
-        GraphProto graph = model.getGraph();
+        SkipLayerNormFusion.Result fusion = SkipLayerNormFusion.fuse(model.getGraph());
+        GraphProto graph = fusion.graph();
         Set<String> graphInputs = new HashSet<>();
         graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
         Map<String, TensorProto> constants = constants(graph);
@@ -345,7 +350,7 @@ public final class Int8Quantizer {
         out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
-                        + folded + " smoothed=" + smoothed));
+                        + folded + " smoothed=" + smoothed + " skip_layer_norms=" + fusion.fused()));
         return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 
@@ -399,7 +404,11 @@ public final class Int8Quantizer {
      * {@code X W} while a channel that is an outlier in the activations (one channel of a layer norm's output at 15
      * to 18 times the median in e5-small-v2) no longer sets the one quantization step of the whole tensor: half of
      * its range moves into the weights, which are quantized per output column. Inputs without measured ranges, or
-     * whose width is not every reader's weight rows, are not smoothed.
+     * whose width is not every reader's weight rows, are not smoothed. Only layer norms' outputs are smoothed: their
+     * outlier channels are the same in every token (a property of the gain and the residual stream), which is what a
+     * per-channel factor can move into the weights. The other weight matmul inputs (attention contexts, GELU
+     * outputs) have outliers in a few tokens at varying channels; smoothing them by their calibration maxima made
+     * e5-small-v2's int8 vectors less faithful, not more (docs/int8.md).
      */
     private static Map<String, float[]> smoothing(
             Collection<Candidate> quantized,
@@ -416,7 +425,7 @@ public final class Int8Quantizer {
         for (Map.Entry<String, List<Candidate>> e : byInput.entrySet()) {
             float[] xMax = ranges.of(e.getKey());
             if (xMax == null
-                    || layerNormOutput(e.getKey(), producers, constants) == false
+                    || SkipLayerNormFusion.isLayerNormOutput(e.getKey(), producers, constants) == false
                     || e.getValue().stream().anyMatch(c -> c.rows() != xMax.length)) {
                 continue;
             }
@@ -437,46 +446,6 @@ public final class Int8Quantizer {
             smoothing.put(e.getKey(), s);
         }
         return smoothing;
-    }
-
-    private static final Set<String> NORMALIZATIONS =
-            Set.of("LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization");
-
-    /**
-     * Whether {@code tensor} is a layer norm's output: a normalization operator's, or the tail of one written out as
-     * {@code Div}, then {@code Mul} by a constant gain, then {@code Add} of a constant bias (how PyTorch exports
-     * {@code LayerNorm} below opset 17). Only these are smoothed: their outlier channels are the same in every token
-     * (a property of the gain and the residual stream), which is what a per-channel factor can move into the weights.
-     * The other weight matmul inputs (attention contexts, GELU outputs) have outliers in a few tokens at varying
-     * channels; smoothing them by their calibration maxima made e5-small-v2's int8 vectors less faithful, not more
-     * (docs/int8.md).
-     */
-    private static boolean layerNormOutput(
-            String tensor, Map<String, NodeProto> producers, Map<String, TensorProto> constants) {
-        NodeProto node = producers.get(tensor);
-        if (node == null) {
-            return false;
-        }
-        if (NORMALIZATIONS.contains(node.getOpType())) {
-            return true;
-        }
-        NodeProto mul = withConstant(node, "Add", producers, constants);
-        NodeProto div = mul == null ? null : withConstant(mul, "Mul", producers, constants);
-        return div != null && div.getOpType().equals("Div");
-    }
-
-    /** For a two-input {@code op} node with one constant input, the producer of its other input; else null. */
-    private static NodeProto withConstant(
-            NodeProto node, String op, Map<String, NodeProto> producers, Map<String, TensorProto> constants) {
-        if (node.getOpType().equals(op) == false || node.getInputCount() != 2) {
-            return null;
-        }
-        boolean first = constants.containsKey(node.getInput(0));
-        boolean second = constants.containsKey(node.getInput(1));
-        if (first == second) {
-            return null;
-        }
-        return producers.get(first ? node.getInput(1) : node.getInput(0));
     }
 
     /** Element (row r, column j) of the [K, N] matrix the integer kernel multiplies by, in the weight's layout. */

@@ -16,8 +16,9 @@ public record SessionSettings(int intraOpThreads, boolean cuda, boolean allowSpi
         }
     }
 
+    /** Without spinning, as a node runs by default ({@code embeddings.onnx.allow_spinning}; docs/performance.md). */
     public SessionSettings(int intraOpThreads, boolean cuda) {
-        this(intraOpThreads, cuda, true);
+        this(intraOpThreads, cuda, false);
     }
 
     public static SessionSettings defaults() {

@@ -24,6 +24,7 @@ import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.SkipLayerNormFusion;
 import org.embeddings.eval.StsEval;
 import org.embeddings.it.RecipeReference;
 
@@ -36,7 +37,8 @@ import org.embeddings.it.RecipeReference;
  * interleaved (median of the per-round ratios), so that the other load on the machine weighs on each alike. The
  * LangChain4j {@code -q} file is measured beside them when it is installed.
  *
- * <p>Usage: {@code src/scripts/bench.sh int8-recipes MODEL [RECIPE...]} with recipes from {@link #RECIPES};
+ * <p>Usage: {@code src/scripts/bench.sh int8-recipes MODEL [RECIPE...]} with recipes from {@link #RECIPES}, or
+ * {@value #FP32_FUSED} (the fp32 graph with the rewrite's layer norm fusion only);
  * {@code -Dbench.docs=200 -Dbench.speed.docs=48 -Dbench.speed.sentences=600 -Dbench.rounds=3} set the sizes.
  */
 public final class Int8RecipeBench {
@@ -79,6 +81,24 @@ public final class Int8RecipeBench {
         return w.count() / 6 - 1;
     }
 
+    /** Not a recipe: the fp32 graph with {@link SkipLayerNormFusion} alone, the part of the rewrite that is not int8. */
+    static final String FP32_FUSED = "fp32-fused";
+
+    /** Installs {@code onnx} as model {@code <model>-x-<recipe>} under {@code root}, with the model's tokenizer and card. */
+    private static String install(Path root, String model, String recipe, byte[] onnx, Path modelsDir)
+            throws java.io.IOException {
+        String name = model + "-x-" + recipe;
+        Path dir = Files.createDirectories(root.resolve(name));
+        Files.write(dir.resolve(ModelFolders.ONNX_FILE), onnx);
+        Files.copy(
+                modelsDir.resolve(model).resolve(ModelFolders.TOKENIZER_FILE),
+                dir.resolve(ModelFolders.TOKENIZER_FILE));
+        JsonObject card = CardCatalog.bundled(model).orElseThrow();
+        card.addProperty("name", name);
+        Files.writeString(dir.resolve(ModelFolders.CARD_FILE), card.toString());
+        return name;
+    }
+
     /**
      * Recipes are the names above, each optionally with {@code -7bit} (weights in [-64, 64] instead of [-127, 127])
      * and then {@code -smooth} (smoothed with the activation ranges a node measures, {@link ActivationProbe}).
@@ -103,6 +123,11 @@ public final class Int8RecipeBench {
         variants.put("fp32", model);
         ActivationRanges ranges = null; // measured once, for the first -smooth recipe
         for (String recipe : recipes) {
+            if (recipe.equals(FP32_FUSED)) {
+                // not int8 at all: what the layer norm fusion that the int8 rewrite runs is worth on fp32 alone
+                variants.put(recipe, install(root, model, recipe, SkipLayerNormFusion.fuse(fp32), modelsDir));
+                continue;
+            }
             boolean smooth = recipe.endsWith("-smooth");
             String base = smooth ? recipe.substring(0, recipe.length() - "-smooth".length()) : recipe;
             boolean reduceRange = base.endsWith("-7bit");
@@ -129,16 +154,7 @@ public final class Int8RecipeBench {
                     r.smoothed(),
                     r.model().length / 1e6,
                     (System.nanoTime() - start) / 1e9);
-            String name = model + "-x-" + recipe;
-            Path dir = Files.createDirectories(root.resolve(name));
-            Files.write(dir.resolve(ModelFolders.ONNX_FILE), r.model());
-            Files.copy(
-                    modelsDir.resolve(model).resolve(ModelFolders.TOKENIZER_FILE),
-                    dir.resolve(ModelFolders.TOKENIZER_FILE));
-            JsonObject card = CardCatalog.bundled(model).orElseThrow();
-            card.addProperty("name", name);
-            Files.writeString(dir.resolve(ModelFolders.CARD_FILE), card.toString());
-            variants.put(recipe, name);
+            variants.put(recipe, install(root, model, recipe, r.model(), modelsDir));
         }
         if (Files.isDirectory(modelsDir.resolve(model + "-q"))) {
             variants.put("lc4j -q", model + "-q");

@@ -149,11 +149,16 @@ public class Int8RealModelTest {
         assertEquals(6, fp32Weights);
         assertEquals(ops.toString(), 12 + 6, (int) ops.get("MatMul"));
         assertEquals("q, k, v and FFN in of 6 layers", 6 * 4, smoothedReaders);
+        // both residual sums of each layer and their layer norms are one SkipLayerNormalization; the embeddings'
+        // layer norm (its sum broadcasts the position table) stays written out, for ONNX Runtime to fuse
+        assertEquals(ops.toString(), 2 * 6, (int) ops.get("SkipLayerNormalization"));
+        assertEquals(ops.toString(), 1, (int) ops.get("Sqrt"));
         assertTrue(
                 int8Model.getMetadataPropsList().toString(),
                 int8Model.getMetadataPropsList().stream()
                         .anyMatch(m -> m.getKey().equals(Int8Quantizer.METADATA_KEY)
-                                && m.getValue().contains("smoothed=24")));
+                                && m.getValue().contains("smoothed=24")
+                                && m.getValue().contains("skip_layer_norms=12")));
         long fp32Bytes = Files.size(models.resolve(MODEL).resolve("model.onnx"));
         // every quantized matrix saves 3 of its 4 bytes per weight (scales and smoothing vectors add a little back)
         long int8Weights = graph.getInitializerList().stream()
@@ -168,6 +173,8 @@ public class Int8RealModelTest {
         // ONNX Runtime's profiler: the integer kernels ran, on the CPU provider, in the session the encoder uses
         Map<String, Integer> kernels = profiledKernels(file);
         assertTrue(kernels.toString(), kernels.getOrDefault("DynamicQuantizeMatMul", 0) >= 30);
+        assertEquals(kernels.toString(), 12, (int) kernels.getOrDefault("SkipLayerNormalization", 0));
+        assertEquals(kernels.toString(), 1, (int) kernels.getOrDefault("LayerNormalization", 0));
         assertFalse(kernels.toString(), kernels.containsKey("Gemm"));
     }
 

@@ -342,11 +342,7 @@ public final class Int8Quantizer {
         int smoothed = (int) byNode.values().stream()
                 .filter(c -> smoothing.containsKey(graph.getNode(c.node()).getInput(0)))
                 .count();
-        ModelProto.Builder out = model.toBuilder().setGraph(g);
-        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
-            out.addOpsetImport(
-                    OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
-        }
+        ModelProto.Builder out = importingMsDomain(model.toBuilder().setGraph(g));
         out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
@@ -558,7 +554,16 @@ public final class Int8Quantizer {
         return tensor(name, TensorProto.DataType.FLOAT, new long[] {values.length}, raw.array());
     }
 
-    private static long intAttr(NodeProto node, String name, long fallback) {
+    /** {@code model}, importing the {@code com.microsoft} operator domain if it did not already. */
+    static ModelProto.Builder importingMsDomain(ModelProto.Builder model) {
+        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
+            model.addOpsetImport(
+                    OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+        }
+        return model;
+    }
+
+    static long intAttr(NodeProto node, String name, long fallback) {
         for (AttributeProto a : node.getAttributeList()) {
             if (a.getName().equals(name)) {
                 return a.getI();
@@ -567,7 +572,7 @@ public final class Int8Quantizer {
         return fallback;
     }
 
-    private static float floatAttr(NodeProto node, String name, float fallback) {
+    static float floatAttr(NodeProto node, String name, float fallback) {
         for (AttributeProto a : node.getAttributeList()) {
             if (a.getName().equals(name)) {
                 return a.getF();

@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -45,13 +44,10 @@ public final class SkipLayerNormFusion {
      */
     public static byte[] fuse(byte[] model) {
         ModelProto m = Int8Quantizer.parse(model, "fuse layer norms");
-        ModelProto.Builder out = m.toBuilder().setGraph(fuse(m.getGraph()).graph());
-        if (m.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(Int8Quantizer.MS_DOMAIN))) {
-            out.addOpsetImport(OperatorSetIdProto.newBuilder()
-                    .setDomain(Int8Quantizer.MS_DOMAIN)
-                    .setVersion(1));
-        }
-        return out.build().toByteArray();
+        return Int8Quantizer.importingMsDomain(
+                        m.toBuilder().setGraph(fuse(m.getGraph()).graph()))
+                .build()
+                .toByteArray();
     }
 
     /** The caller imports the {@code com.microsoft} domain, which the fused nodes belong to. */
@@ -61,15 +57,11 @@ public final class SkipLayerNormFusion {
         Set<Integer> removed = new HashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             NodeProto add = graph.getNode(i);
-            if (isResidualAdd(add, g) == false) {
-                continue;
-            }
-            Match m = g.layerNormOf(add.getOutput(0));
+            String residual = residualOf(add, g);
+            Match m = residual == null ? null : g.layerNormOf(add.getOutput(0));
             if (m == null) {
                 continue;
             }
-            String residual =
-                    isLayerNormOutput(add.getInput(0), g.producers, g.constants) ? add.getInput(0) : add.getInput(1);
             String input = residual.equals(add.getInput(0)) ? add.getInput(1) : add.getInput(0);
             NodeProto fused = NodeProto.newBuilder()
                     .setName(add.getName() + "_skip_layer_norm")
@@ -114,16 +106,21 @@ public final class SkipLayerNormFusion {
         return new Result(out.build(), replacements.size());
     }
 
-    private static boolean isResidualAdd(NodeProto add, Graph g) {
+    /** For an {@code Add} of two activations one of which is a layer norm's output, that input; else null. */
+    private static String residualOf(NodeProto add, Graph g) {
         if (add.getOpType().equals("Add") == false
                 || add.getDomain().isEmpty() == false
                 || add.getInputCount() != 2
                 || g.constants.containsKey(add.getInput(0))
                 || g.constants.containsKey(add.getInput(1))) {
-            return false;
+            return null;
         }
-        return isLayerNormOutput(add.getInput(0), g.producers, g.constants)
-                || isLayerNormOutput(add.getInput(1), g.producers, g.constants);
+        for (String input : add.getInputList()) {
+            if (isLayerNormOutput(input, g.producers, g.constants)) {
+                return input;
+            }
+        }
+        return null;
     }
 
     private static final Set<String> NORMALIZATIONS =
@@ -226,7 +223,7 @@ public final class SkipLayerNormFusion {
                 if (ln.getOpType().equals("LayerNormalization")
                         && ln.getDomain().isEmpty()
                         && ln.getInputCount() == 3
-                        && attrInt(ln, "axis", -1) == -1
+                        && Int8Quantizer.intAttr(ln, "axis", -1) == -1
                         && isVector(ln.getInput(1))
                         && isVector(ln.getInput(2))
                         && onlyOutputRead(ln)) {
@@ -235,7 +232,7 @@ public final class SkipLayerNormFusion {
                             r.get(0),
                             ln.getInput(1),
                             ln.getInput(2),
-                            attrFloat(ln, "epsilon", 1e-5f),
+                            Int8Quantizer.floatAttr(ln, "epsilon", 1e-5f),
                             ln.getOutput(0));
                 }
                 return null;
@@ -330,7 +327,7 @@ public final class SkipLayerNormFusion {
             if (mean.getOpType().equals("ReduceMean") == false
                     || mean.getInputCount() != 1
                     || mean.getInput(0).equals(input) == false
-                    || attrInt(mean, "keepdims", 1) != 1) {
+                    || Int8Quantizer.intAttr(mean, "keepdims", 1) != 1) {
                 return false;
             }
             for (AttributeProto a : mean.getAttributeList()) {
@@ -389,23 +386,5 @@ public final class SkipLayerNormFusion {
             }
             return t.getFloatDataCount() == 1 ? t.getFloatData(0) : null;
         }
-    }
-
-    private static long attrInt(NodeProto node, String name, long fallback) {
-        for (AttributeProto a : node.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return fallback;
-    }
-
-    private static float attrFloat(NodeProto node, String name, float fallback) {
-        for (AttributeProto a : node.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getF();
-            }
-        }
-        return fallback;
     }
 }

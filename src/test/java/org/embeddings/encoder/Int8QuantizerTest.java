@@ -38,9 +38,9 @@ import org.junit.Test;
  * mis-scaled or dropped weight or bias is off by tens of percent).
  */
 public class Int8QuantizerTest {
-    private static final int K = 16;
+    static final int K = 16;
     private static final int N = 8;
-    private static final int ROWS = 5;
+    static final int ROWS = 5;
     private static final float TOLERANCE = 0.02f;
 
     private static final Random RANDOM = new Random(42);
@@ -388,7 +388,8 @@ public class Int8QuantizerTest {
         return run(model, X);
     }
 
-    private static float[] run(byte[] model, float[] input) throws Exception {
+    /** Runs {@code model} on {@code input} as {@code x [ROWS, K]}; its first output, flat. */
+    static float[] run(byte[] model, float[] input) throws Exception {
         OrtEnvironment env = NativeLibraries.ortEnvironment();
         try (OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
                 OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {ROWS, K});

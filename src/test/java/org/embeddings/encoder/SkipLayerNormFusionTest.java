@@ -1,5 +1,7 @@
 package org.embeddings.encoder;
 
+import static org.embeddings.encoder.Int8QuantizerTest.K;
+import static org.embeddings.encoder.Int8QuantizerTest.ROWS;
 import static org.embeddings.encoder.Int8QuantizerTest.floats;
 import static org.embeddings.encoder.Int8QuantizerTest.node;
 import static org.embeddings.encoder.Int8QuantizerTest.opTypes;
@@ -12,13 +14,8 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.Test;
 
@@ -30,8 +27,6 @@ import org.junit.Test;
  * else also reads is left alone.
  */
 public class SkipLayerNormFusionTest {
-    private static final int K = 16;
-    private static final int ROWS = 5;
 
     @Test
     public void aResidualSumAndItsWrittenOutLayerNormBecomeOneNode() throws Exception {
@@ -67,8 +62,9 @@ public class SkipLayerNormFusionTest {
                         .count());
 
         float[] x = random(ROWS * K, 2f, 3);
-        float[] expected = run(source, x);
-        float[] actual = run(source.toBuilder().setGraph(g).build(), x);
+        float[] expected = Int8QuantizerTest.run(source.toByteArray(), x);
+        float[] actual =
+                Int8QuantizerTest.run(source.toBuilder().setGraph(g).build().toByteArray(), x);
         float max = 0;
         for (int i = 0; i < expected.length; i++) {
             max = Math.max(max, Math.abs(expected[i] - actual[i]));
@@ -148,17 +144,5 @@ public class SkipLayerNormFusionTest {
             v[i] = (float) (random.nextGaussian() * scale);
         }
         return v;
-    }
-
-    private static float[] run(ModelProto model, float[] input) throws Exception {
-        OrtEnvironment env = NativeLibraries.ortEnvironment();
-        try (OrtSession session = env.createSession(model.toByteArray(), new OrtSession.SessionOptions());
-                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {ROWS, K});
-                OrtSession.Result result = session.run(Map.of("x", x))) {
-            FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] y = new float[out.remaining()];
-            out.get(y);
-            return y;
-        }
     }
 }

@@ -106,14 +106,35 @@ node_home() {
     echo "$dir"
     return
   fi
-  local base=${EMBEDDINGS_NODES_DIR:-/tmp/embeddings-nodes}
-  real="$base/$(printf '%s' "$(cd "$parent" && pwd)" | sha1sum | cut -c1-12)/$(basename "$dir")"
+  local base=${EMBEDDINGS_NODES_DIR:-/tmp/embeddings-nodes} owner
+  owner=$(cd "$parent" && pwd)
+  prune_node_homes "$base"
+  real="$base/$(printf '%s' "$owner" | sha1sum | cut -c1-12)/$(basename "$dir")"
   mkdir -p "$real"
+  printf '%s\n' "$owner" >"$(dirname "$real")/owner"
   chmod 755 "$base" "$(dirname "$real")"
   as_node_user test -x "$real" || { echo "error: user [$NODE_USER] cannot reach [$real] either; set EMBEDDINGS_NODES_DIR" >&2; exit 1; }
   rm -rf "$dir"
   ln -s "$real" "$dir"
   echo "$real"
+}
+
+# prune_node_homes BASE: removes the node folders under BASE whose checkout folder (recorded in their `owner` file)
+# no longer exists and whose nodes are not running, so that deleted clones do not leave gigabytes behind (every
+# node folder holds a whole OpenSearch distribution). Folders without an owner file predate it and are kept.
+prune_node_homes() {
+  local home owner pidfile alive
+  for home in "$1"/*/; do
+    [ -f "$home/owner" ] || continue
+    owner=$(cat "$home/owner")
+    [ -d "$owner" ] && continue
+    alive=""
+    for pidfile in "$home"*/pid; do
+      [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && alive=1
+    done
+    [ -z "$alive" ] && rm -rf "${home:?}"
+  done
+  return 0
 }
 
 # ---- Ports

@@ -289,7 +289,12 @@ public final class Encoder implements Closeable {
             vectors[plan.order()[from + r]] = card.normalize() ? Vectors.l2Normalize(v) : v;
         }
         stats.batches.increment();
-        stats.paddedTokens.add((long) out.batch() * out.seqLen());
+        // the width fed, not the output's: a graph cut to the first token returns one position per row
+        int width = 0;
+        for (int i = from; i < to; i++) {
+            width = Math.max(width, tokens[plan.order()[i]].length());
+        }
+        stats.paddedTokens.add((long) out.batch() * width);
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {

@@ -48,17 +48,22 @@ public final class Int8ModelFiles {
      * this source.
      */
     public Outcome file(String name, Path source) {
-        return file(name, source, null, fp32 -> ActivationRanges.NONE);
+        return file(name, source, null, false, fp32 -> ActivationRanges.NONE);
     }
 
     /**
      * The int8 file for model {@code name} built from {@code source}, keeping fp32 the weight matmuls whose node
-     * names {@code fp32NodePattern} finds (null: this instance's recipe); the pattern is part of the cache key. On a
-     * cache miss, {@code calibration} measures the source graph's activation ranges for smoothing (it runs only
+     * names {@code fp32NodePattern} finds (null: this instance's recipe), and with the last layer cut to the first
+     * token when {@code firstTokenOnly} ({@link Int8Quantizer#firstTokenOnly()}); both are part of the cache key. On
+     * a cache miss, {@code calibration} measures the source graph's activation ranges for smoothing (it runs only
      * then: a cached file needs no calibration).
      */
     public Outcome file(
-            String name, Path source, String fp32NodePattern, Function<byte[], ActivationRanges> calibration) {
+            String name,
+            Path source,
+            String fp32NodePattern,
+            boolean firstTokenOnly,
+            Function<byte[], ActivationRanges> calibration) {
         ModelName.check(name);
         long start = System.nanoTime();
         Int8Quantizer quantizer = this.quantizer;
@@ -67,6 +72,10 @@ public final class Int8ModelFiles {
             quantizer = Int8Quantizer.keeping(fp32NodePattern);
             key += "-"
                     + sha256(fp32NodePattern.getBytes(StandardCharsets.UTF_8)).substring(0, 12);
+        }
+        if (firstTokenOnly) {
+            quantizer = quantizer.firstTokenOnly();
+            key += "-first-token";
         }
         long hashed = System.nanoTime();
         Path target = dir.resolve(key + ".onnx");

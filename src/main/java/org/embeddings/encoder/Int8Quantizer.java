@@ -52,7 +52,8 @@ import java.util.regex.Pattern;
  *
  * <p>Before quantizing, each residual sum and the layer norm that reads it become one {@code SkipLayerNormalization}
  * ({@link SkipLayerNormFusion}): with the weight matmuls on integer kernels, ONNX Runtime's slow fp32 layer norm
- * kernel was the largest share of what was left.
+ * kernel was the largest share of what was left. After quantizing, a model pooled by its first token alone has its
+ * last layer cut down to that token ({@link #firstTokenOnly()}, {@link FirstTokenPruning}).
  *
  * <p>Which weight matmuls stay fp32 is the caller's {@link Predicate} over {@link WeightMatMul}; {@link #RECIPE} is
  * the one chosen by measurement (docs/int8.md). The quantizer only reads and writes ONNX protobuf (through the
@@ -67,7 +68,7 @@ public final class Int8Quantizer {
      * Identifies what this class writes: part of the cache key of quantized files, so a changed rewrite or recipe
      * never reuses a file written by an older one. Bump it whenever the output bytes would change.
      */
-    public static final String VERSION = "4";
+    public static final String VERSION = "5";
     /** Metadata key the rewritten model carries, with {@link #VERSION} and the counts as its value. */
     public static final String METADATA_KEY = "embeddings.int8";
 
@@ -92,6 +93,7 @@ public final class Int8Quantizer {
 
     private final Predicate<WeightMatMul> keepFp32;
     private final int maxLevel;
+    private final boolean firstTokenOnly;
 
     /** @param keepFp32 true for the weight matmuls that stay fp32 */
     public Int8Quantizer(Predicate<WeightMatMul> keepFp32) {
@@ -103,8 +105,21 @@ public final class Int8Quantizer {
      *                    neighbouring weights cannot overflow a 16-bit sum in integer kernels without VNNI
      */
     public Int8Quantizer(Predicate<WeightMatMul> keepFp32, boolean reduceRange) {
+        this(keepFp32, reduceRange ? 64 : 127, false);
+    }
+
+    private Int8Quantizer(Predicate<WeightMatMul> keepFp32, int maxLevel, boolean firstTokenOnly) {
         this.keepFp32 = keepFp32;
-        this.maxLevel = reduceRange ? 64 : 127;
+        this.maxLevel = maxLevel;
+        this.firstTokenOnly = firstTokenOnly;
+    }
+
+    /**
+     * This recipe for a model whose encoder reads only the first position of the output ([CLS] pooling, right
+     * padding): the last layer is also cut down to that position ({@link FirstTokenPruning}).
+     */
+    public Int8Quantizer firstTokenOnly() {
+        return new Int8Quantizer(keepFp32, maxLevel, true);
     }
 
     public static Int8Quantizer recipe() {
@@ -338,6 +353,13 @@ public final class Int8Quantizer {
         info.removeIf(v -> vanished.contains(v.getName()));
         g.clearValueInfo().addAllValueInfo(info);
 
+        FirstTokenPruning.Result pruning = firstTokenOnly
+                ? FirstTokenPruning.prune(g.build(), model.getOpsetImportList())
+                : new FirstTokenPruning.Result(null, false);
+        if (pruning.pruned()) {
+            g = pruning.graph().toBuilder();
+        }
+
         int quantized = byNode.size();
         int smoothed = (int) byNode.values().stream()
                 .filter(c -> smoothing.containsKey(graph.getNode(c.node()).getInput(0)))
@@ -346,7 +368,9 @@ public final class Int8Quantizer {
         out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
-                        + folded + " smoothed=" + smoothed + " skip_layer_norms=" + fusion.fused()));
+                        + folded + " smoothed=" + smoothed + " skip_layer_norms=" + fusion.fused()
+                        + " first_token_only="
+                        + pruning.pruned()));
         return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 

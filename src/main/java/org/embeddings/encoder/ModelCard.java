@@ -56,6 +56,14 @@ public record ModelCard(
         }
     }
 
+    /**
+     * Whether the vector comes from the output's first position alone ([CLS] pooling with right padding), so that a
+     * graph computing only that position gives the same vectors.
+     */
+    public boolean poolsFirstTokenOnly() {
+        return pooling == Pooling.CLS && paddingSide == PaddingSide.RIGHT;
+    }
+
     /** The same recipe under another name (the derived int8 form of a model keeps its base model's card). */
     public ModelCard withName(String newName) {
         return new ModelCard(

@@ -128,6 +128,7 @@ public final class ModelRegistry implements Closeable {
                                     name,
                                     folder.resolve(ModelFolders.ONNX_FILE),
                                     card.int8Fp32(),
+                                    card.poolsFirstTokenOnly(),
                                     fp32 -> ActivationProbe.measure(
                                             fp32, card, tokenizerFile(name, modelFolder), settings.session()))
                             .file()

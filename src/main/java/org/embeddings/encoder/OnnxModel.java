@@ -35,7 +35,11 @@ public final class OnnxModel implements Closeable {
     private final int outputRank;
     private final boolean padLeft;
 
-    /** Hidden states of one batch, flat, with the attention mask used to pad it. */
+    /**
+     * Hidden states of one batch, flat, with the attention mask used to pad it; {@code seqLen} is the positions the
+     * output has, fewer than were fed when the graph computes only the first ones ({@link FirstTokenPruning}), the
+     * mask then cut to match.
+     */
     public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim) {}
 
     public OnnxModel(Path onnxFile, ModelCard card, SessionSettings settings) {
@@ -134,7 +138,12 @@ public final class OnnxModel implements Closeable {
                     float[] values = new float[buffer.remaining()];
                     buffer.get(values);
                     int dim = (int) outShape[outShape.length - 1];
-                    outputs.put(e.getKey(), new Output(values, mask, batch, seqLen, dim));
+                    int kept = outShape.length == 3 ? (int) outShape[1] : seqLen;
+                    outputs.put(
+                            e.getKey(),
+                            kept < seqLen // a graph cut to the first positions (FirstTokenPruning)
+                                    ? new Output(values, firstPositions(mask, batch, seqLen, kept), batch, kept, dim)
+                                    : new Output(values, mask, batch, seqLen, dim));
                 }
                 return outputs;
             }
@@ -144,6 +153,15 @@ public final class OnnxModel implements Closeable {
         } finally {
             feed.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** The mask of the first {@code positions} positions of each row of a {@code batch x seqLen} mask. */
+    private static long[] firstPositions(long[] mask, int batch, int seqLen, int positions) {
+        long[] first = new long[batch * positions];
+        for (int r = 0; r < batch; r++) {
+            System.arraycopy(mask, r * seqLen, first, r * positions, positions);
+        }
+        return first;
     }
 
     @Override

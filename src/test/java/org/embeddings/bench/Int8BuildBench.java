@@ -46,11 +46,14 @@ public final class Int8BuildBench {
             for (int r = 0; r < rounds; r++) {
                 Path dir = Files.createTempDirectory("int8-build");
                 Path folder = modelsDir.resolve(model);
-                String fp32Pattern = ModelCard.fromJson(
-                                CardCatalog.bundled(model).orElseThrow())
-                        .int8Fp32();
+                ModelCard card = ModelCard.fromJson(CardCatalog.bundled(model).orElseThrow());
                 Int8ModelFiles.Outcome o = new Int8ModelFiles(dir, Int8Quantizer.recipe())
-                        .file(model, source, fp32Pattern, fp32 -> Int8RecipeBench.calibrate(folder, fp32));
+                        .file(
+                                model,
+                                source,
+                                card.int8Fp32(),
+                                card.poolsFirstTokenOnly(),
+                                fp32 -> Int8RecipeBench.calibrate(folder, fp32));
                 hash[r] = o.hashNanos() / 1e9;
                 build[r] = o.buildNanos() / 1e9;
                 int8Bytes = Files.size(o.file());

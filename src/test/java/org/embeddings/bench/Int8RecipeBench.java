@@ -81,6 +81,10 @@ public final class Int8RecipeBench {
         return w.count() / 6 - 1;
     }
 
+    /** Recipe suffix: the last layer cut to the first token ({@link Int8Quantizer#firstTokenOnly()}), as a node
+     * builds the int8 form of a [CLS]-pooled model; compare with the same recipe without it. */
+    static final String FIRST_TOKEN = "-first-token";
+
     /** Not a recipe: the fp32 graph with {@link SkipLayerNormFusion} alone, the part of the rewrite that is not int8. */
     static final String FP32_FUSED = "fp32-fused";
 
@@ -101,7 +105,8 @@ public final class Int8RecipeBench {
 
     /**
      * Recipes are the names above, each optionally with {@code -7bit} (weights in [-64, 64] instead of [-127, 127])
-     * and then {@code -smooth} (smoothed with the activation ranges a node measures, {@link ActivationProbe}).
+     * and then {@code -smooth} (smoothed with the activation ranges a node measures, {@link ActivationProbe}), and
+     * then {@code -first-token} ({@link #FIRST_TOKEN}).
      */
     public static void main(String[] args) throws Exception {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5";
@@ -128,8 +133,10 @@ public final class Int8RecipeBench {
                 variants.put(recipe, install(root, model, recipe, SkipLayerNormFusion.fuse(fp32), modelsDir));
                 continue;
             }
-            boolean smooth = recipe.endsWith("-smooth");
-            String base = smooth ? recipe.substring(0, recipe.length() - "-smooth".length()) : recipe;
+            boolean firstToken = recipe.endsWith(FIRST_TOKEN);
+            String rest = firstToken ? recipe.substring(0, recipe.length() - FIRST_TOKEN.length()) : recipe;
+            boolean smooth = rest.endsWith("-smooth");
+            String base = smooth ? rest.substring(0, rest.length() - "-smooth".length()) : rest;
             boolean reduceRange = base.endsWith("-7bit");
             Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? base.substring(0, base.length() - 5) : base);
             if (keep == null) {
@@ -142,8 +149,9 @@ public final class Int8RecipeBench {
                 System.out.printf(Locale.ROOT, "calibrated in %.2f s%n", (System.nanoTime() - probe) / 1e9);
             }
             long start = System.nanoTime();
-            Int8Quantizer.Result r =
-                    new Int8Quantizer(keep, reduceRange).quantize(fp32, smooth ? ranges : ActivationRanges.NONE);
+            Int8Quantizer quantizer = new Int8Quantizer(keep, reduceRange);
+            Int8Quantizer.Result r = (firstToken ? quantizer.firstTokenOnly() : quantizer)
+                    .quantize(fp32, smooth ? ranges : ActivationRanges.NONE);
             System.out.printf(
                     Locale.ROOT,
                     "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %d smoothed, %.1f MB, quantized in %.2f s%n",

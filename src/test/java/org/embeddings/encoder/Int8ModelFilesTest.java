@@ -95,7 +95,7 @@ public class Int8ModelFilesTest {
             calibrations.incrementAndGet();
             return ActivationRanges.NONE;
         };
-        Int8ModelFiles.Outcome kept = files.file("tiny", source, "MatMul_y$", calibration);
+        Int8ModelFiles.Outcome kept = files.file("tiny", source, "MatMul_y$", false, calibration);
         assertFalse("another recipe is another file", kept.cached());
         assertEquals(1, kept.result().quantized());
         assertEquals(1, kept.result().keptFp32());
@@ -104,7 +104,7 @@ public class Int8ModelFilesTest {
                 .toString()
                 .matches("tiny-[0-9a-f]{64}-v" + Int8Quantizer.VERSION + "-[0-9a-f]{12}\\.onnx"));
         assertFalse("the other recipe's file is stale", Files.exists(standard.file()));
-        assertTrue(files.file("tiny", source, "MatMul_y$", calibration).cached());
+        assertTrue(files.file("tiny", source, "MatMul_y$", false, calibration).cached());
         assertEquals("a cached file needs no calibration", 1, calibrations.get());
     }
 

@@ -143,6 +143,19 @@ public class Int8QuantizerTest {
     }
 
     @Test
+    public void cuttingToTheFirstTokenLeavesAGraphWithoutAttentionWhole() throws Exception {
+        byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", W, K, N)), "y");
+        ModelProto cut = ModelProto.parseFrom(
+                Int8Quantizer.recipe().firstTokenOnly().quantize(fp32).model());
+        ModelProto whole =
+                ModelProto.parseFrom(Int8Quantizer.recipe().quantize(fp32).model());
+        assertEquals(whole.getGraph(), cut.getGraph());
+        assertTrue(
+                cut.getMetadataProps(0).getValue(),
+                cut.getMetadataProps(0).getValue().endsWith("first_token_only=false"));
+    }
+
+    @Test
     public void aSharedWeightIsQuantizedOnce() throws Exception {
         byte[] fp32 = model(
                 List.of(

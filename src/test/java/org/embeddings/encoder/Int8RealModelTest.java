@@ -158,7 +158,11 @@ public class Int8RealModelTest {
                 int8Model.getMetadataPropsList().stream()
                         .anyMatch(m -> m.getKey().equals(Int8Quantizer.METADATA_KEY)
                                 && m.getValue().contains("smoothed=24")
-                                && m.getValue().contains("skip_layer_norms=12")));
+                                && m.getValue().contains("skip_layer_norms=12")
+                                && m.getValue().contains("first_token_only=false")));
+        assertTrue(
+                "a mean-pooled model reads every position: nothing is cut",
+                graph.getNodeList().stream().noneMatch(n -> n.getOutput(0).endsWith("_first_token")));
         long fp32Bytes = Files.size(models.resolve(MODEL).resolve("model.onnx"));
         // every quantized matrix saves 3 of its 4 bytes per weight (scales and smoothing vectors add a little back)
         long int8Weights = graph.getInitializerList().stream()
@@ -214,6 +218,95 @@ public class Int8RealModelTest {
         }
         assertEquals(48, quantized);
         assertEquals(24, fp32Weights);
+    }
+
+    /**
+     * bge-small-en-v1.5 is pooled by its [CLS] token alone, so its int8 form computes the last layer for that token
+     * only ({@link FirstTokenPruning}). The vectors must be those of the same int8 recipe without the cut, up to
+     * rounding: the cut changes nothing but which rows the last layer's per-tensor activation scales see (measured
+     * minimum 0.99993 over 64 texts). A cut on the wrong rows or axis, or an encoder that reads the shorter output
+     * at the input's stride, gives another text's vector or garbage for every row but the first, far below 0.999.
+     */
+    @Test
+    public void aClsPooledModelsLastLayerRunsOnItsFirstTokenOnly() throws Exception {
+        String bge = "bge-small-en-v1.5";
+        assumeTrue(
+                "no " + bge + " folder", Files.isRegularFile(models.resolve(bge).resolve("model.onnx")));
+        install(bge, bge);
+        ModelCard card = registry.card(bge);
+        assertTrue(card.poolsFirstTokenOnly());
+        Path folder = root.resolve(bge);
+        Path uncutFile = new Int8ModelFiles(tmp.newFolder("uncut").toPath(), Int8Quantizer.recipe())
+                .file(
+                        bge,
+                        folder.resolve(ModelFolders.ONNX_FILE),
+                        card.int8Fp32(),
+                        false,
+                        fp32 -> ActivationProbe.measure(
+                                fp32,
+                                card,
+                                folder.resolve(ModelFolders.TOKENIZER_FILE),
+                                EncoderSettings.defaults().session()))
+                .file();
+        Encoder fp32 = registry.encoder(bge);
+        Encoder cut = registry.encoder(bge + "-int8");
+        try (Encoder uncut = open(uncutFile, card, folder)) {
+            for (Role role : List.of(Role.PASSAGE, Role.QUERY)) {
+                float[][] a = fp32.encode(TEXTS, role);
+                float[][] b = cut.encode(TEXTS, role);
+                float[][] c = uncut.encode(TEXTS, role);
+                for (int i = 0; i < TEXTS.size(); i++) {
+                    double same = RecipeReference.cosine(b[i], c[i]);
+                    assertTrue("text " + i + " cut vs uncut cosine " + same, same >= 0.999);
+                    assertTrue("text " + i + " cut vs uncut: two graphs (cosine " + same + ")", same < 0.9999999);
+                    double toFp32 = RecipeReference.cosine(a[i], b[i]);
+                    assertTrue("text " + i + " cosine to fp32 " + toFp32, toFp32 >= MIN_COSINE);
+                }
+            }
+            // the stats count the width fed, not the one position the cut graph returns
+            assertEquals(
+                    uncut.stats().snapshot().paddedTokens(),
+                    cut.stats().snapshot().paddedTokens());
+        }
+        Path file;
+        try (var files = Files.list(int8Dir)) {
+            file = files.filter(f -> f.getFileName().toString().startsWith(bge + "-"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        assertTrue(file.toString(), file.getFileName().toString().endsWith("-first-token.onnx"));
+        ModelProto model = ModelProto.parseFrom(Files.readAllBytes(file));
+        GraphProto graph = model.getGraph();
+        List<NodeProto> slices = graph.getNodeList().stream()
+                .filter(n -> n.getOpType().equals("Slice") && n.getOutput(0).endsWith("_first_token"))
+                .toList();
+        // one for the last layer's query input (the smoothed layer norm output), one for its residual
+        assertEquals(slices.toString(), 2, slices.size());
+        assertTrue(
+                slices.toString(), slices.stream().anyMatch(n -> n.getInput(0).endsWith("_smoothed")));
+        assertTrue(slices.stream().allMatch(n -> n.getInput(0).contains("layer.10/output/LayerNorm")));
+        assertEquals(
+                1,
+                graph.getOutput(0)
+                        .getType()
+                        .getTensorType()
+                        .getShape()
+                        .getDim(1)
+                        .getDimValue());
+        assertTrue(
+                model.getMetadataPropsList().toString(),
+                model.getMetadataPropsList().stream().anyMatch(m -> m.getValue().contains("first_token_only=true")));
+    }
+
+    /** An encoder over {@code onnx} with {@code card} and the tokenizer in {@code folder}, as the registry opens one. */
+    private static Encoder open(Path onnx, ModelCard card, Path folder) {
+        NativeThread thread = new NativeThread(card.name() + "-uncut");
+        return thread.call(() -> new Encoder(
+                card,
+                new ModelTokenizer(folder.resolve(ModelFolders.TOKENIZER_FILE), card.maxTokens()),
+                new OnnxModel(onnx, card, EncoderSettings.defaults().session()),
+                EncoderSettings.defaults().batcher(),
+                thread));
     }
 
     /** Runs one batch with ORT's profiler on and counts kernel executions per operator type. */

@@ -110,6 +110,8 @@ public class ModelCardsTest {
                     name,
                     card.pooling() == Pooling.LAST_TOKEN ? ModelCard.PaddingSide.LEFT : ModelCard.PaddingSide.RIGHT,
                     card.paddingSide());
+            // only [CLS] pooling with right padding reads position 0 alone; mean, max and last-token read others
+            assertEquals(name, want.pooling() == Pooling.CLS, card.poolsFirstTokenOnly());
             JsonObject source = json.getAsJsonObject("source");
             assertTrue(
                     name + " says where model.onnx comes from",

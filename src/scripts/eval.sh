@@ -11,6 +11,8 @@
 #   eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...
 #                                       chunking sweep in process (encoder + exact max-sim, no node); CONFIG is
 #                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
+#   eval.sh scifact-noise MODEL [SEEDS] in process: how far SciFact nDCG@10 moves when every fp32 vector is turned by
+#                                       its own text's int8 angle (the noise floor under the int8 quality line)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +28,7 @@ case "$what" in
   int8) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8Eval "$@" ;;
   longdocs) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.LongDocsEval "$@" ;;
   sweep) exec java ${EVAL_OPTS:--Xmx6g} "${props[@]}" -cp "$cp" org.embeddings.eval.PassageSweep "$@" ;;
+  scifact-noise) exec java ${EVAL_OPTS:--Xmx4g} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactNoise "$@" ;;
   sts-encoder) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval "$@" ;;
   *) echo "unknown evaluation [$what]" >&2; exit 2 ;;
 esac

@@ -58,111 +58,83 @@ public final class FirstTokenPruning {
             return new Result(graph, false);
         }
         Graph g = new Graph(graph);
-        int softmax = -1;
-        for (int i = 0; i < graph.getNodeCount(); i++) {
-            if (graph.getNode(i).getOpType().equals("Softmax")) {
-                softmax = i;
-            }
-        }
-        if (softmax < 0) {
+        Attention a = g.lastAttention();
+        Cut cut = a == null ? null : g.cutOf(a);
+        if (cut == null) {
             return new Result(graph, false);
         }
-        String probabilities = graph.getNode(softmax).getOutput(0);
-        NodeProto scores = g.scoresMatMul(graph.getNode(softmax).getInput(0), 4);
-        List<Integer> weighted = g.readers.getOrDefault(probabilities, List.of());
-        if (scores == null || weighted.size() != 1) {
-            return new Result(graph, false);
-        }
-        NodeProto context = graph.getNode(weighted.get(0));
-        if (context.getOpType().equals("MatMul") == false || context.getInput(0).equals(probabilities) == false) {
-            return new Result(graph, false);
-        }
-        NodeProto query = g.projectionOf(scores.getInput(0));
-        NodeProto key = g.projectionOf(scores.getInput(1));
-        NodeProto value = g.projectionOf(context.getInput(1));
-        if (query == null || key == null || value == null || query == key || query == value || key == value) {
-            return new Result(graph, false);
-        }
-        String x = query.getInput(0);
-        if (key.getInput(0).equals(x) == false || value.getInput(0).equals(x) == false) {
-            return new Result(graph, false);
-        }
-        Set<NodeProto> projections = Set.of(query, key, value);
-        NodeProto producer = g.producers.get(x);
-        NodeProto scale = producer != null
-                        && producer.getOpType().equals("Mul")
-                        && g.constants.containsKey(producer.getInput(1))
-                        && g.readerNodes(x).stream().allMatch(projections::contains)
-                ? producer
-                : null;
-        String h = scale == null ? x : scale.getInput(0);
-        if (g.outputs.contains(h) || g.outputs.contains(x)) {
-            return new Result(graph, false);
-        }
-        List<NodeProto> residual = new ArrayList<>(g.readerNodes(h));
-        residual.removeIf(n -> projections.contains(n) || n == scale);
-        if (residual.size() != 1) {
-            return new Result(graph, false);
-        }
-        NodeProto residualReader = residual.get(0);
-        if (Set.of("Add", "SkipLayerNormalization").contains(residualReader.getOpType()) == false) {
-            return new Result(graph, false);
-        }
-
-        String xFirst = x + "_first_token";
-        String hFirst = h + "_first_token"; // the same tensor as xFirst when nothing scales h
-        List<NodeProto> nodes = new ArrayList<>(graph.getNodeCount() + 2);
-        for (NodeProto n : graph.getNodeList()) {
-            if (n == query) {
-                nodes.add(slice(x, xFirst));
-                if (h.equals(x) == false) {
-                    nodes.add(slice(h, hFirst));
-                }
-                nodes.add(n.toBuilder().setInput(0, xFirst).build());
-            } else if (n == residualReader) {
-                NodeProto.Builder b = n.toBuilder();
-                for (int k = 0; k < n.getInputCount(); k++) {
-                    if (n.getInput(k).equals(h)) {
-                        b.setInput(k, hFirst);
-                    }
-                }
-                nodes.add(b.build());
-            } else {
-                nodes.add(n);
-            }
-        }
-        String output = graph.getOutput(0).getName();
-        Set<String> cut = downstream(nodes, Set.of(xFirst, hFirst));
+        List<NodeProto> nodes = cut.rewire(graph.getNodeList());
+        Set<String> cutRows = downstream(nodes, Set.of(cut.xFirst(), cut.hFirst()));
         // What the cut rows may meet: the keys and values of every token, and the mask added to the scores.
-        Set<String> allTokens = new HashSet<>(Set.of(scores.getInput(1), context.getInput(1)));
-        allTokens.addAll(g.maskInputs(graph.getNode(softmax).getInput(0), scores.getOutput(0)));
+        Set<String> allTokens =
+                new HashSet<>(Set.of(a.scores().getInput(1), a.context().getInput(1)));
+        allTokens.addAll(g.maskInputs(a.softmax().getInput(0), a.scores().getOutput(0)));
         boolean closed = nodes.stream()
-                .filter(n -> n.getOutputList().stream().anyMatch(cut::contains))
-                .filter(n ->
-                        n.getOutput(0).equals(xFirst) == false && n.getOutput(0).equals(hFirst) == false)
+                .filter(n -> n.getOutputList().stream().anyMatch(cutRows::contains))
+                .filter(n -> n.getOutput(0).equals(cut.xFirst()) == false
+                        && n.getOutput(0).equals(cut.hFirst()) == false)
                 .flatMap(n -> n.getInputList().stream())
                 .allMatch(in ->
-                        in.isEmpty() || cut.contains(in) || g.constants.containsKey(in) || allTokens.contains(in));
-        if (cut.contains(output) == false || closed == false) {
+                        in.isEmpty() || cutRows.contains(in) || g.constants.containsKey(in) || allTokens.contains(in));
+        if (cutRows.contains(graph.getOutput(0).getName()) == false || closed == false) {
             return new Result(graph, false);
         }
         GraphProto.Builder out = graph.toBuilder().clearNode().addAllNode(nodes);
         out.addInitializer(int64(STARTS, 0)).addInitializer(int64(ENDS, 1)).addInitializer(int64(AXES, 1));
         // shapes recorded for the cut tensors have a sequence dimension that is now 1
         List<ValueInfoProto> info = new ArrayList<>(graph.getValueInfoList());
-        info.removeIf(v -> cut.contains(v.getName()));
+        info.removeIf(v -> cutRows.contains(v.getName()));
         out.clearValueInfo().addAllValueInfo(info);
-        ValueInfoProto o = graph.getOutput(0);
-        TensorShapeProto shape = o.getType().getTensorType().getShape();
-        if (shape.getDimCount() == 3) {
-            ValueInfoProto.Builder ob = o.toBuilder();
-            ob.getTypeBuilder()
-                    .getTensorTypeBuilder()
-                    .getShapeBuilder()
-                    .setDim(1, TensorShapeProto.Dimension.newBuilder().setDimValue(1));
-            out.setOutput(0, ob);
+        ValueInfoProto.Builder output = graph.getOutput(0).toBuilder();
+        output.getTypeBuilder()
+                .getTensorTypeBuilder()
+                .getShapeBuilder()
+                .setDim(1, TensorShapeProto.Dimension.newBuilder().setDimValue(1));
+        return new Result(out.setOutput(0, output).build(), true);
+    }
+
+    /** The last attention block: its softmax, the scores and context products, and the three projections. */
+    private record Attention(
+            NodeProto softmax, NodeProto scores, NodeProto context, NodeProto query, NodeProto key, NodeProto value) {}
+
+    /**
+     * Where the cut goes: the query projection reads {@code x} (the layer input {@code h}, or {@code h} times a
+     * constant), and {@code residual} is the one other reader of {@code h}.
+     */
+    private record Cut(NodeProto query, String x, String h, NodeProto residual) {
+        String xFirst() {
+            return x + "_first_token";
         }
-        return new Result(out.build(), true);
+
+        /** The same tensor as {@link #xFirst()} when nothing scales {@code h}. */
+        String hFirst() {
+            return h + "_first_token";
+        }
+
+        /** The nodes with the two slices in place, in topological order. */
+        List<NodeProto> rewire(List<NodeProto> source) {
+            List<NodeProto> nodes = new ArrayList<>(source.size() + 2);
+            for (NodeProto n : source) {
+                if (n == query) {
+                    nodes.add(slice(x, xFirst()));
+                    if (h.equals(x) == false) {
+                        nodes.add(slice(h, hFirst()));
+                    }
+                    nodes.add(n.toBuilder().setInput(0, xFirst()).build());
+                } else if (n == residual) {
+                    NodeProto.Builder b = n.toBuilder();
+                    for (int k = 0; k < n.getInputCount(); k++) {
+                        if (n.getInput(k).equals(h)) {
+                            b.setInput(k, hFirst());
+                        }
+                    }
+                    nodes.add(b.build());
+                } else {
+                    nodes.add(n);
+                }
+            }
+            return nodes;
+        }
     }
 
     private static final String STARTS = "first_token_slice_starts";
@@ -264,6 +236,66 @@ public final class FirstTokenPruning {
                 }
             }
             return null;
+        }
+
+        /** The attention of the last {@code Softmax}, when its three projections read one tensor; else null. */
+        Attention lastAttention() {
+            NodeProto softmax = null;
+            for (NodeProto n : graph.getNodeList()) {
+                if (n.getOpType().equals("Softmax")) {
+                    softmax = n;
+                }
+            }
+            if (softmax == null) {
+                return null;
+            }
+            NodeProto scores = scoresMatMul(softmax.getInput(0), 4);
+            List<NodeProto> weighted = readerNodes(softmax.getOutput(0));
+            if (scores == null || weighted.size() != 1) {
+                return null;
+            }
+            NodeProto context = weighted.get(0);
+            if (context.getOpType().equals("MatMul") == false
+                    || context.getInput(0).equals(softmax.getOutput(0)) == false) {
+                return null;
+            }
+            NodeProto query = projectionOf(scores.getInput(0));
+            NodeProto key = projectionOf(scores.getInput(1));
+            NodeProto value = projectionOf(context.getInput(1));
+            if (query == null || key == null || value == null || query == key || query == value || key == value) {
+                return null;
+            }
+            String x = query.getInput(0);
+            if (key.getInput(0).equals(x) == false || value.getInput(0).equals(x) == false) {
+                return null;
+            }
+            return new Attention(softmax, scores, context, query, key, value);
+        }
+
+        /** Where to cut {@code a}'s layer, or null when the layer input has readers other than one residual. */
+        Cut cutOf(Attention a) {
+            String x = a.query().getInput(0);
+            Set<NodeProto> projections = Set.of(a.query(), a.key(), a.value());
+            NodeProto producer = producers.get(x);
+            NodeProto scale = producer != null
+                            && producer.getOpType().equals("Mul")
+                            && constants.containsKey(producer.getInput(1))
+                            && readerNodes(x).stream().allMatch(projections::contains)
+                    ? producer
+                    : null;
+            String h = scale == null ? x : scale.getInput(0);
+            if (outputs.contains(h) || outputs.contains(x)) {
+                return null;
+            }
+            List<NodeProto> residual = new ArrayList<>(readerNodes(h));
+            residual.removeIf(n -> projections.contains(n) || n == scale);
+            if (residual.size() != 1
+                    || Set.of("Add", "SkipLayerNormalization")
+                                    .contains(residual.get(0).getOpType())
+                            == false) {
+                return null;
+            }
+            return new Cut(a.query(), x, h, residual.get(0));
         }
 
         /** The activations other than the scores that the element-wise steps from the scores to {@code tensor} read. */

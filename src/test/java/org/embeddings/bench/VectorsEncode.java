@@ -29,11 +29,11 @@ public final class VectorsEncode {
         return Path.of("target/vectors", dataset + "-" + model + "-corpus.bin");
     }
 
-    static Path queriesFile(String dataset, String model) {
+    public static Path queriesFile(String dataset, String model) {
         return Path.of("target/vectors", dataset + "-" + model + "-queries.bin");
     }
 
-    static void run(String model, Path data) throws Exception {
+    public static void run(String model, Path data) throws Exception {
         String dataset = data.getFileName().toString();
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {

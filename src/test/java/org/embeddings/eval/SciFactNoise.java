@@ -24,9 +24,8 @@ import org.embeddings.bench.VectorsEncode;
  *       mean difference;
  *   <li>perturbed fp32: every fp32 vector (documents and queries) turned by a random direction, orthogonal to it,
  *       by exactly the angle between that text's int8 and fp32 vectors. Each seed is a set of vectors exactly as
- *       close to fp32, text by text, as the int8 form, and as good by construction (the perturbation knows
- *       nothing of relevance), so the spread of their nDCG@10 is what 300 queries can tell apart at this
- *       closeness;
+ *       close to fp32, text by text, as the int8 form, and knowing nothing of relevance, so the spread of their
+ *       nDCG@10 is what 300 queries cannot tell apart at this closeness;
  *   <li>how often such a perturbation lands within 0.3 of fp32, and how often as far as the int8 form did.
  * </ul>
  *

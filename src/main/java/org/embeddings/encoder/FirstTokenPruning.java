@@ -1,6 +1,5 @@
 package org.embeddings.encoder;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
@@ -8,10 +7,8 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -173,44 +170,10 @@ public final class FirstTokenPruning {
         return reached;
     }
 
-    /** Producers, readers and constants of the graph being cut. */
-    private static final class Graph {
-        final Map<String, NodeProto> producers = new HashMap<>();
-        final Map<String, List<Integer>> readers = new HashMap<>();
-        final Map<String, TensorProto> constants = new HashMap<>();
-        final Set<String> outputs = new HashSet<>();
-        final GraphProto graph;
-
+    /** The graph being cut, and the attention found in it. */
+    private static final class Graph extends GraphIndex {
         Graph(GraphProto graph) {
-            this.graph = graph;
-            Set<String> inputs = new HashSet<>();
-            graph.getInputList().forEach(v -> inputs.add(v.getName()));
-            graph.getOutputList().forEach(v -> outputs.add(v.getName()));
-            for (TensorProto t : graph.getInitializerList()) {
-                if (inputs.contains(t.getName()) == false) {
-                    constants.put(t.getName(), t);
-                }
-            }
-            for (int i = 0; i < graph.getNodeCount(); i++) {
-                NodeProto n = graph.getNode(i);
-                n.getOutputList().forEach(o -> producers.put(o, n));
-                for (String in : n.getInputList()) {
-                    readers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
-                }
-                if (n.getOpType().equals("Constant")) {
-                    for (AttributeProto a : n.getAttributeList()) {
-                        if (a.getName().equals("value") && a.hasT()) {
-                            constants.put(n.getOutput(0), a.getT());
-                        }
-                    }
-                }
-            }
-        }
-
-        List<NodeProto> readerNodes(String tensor) {
-            return readers.getOrDefault(tensor, List.of()).stream()
-                    .map(graph::getNode)
-                    .toList();
+            super(graph);
         }
 
         /**

@@ -162,44 +162,10 @@ public final class SkipLayerNormFusion {
     /** A layer norm found below a tensor: the nodes it spans, the last of them, its parameters and output. */
     private record Match(List<Integer> nodes, int last, String gamma, String beta, float epsilon, String output) {}
 
-    /** The source graph's indexes: who produces and who reads each tensor, and its constants. */
-    private static final class Graph {
-        final GraphProto graph;
-        final Map<String, NodeProto> producers = new HashMap<>();
-        final Map<String, Integer> index = new HashMap<>();
-        final Map<String, List<Integer>> readers = new HashMap<>();
-        /** Initializers that are not graph inputs, and Constant nodes' values. */
-        final Map<String, TensorProto> constants = new HashMap<>();
-
-        final Set<String> outputs = new HashSet<>();
-
+    /** The source graph's indexes, and the layer norm patterns found through them. */
+    private static final class Graph extends GraphIndex {
         Graph(GraphProto graph) {
-            this.graph = graph;
-            Set<String> inputs = new HashSet<>();
-            graph.getInputList().forEach(v -> inputs.add(v.getName()));
-            graph.getOutputList().forEach(v -> outputs.add(v.getName()));
-            for (TensorProto t : graph.getInitializerList()) {
-                if (inputs.contains(t.getName()) == false) {
-                    constants.put(t.getName(), t);
-                }
-            }
-            for (int i = 0; i < graph.getNodeCount(); i++) {
-                NodeProto n = graph.getNode(i);
-                for (String o : n.getOutputList()) {
-                    producers.put(o, n);
-                    index.put(o, i);
-                }
-                for (String in : n.getInputList()) {
-                    readers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
-                }
-                if (n.getOpType().equals("Constant")) {
-                    for (AttributeProto a : n.getAttributeList()) {
-                        if (a.getName().equals("value") && a.hasT()) {
-                            constants.put(n.getOutput(0), a.getT());
-                        }
-                    }
-                }
-            }
+            super(graph);
         }
 
         /** The one node reading {@code tensor}, when it is an {@code op} and nothing else reads it; else -1. */

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import org.embeddings.bench.VectorFile;
 import org.embeddings.bench.VectorsEncode;
+import org.embeddings.it.RecipeReference;
 
 /**
  * How far SciFact's nDCG@10 moves when vectors move as little as an int8 form moves them: the noise floor under
@@ -196,7 +197,7 @@ public final class SciFactNoise {
     private static double[] cosines(float[][] a, float[][] b) {
         double[] out = new double[a.length];
         for (int i = 0; i < a.length; i++) {
-            out[i] = dot(a[i], b[i]) / Math.sqrt(dot(a[i], a[i]) * dot(b[i], b[i]));
+            out[i] = RecipeReference.cosine(a[i], b[i]);
         }
         return out;
     }

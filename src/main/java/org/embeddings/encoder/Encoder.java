@@ -290,11 +290,7 @@ public final class Encoder implements Closeable {
         }
         stats.batches.increment();
         // the width fed, not the output's: a graph cut to the first token returns one position per row
-        int width = 0;
-        for (int i = from; i < to; i++) {
-            width = Math.max(width, tokens[plan.order()[i]].length());
-        }
-        stats.paddedTokens.add((long) out.batch() * width);
+        stats.paddedTokens.add((long) out.batch() * out.paddedWidth());
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {

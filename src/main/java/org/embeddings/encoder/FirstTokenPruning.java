@@ -63,9 +63,9 @@ public final class FirstTokenPruning {
         List<NodeProto> nodes = cut.rewire(graph.getNodeList());
         Set<String> cutRows = downstream(nodes, Set.of(cut.xFirst(), cut.hFirst()));
         // What the cut rows may meet: the keys and values of every token, and the mask added to the scores.
-        Set<String> allTokens =
-                new HashSet<>(Set.of(a.scores().getInput(1), a.context().getInput(1)));
-        allTokens.addAll(g.maskInputs(a.softmax().getInput(0), a.scores().getOutput(0)));
+        Set<String> allTokens = new HashSet<>(a.masks());
+        allTokens.add(a.scores().getInput(1));
+        allTokens.add(a.context().getInput(1));
         boolean closed = nodes.stream()
                 .filter(n -> n.getOutputList().stream().anyMatch(cutRows::contains))
                 .filter(n -> n.getOutput(0).equals(cut.xFirst()) == false
@@ -90,9 +90,12 @@ public final class FirstTokenPruning {
         return new Result(out.setOutput(0, output).build(), true);
     }
 
-    /** The last attention block: its softmax, the scores and context products, and the three projections. */
+    /**
+     * The last attention block: the scores product, the other activations added to or multiplying the scores on
+     * their way to the softmax (the attention mask), the context product, and the three projections.
+     */
     private record Attention(
-            NodeProto softmax, NodeProto scores, NodeProto context, NodeProto query, NodeProto key, NodeProto value) {}
+            NodeProto scores, Set<String> masks, NodeProto context, NodeProto query, NodeProto key, NodeProto value) {}
 
     /**
      * Where the cut goes: the query projection reads {@code x} (the layer input {@code h}, or {@code h} times a
@@ -177,25 +180,29 @@ public final class FirstTokenPruning {
         }
 
         /**
-         * The product of two activations that {@code tensor} derives from through at most {@code depth} element-wise
-         * steps (scaling, the attention mask's {@code Add}); null when there is none.
+         * The element-wise steps (scaling, the attention mask's {@code Add}) from {@code tensor} down to the product
+         * of two activations it derives from, at most {@code depth} of them, the product last; null when there is
+         * none.
          */
-        NodeProto scoresMatMul(String tensor, int depth) {
+        List<NodeProto> scoresPath(String tensor, int depth) {
             NodeProto n = producers.get(tensor);
             if (n == null || depth < 0) {
                 return null;
             }
             boolean product = n.getOpType().equals("MatMul") || n.getOpType().equals("FusedMatMul");
             if (product && n.getInputCount() == 2 && activation(n.getInput(0)) && activation(n.getInput(1))) {
-                return n;
+                return List.of(n);
             }
             if (Set.of("Add", "Mul", "Div", "Sub").contains(n.getOpType()) == false) {
                 return null;
             }
             for (String in : n.getInputList()) {
-                NodeProto found = activation(in) ? scoresMatMul(in, depth - 1) : null;
-                if (found != null) {
-                    return found;
+                List<NodeProto> below = activation(in) ? scoresPath(in, depth - 1) : null;
+                if (below != null) {
+                    List<NodeProto> path = new ArrayList<>(below.size() + 1);
+                    path.add(n);
+                    path.addAll(below);
+                    return path;
                 }
             }
             return null;
@@ -212,10 +219,20 @@ public final class FirstTokenPruning {
             if (softmax == null) {
                 return null;
             }
-            NodeProto scores = scoresMatMul(softmax.getInput(0), 4);
+            List<NodeProto> path = scoresPath(softmax.getInput(0), 4);
             List<NodeProto> weighted = readerNodes(softmax.getOutput(0));
-            if (scores == null || weighted.size() != 1) {
+            if (path == null || weighted.size() != 1) {
                 return null;
+            }
+            NodeProto scores = path.get(path.size() - 1);
+            Set<String> masks = new HashSet<>();
+            for (int i = 0; i + 1 < path.size(); i++) {
+                List<String> below = path.get(i + 1).getOutputList();
+                for (String in : path.get(i).getInputList()) {
+                    if (activation(in) && below.contains(in) == false) {
+                        masks.add(in);
+                    }
+                }
             }
             NodeProto context = weighted.get(0);
             if (context.getOpType().equals("MatMul") == false
@@ -232,7 +249,7 @@ public final class FirstTokenPruning {
             if (key.getInput(0).equals(x) == false || value.getInput(0).equals(x) == false) {
                 return null;
             }
-            return new Attention(softmax, scores, context, query, key, value);
+            return new Attention(scores, masks, context, query, key, value);
         }
 
         /** Where to cut {@code a}'s layer, or null when the layer input has readers other than one residual. */
@@ -261,33 +278,6 @@ public final class FirstTokenPruning {
             return new Cut(a.query(), x, h, residual.get(0));
         }
 
-        /** The activations other than the scores that the element-wise steps from the scores to {@code tensor} read. */
-        Set<String> maskInputs(String tensor, String scores) {
-            Set<String> masks = new HashSet<>();
-            String t = tensor;
-            while (t != null && t.equals(scores) == false) {
-                NodeProto n = producers.get(t);
-                String next = null;
-                for (String in : n.getInputList()) {
-                    if (activation(in) && next == null && reaches(in, scores, 4)) {
-                        next = in;
-                    } else if (activation(in)) {
-                        masks.add(in);
-                    }
-                }
-                t = next;
-            }
-            return masks;
-        }
-
-        private boolean reaches(String tensor, String target, int depth) {
-            if (tensor.equals(target)) {
-                return true;
-            }
-            NodeProto n = producers.get(tensor);
-            return n != null && depth > 0 && n.getInputList().stream().anyMatch(in -> reaches(in, target, depth - 1));
-        }
-
         /**
          * The weight projection {@code tensor} comes from, through reshapes, transposes and arithmetic with a
          * constant; null when the path leaves that shape.
@@ -305,12 +295,10 @@ public final class FirstTokenPruning {
                 switch (n.getOpType()) {
                     case "Reshape", "Transpose" -> t = n.getInput(0);
                     case "Add", "Mul", "Div" -> { // a bias or a scale, on either side (Div: the divisor)
-                        boolean first = n.getInputCount() == 2 && constants.containsKey(n.getInput(0));
-                        boolean second = n.getInputCount() == 2 && constants.containsKey(n.getInput(1));
-                        if (first == second || (first && n.getOpType().equals("Div"))) {
+                        t = nonConstantInput(n, constants);
+                        if (t == null || (n.getOpType().equals("Div") && t.equals(n.getInput(0)) == false)) {
                             return null;
                         }
-                        t = first ? n.getInput(1) : n.getInput(0);
                     }
                     default -> {
                         return null;

@@ -14,8 +14,9 @@ import java.util.Set;
 /**
  * The indexes a graph rewrite reads an ONNX graph through, built once: who produces each tensor (and at which node
  * position), who reads it, which tensors are constants (initializers that are not graph inputs, since those can be
- * fed at run time, and {@code Constant} nodes' values), and the graph's outputs. The rewrites that match patterns
- * ({@link SkipLayerNormFusion}, {@link FirstTokenPruning}) add their queries on top.
+ * fed at run time, and {@code Constant} nodes' values), and the graph's outputs. {@link Int8Quantizer} reads the
+ * producers, readers and initializers; the rewrites that match patterns ({@link SkipLayerNormFusion},
+ * {@link FirstTokenPruning}) add their queries on top.
  */
 class GraphIndex {
     final GraphProto graph;
@@ -24,7 +25,11 @@ class GraphIndex {
     final Map<String, Integer> index = new HashMap<>();
 
     final Map<String, List<Integer>> readers = new HashMap<>();
+    /** Initializers that are not graph inputs (those can be fed at run time). */
+    final Map<String, TensorProto> initializers = new HashMap<>();
+    /** The initializers, and {@code Constant} nodes' values. */
     final Map<String, TensorProto> constants = new HashMap<>();
+
     final Set<String> outputs = new HashSet<>();
 
     GraphIndex(GraphProto graph) {
@@ -34,9 +39,10 @@ class GraphIndex {
         graph.getOutputList().forEach(v -> outputs.add(v.getName()));
         for (TensorProto t : graph.getInitializerList()) {
             if (inputs.contains(t.getName()) == false) {
-                constants.put(t.getName(), t);
+                initializers.put(t.getName(), t);
             }
         }
+        constants.putAll(initializers);
         for (int i = 0; i < graph.getNodeCount(); i++) {
             NodeProto n = graph.getNode(i);
             for (String o : n.getOutputList()) {
@@ -54,6 +60,19 @@ class GraphIndex {
                 }
             }
         }
+    }
+
+    /**
+     * The one input of a two-input {@code node} that is not in {@code constants}, when the other one is; else null
+     * (a bias, gain or scale applied to an activation).
+     */
+    static String nonConstantInput(NodeProto node, Map<String, TensorProto> constants) {
+        if (node.getInputCount() != 2) {
+            return null;
+        }
+        boolean first = constants.containsKey(node.getInput(0));
+        boolean second = constants.containsKey(node.getInput(1));
+        return first == second ? null : node.getInput(first ? 1 : 0);
     }
 
     /** The nodes reading {@code tensor}, in graph order. */

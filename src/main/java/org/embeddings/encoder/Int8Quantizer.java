@@ -160,22 +160,9 @@ public final class Int8Quantizer {
 
     private record Rewrite(ModelProto model, int quantized, int kept, int folded, int smoothed) {}
 
-    /** The fp32 constants of a graph: initializers that are not also graph inputs (those can be fed at run time). */
-    private static Map<String, TensorProto> constants(GraphProto graph) {
-        Set<String> graphInputs = new HashSet<>();
-        graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
-        Map<String, TensorProto> constants = new HashMap<>();
-        for (TensorProto t : graph.getInitializerList()) {
-            if (graphInputs.contains(t.getName()) == false) {
-                constants.put(t.getName(), t);
-            }
-        }
-        return constants;
-    }
-
     /** The activations that weight matmuls this rewrite can quantize read: what {@link ActivationProbe} measures. */
     static Set<String> weightMatMulInputs(GraphProto graph) {
-        Map<String, TensorProto> constants = constants(graph);
+        Map<String, TensorProto> constants = new GraphIndex(graph).initializers;
         Set<String> inputs = new LinkedHashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             if (candidate(i, graph.getNode(i), constants) != null) {
@@ -206,15 +193,11 @@ public final class Int8Quantizer {
         GraphProto graph = fusion.graph();
         Set<String> graphInputs = new HashSet<>();
         graph.getInputList().forEach(v -> graphInputs.add(v.getName()));
-        Map<String, TensorProto> constants = constants(graph);
-        Set<String> graphOutputs = new HashSet<>();
-        graph.getOutputList().forEach(v -> graphOutputs.add(v.getName()));
-        Map<String, List<Integer>> consumers = new HashMap<>();
-        for (int i = 0; i < graph.getNodeCount(); i++) {
-            for (String input : graph.getNode(i).getInputList()) {
-                consumers.computeIfAbsent(input, k -> new ArrayList<>()).add(i);
-            }
-        }
+        GraphIndex index = new GraphIndex(graph);
+        // only initializers are weights: a Constant node's value is left to ONNX Runtime
+        Map<String, TensorProto> constants = index.initializers;
+        Set<String> graphOutputs = index.outputs;
+        Map<String, List<Integer>> consumers = index.readers;
 
         List<Candidate> candidates = new ArrayList<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
@@ -269,9 +252,7 @@ public final class Int8Quantizer {
             }
         }
 
-        Map<String, NodeProto> producers = new HashMap<>();
-        graph.getNodeList().forEach(n -> n.getOutputList().forEach(o -> producers.put(o, n)));
-        Map<String, float[]> smoothing = smoothing(byNode.values(), graph, constants, producers, ranges);
+        Map<String, float[]> smoothing = smoothing(byNode.values(), graph, constants, index.producers, ranges);
 
         Map<String, TensorProto> added = new LinkedHashMap<>();
         Map<String, String[]> quantizedWeights = new HashMap<>(); // weight key -> {int8, scale, zero point} names
@@ -353,10 +334,10 @@ public final class Int8Quantizer {
         info.removeIf(v -> vanished.contains(v.getName()));
         g.clearValueInfo().addAllValueInfo(info);
 
-        FirstTokenPruning.Result pruning = firstTokenOnly
-                ? FirstTokenPruning.prune(g.build(), model.getOpsetImportList())
-                : new FirstTokenPruning.Result(null, false);
-        if (pruning.pruned()) {
+        boolean cut = false;
+        if (firstTokenOnly) {
+            FirstTokenPruning.Result pruning = FirstTokenPruning.prune(g.build(), model.getOpsetImportList());
+            cut = pruning.pruned();
             g = pruning.graph().toBuilder();
         }
 
@@ -370,7 +351,7 @@ public final class Int8Quantizer {
                 .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
                         + folded + " smoothed=" + smoothed + " skip_layer_norms=" + fusion.fused()
                         + " first_token_only="
-                        + pruning.pruned()));
+                        + cut));
         return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 

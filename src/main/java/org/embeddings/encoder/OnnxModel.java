@@ -37,10 +37,10 @@ public final class OnnxModel implements Closeable {
 
     /**
      * Hidden states of one batch, flat, with the attention mask used to pad it; {@code seqLen} is the positions the
-     * output has, fewer than were fed when the graph computes only the first ones ({@link FirstTokenPruning}), the
-     * mask then cut to match.
+     * output has, fewer than the {@code paddedWidth} fed when the graph computes only the first ones
+     * ({@link FirstTokenPruning}), the mask then cut to match.
      */
-    public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim) {}
+    public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim, int paddedWidth) {}
 
     public OnnxModel(Path onnxFile, ModelCard card, SessionSettings settings) {
         this.env = NativeLibraries.ortEnvironment();
@@ -142,8 +142,9 @@ public final class OnnxModel implements Closeable {
                     outputs.put(
                             e.getKey(),
                             kept < seqLen // a graph cut to the first positions (FirstTokenPruning)
-                                    ? new Output(values, firstPositions(mask, batch, seqLen, kept), batch, kept, dim)
-                                    : new Output(values, mask, batch, seqLen, dim));
+                                    ? new Output(
+                                            values, firstPositions(mask, batch, seqLen, kept), batch, kept, dim, seqLen)
+                                    : new Output(values, mask, batch, seqLen, dim, seqLen));
                 }
                 return outputs;
             }

@@ -148,15 +148,8 @@ public final class SkipLayerNormFusion {
     /** For a two-input {@code op} node with one constant input, the producer of its other input; else null. */
     private static NodeProto withConstant(
             NodeProto node, String op, Map<String, NodeProto> producers, Map<String, TensorProto> constants) {
-        if (node.getOpType().equals(op) == false || node.getInputCount() != 2) {
-            return null;
-        }
-        boolean first = constants.containsKey(node.getInput(0));
-        boolean second = constants.containsKey(node.getInput(1));
-        if (first == second) {
-            return null;
-        }
-        return producers.get(first ? node.getInput(1) : node.getInput(0));
+        String other = node.getOpType().equals(op) ? GraphIndex.nonConstantInput(node, constants) : null;
+        return other == null ? null : producers.get(other);
     }
 
     /** A layer norm found below a tensor: the nodes it spans, the last of them, its parameters and output. */

@@ -140,15 +140,7 @@ public final class Int8SpeedBench {
     private static void settle(RealNode node) throws Exception {
         NodeWorkload.ok(node.call("POST", "/_refresh", null));
         for (int i = 0; i < 600; i++) {
-            JsonObject stats = node.call("GET", "/_nodes/stats/indices/merge", null)
-                    .body()
-                    .getAsJsonObject()
-                    .getAsJsonObject("nodes");
-            JsonObject merges = stats.entrySet()
-                    .iterator()
-                    .next()
-                    .getValue()
-                    .getAsJsonObject()
+            JsonObject merges = onlyNode(node, "/_nodes/stats/indices/merge")
                     .getAsJsonObject("indices")
                     .getAsJsonObject("merges");
             if (merges.get("current").getAsLong() == 0) {
@@ -161,15 +153,16 @@ public final class Int8SpeedBench {
 
     /** The node's {@code inference_millis} for {@code model}: time inside the encoder, tokenizing and running. */
     private static long inferenceMillis(RealNode node, String model) throws Exception {
-        JsonObject nodes = node.call("GET", "/_plugins/_embeddings/stats", null)
-                .body()
-                .getAsJsonObject()
-                .getAsJsonObject("nodes");
-        JsonObject models =
-                nodes.entrySet().iterator().next().getValue().getAsJsonObject().getAsJsonObject("models");
+        JsonObject models = onlyNode(node, "/_plugins/_embeddings/stats").getAsJsonObject("models");
         return models.has(model)
                 ? models.getAsJsonObject(model).get("inference_millis").getAsLong()
                 : 0;
+    }
+
+    /** The one node's object in the per-node response of {@code GET path}. */
+    private static JsonObject onlyNode(RealNode node, String path) throws Exception {
+        JsonObject nodes = node.call("GET", path, null).body().getAsJsonObject().getAsJsonObject("nodes");
+        return nodes.entrySet().iterator().next().getValue().getAsJsonObject();
     }
 
     private static String index(String form) {

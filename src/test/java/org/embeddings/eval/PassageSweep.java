@@ -166,7 +166,7 @@ public final class PassageSweep {
                     for (int d = 0; d < ids.size(); d++) {
                         double best = Double.NEGATIVE_INFINITY;
                         for (float[] p : passages.get(d)) {
-                            best = Math.max(best, dot(queries[q], p));
+                            best = Math.max(best, RetrievalMetrics.dot(queries[q], p));
                         }
                         run.add(new RetrievalMetrics.Hit(ids.get(d), best));
                     }
@@ -206,14 +206,5 @@ public final class PassageSweep {
         List<String> out = new ArrayList<>(judged);
         out.addAll(others.subList(0, Math.max(0, Math.min(others.size(), size - judged.size()))));
         return out;
-    }
-
-    /** Cosine of unit vectors (every model here normalizes). */
-    private static double dot(float[] a, float[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
     }
 }

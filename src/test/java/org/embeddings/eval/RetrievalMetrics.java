@@ -25,6 +25,15 @@ public final class RetrievalMetrics {
                 .toList();
     }
 
+    /** The exact-search score of two unit vectors (every model here normalizes): their dot product. */
+    static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
     public static double ndcg(List<Hit> run, Map<String, Integer> qrels, int k) {
         List<Hit> hits = ordered(run);
         double dcg = 0;

@@ -132,7 +132,7 @@ public final class SciFactNoise {
             float[] v = queries.vectors()[q];
             List<RetrievalMetrics.Hit> hits = new ArrayList<>(docs.length);
             for (int d = 0; d < docs.length; d++) {
-                hits.add(new RetrievalMetrics.Hit(docIds.get(d), dot(v, docs[d])));
+                hits.add(new RetrievalMetrics.Hit(docIds.get(d), RetrievalMetrics.dot(v, docs[d])));
             }
             out.add(RetrievalMetrics.ndcg(hits, judged, K));
         }
@@ -144,7 +144,7 @@ public final class SciFactNoise {
         float[][] out = new float[vectors.length][];
         for (int i = 0; i < vectors.length; i++) {
             float[] v = vectors[i];
-            double norm = Math.sqrt(dot(v, v));
+            double norm = Math.sqrt(RetrievalMetrics.dot(v, v));
             double[] u = new double[v.length];
             for (int j = 0; j < u.length; j++) {
                 u[j] = random.nextGaussian();
@@ -200,14 +200,6 @@ public final class SciFactNoise {
             out[i] = RecipeReference.cosine(a[i], b[i]);
         }
         return out;
-    }
-
-    private static double dot(float[] a, float[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
     }
 
     private static double mean(double[] x) {

@@ -25,13 +25,13 @@ import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
- * Measures the activation ranges that int8 smoothing needs: per channel, the largest magnitude of the input of every
- * weight matmul, over a fixed set of calibration texts.
+ * Measures the activation ranges that int8 smoothing and static scales need: per channel, the smallest and largest
+ * value of the input of every weight matmul, over a fixed set of calibration texts (each range includes 0).
  *
  * <p>Algorithm: the fp32 graph is copied with each such input added as a graph output, written to a temporary file
  * (so the heap never holds a second copy of the weights) and opened as an ONNX Runtime session; every calibration
  * text ({@code calibration.txt}: short queries, sentences and passages, each
- * with the card's prompt for its role) runs alone, so no padding row enters the maxima, and each output's absolute
+ * with the card's prompt for its role) runs alone, so no padding row enters the maxima, and each output's
  * values are folded per channel. The texts are part of the int8 rewrite: changing them changes every int8 file, so
  * it needs a new {@link Int8Quantizer#VERSION}.
  *
@@ -70,10 +70,10 @@ public final class ActivationProbe {
 
     /**
      * The per-channel input ranges of {@code fp32Model}'s weight matmuls on the calibration texts, tokenized with
-     * {@code tokenizerJson} and prompted by {@code card}.
+     * {@code tokenizerJson} and prompted by {@code card}, and the fp32 vector of each text that an int8 build is
+     * checked against ({@link Int8Check}).
      */
-    public static ActivationRanges measure(
-            byte[] fp32Model, ModelCard card, Path tokenizerJson, SessionSettings settings) {
+    public static Calibration measure(byte[] fp32Model, ModelCard card, Path tokenizerJson, SessionSettings settings) {
         try (NativeThread thread = new NativeThread(card.name() + "-calibration")) {
             return thread.call(() -> {
                 try (ModelTokenizer tokenizer = new ModelTokenizer(tokenizerJson, card.maxTokens())) {
@@ -83,9 +83,9 @@ public final class ActivationProbe {
         }
     }
 
-    private static ActivationRanges measure(
+    private static Calibration measure(
             byte[] fp32Model, ModelCard card, ModelTokenizer tokenizer, SessionSettings settings) {
-        ModelProto model = Int8Quantizer.parse(fp32Model, "calibrate");
+        ModelProto model = GraphIndex.parse(fp32Model, "calibrate");
         GraphProto graph = model.getGraph();
         Set<String> probed = Int8Quantizer.weightMatMulInputs(graph);
         Set<String> outputs = new HashSet<>();
@@ -111,29 +111,44 @@ public final class ActivationProbe {
             throw new ModelLoadException("cannot write the graph to calibrate: " + e, e);
         }
 
-        List<Text> texts = texts();
-        List<String> prompted = new ArrayList<>(texts.size());
-        texts.forEach(t -> prompted.add(card.prompt().apply(t.role(), t.text())));
-        Tokens[] tokens = tokenizer.tokenize(prompted);
-        Map<String, float[]> absMax = new HashMap<>();
+        Tokens[] tokens = tokenize(card, tokenizer);
+        Map<String, float[]> min = new HashMap<>();
+        Map<String, float[]> max = new HashMap<>();
+        Set<String> read = new HashSet<>(probed);
+        read.add(card.output());
+        float[][] vectors = new float[tokens.length][];
         try (OnnxModel session = new OnnxModel(probing, card, settings)) {
             deleteQuietly(probing); // the session holds the graph now
             int[] order = IntStream.range(0, tokens.length).toArray();
             for (int i = 0; i < order.length; i++) {
-                for (Map.Entry<String, OnnxModel.Output> e :
-                        session.run(tokens, order, i, i + 1, probed).entrySet()) {
+                Map<String, OnnxModel.Output> run = session.run(tokens, order, i, i + 1, read);
+                vectors[i] = Int8Check.pooled(card, run.get(card.output()))[0];
+                for (Map.Entry<String, OnnxModel.Output> e : run.entrySet()) {
+                    if (probed.contains(e.getKey()) == false) {
+                        continue;
+                    }
                     float[] values = e.getValue().hidden();
                     int dim = e.getValue().dim();
-                    float[] max = absMax.computeIfAbsent(e.getKey(), k -> new float[dim]);
+                    float[] lo = min.computeIfAbsent(e.getKey(), k -> new float[dim]);
+                    float[] hi = max.computeIfAbsent(e.getKey(), k -> new float[dim]);
                     for (int v = 0; v < values.length; v++) {
-                        max[v % dim] = Math.max(max[v % dim], Math.abs(values[v]));
+                        lo[v % dim] = Math.min(lo[v % dim], values[v]);
+                        hi[v % dim] = Math.max(hi[v % dim], values[v]);
                     }
                 }
             }
         } finally {
             deleteQuietly(probing);
         }
-        return new ActivationRanges(absMax);
+        return new Calibration(new ActivationRanges(min, max), vectors);
+    }
+
+    /** The calibration texts, each with the card's prompt for its role, as the model reads them. */
+    static Tokens[] tokenize(ModelCard card, ModelTokenizer tokenizer) {
+        List<Text> texts = texts();
+        List<String> prompted = new ArrayList<>(texts.size());
+        texts.forEach(t -> prompted.add(card.prompt().apply(t.role(), t.text())));
+        return tokenizer.tokenize(prompted);
     }
 
     private static void deleteQuietly(Path file) {

@@ -285,8 +285,7 @@ public final class Encoder implements Closeable {
                     "model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
         }
         for (int r = 0; r < out.batch(); r++) {
-            float[] v = card.pooling().pool(out.hidden(), out.mask(), r, out.seqLen(), out.dim());
-            vectors[plan.order()[from + r]] = card.normalize() ? Vectors.l2Normalize(v) : v;
+            vectors[plan.order()[from + r]] = card.vector(out, r);
         }
         stats.batches.increment();
         // the width fed, not the output's: a graph cut to the first token returns one position per row

@@ -3,7 +3,6 @@ package org.embeddings.encoder;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import java.util.ArrayList;
@@ -23,8 +22,9 @@ import java.util.Set;
  * {@code MatMul} (or {@code FusedMatMul}) of the query by the keys, and its weights multiply the values; each of
  * the three is traced back through {@code Reshape}, {@code Transpose} and arithmetic with a constant to the
  * projection that made it ({@code MatMul}, {@code Gemm}, {@code DynamicQuantizeMatMul} or
- * {@code MatMulIntegerToFloat}). The three must read one tensor {@code X}, the layer's input {@code H} or {@code H}
- * times a constant (smoothing), and {@code H} must have exactly one other reader: the residual connection. The
+ * {@code MatMulIntegerToFloat}). The three must read one tensor {@code X}: the layer's input {@code H}, or {@code H}
+ * through element-wise steps by constants that only they read (smoothing's {@code Mul}, a static
+ * {@code QuantizeLinear}), and {@code H} must have exactly one other reader: the residual connection. The
  * query projection then reads {@code X[:, 0:1, :]} and the residual reader {@code H[:, 0:1, :]} (two {@code Slice}
  * nodes); keys and values still see every token, so the first token attends exactly as before. Everything after
  * runs on the sliced rows, because the exported graph derives its reshapes from the tensors' own shapes, and the
@@ -44,17 +44,13 @@ public final class FirstTokenPruning {
             Set.of("MatMul", "Gemm", "DynamicQuantizeMatMul", "MatMulIntegerToFloat");
 
     static Result prune(GraphProto graph, List<OperatorSetIdProto> opsets) {
-        long onnxOpset = opsets.stream()
-                .filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
-                .mapToLong(OperatorSetIdProto::getVersion)
-                .max()
-                .orElse(0);
+        long onnxOpset = GraphIndex.onnxOpset(opsets);
         if (graph.getOutputCount() != 1
                 || graph.getOutput(0).getType().getTensorType().getShape().getDimCount() != 3
                 || onnxOpset < 10) {
             return new Result(graph, false);
         }
-        Graph g = new Graph(graph);
+        AttentionGraph g = new AttentionGraph(graph);
         Attention a = g.lastAttention();
         Cut cut = a == null ? null : g.cutOf(a);
         if (cut == null) {
@@ -77,7 +73,9 @@ public final class FirstTokenPruning {
             return new Result(graph, false);
         }
         GraphProto.Builder out = graph.toBuilder().clearNode().addAllNode(nodes);
-        out.addInitializer(int64(STARTS, 0)).addInitializer(int64(ENDS, 1)).addInitializer(int64(AXES, 1));
+        out.addInitializer(GraphIndex.int64s(STARTS, 0))
+                .addInitializer(GraphIndex.int64s(ENDS, 1))
+                .addInitializer(GraphIndex.int64s(AXES, 1));
         // shapes recorded for the cut tensors have a sequence dimension that is now 1
         List<ValueInfoProto> info = new ArrayList<>(graph.getValueInfoList());
         info.removeIf(v -> cutRows.contains(v.getName()));
@@ -153,15 +151,6 @@ public final class FirstTokenPruning {
                 .build();
     }
 
-    private static TensorProto int64(String name, long value) {
-        return TensorProto.newBuilder()
-                .setName(name)
-                .setDataType(TensorProto.DataType.INT64_VALUE)
-                .addDims(1)
-                .addInt64Data(value)
-                .build();
-    }
-
     /** Every tensor computed, directly or not, from {@code roots}. */
     private static Set<String> downstream(List<NodeProto> nodes, Set<String> roots) {
         Set<String> reached = new HashSet<>(roots);
@@ -174,8 +163,8 @@ public final class FirstTokenPruning {
     }
 
     /** The graph being cut, and the attention found in it. */
-    private static final class Graph extends GraphIndex {
-        Graph(GraphProto graph) {
+    private static final class AttentionGraph extends GraphIndex {
+        AttentionGraph(GraphProto graph) {
             super(graph);
         }
 
@@ -252,23 +241,31 @@ public final class FirstTokenPruning {
             return new Attention(scores, masks, context, query, key, value);
         }
 
-        /** Where to cut {@code a}'s layer, or null when the layer input has readers other than one residual. */
+        /**
+         * Where to cut {@code a}'s layer, or null when the layer input has readers other than one residual. The
+         * projections may read the layer input {@code h} through a chain of row-local steps that only they read:
+         * a {@code Mul} by a constant (smoothing) and a {@code QuantizeLinear} with constant scale and zero point
+         * (static int8 scales); slicing the chain's last tensor for the query is then exact.
+         */
         Cut cutOf(Attention a) {
             String x = a.query().getInput(0);
-            Set<NodeProto> projections = Set.of(a.query(), a.key(), a.value());
-            NodeProto producer = producers.get(x);
-            NodeProto scale = producer != null
-                            && producer.getOpType().equals("Mul")
-                            && constants.containsKey(producer.getInput(1))
-                            && readerNodes(x).stream().allMatch(projections::contains)
-                    ? producer
-                    : null;
-            String h = scale == null ? x : scale.getInput(0);
+            Set<NodeProto> chain = new HashSet<>(Set.of(a.query(), a.key(), a.value()));
+            String h = x;
+            for (int step = 0; step < 4; step++) {
+                NodeProto producer = producers.get(h);
+                if (producer == null
+                        || rowLocal(producer) == false
+                        || readerNodes(h).stream().allMatch(chain::contains) == false) {
+                    break;
+                }
+                chain.add(producer);
+                h = producer.getInput(0);
+            }
             if (outputs.contains(h) || outputs.contains(x)) {
                 return null;
             }
             List<NodeProto> residual = new ArrayList<>(readerNodes(h));
-            residual.removeIf(n -> projections.contains(n) || n == scale);
+            residual.removeIf(chain::contains);
             if (residual.size() != 1
                     || Set.of("Add", "SkipLayerNormalization")
                                     .contains(residual.get(0).getOpType())
@@ -276,6 +273,17 @@ public final class FirstTokenPruning {
                 return null;
             }
             return new Cut(a.query(), x, h, residual.get(0));
+        }
+
+        /** An element-wise step by constants: a {@code Mul} by a constant, or a constant {@code QuantizeLinear}. */
+        private boolean rowLocal(NodeProto n) {
+            return switch (n.getOpType()) {
+                case "Mul" ->
+                    n.getInputCount() == 2 && activation(n.getInput(0)) && constants.containsKey(n.getInput(1));
+                case "QuantizeLinear" ->
+                    n.getDomain().isEmpty() && n.getInputList().stream().skip(1).allMatch(constants::containsKey);
+                default -> false;
+            };
         }
 
         /**

@@ -1,19 +1,14 @@
 package org.embeddings.encoder;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -28,47 +23,49 @@ import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
- * Rewrites an fp32 ONNX graph into a dynamically quantized int8 graph that ONNX Runtime runs on its integer kernels.
+ * Rewrites an fp32 ONNX graph into an int8 graph that ONNX Runtime runs on its integer kernels.
  *
  * <p>Algorithm: every {@code MatMul} whose second input is a constant fp32 matrix {@code W[K, N]} (an initializer
  * that is not also a graph input), and every {@code Gemm} with a constant {@code B} and {@code transA = 0}, becomes
- * one {@code com.microsoft} {@code DynamicQuantizeMatMul}: the weights are stored as int8, symmetric, per output
- * channel ({@code scale[n] = max_k |W[k, n]| / 127}, zero point 0), and the activations are quantized per tensor to
- * uint8 at run time by the operator itself, so the product runs as an integer GEMM (u8 x s8, VNNI where the CPU
- * has it) and comes back as fp32. A bias is folded into the operator's {@code bias} input when it is safe: the
- * MatMul's output has exactly one consumer, an {@code Add} whose other input is a constant vector of length N, and
- * is not a graph output; a Gemm's {@code C} is folded when it is such a vector ({@code beta} applied to it,
- * {@code alpha} to the weight scales, {@code transB} by transposing the weights before quantizing). Everything else
- * (attention's activation-by-activation MatMuls, layer norms, embeddings lookups, GELU) stays fp32. A weight shared
- * by several nodes is quantized once. The fp32 weights that no node reads any more are dropped, so the file
- * shrinks by about three quarters of its matrix bytes.
+ * an integer matmul with fp32 output: the weights are stored as int8, symmetric, per output channel
+ * ({@code scale[n] = max_k |W[k, n]| / L}, zero point 0, {@code L} = 127, or 64 where the CPU's integer kernels
+ * would saturate on 8-bit weights: {@link IntegerKernels}), and the input is quantized to uint8 as
+ * {@link ActivationScales} says: by fixed scales from the calibration ranges ({@code QuantizeLinear} with constant
+ * scale and zero point, then {@code com.microsoft MatMulIntegerToFloat}), by one scale per token row, or, as before
+ * version 6, by one scale per batch tensor ({@code DynamicQuantizeMatMul}). A bias is folded into the operator's
+ * {@code bias} input when it is safe: the MatMul's output has exactly one consumer, an {@code Add} whose other input
+ * is a constant vector of length N, and is not a graph output; a Gemm's {@code C} is folded when it is such a vector
+ * ({@code beta} applied to it, {@code alpha} to the weight scales, {@code transB} by transposing the weights before
+ * quantizing). With per-row scales the bias is added after the operator, which scales its whole output by the row
+ * scale. Everything else (attention's activation-by-activation MatMuls, layer norms, embeddings lookups, GELU) stays
+ * fp32. A weight shared by several nodes is quantized once, and an input read by several quantized matmuls is
+ * quantized once. The fp32 weights that no node reads any more are dropped, so the file shrinks by about three
+ * quarters of its matrix bytes.
  *
  * <p>Smoothing: given {@link ActivationRanges} (measured by {@link ActivationProbe}), a quantized matmul whose input
  * is a layer norm's output reads {@code X / s} instead of {@code X} (one {@code Mul} per such input, shared by its
  * quantized readers) and its weights are {@code diag(s) W}, with {@code s[j] = sqrt(max|X[:, j]| / max|W[j, :]|)}:
  * the product is unchanged in exact arithmetic, but the few channels that are outliers in every token (channel 99
- * of e5-small-v2's layer norms reaches 30 where the median channel's maximum is 1.7) no longer set the single
- * per-tensor step of the activations' uint8 quantization.
+ * of e5-small-v2's layer norms reaches 30 where the median channel's maximum is 1.7) no longer set the single step
+ * of the activations' uint8 quantization. Static scales are taken from the smoothed ranges, {@code [min_j / s_j,
+ * max_j / s_j]} over every channel, widened to include zero and by the recipe's margin.
  *
  * <p>Before quantizing, each residual sum and the layer norm that reads it become one {@code SkipLayerNormalization}
  * ({@link SkipLayerNormFusion}): with the weight matmuls on integer kernels, ONNX Runtime's slow fp32 layer norm
  * kernel was the largest share of what was left. After quantizing, a model pooled by its first token alone has its
  * last layer cut down to that token ({@link #firstTokenOnly()}, {@link FirstTokenPruning}).
  *
- * <p>Which weight matmuls stay fp32 is the caller's {@link Predicate} over {@link WeightMatMul}; {@link #RECIPE} is
- * the one chosen by measurement (docs/int8.md). The quantizer only reads and writes ONNX protobuf (through the
- * generated {@code onnx.proto} classes of {@code tribuo-util-onnx}); it never runs the graph.
- *
- * <p>Integer kernels without VNNI (plain AVX2) multiply u8 x s8 through 16-bit intermediate sums that can
- * saturate; this rewrite targets the VNNI CPUs it was measured on.
+ * <p>Which weight matmuls stay fp32 is the caller's {@link Predicate} over {@link WeightMatMul}: none by default, a
+ * card's {@code int8_fp32} names the ones it keeps ({@link #keeping}). The quantizer only reads and writes ONNX
+ * protobuf (through the generated {@code onnx.proto} classes of {@code tribuo-util-onnx}); it never runs the graph.
  */
 public final class Int8Quantizer {
-    public static final String MS_DOMAIN = "com.microsoft";
+    public static final String MS_DOMAIN = GraphIndex.MS_DOMAIN;
     /**
      * Identifies what this class writes: part of the cache key of quantized files, so a changed rewrite or recipe
      * never reuses a file written by an older one. Bump it whenever the output bytes would change.
      */
-    public static final String VERSION = "5";
+    public static final String VERSION = "6";
     /** Metadata key the rewritten model carries, with {@link #VERSION} and the counts as its value. */
     public static final String METADATA_KEY = "embeddings.int8";
 
@@ -81,37 +78,94 @@ public final class Int8Quantizer {
     /** Suffix of a smoothed activation, {@code X / s}, the input of the quantized matmuls that read {@code X}. */
     private static final String SMOOTHED = "_smoothed";
 
-    /**
-     * The recipe chosen by measurement (docs/int8.md): every weight matmul in int8, with the layer norms' outputs
-     * smoothed ({@link ActivationRanges}). Before smoothing, all-int8 cost 0.21 to 0.26 STSB Spearman on
-     * all-minilm-l6-v2 and e5-small-v2 and the attention output projections had to stay fp32; with smoothing every
-     * model's int8 vectors are closer to fp32 with none kept (bge-small-en-v1.5: median cosine 0.9983 against
-     * 0.9973), and the integer kernels do all the weight FLOPs. A card can still keep named matmuls fp32
-     * ({@link #keeping}).
-     */
-    public static final Predicate<WeightMatMul> RECIPE = w -> false;
+    /** The most a weight's int8 level may be: full 8 bits, or 7 for kernels that sum u8 x s8 pairs in 16 bits. */
+    static final int FULL_RANGE = 127, REDUCED_RANGE = 64;
 
     private final Predicate<WeightMatMul> keepFp32;
     private final int maxLevel;
     private final boolean firstTokenOnly;
+    private final ActivationScales activations;
+    private final float margin;
+    /** With static scales, the inputs that take per-row scales instead. */
+    private final Predicate<Input> perRow;
+    /** Names what the predicates choose, for {@link #key()}: {@code custom} where a caller passed its own. */
+    private final String keeps, perRowInputs;
 
-    /** @param keepFp32 true for the weight matmuls that stay fp32 */
+    /**
+     * A quantized matmul input, as a recipe's choice between static and per-row scales sees it: whether it is a
+     * smoothed layer norm output, its width, and the width of the matmul's output.
+     */
+    public record Input(boolean smoothed, int width, int outputWidth) {}
+
+    /**
+     * The inputs whose values have outliers in a few tokens at varying channels, which a static range serves badly:
+     * the feed-forward network's output projection, which reads the wide GELU output ({@code K > N}).
+     */
+    public static final Predicate<Input> WIDE_INPUTS = in -> in.width() > in.outputWidth();
+
+    /**
+     * Every weight matmul but those {@code keepFp32} names in int8, with full-range weights and static scales
+     * everywhere.
+     */
     public Int8Quantizer(Predicate<WeightMatMul> keepFp32) {
-        this(keepFp32, false);
+        this(keepFp32, "custom", FULL_RANGE, false, ActivationScales.STATIC, 1f, in -> false, "none");
+    }
+
+    private Int8Quantizer(
+            Predicate<WeightMatMul> keepFp32,
+            String keeps,
+            int maxLevel,
+            boolean firstTokenOnly,
+            ActivationScales activations,
+            float margin,
+            Predicate<Input> perRow,
+            String perRowInputs) {
+        this.keepFp32 = keepFp32;
+        this.keeps = keeps;
+        this.perRowInputs = perRowInputs;
+        this.maxLevel = maxLevel;
+        this.firstTokenOnly = firstTokenOnly;
+        this.activations = activations;
+        this.margin = margin;
+        this.perRow = perRow;
     }
 
     /**
-     * @param reduceRange weights in [-64, 64] (7 bits) instead of [-127, 127], so that the u8 x s8 products of two
-     *                    neighbouring weights cannot overflow a 16-bit sum in integer kernels without VNNI
+     * The recipe chosen by measurement (docs/int8.md): every weight matmul in int8, full-range weights, static scales
+     * from the calibration ranges, except per-row scales for the wide GELU outputs ({@link #WIDE_INPUTS}); a card
+     * that keeps some matmuls fp32 uses {@link #keeping}.
      */
-    public Int8Quantizer(Predicate<WeightMatMul> keepFp32, boolean reduceRange) {
-        this(keepFp32, reduceRange ? 64 : 127, false);
+    public static Int8Quantizer recipe() {
+        return new Int8Quantizer(
+                w -> false, "all", FULL_RANGE, false, ActivationScales.STATIC, 1f, WIDE_INPUTS, "wide");
     }
 
-    private Int8Quantizer(Predicate<WeightMatMul> keepFp32, int maxLevel, boolean firstTokenOnly) {
-        this.keepFp32 = keepFp32;
-        this.maxLevel = maxLevel;
-        this.firstTokenOnly = firstTokenOnly;
+    /** {@link #recipe()}, except that the weight matmuls whose node names {@code fp32NodePattern} finds stay fp32. */
+    public static Int8Quantizer keeping(String fp32NodePattern) {
+        Pattern pattern = Pattern.compile(fp32NodePattern);
+        return new Int8Quantizer(
+                w -> pattern.matcher(w.node()).find(),
+                "keep-"
+                        + Int8ModelFiles.sha256(fp32NodePattern.getBytes(StandardCharsets.UTF_8))
+                                .substring(0, 12),
+                FULL_RANGE,
+                false,
+                ActivationScales.STATIC,
+                1f,
+                WIDE_INPUTS,
+                "wide");
+    }
+
+    /**
+     * The int8 recipe of {@code card} on a machine with {@code kernels}: the card's fp32 matmuls kept, 7-bit weights
+     * where the integer kernels saturate, the last layer cut to the first token for a [CLS]-pooled model.
+     */
+    public static Int8Quantizer forCard(ModelCard card, IntegerKernels kernels) {
+        Int8Quantizer recipe = card.int8Fp32() == null ? recipe() : keeping(card.int8Fp32());
+        if (kernels == IntegerKernels.SATURATING) {
+            recipe = recipe.reducedRange();
+        }
+        return card.poolsFirstTokenOnly() ? recipe.firstTokenOnly() : recipe;
     }
 
     /**
@@ -119,24 +173,61 @@ public final class Int8Quantizer {
      * padding): the last layer is also cut down to that position ({@link FirstTokenPruning}).
      */
     public Int8Quantizer firstTokenOnly() {
-        return new Int8Quantizer(keepFp32, maxLevel, true);
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, true, activations, margin, perRow, perRowInputs);
     }
 
-    public static Int8Quantizer recipe() {
-        return new Int8Quantizer(RECIPE);
+    /**
+     * This recipe with weights in [-64, 64] (7 bits) instead of [-127, 127], so that the u8 x s8 products of two
+     * neighbouring weights cannot overflow the 16-bit sums of integer kernels without VNNI ({@link IntegerKernels}).
+     */
+    public Int8Quantizer reducedRange() {
+        return new Int8Quantizer(
+                keepFp32, keeps, REDUCED_RANGE, firstTokenOnly, activations, margin, perRow, perRowInputs);
     }
 
-    /** The recipe of a card's {@code int8_fp32}: the weight matmuls whose node names it finds stay fp32. */
-    public static Int8Quantizer keeping(String fp32NodePattern) {
-        Pattern pattern = Pattern.compile(fp32NodePattern);
-        return new Int8Quantizer(w -> pattern.matcher(w.node()).find());
+    /** This recipe with its inputs quantized as {@code scales} says. */
+    public Int8Quantizer activations(ActivationScales scales) {
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, scales, margin, perRow, perRowInputs);
     }
 
-    /** A MatMul/Gemm this rewrite can quantize, and how its weights and bias map onto DynamicQuantizeMatMul. */
+    /** This recipe with static ranges widened by {@code factor} (1: the calibrated range itself). */
+    public Int8Quantizer margin(float factor) {
+        if ((factor >= 1f) == false) {
+            throw new IllegalArgumentException("a static range margin must be at least 1, got " + factor);
+        }
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, activations, factor, perRow, perRowInputs);
+    }
+
+    /** This recipe with per-row scales for the inputs {@code inputs} names, when its scales are static. */
+    public Int8Quantizer perRow(Predicate<Input> inputs) {
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, activations, margin, inputs, "custom");
+    }
+
+    /** Whether the weights are 7-bit ({@link #reducedRange()}). */
+    public boolean isReducedRange() {
+        return maxLevel == REDUCED_RANGE;
+    }
+
+    /**
+     * What this recipe writes, as a file name part: which matmuls stay fp32, how activations are scaled (and which
+     * inputs per row), the weights' bits, the first-token cut. Int8 files are cached under it, so a recipe chosen
+     * for another CPU (7-bit weights) or changed by a card never reuses another's file.
+     */
+    public String key() {
+        String scales = switch (activations) {
+            case DYNAMIC_TENSOR -> "dynamic";
+            case STATIC -> "static" + (margin == 1f ? "" : "-m" + margin) + "-row-" + perRowInputs;
+            case PER_ROW -> "row";
+        };
+        return keeps + "-" + scales + (maxLevel == REDUCED_RANGE ? "-w7" : "-w8")
+                + (firstTokenOnly ? "-first-token" : "");
+    }
+
+    /** A MatMul/Gemm this rewrite can quantize, and how its weights and bias map onto the integer operator. */
     private record Candidate(
             int node, String weight, boolean transposed, float alpha, String bias, float beta, int rows, int cols) {}
 
-    /** The rewritten model as bytes, without smoothing. */
+    /** The rewritten model as bytes, without smoothing (and with per-row scales where no range is known). */
     public Result quantize(byte[] fp32Model) {
         return quantize(fp32Model, ActivationRanges.NONE);
     }
@@ -172,19 +263,9 @@ public final class Int8Quantizer {
         return inputs;
     }
 
-    /**
-     * Parses an ONNX model whose tensors keep sharing {@code bytes} (protobuf aliasing), so a parsed graph costs no
-     * second copy of its weights; {@code purpose} names what the caller was doing, for the error.
-     */
+    /** Parses a model without copying its weights ({@link GraphIndex#parse}). */
     static ModelProto parse(byte[] bytes, String purpose) {
-        try {
-            CodedInputStream in = CodedInputStream.newInstance(bytes);
-            in.enableAliasing(true);
-            in.setSizeLimit(Integer.MAX_VALUE);
-            return ModelProto.parseFrom(in);
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot read the ONNX model to " + purpose + ": " + e.getMessage(), e);
-        }
+        return GraphIndex.parse(bytes, purpose);
     }
 
     private Rewrite rewrite(byte[] fp32Model, ActivationRanges ranges) {
@@ -254,8 +335,9 @@ public final class Int8Quantizer {
 
         Map<String, float[]> smoothing = smoothing(byNode.values(), graph, constants, index.producers, ranges);
 
-        Map<String, TensorProto> added = new LinkedHashMap<>();
-        Map<String, String[]> quantizedWeights = new HashMap<>(); // weight key -> {int8, scale, zero point} names
+        long opset = GraphIndex.onnxOpset(model.getOpsetImportList());
+        InputQuantizer inputs = new InputQuantizer(activations, ranges, margin, opset);
+        Map<String, String[]> quantizedWeights = new HashMap<>(); // weight key -> {int8, scale} names
         Set<String> smoothedInputs = new HashSet<>();
         List<NodeProto> nodes = new ArrayList<>(graph.getNodeCount());
         Set<String> vanished = new HashSet<>();
@@ -279,7 +361,7 @@ public final class Int8Quantizer {
                 for (int j = 0; j < inv.length; j++) {
                     inv[j] = 1f / smooth[j];
                 }
-                added.put(inverse, floatTensor(inverse, inv));
+                inputs.initializer(GraphIndex.floatTensor(inverse, inv));
                 nodes.add(NodeProto.newBuilder()
                         .setName(input + SMOOTHED)
                         .setOpType("Mul")
@@ -288,36 +370,29 @@ public final class Int8Quantizer {
                         .addOutput(input + SMOOTHED)
                         .build());
             }
+            String x = smooth == null ? input : input + SMOOTHED;
+            InputQuantizer.Quantized qx = inputs.quantized(
+                    input, x, c.rows(), smooth, perRow.test(new Input(smooth != null, c.rows(), c.cols())), nodes);
             String[] q = quantizedWeights.computeIfAbsent(
                     c.weight()
                             + (c.transposed() ? "|T" : "")
                             + (c.alpha() == 1f ? "" : "|a" + c.alpha())
                             + (smooth == null ? "" : "|s" + input),
-                    key -> quantizeWeight(constants.get(c.weight()), c, smooth == null ? null : input, smooth, added));
+                    key -> quantizeWeight(constants.get(c.weight()), c, smooth == null ? null : input, smooth, inputs));
             String bias = null;
             String output = node.getOutput(0);
             if (node.getOpType().equals("Gemm")) {
-                bias = c.bias() == null ? null : biasVector(constants.get(c.bias()), c.beta(), c.cols(), added);
+                bias = c.bias() == null ? null : biasVector(constants.get(c.bias()), c.beta(), c.cols(), inputs);
             } else if (foldedBias.containsKey(i)) {
                 bias = foldedBias.get(i);
                 NodeProto add = graph.getNode(consumers.get(output).get(0));
                 vanished.add(output);
                 output = add.getOutput(0);
             }
-            NodeProto.Builder replacement = NodeProto.newBuilder()
-                    .setName(node.getName() + "_int8")
-                    .setOpType("DynamicQuantizeMatMul")
-                    .setDomain(MS_DOMAIN)
-                    .addInput(smooth == null ? input : input + SMOOTHED)
-                    .addInput(q[0])
-                    .addInput(q[1])
-                    .addInput(q[2])
-                    .addOutput(output);
             if (bias != null) {
-                replacement.addInput(bias);
                 folded++;
             }
-            nodes.add(replacement.build());
+            nodes.addAll(inputs.matMul(node.getName(), qx, q[0], q[1], c.cols(), bias, output));
         }
 
         Set<String> read = new HashSet<>(graphOutputs);
@@ -328,7 +403,7 @@ public final class Int8Quantizer {
                 g.addInitializer(t);
             }
         }
-        added.values().forEach(g::addInitializer);
+        inputs.initializers().forEach(g::addInitializer);
         // shapes recorded for tensors that no node produces any more would describe nothing
         List<ValueInfoProto> info = new ArrayList<>(graph.getValueInfoList());
         info.removeIf(v -> vanished.contains(v.getName()));
@@ -345,13 +420,13 @@ public final class Int8Quantizer {
         int smoothed = (int) byNode.values().stream()
                 .filter(c -> smoothing.containsKey(graph.getNode(c.node()).getInput(0)))
                 .count();
-        ModelProto.Builder out = importingMsDomain(model.toBuilder().setGraph(g));
+        ModelProto.Builder out = GraphIndex.importingMsDomain(model.toBuilder().setGraph(g));
         out.addMetadataProps(StringStringEntryProto.newBuilder()
                 .setKey(METADATA_KEY)
-                .setValue("version=" + VERSION + " quantized=" + quantized + " fp32=" + kept + " biases_folded="
-                        + folded + " smoothed=" + smoothed + " skip_layer_norms=" + fusion.fused()
-                        + " first_token_only="
-                        + cut));
+                .setValue("version=" + VERSION + " recipe=" + key() + " quantized=" + quantized + " fp32=" + kept
+                        + " biases_folded=" + folded + " smoothed=" + smoothed + " static_inputs="
+                        + inputs.staticInputs() + " per_row_inputs=" + inputs.perRowInputs() + " skip_layer_norms="
+                        + fusion.fused() + " first_token_only=" + cut));
         return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 
@@ -372,10 +447,10 @@ public final class Int8Quantizer {
             case "MatMul":
                 return new Candidate(index, w.getName(), false, 1f, null, 1f, rows, cols);
             case "Gemm": {
-                if (intAttr(node, "transA", 0) != 0) {
+                if (GraphIndex.intAttr(node, "transA", 0) != 0) {
                     return null;
                 }
-                boolean transB = intAttr(node, "transB", 0) != 0;
+                boolean transB = GraphIndex.intAttr(node, "transB", 0) != 0;
                 int k = transB ? cols : rows;
                 int n = transB ? rows : cols;
                 String c = node.getInputCount() > 2 && node.getInput(2).isEmpty() == false ? node.getInput(2) : null;
@@ -383,7 +458,14 @@ public final class Int8Quantizer {
                     return null; // a C that is not a per-column bias (a full matrix, a scalar) stays with the fp32 Gemm
                 }
                 return new Candidate(
-                        index, w.getName(), transB, floatAttr(node, "alpha", 1f), c, floatAttr(node, "beta", 1f), k, n);
+                        index,
+                        w.getName(),
+                        transB,
+                        GraphIndex.floatAttr(node, "alpha", 1f),
+                        c,
+                        GraphIndex.floatAttr(node, "beta", 1f),
+                        k,
+                        n);
             }
             default:
                 return null;
@@ -403,7 +485,7 @@ public final class Int8Quantizer {
      * Smoothing factors per input tensor (SmoothQuant, Xiao et al. 2023): {@code s[j] = sqrt(max|X[:, j]| /
      * max|W[j, :]|)} over every quantized matmul that reads {@code X}, so that {@code (X / s) (diag(s) W)} equals
      * {@code X W} while a channel that is an outlier in the activations (one channel of a layer norm's output at 15
-     * to 18 times the median in e5-small-v2) no longer sets the one quantization step of the whole tensor: half of
+     * to 18 times the median in e5-small-v2) no longer sets the quantization step of the whole tensor: half of
      * its range moves into the weights, which are quantized per output column. Inputs without measured ranges, or
      * whose width is not every reader's weight rows, are not smoothed. Only layer norms' outputs are smoothed: their
      * outlier channels are the same in every token (a property of the gain and the residual stream), which is what a
@@ -424,7 +506,7 @@ public final class Int8Quantizer {
         }
         Map<String, float[]> smoothing = new HashMap<>();
         for (Map.Entry<String, List<Candidate>> e : byInput.entrySet()) {
-            float[] xMax = ranges.of(e.getKey());
+            float[] xMax = ranges.magnitudes(e.getKey());
             if (xMax == null
                     || SkipLayerNormFusion.isLayerNormOutput(e.getKey(), producers, constants) == false
                     || e.getValue().stream().anyMatch(c -> c.rows() != xMax.length)) {
@@ -432,7 +514,7 @@ public final class Int8Quantizer {
             }
             float[] wMax = new float[xMax.length];
             for (Candidate c : e.getValue()) {
-                float[] values = floats(constants.get(c.weight()));
+                float[] values = GraphIndex.floats(constants.get(c.weight()));
                 IntBinaryOperator at = elementAt(c);
                 for (int r = 0; r < c.rows(); r++) {
                     for (int j = 0; j < c.cols(); j++) {
@@ -457,12 +539,12 @@ public final class Int8Quantizer {
     }
 
     /**
-     * Writes the int8 weights (rows first multiplied by {@code smooth}, when not null), their per-column scales and
-     * zero points; returns their three names.
+     * Writes the int8 weights (rows first multiplied by {@code smooth}, when not null) and their per-column scales;
+     * returns their two names. The zero point is 0 and left out: the operators default to it.
      */
     private String[] quantizeWeight(
-            TensorProto w, Candidate c, String smoothedInput, float[] smooth, Map<String, TensorProto> added) {
-        float[] values = floats(w);
+            TensorProto w, Candidate c, String smoothedInput, float[] smooth, InputQuantizer out) {
+        float[] values = GraphIndex.floats(w);
         int k = c.rows();
         int n = c.cols();
         IntBinaryOperator at = elementAt(c);
@@ -498,91 +580,30 @@ public final class Int8Quantizer {
                 + (c.transposed() ? "_T" : "")
                 + (c.alpha() == 1f ? "" : "_alpha")
                 + (smoothedInput == null ? "" : "_for_" + smoothedInput);
-        String[] names = {base + "_int8", base + "_int8_scale", base + "_int8_zero_point"};
-        added.put(names[0], tensor(names[0], TensorProto.DataType.INT8, new long[] {k, n}, q));
-        added.put(names[1], floatTensor(names[1], scale));
-        added.put(names[2], tensor(names[2], TensorProto.DataType.INT8, new long[] {n}, new byte[n]));
+        String[] names = {base + "_int8", base + "_int8_scale"};
+        out.initializer(GraphIndex.tensor(names[0], TensorProto.DataType.INT8, new long[] {k, n}, q));
+        out.initializer(GraphIndex.floatTensor(names[1], scale));
         return names;
     }
 
     /** A Gemm's C as the operator's 1-D bias, scaled by beta when beta is not 1 or reshaped when it is {@code [1, n]}. */
-    private static String biasVector(TensorProto c, float beta, int n, Map<String, TensorProto> added) {
+    private static String biasVector(TensorProto c, float beta, int n, InputQuantizer out) {
         if (beta == 1f && c.getDimsCount() == 1) {
             return c.getName();
         }
         String name = c.getName() + "_bias" + (beta == 1f ? "" : "_beta");
-        if (added.containsKey(name) == false) {
-            float[] values = floats(c);
+        if (out.hasInitializer(name) == false) {
+            float[] values = GraphIndex.floats(c);
             for (int j = 0; j < n; j++) {
                 values[j] *= beta;
             }
-            added.put(name, floatTensor(name, values));
+            out.initializer(GraphIndex.floatTensor(name, values));
         }
         return name;
     }
 
-    static float[] floats(TensorProto t) {
-        if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-            throw new ModelLoadException("tensor [" + t.getName()
-                    + "] keeps its data in an external file; int8 quantization needs the weights inside model.onnx");
-        }
-        long count = 1;
-        for (long d : t.getDimsList()) {
-            count *= d;
-        }
-        float[] values = new float[Math.toIntExact(count)];
-        if (t.getRawData().isEmpty() == false) {
-            ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            raw.asFloatBuffer().get(values);
-        } else {
-            for (int i = 0; i < values.length; i++) {
-                values[i] = t.getFloatData(i);
-            }
-        }
-        return values;
-    }
-
-    private static TensorProto tensor(String name, TensorProto.DataType type, long[] dims, byte[] raw) {
-        TensorProto.Builder b = TensorProto.newBuilder()
-                .setName(name)
-                .setDataType(type.getNumber())
-                .setRawData(ByteString.copyFrom(raw));
-        for (long d : dims) {
-            b.addDims(d);
-        }
-        return b.build();
-    }
-
-    private static TensorProto floatTensor(String name, float[] values) {
-        ByteBuffer raw = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        raw.asFloatBuffer().put(values);
-        return tensor(name, TensorProto.DataType.FLOAT, new long[] {values.length}, raw.array());
-    }
-
     /** {@code model}, importing the {@code com.microsoft} operator domain if it did not already. */
     static ModelProto.Builder importingMsDomain(ModelProto.Builder model) {
-        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
-            model.addOpsetImport(
-                    OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
-        }
-        return model;
-    }
-
-    static long intAttr(NodeProto node, String name, long fallback) {
-        for (AttributeProto a : node.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return fallback;
-    }
-
-    static float floatAttr(NodeProto node, String name, float fallback) {
-        for (AttributeProto a : node.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getF();
-            }
-        }
-        return fallback;
+        return GraphIndex.importingMsDomain(model);
     }
 }

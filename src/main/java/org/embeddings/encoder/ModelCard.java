@@ -14,7 +14,7 @@ import java.util.regex.PatternSyntaxException;
  * sentence-transformers files, a folder's {@code card.json}) are merged key by key before parsing, the later
  * layer winning, so that each source can set only what it knows.
  *
- * <p>{@code int8Fp32} (card key {@code int8_fp32}; null for {@link Int8Quantizer#RECIPE}) names, as a regular
+ * <p>{@code int8Fp32} (card key {@code int8_fp32}; null for {@link Int8Quantizer#recipe()}: none) names, as a regular
  * expression over ONNX node names, the weight matmuls the model's int8 form keeps in fp32: a model whose int8 form
  * loses quality with the default recipe carries the one measured for it.
  */
@@ -95,6 +95,12 @@ public record ModelCard(
                 side,
                 string(onnx, "output", "last_hidden_state"),
                 string(json, "int8_fp32", null));
+    }
+
+    /** Row {@code row} of a model's output, pooled and (when the card says so) normalized: one text's vector. */
+    public float[] vector(OnnxModel.Output out, int row) {
+        float[] v = pooling.pool(out.hidden(), out.mask(), row, out.seqLen(), out.dim());
+        return normalize ? Vectors.l2Normalize(v) : v;
     }
 
     /** Deep-merges {@code top} over {@code base}: objects merge key by key, any other value replaces. */

@@ -65,7 +65,19 @@ public final class ModelRegistry implements Closeable {
         this.cards = new CardResolver(folders);
         this.settings = settings;
         this.maxLoadedBytes = maxLoadedBytes;
-        this.int8Files = new Int8ModelFiles(int8Dir, Int8Quantizer.recipe());
+        this.int8Files = new Int8ModelFiles(int8Dir);
+    }
+
+    /** This machine's integer kernels, probed at the first int8 load ({@link IntegerKernels}). */
+    private volatile IntegerKernels kernels;
+
+    private IntegerKernels kernels() {
+        IntegerKernels k = kernels;
+        if (k == null) {
+            k = IntegerKernels.probe(settings.session());
+            kernels = k;
+        }
+        return k;
     }
 
     /** The base model when {@code name} names a derived int8 form: it has the suffix and no folder of its own. */
@@ -121,16 +133,13 @@ public final class ModelRegistry implements Closeable {
             ModelCard card = base.isPresent()
                     ? cards.installed(base.get(), folder).withName(name)
                     : cards.installed(name, folder);
-            Path modelFolder = folder;
             Path onnx = base.isPresent()
                     ? int8Files
                             .file(
                                     name,
                                     folder.resolve(ModelFolders.ONNX_FILE),
-                                    card.int8Fp32(),
-                                    card.poolsFirstTokenOnly(),
-                                    fp32 -> ActivationProbe.measure(
-                                            fp32, card, tokenizerFile(name, modelFolder), settings.session()))
+                                    Int8Quantizer.forCard(card, kernels()),
+                                    Int8ModelFiles.calibrated(card, tokenizerFile(name, folder), settings.session()))
                             .file()
                     : folder.resolve(ModelFolders.ONNX_FILE);
             long size = fileSize(onnx);

@@ -43,8 +43,8 @@ public final class SkipLayerNormFusion {
      * it: it runs the authors' graph as published).
      */
     public static byte[] fuse(byte[] model) {
-        ModelProto m = Int8Quantizer.parse(model, "fuse layer norms");
-        return Int8Quantizer.importingMsDomain(
+        ModelProto m = GraphIndex.parse(model, "fuse layer norms");
+        return GraphIndex.importingMsDomain(
                         m.toBuilder().setGraph(fuse(m.getGraph()).graph()))
                 .build()
                 .toByteArray();
@@ -52,7 +52,7 @@ public final class SkipLayerNormFusion {
 
     /** The caller imports the {@code com.microsoft} domain, which the fused nodes belong to. */
     static Result fuse(GraphProto graph) {
-        Graph g = new Graph(graph);
+        LayerNormGraph g = new LayerNormGraph(graph);
         Map<Integer, NodeProto> replacements = new HashMap<>();
         Set<Integer> removed = new HashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
@@ -66,7 +66,7 @@ public final class SkipLayerNormFusion {
             NodeProto fused = NodeProto.newBuilder()
                     .setName(add.getName() + "_skip_layer_norm")
                     .setOpType("SkipLayerNormalization")
-                    .setDomain(Int8Quantizer.MS_DOMAIN)
+                    .setDomain(GraphIndex.MS_DOMAIN)
                     .addInput(input)
                     .addInput(residual)
                     .addInput(m.gamma())
@@ -107,7 +107,7 @@ public final class SkipLayerNormFusion {
     }
 
     /** For an {@code Add} of two activations one of which is a layer norm's output, that input; else null. */
-    private static String residualOf(NodeProto add, Graph g) {
+    private static String residualOf(NodeProto add, LayerNormGraph g) {
         if (add.getOpType().equals("Add") == false
                 || add.getDomain().isEmpty() == false
                 || add.getInputCount() != 2
@@ -156,8 +156,8 @@ public final class SkipLayerNormFusion {
     private record Match(List<Integer> nodes, int last, String gamma, String beta, float epsilon, String output) {}
 
     /** The source graph's indexes, and the layer norm patterns found through them. */
-    private static final class Graph extends GraphIndex {
-        Graph(GraphProto graph) {
+    private static final class LayerNormGraph extends GraphIndex {
+        LayerNormGraph(GraphProto graph) {
             super(graph);
         }
 
@@ -182,7 +182,7 @@ public final class SkipLayerNormFusion {
                 if (ln.getOpType().equals("LayerNormalization")
                         && ln.getDomain().isEmpty()
                         && ln.getInputCount() == 3
-                        && Int8Quantizer.intAttr(ln, "axis", -1) == -1
+                        && GraphIndex.intAttr(ln, "axis", -1) == -1
                         && isVector(ln.getInput(1))
                         && isVector(ln.getInput(2))
                         && onlyOutputRead(ln)) {
@@ -191,7 +191,7 @@ public final class SkipLayerNormFusion {
                             r.get(0),
                             ln.getInput(1),
                             ln.getInput(2),
-                            Int8Quantizer.floatAttr(ln, "epsilon", 1e-5f),
+                            GraphIndex.floatAttr(ln, "epsilon", 1e-5f),
                             ln.getOutput(0));
                 }
                 return null;
@@ -286,7 +286,7 @@ public final class SkipLayerNormFusion {
             if (mean.getOpType().equals("ReduceMean") == false
                     || mean.getInputCount() != 1
                     || mean.getInput(0).equals(input) == false
-                    || Int8Quantizer.intAttr(mean, "keepdims", 1) != 1) {
+                    || GraphIndex.intAttr(mean, "keepdims", 1) != 1) {
                 return false;
             }
             for (AttributeProto a : mean.getAttributeList()) {

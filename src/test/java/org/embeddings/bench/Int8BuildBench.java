@@ -10,6 +10,7 @@ import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Int8ModelFiles;
 import org.embeddings.encoder.Int8Quantizer;
+import org.embeddings.encoder.IntegerKernels;
 import org.embeddings.encoder.ModelCard;
 import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.ModelRegistry;
@@ -31,6 +32,7 @@ public final class Int8BuildBench {
                 args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "e5-small-v2", "all-minilm-l6-v2");
         Path modelsDir = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         int rounds = Integer.getInteger("bench.rounds", 3);
+        IntegerKernels kernels = IntegerKernels.probe(EncoderSettings.defaults().session());
         System.out.printf(
                 Locale.ROOT,
                 "%n| model | fp32 file MB | int8 file MB | sha256 s | calibrate + rewrite s | fp32 load s | int8 load, empty cache s | int8 load, cached s |%n"
@@ -47,13 +49,15 @@ public final class Int8BuildBench {
                 Path dir = Files.createTempDirectory("int8-build");
                 Path folder = modelsDir.resolve(model);
                 ModelCard card = ModelCard.fromJson(CardCatalog.bundled(model).orElseThrow());
-                Int8ModelFiles.Outcome o = new Int8ModelFiles(dir, Int8Quantizer.recipe())
+                Int8ModelFiles.Outcome o = new Int8ModelFiles(dir)
                         .file(
                                 model,
                                 source,
-                                card.int8Fp32(),
-                                card.poolsFirstTokenOnly(),
-                                fp32 -> Int8RecipeBench.calibrate(folder, fp32));
+                                Int8Quantizer.forCard(card, kernels),
+                                Int8ModelFiles.calibrated(
+                                        card,
+                                        folder.resolve(ModelFolders.TOKENIZER_FILE),
+                                        EncoderSettings.defaults().session()));
                 hash[r] = o.hashNanos() / 1e9;
                 build[r] = o.buildNanos() / 1e9;
                 int8Bytes = Files.size(o.file());

@@ -15,6 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.embeddings.encoder.ActivationProbe;
 import org.embeddings.encoder.ActivationRanges;
+import org.embeddings.encoder.ActivationScales;
 import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
@@ -65,10 +66,11 @@ public final class Int8RecipeBench {
         ModelCard card = ModelCard.fromJson(
                 CardCatalog.bundled(folder.getFileName().toString()).orElseThrow());
         return ActivationProbe.measure(
-                fp32,
-                card,
-                folder.resolve(ModelFolders.TOKENIZER_FILE),
-                EncoderSettings.defaults().session());
+                        fp32,
+                        card,
+                        folder.resolve(ModelFolders.TOKENIZER_FILE),
+                        EncoderSettings.defaults().session())
+                .ranges();
     }
 
     private static int layer(String node) {
@@ -133,25 +135,14 @@ public final class Int8RecipeBench {
                 variants.put(recipe, install(root, model, recipe, SkipLayerNormFusion.fuse(fp32), modelsDir));
                 continue;
             }
-            boolean firstToken = recipe.endsWith(FIRST_TOKEN);
-            String rest = firstToken ? recipe.substring(0, recipe.length() - FIRST_TOKEN.length()) : recipe;
-            boolean smooth = rest.endsWith("-smooth");
-            String base = smooth ? rest.substring(0, rest.length() - "-smooth".length()) : rest;
-            boolean reduceRange = base.endsWith("-7bit");
-            Predicate<WeightMatMul> keep = RECIPES.get(reduceRange ? base.substring(0, base.length() - 5) : base);
-            if (keep == null) {
-                throw new IllegalArgumentException(
-                        "unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
-            }
-            if (smooth && ranges == null) {
+            Parsed p = parse(recipe);
+            if (p.smooth() && ranges == null) {
                 long probe = System.nanoTime();
                 ranges = calibrate(modelsDir.resolve(model), fp32);
                 System.out.printf(Locale.ROOT, "calibrated in %.2f s%n", (System.nanoTime() - probe) / 1e9);
             }
             long start = System.nanoTime();
-            Int8Quantizer quantizer = new Int8Quantizer(keep, reduceRange);
-            Int8Quantizer.Result r = (firstToken ? quantizer.firstTokenOnly() : quantizer)
-                    .quantize(fp32, smooth ? ranges : ActivationRanges.NONE);
+            Int8Quantizer.Result r = p.quantizer().quantize(fp32, p.smooth() ? ranges : ActivationRanges.NONE);
             System.out.printf(
                     Locale.ROOT,
                     "%-16s %d weight matmuls int8, %d fp32, %d biases folded, %d smoothed, %.1f MB, quantized in %.2f s%n",
@@ -244,6 +235,60 @@ public final class Int8RecipeBench {
                         medianRatio(sentenceSeconds.get("fp32"), sentenceSeconds.get(label)));
             }
         }
+    }
+
+    /** A recipe name: a base from {@link #RECIPES} and its suffixes. */
+    record Parsed(Int8Quantizer quantizer, boolean smooth) {}
+
+    /**
+     * Parses {@code base[-7bit][-smooth][-dynamic|-static|-row][-m<margin>][-first-token]}, suffixes in any order:
+     * 7-bit weights, smoothing with the ranges a node measures, how activations are scaled (default: static, as a
+     * node builds), a static range margin, and the first-token cut.
+     */
+    static Parsed parse(String recipe) {
+        String rest = recipe;
+        boolean smooth = false, reduced = false, firstToken = false;
+        ActivationScales scales = ActivationScales.STATIC;
+        float margin = 1f;
+        Predicate<Int8Quantizer.Input> perRow = in -> false;
+        for (boolean more = true; more; ) {
+            more = true;
+            if (rest.endsWith("-smooth")) {
+                smooth = true;
+            } else if (rest.endsWith("-7bit")) {
+                reduced = true;
+            } else if (rest.endsWith(FIRST_TOKEN)) {
+                firstToken = true;
+            } else if (rest.endsWith("-dynamic")) {
+                scales = ActivationScales.DYNAMIC_TENSOR;
+            } else if (rest.endsWith("-static")) {
+                scales = ActivationScales.STATIC;
+            } else if (rest.endsWith("-row")) {
+                scales = ActivationScales.PER_ROW;
+            } else if (rest.endsWith("-rowffn")) { // static, but per-row for the FFN output projection's input
+                perRow = perRow.or(in -> in.width() > in.outputWidth());
+            } else if (rest.endsWith("-rowplain")) { // static, but per-row for every input that is not smoothed
+                perRow = perRow.or(in -> in.smoothed() == false);
+            } else if (rest.endsWith("-rowsmooth")) { // static, but per-row for the smoothed layer norm outputs
+                perRow = perRow.or(Int8Quantizer.Input::smoothed);
+            } else if (rest.matches(".*-m[0-9.]+")) {
+                margin = Float.parseFloat(rest.substring(rest.lastIndexOf("-m") + 2));
+            } else {
+                more = false;
+            }
+            if (more) {
+                String suffix = rest.endsWith(FIRST_TOKEN) ? FIRST_TOKEN : rest.substring(rest.lastIndexOf('-'));
+                rest = rest.substring(0, rest.length() - suffix.length());
+            }
+        }
+        Predicate<WeightMatMul> keep = RECIPES.get(rest);
+        if (keep == null) {
+            throw new IllegalArgumentException("unknown recipe [" + recipe + "], expected one of " + RECIPES.keySet());
+        }
+        Int8Quantizer q =
+                new Int8Quantizer(keep).activations(scales).margin(margin).perRow(perRow);
+        q = reduced ? q.reducedRange() : q;
+        return new Parsed(firstToken ? q.firstTokenOnly() : q, smooth);
     }
 
     static List<String> scifactQueries(Path data) throws Exception {

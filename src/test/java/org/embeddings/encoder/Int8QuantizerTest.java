@@ -32,10 +32,12 @@ import org.junit.Test;
  * The int8 rewrite's edge cases on graphs built here with the same ONNX protobuf classes the quantizer uses, each
  * run through ONNX Runtime before and after the rewrite: a MatMul with a bias Add (folded), a MatMul without bias,
  * a MatMul whose output has a second reader (not folded), a Gemm with {@code transB}, {@code alpha} and
- * {@code beta}, a weight shared by two MatMuls (quantized once), a recipe that keeps a node fp32, and a graph with
- * nothing to quantize. The int8 output must match the fp32 arithmetic done here within the error that per-channel
- * int8 weights and per-tensor uint8 activations allow: at most 2 % of the output's largest magnitude (a transposed,
- * mis-scaled or dropped weight or bias is off by tens of percent).
+ * {@code beta}, a weight shared by two MatMuls (quantized once), a recipe that keeps a node fp32, smoothing, each
+ * way of scaling activations, and a graph with nothing to quantize. The int8 output must match the fp32 arithmetic
+ * done here within the error that per-channel int8 weights and uint8 activations allow: at most 2 % of the output's
+ * largest magnitude (a transposed, mis-scaled or dropped weight or bias is off by tens of percent). Every recipe is
+ * the one this machine's integer kernels take ({@link #forThisMachine}), as a node builds it: the tests hold on CPUs
+ * with VNNI and without.
  */
 public class Int8QuantizerTest {
     static final int K = 16;
@@ -48,6 +50,10 @@ public class Int8QuantizerTest {
     private static final float[] W2 = random(N * N, 0.5f);
     private static final float[] BIAS = random(N, 1f);
     private static final float[] X = random(ROWS * K, 2f);
+    /** The calibrated range of {@code x}: {@link #X} itself, per channel. */
+    private static final ActivationRanges X_RANGES = ranges("x", X);
+
+    private static IntegerKernels kernels;
 
     private static float[] random(int n, float scale) {
         float[] v = new float[n];
@@ -57,20 +63,56 @@ public class Int8QuantizerTest {
         return v;
     }
 
+    /** {@code recipe} as this machine needs it: 7-bit weights where the integer kernels saturate. */
+    static Int8Quantizer forThisMachine(Int8Quantizer recipe) {
+        if (kernels == null) {
+            kernels = IntegerKernels.probe(SessionSettings.defaults());
+        }
+        return kernels == IntegerKernels.SATURATING ? recipe.reducedRange() : recipe;
+    }
+
+    private static Int8Quantizer recipe() {
+        return forThisMachine(Int8Quantizer.recipe());
+    }
+
+    /**
+     * The recipe with static scales for every input: the test graphs' weights are wider than they are tall, which
+     * the node's recipe gives per-row scales ({@link Int8Quantizer#WIDE_INPUTS}).
+     */
+    private static Int8Quantizer staticRecipe() {
+        return recipe().perRow(in -> false);
+    }
+
+    /** The per-channel range of {@code values}, rows of {@link #K}, as the calibration of tensor {@code name}. */
+    private static ActivationRanges ranges(String name, float[] values) {
+        float[] lo = new float[K];
+        float[] hi = new float[K];
+        for (int i = 0; i < values.length; i++) {
+            lo[i % K] = Math.min(lo[i % K], values[i]);
+            hi[i % K] = Math.max(hi[i % K], values[i]);
+        }
+        return new ActivationRanges(Map.of(name, lo), Map.of(name, hi));
+    }
+
     @Test
     public void matMulWithBiasAddBecomesOneIntegerNodeWithTheBiasFolded() throws Exception {
         byte[] fp32 = model(
                 List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "y")),
                 List.of(floats("w", W, K, N), floats("b", BIAS, N)),
                 "y");
-        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        Int8Quantizer.Result r = staticRecipe().quantize(fp32, X_RANGES);
         assertEquals(1, r.quantized());
         assertEquals(1, r.biasesFolded());
         GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
-        assertEquals(List.of("DynamicQuantizeMatMul"), opTypes(g));
-        NodeProto q = g.getNode(0);
+        assertEquals(List.of("QuantizeLinear", "MatMulIntegerToFloat"), opTypes(g));
+        assertEquals(
+                List.of("x", "x_uint8_scale", "x_uint8_zero_point"),
+                g.getNode(0).getInputList());
+        NodeProto q = g.getNode(1);
         assertEquals(Int8Quantizer.MS_DOMAIN, q.getDomain());
-        assertEquals(List.of("x", "w_int8", "w_int8_scale", "w_int8_zero_point", "b"), q.getInputList());
+        assertEquals(
+                List.of("x_uint8", "w_int8", "x_uint8_scale", "w_int8_scale", "x_uint8_zero_point", "", "b"),
+                q.getInputList());
         assertEquals("y", q.getOutput(0));
         TensorProto w = initializer(g, "w_int8");
         assertEquals(TensorProto.DataType.INT8.getNumber(), w.getDataType());
@@ -83,10 +125,10 @@ public class Int8QuantizerTest {
     @Test
     public void matMulWithoutBiasKeepsItsOutput() throws Exception {
         byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", W, K, N)), "y");
-        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        Int8Quantizer.Result r = staticRecipe().quantize(fp32, X_RANGES);
         assertEquals(0, r.biasesFolded());
-        NodeProto q = ModelProto.parseFrom(r.model()).getGraph().getNode(0);
-        assertEquals(4, q.getInputCount());
+        NodeProto q = ModelProto.parseFrom(r.model()).getGraph().getNode(1);
+        assertEquals("no weight zero point, no bias", 5, q.getInputCount());
         assertEquals("y", q.getOutput(0));
         assertClose(reference(X, W, 1f, null, 1f), run(r.model()));
     }
@@ -101,10 +143,10 @@ public class Int8QuantizerTest {
                         node("Add", List.of("hb", "h"), "y")),
                 List.of(floats("w", W, K, N), floats("b", BIAS, N)),
                 "y");
-        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        Int8Quantizer.Result r = staticRecipe().quantize(fp32, X_RANGES);
         assertEquals(0, r.biasesFolded());
         assertEquals(
-                List.of("DynamicQuantizeMatMul", "Add", "Add"),
+                List.of("QuantizeLinear", "MatMulIntegerToFloat", "Add", "Add"),
                 opTypes(ModelProto.parseFrom(r.model()).getGraph()));
         float[] xw = reference(X, W, 1f, null, 1f);
         float[] expected = reference(X, W, 1f, BIAS, 1f);
@@ -132,23 +174,86 @@ public class Int8QuantizerTest {
                         .setF(2f))
                 .build();
         byte[] fp32 = model(List.of(gemm), List.of(floats("wt", wt, N, K), floats("c", BIAS, N)), "y");
-        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
-        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
-        assertEquals(List.of("DynamicQuantizeMatMul"), opTypes(g));
-        assertEquals(
-                List.of((long) K, (long) N), initializer(g, "wt_T_alpha_int8").getDimsList());
         float[] expected = reference(X, W, 0.5f, BIAS, 2f);
         assertClose(expected, run(fp32));
-        assertClose(expected, run(r.model()));
+        for (ActivationScales scales : ActivationScales.values()) {
+            Int8Quantizer.Result r = recipe().activations(scales).quantize(fp32, X_RANGES);
+            GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+            assertEquals(
+                    List.of((long) K, (long) N),
+                    initializer(g, "wt_T_alpha_int8").getDimsList());
+            assertClose(expected, run(r.model()));
+        }
+    }
+
+    /**
+     * The batch test of the three ways to scale activations: rows of very different magnitudes (a short query and a
+     * long passage's tokens share a batch), each row alone and all rows together. Static and per-row scales give
+     * every row the same output alone as batched; per-tensor dynamic scales give the small rows another output in
+     * the batch (this test fails for them), and lose their precision to the large row.
+     */
+    @Test
+    public void staticAndPerRowScalesGiveARowTheSameOutputWhateverItsBatch() throws Exception {
+        float[] x = X.clone();
+        for (int k = 0; k < K; k++) {
+            x[k] *= 30; // row 0 thirty times larger than the others
+        }
+        byte[] fp32 = model(
+                List.of(node("MatMul", List.of("x", "w"), "h"), node("Add", List.of("h", "b"), "y")),
+                List.of(floats("w", W, K, N), floats("b", BIAS, N)),
+                "y");
+        float[] expected = reference(x, W, 1f, BIAS, 1f);
+        java.util.Map<ActivationScales, Float> smallRowsErrors = new java.util.EnumMap<>(ActivationScales.class);
+        for (ActivationScales scales : ActivationScales.values()) {
+            byte[] int8 =
+                    recipe().activations(scales).quantize(fp32, ranges("x", x)).model();
+            float[] batched = run(int8, x, ROWS);
+            float smallRowsError = 0;
+            boolean sameAlone = true;
+            for (int r = 0; r < ROWS; r++) {
+                float[] row = java.util.Arrays.copyOfRange(x, r * K, (r + 1) * K);
+                float[] alone = run(int8, row, 1);
+                float[] inBatch = java.util.Arrays.copyOfRange(batched, r * N, (r + 1) * N);
+                sameAlone &= java.util.Arrays.equals(alone, inBatch);
+                if (r > 0) {
+                    float[] want = java.util.Arrays.copyOfRange(expected, r * N, (r + 1) * N);
+                    smallRowsError = Math.max(smallRowsError, maxError(want, inBatch));
+                }
+            }
+            if (scales == ActivationScales.DYNAMIC_TENSOR) {
+                assertFalse("per-tensor dynamic scales depend on the batch", sameAlone);
+            } else {
+                assertTrue(scales + ": a row's output is the same alone and in the batch", sameAlone);
+            }
+            assertClose(expected, batched);
+            smallRowsErrors.put(scales, smallRowsError);
+        }
+        assertTrue(
+                "per-row scales keep the small rows' precision, which one scale per tensor gives to the large row: "
+                        + smallRowsErrors,
+                smallRowsErrors.get(ActivationScales.PER_ROW) * 3
+                        < smallRowsErrors.get(ActivationScales.DYNAMIC_TENSOR));
+    }
+
+    @Test
+    public void anInputWithoutACalibratedRangeTakesPerRowScales() throws Exception {
+        byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", W, K, N)), "y");
+        Int8Quantizer.Result r = recipe().quantize(fp32, ActivationRanges.NONE);
+        GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
+        assertTrue(opTypes(g).toString(), opTypes(g).contains("ReduceMax"));
+        assertFalse(opTypes(g).toString(), opTypes(g).contains("DynamicQuantizeMatMul"));
+        assertTrue(
+                ModelProto.parseFrom(r.model()).getMetadataProps(0).getValue().contains("per_row_inputs=1"));
+        assertClose(reference(X, W, 1f, null, 1f), run(r.model()));
     }
 
     @Test
     public void cuttingToTheFirstTokenLeavesAGraphWithoutAttentionWhole() throws Exception {
         byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", W, K, N)), "y");
         ModelProto cut = ModelProto.parseFrom(
-                Int8Quantizer.recipe().firstTokenOnly().quantize(fp32).model());
+                recipe().firstTokenOnly().quantize(fp32, X_RANGES).model());
         ModelProto whole =
-                ModelProto.parseFrom(Int8Quantizer.recipe().quantize(fp32).model());
+                ModelProto.parseFrom(recipe().quantize(fp32, X_RANGES).model());
         assertEquals(whole.getGraph(), cut.getGraph());
         assertTrue(
                 cut.getMetadataProps(0).getValue(),
@@ -156,7 +261,7 @@ public class Int8QuantizerTest {
     }
 
     @Test
-    public void aSharedWeightIsQuantizedOnce() throws Exception {
+    public void aSharedWeightAndItsInputAreQuantizedOnce() throws Exception {
         byte[] fp32 = model(
                 List.of(
                         node("MatMul", List.of("x", "w"), "a"),
@@ -165,15 +270,17 @@ public class Int8QuantizerTest {
                         node("Add", List.of("a", "d"), "y")),
                 List.of(floats("w", W, K, N)),
                 "y");
-        Int8Quantizer.Result r = Int8Quantizer.recipe().quantize(fp32);
+        Int8Quantizer.Result r = staticRecipe().quantize(fp32, X_RANGES);
         assertEquals(2, r.quantized());
         GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
         long int8Tensors = g.getInitializerList().stream()
                 .filter(t -> t.getDataType() == TensorProto.DataType.INT8.getNumber())
                 .count();
-        assertEquals("one int8 matrix and one zero-point vector", 2, int8Tensors);
-        assertEquals("w_int8", g.getNode(0).getInput(1));
+        assertEquals("one int8 matrix", 1, int8Tensors);
+        assertEquals(
+                List.of("QuantizeLinear", "MatMulIntegerToFloat", "MatMulIntegerToFloat", "Sub", "Add"), opTypes(g));
         assertEquals("w_int8", g.getNode(1).getInput(1));
+        assertEquals("w_int8", g.getNode(2).getInput(1));
         assertClose(reference(X, W, 1f, null, 1f), run(r.model()));
     }
 
@@ -183,14 +290,48 @@ public class Int8QuantizerTest {
                 List.of(node("MatMul", List.of("x", "w"), "h"), node("MatMul", List.of("h", "w2"), "y")),
                 List.of(floats("w", W, K, N), floats("w2", W2, N, N)),
                 "y");
-        Int8Quantizer.Result r = new Int8Quantizer(w -> w.index() == 1).quantize(fp32);
+        Int8Quantizer.Result r =
+                forThisMachine(new Int8Quantizer(w -> w.index() == 1)).quantize(fp32, X_RANGES);
         assertEquals(1, r.quantized());
         assertEquals(1, r.keptFp32());
         GraphProto g = ModelProto.parseFrom(r.model()).getGraph();
-        assertEquals(List.of("DynamicQuantizeMatMul", "MatMul"), opTypes(g));
+        assertEquals(List.of("QuantizeLinear", "MatMulIntegerToFloat", "MatMul"), opTypes(g));
         assertTrue(hasInitializer(g, "w2"));
         assertFalse(hasInitializer(g, "w"));
         assertClose(run(fp32), run(r.model()));
+    }
+
+    /** Where the integer kernels saturate, a recipe with full-range weights really is wrong: the probe is right. */
+    @Test
+    public void fullRangeWeightsAreExactWhereTheKernelsSayAndWrongWhereTheySaturate() throws Exception {
+        // large activations times large weights: every pair of products past 16 bits
+        float[] x = new float[ROWS * K];
+        float[] w = new float[K * N];
+        java.util.Arrays.fill(x, 3f);
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i % 2 == 0 ? 1f : 0.999f;
+        }
+        byte[] fp32 = model(List.of(node("MatMul", List.of("x", "w"), "y")), List.of(floats("w", w, K, N)), "y");
+        float[] expected = reference(x, w, 1f, null, 1f);
+        float fullError = maxError(
+                expected,
+                run(Int8Quantizer.recipe().quantize(fp32, ranges("x", x)).model(), x));
+        float reducedError = maxError(
+                expected,
+                run(
+                        Int8Quantizer.recipe()
+                                .reducedRange()
+                                .quantize(fp32, ranges("x", x))
+                                .model(),
+                        x));
+        float bound = 0.02f * maxAbs(expected);
+        assertTrue("7-bit weights are right on every CPU: " + reducedError, reducedError < bound);
+        forThisMachine(Int8Quantizer.recipe());
+        if (kernels == IntegerKernels.EXACT) {
+            assertTrue("full-range weights on exact kernels: " + fullError, fullError < bound);
+        } else {
+            assertTrue("full-range weights on saturating kernels are wrong: " + fullError, fullError > bound);
+        }
     }
 
     @Test
@@ -234,17 +375,22 @@ public class Int8QuantizerTest {
             sum[i] = W[i] + w3[i] + w4[i];
         }
         float[] expected = reference(x, sum, 1f, null, 1f);
-        float[] xMax = new float[K];
-        for (int i = 0; i < x.length; i++) {
-            xMax[i % K] = Math.max(xMax[i % K], Math.abs(x[i]));
-        }
-        ActivationRanges ranges = new ActivationRanges(Map.of("n", xMax));
-        Int8Quantizer keepC = new Int8Quantizer(w -> w.node().equals("MatMul_c"));
+        ActivationRanges ranges = ranges("n", x);
+        Int8Quantizer keepC = forThisMachine(new Int8Quantizer(w -> w.node().equals("MatMul_c")));
 
-        Int8Quantizer.Result plain = keepC.quantize(fp32);
-        Int8Quantizer.Result smoothed = keepC.quantize(fp32, ranges);
+        // the same scales both ways (one per tensor, from the values themselves), with and without smoothing
+        Int8Quantizer dynamic = keepC.activations(ActivationScales.DYNAMIC_TENSOR);
+        Int8Quantizer.Result plain = dynamic.quantize(fp32);
+        Int8Quantizer.Result smoothedDynamic = dynamic.quantize(fp32, ranges);
         assertEquals(0, plain.smoothed());
-        assertEquals(2, smoothed.smoothed());
+        assertEquals(2, smoothedDynamic.smoothed());
+        float plainError = maxError(expected, run(plain.model(), x));
+        float smoothedError = maxError(expected, run(smoothedDynamic.model(), x));
+        assertTrue(
+                "smoothing must at least halve the error: " + smoothedError + " against " + plainError,
+                smoothedError < plainError / 2);
+
+        Int8Quantizer.Result smoothed = keepC.quantize(fp32, ranges);
         GraphProto g = ModelProto.parseFrom(smoothed.model()).getGraph();
         assertEquals(
                 List.of(
@@ -252,8 +398,9 @@ public class Int8QuantizerTest {
                         "Mul",
                         "Add",
                         "Mul",
-                        "DynamicQuantizeMatMul",
-                        "DynamicQuantizeMatMul",
+                        "QuantizeLinear",
+                        "MatMulIntegerToFloat",
+                        "MatMulIntegerToFloat",
                         "MatMul",
                         "Add",
                         "Add"),
@@ -262,15 +409,11 @@ public class Int8QuantizerTest {
                 "one n / s for both quantized readers",
                 List.of("n", "n_smoothed_inverse_scale"),
                 g.getNode(3).getInputList());
-        assertEquals("n_smoothed", g.getNode(4).getInput(0));
-        assertEquals("n_smoothed", g.getNode(5).getInput(0));
-        assertEquals("the fp32 reader reads n itself", "n", g.getNode(6).getInput(0));
+        assertEquals("quantized once, from n / s", "n_smoothed", g.getNode(4).getInput(0));
+        assertEquals("n_smoothed_uint8", g.getNode(5).getInput(0));
+        assertEquals("n_smoothed_uint8", g.getNode(6).getInput(0));
+        assertEquals("the fp32 reader reads n itself", "n", g.getNode(7).getInput(0));
         assertClose(expected, run(smoothed.model(), x));
-        float plainError = maxError(expected, run(plain.model(), x));
-        float smoothedError = maxError(expected, run(smoothed.model(), x));
-        assertTrue(
-                "smoothing must at least halve the error: " + smoothedError + " against " + plainError,
-                smoothedError < plainError / 2);
 
         // the same matmuls reading x itself, not a layer norm's output: not smoothed, whatever the ranges say
         byte[] direct = model(
@@ -281,9 +424,7 @@ public class Int8QuantizerTest {
                         .toList(),
                 weights.subList(0, 3),
                 "y");
-        assertEquals(
-                0,
-                keepC.quantize(direct, new ActivationRanges(Map.of("x", xMax))).smoothed());
+        assertEquals(0, keepC.quantize(direct, ranges("x", x)).smoothed());
     }
 
     @Test
@@ -293,14 +434,13 @@ public class Int8QuantizerTest {
                 List.of(node("Transpose", List.of("x"), "xt"), node("MatMul", List.of("x", "xt"), "y")),
                 List.of(),
                 "y");
-        InvalidInputException e = assertThrows(
-                InvalidInputException.class, () -> Int8Quantizer.recipe().quantize(fp32));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> recipe().quantize(fp32));
         assertTrue(e.getMessage(), e.getMessage().contains("nothing to quantize"));
     }
 
     @Test
     public void notAnOnnxModelIsALoadError() {
-        assertThrows(ModelLoadException.class, () -> Int8Quantizer.recipe().quantize(new byte[] {1, 2, 3, 4, 5, 6, 7}));
+        assertThrows(ModelLoadException.class, () -> recipe().quantize(new byte[] {1, 2, 3, 4, 5, 6, 7}));
     }
 
     // ---- graphs
@@ -384,8 +524,9 @@ public class Int8QuantizerTest {
 
     /** alpha * x W + beta * bias, with W as [K, N]. */
     private static float[] reference(float[] x, float[] w, float alpha, float[] bias, float beta) {
-        float[] y = new float[ROWS * N];
-        for (int r = 0; r < ROWS; r++) {
+        int rows = x.length / K;
+        float[] y = new float[rows * N];
+        for (int r = 0; r < rows; r++) {
             for (int n = 0; n < N; n++) {
                 double sum = 0;
                 for (int k = 0; k < K; k++) {
@@ -403,15 +544,28 @@ public class Int8QuantizerTest {
 
     /** Runs {@code model} on {@code input} as {@code x [ROWS, K]}; its first output, flat. */
     static float[] run(byte[] model, float[] input) throws Exception {
+        return run(model, input, ROWS);
+    }
+
+    /** Runs {@code model} on {@code input} as {@code x [rows, K]}; its first output, flat. */
+    static float[] run(byte[] model, float[] input, int rows) throws Exception {
         OrtEnvironment env = NativeLibraries.ortEnvironment();
         try (OrtSession session = env.createSession(model, new OrtSession.SessionOptions());
-                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {ROWS, K});
+                OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), new long[] {rows, K});
                 OrtSession.Result result = session.run(Map.of("x", x))) {
             FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
             float[] y = new float[out.remaining()];
             out.get(y);
             return y;
         }
+    }
+
+    private static float maxAbs(float[] values) {
+        float max = 0;
+        for (float v : values) {
+            max = Math.max(max, Math.abs(v));
+        }
+        return max;
     }
 
     private static float maxError(float[] expected, float[] actual) {

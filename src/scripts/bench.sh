@@ -11,6 +11,8 @@
 #   bench.sh int8-build [MODEL...]              what building <name>-int8 costs at load, and whether its cache pays
 #   bench.sh int8 [MODEL] [DOCS] [SENTENCES] [ROUNDS]  a real node, one run: -int8 vs fp32 docs/s through _bulk + embed
 #                                               on SciFact documents and texts/s on STSB sentences, interleaved rounds
+#   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one
+#                                               query alone, 32 sentences, 8 documents
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +31,7 @@ case "$what" in
   int8) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8SpeedBench "$@" ;;
   int8-build) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8BuildBench "$@" ;;
   int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
+  op-profile) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.OpProfileBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;

@@ -5,6 +5,9 @@
 #   eval.sh sts-encoder MODEL...        the same through the in-process encoder, no node
 #   eval.sh int8 [MODEL...]             fp32, -int8 and -q side by side through a real node: SciFact nDCG@10 (exact),
 #                                       int8 queries on fp32 documents, STS Spearman, per-text cosine to fp32
+#   eval.sh int8-quality [MODEL...]     the int8 quality lines through a real node: STSB, STSB-normalized,
+#                                       SciFact-titles and STSB-paraphrases at 1, 64 and 1,000 texts per embed call,
+#                                       SciFact through _bulk at 100 and 1,000 documents per bulk, against fp32
 #   eval.sh longdocs [MODEL...]         long documents (SciFact abstracts four to a document) and SciFact itself
 #                                       through a real node: whole-document vector vs passages vs BM25 vs fusion
 #                                       (docs/passages.md); -Deval.sets=longdocs|scifact, -Deval.chunking='{...}'
@@ -19,12 +22,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: eval.sh scifact|longdocs|sts|sts-encoder|int8|sweep MODEL...}; shift
-case "$what" in scifact|longdocs|sts|int8) ensure_built ;; esac
+case "$what" in scifact|longdocs|sts|int8|int8-quality) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props eval-nodes))
 case "$what" in
   scifact) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactEval "$@" ;;
   sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;
+  int8-quality) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8QualityEval "$@" ;;
   int8) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8Eval "$@" ;;
   longdocs) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.LongDocsEval "$@" ;;
   sweep) exec java ${EVAL_OPTS:--Xmx6g} "${props[@]}" -cp "$cp" org.embeddings.eval.PassageSweep "$@" ;;

@@ -53,9 +53,12 @@ mvn_build() {
 }
 plugin_zip() { echo "$BUILD_DIR/releases/embeddings-$EMBEDDINGS_VERSION-os$OPENSEARCH_VERSION.zip"; }
 distribution() { echo "$BUILD_DIR/opensearch-dist/opensearch-$OPENSEARCH_VERSION"; }
-# Builds the plugin zip and unpacks the distribution unless both are there.
+# Builds the plugin zip and unpacks the distribution unless both are there and the zip is newer than every source
+# it is built from (so that an evaluation or benchmark never measures a stale plugin).
 ensure_built() {
-  if [ ! -f "$(plugin_zip)" ] || [ ! -d "$(distribution)" ]; then
+  local zip; zip=$(plugin_zip)
+  if [ ! -f "$zip" ] || [ ! -d "$(distribution)" ] \
+     || [ -n "$(find "$EMBEDDINGS_ROOT/src/main" "$EMBEDDINGS_ROOT/models" "$EMBEDDINGS_ROOT/pom.xml" -newer "$zip" -print -quit)" ]; then
     echo "== building the plugin for OpenSearch $OPENSEARCH_VERSION (JDK: $JAVA_HOME)" >&2
     mvn_build -q verify -DskipTests
   fi

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.embeddings.it.RecipeReference;
+import org.embeddings.it.TestTexts;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -49,32 +50,11 @@ public class Int8BatchInvarianceTest {
         }
     }
 
-    /** Texts of one to about 300 words, from a vocabulary of common and rare words, numbers and punctuation. */
-    static List<String> texts(int count, long seed) {
-        String[] words = ("the of and to in is was for on that with as by at from protein cell cells gene study "
-                        + "patients cancer risk increased reduced treatment mice expression human clinical results "
-                        + "association significant levels blood brain disease infection virus immune response "
-                        + "receptor pathway 2019 3.5 % ( ) , . ; : - mitochondrial phosphorylation glycosylated "
-                        + "überraschend naïve café Zürich 東京 données vitamin D3 p53 IL-6 TNF-α CRISPR/Cas9 why how what")
-                .split(" ");
-        Random random = new Random(seed);
-        List<String> texts = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            int length = 1 + (int) Math.min(300, Math.exp(random.nextDouble() * Math.log(300)));
-            StringBuilder text = new StringBuilder();
-            for (int w = 0; w < length; w++) {
-                text.append(w == 0 ? "" : " ").append(words[random.nextInt(words.length)]);
-            }
-            texts.add(text.toString());
-        }
-        return texts;
-    }
-
     private static void assertBatchInvariant(String model) {
         Encoder encoder = registry.encoder(model);
-        List<String> texts = texts(64, 1);
+        List<String> texts = TestTexts.varied(64, 1);
         float[][] batched = encoder.encode(texts, Role.PASSAGE);
-        List<String> mixed = new ArrayList<>(texts(500, 2));
+        List<String> mixed = new ArrayList<>(TestTexts.varied(500, 2));
         mixed.addAll(texts);
         Collections.shuffle(mixed, new Random(3));
         float[][] amongOthers = encoder.encode(mixed, Role.PASSAGE);

@@ -24,6 +24,14 @@ public final class PerFieldVectorsCodec extends FilterCodec {
      * @param formats the format of a field by name, or null to keep the delegate's format for it
      */
     public PerFieldVectorsCodec(Codec delegate, Function<String, VectorFormat> formats) {
+        this(delegate, formats, MergeWorkers.SINGLE);
+    }
+
+    /**
+     * @param formats the format of a field by name, or null to keep the delegate's format for it
+     * @param workers how the graphs of the fields {@code formats} names are built when segments merge
+     */
+    public PerFieldVectorsCodec(Codec delegate, Function<String, VectorFormat> formats, MergeWorkers workers) {
         super(delegate.getName(), delegate);
         KnnVectorsFormat fallback = delegate.knnVectorsFormat();
         Map<VectorFormat, KnnVectorsFormat> instances = new ConcurrentHashMap<>();
@@ -33,7 +41,7 @@ public final class PerFieldVectorsCodec extends FilterCodec {
                 VectorFormat format = formats.apply(field);
                 if (format != null) {
                     // one instance per distinct format: fields alike then share one writer and its files
-                    return instances.computeIfAbsent(format, VectorFormat::newFormat);
+                    return instances.computeIfAbsent(format, f -> f.newFormat(workers));
                 }
                 return fallback instanceof PerFieldKnnVectorsFormat perField
                         ? perField.getKnnVectorsFormatForField(field)

@@ -50,17 +50,30 @@ public record VectorFormat(boolean graph, Quantization quantization, int m, int 
         return equals(DEFAULT);
     }
 
-    /** A new format instance; callers keep one per distinct value, so that fields alike share their files. */
+    /** A new format instance, merging on one thread; callers keep one per distinct value. */
     public KnnVectorsFormat newFormat() {
+        return newFormat(MergeWorkers.SINGLE);
+    }
+
+    /**
+     * A new format instance whose merges build a graph with {@code workers}; callers keep one per distinct value, so
+     * that fields alike share their files. The workers are not recorded in the segment: they only change how a
+     * merge builds the graph, not what any reader needs.
+     */
+    public KnnVectorsFormat newFormat(MergeWorkers workers) {
+        int threads = graph ? workers.count() : 1;
+        ExecutorService executor = graph ? workers.executorOrNull() : null;
         if (quantization == Quantization.NONE) {
             return graph
-                    ? new Lucene99HnswVectorsFormat(m, efConstruction)
+                    ? new Lucene99HnswVectorsFormat(m, efConstruction, threads, executor)
                     : new Lucene99HnswVectorsFormat(m, efConstruction, 1, null, NEVER_A_GRAPH);
         }
         return QuantizedFormats.create(
                 quantization.luceneEncoding(),
                 m,
                 efConstruction,
+                threads,
+                executor,
                 graph ? Lucene99HnswVectorsFormat.HNSW_GRAPH_THRESHOLD : NEVER_A_GRAPH);
     }
 
@@ -69,11 +82,17 @@ public record VectorFormat(boolean graph, Quantization quantization, int m, int 
         private static final Constructor<Lucene104HnswScalarQuantizedVectorsFormat> CONSTRUCTOR = constructor();
 
         @SuppressWarnings({"unchecked", "rawtypes"})
-        static KnnVectorsFormat create(String encoding, int m, int efConstruction, int tinySegmentsThreshold) {
+        static KnnVectorsFormat create(
+                String encoding,
+                int m,
+                int efConstruction,
+                int mergeWorkers,
+                ExecutorService executor,
+                int tinySegmentsThreshold) {
             Class<? extends Enum> type = (Class<? extends Enum>) CONSTRUCTOR.getParameterTypes()[0];
             try {
                 return CONSTRUCTOR.newInstance(
-                        Enum.valueOf(type, encoding), m, efConstruction, 1, null, tinySegmentsThreshold);
+                        Enum.valueOf(type, encoding), m, efConstruction, mergeWorkers, executor, tinySegmentsThreshold);
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(
                         "cannot create Lucene's scalar-quantized HNSW format with encoding [" + encoding + "]", e);

@@ -74,6 +74,7 @@ import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
 import org.opensearch.threadpool.ExecutorBuilder;
 import org.opensearch.threadpool.FixedExecutorBuilder;
+import org.opensearch.threadpool.ScalingExecutorBuilder;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
@@ -89,6 +90,9 @@ public final class EmbeddingsPlugin extends Plugin
     public static final String MODELS_DIR = "embeddings/models";
     /** Directory under the node's data path where the int8 files of derived {@code <name>-int8} models are kept. */
     public static final String INT8_DIR = "embeddings/int8";
+
+    /** The pool where HNSW merge workers beyond the merging thread run ({@link VectorCodecService#MERGE_WORKERS}). */
+    public static final String MERGE_POOL = "embeddings_merge";
 
     /** ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors. */
     public static final Setting<Integer> INTRA_OP_THREADS =
@@ -169,7 +173,8 @@ public final class EmbeddingsPlugin extends Plugin
                 QUERY_TIMEOUT,
                 MAX_LOADED_BYTES,
                 PRELOAD,
-                NEURAL_QUERY);
+                NEURAL_QUERY,
+                VectorCodecService.MERGE_WORKERS);
     }
 
     @Override
@@ -184,7 +189,13 @@ public final class EmbeddingsPlugin extends Plugin
                         1000,
                         "thread_pool." + InferenceService.DOCUMENT_POOL),
                 new FixedExecutorBuilder(
-                        settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL));
+                        settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL),
+                new ScalingExecutorBuilder(
+                        MERGE_POOL,
+                        0,
+                        OpenSearchExecutors.allocatedProcessors(settings),
+                        TimeValue.timeValueMinutes(5),
+                        "thread_pool." + MERGE_POOL));
     }
 
     @Override
@@ -270,7 +281,10 @@ public final class EmbeddingsPlugin extends Plugin
     @Override
     public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
         return VectorCodecService.suppliesCodecFor(indexSettings.getSettings())
-                ? Optional.of(VectorCodecService::new)
+                ? Optional.of(config -> new VectorCodecService(
+                        config,
+                        EmbeddingFieldMapper::vectorFormat,
+                        threadPool.get().executor(MERGE_POOL)))
                 : Optional.empty();
     }
 

@@ -203,6 +203,85 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         return Arrays.stream(r.getHits().getHits()).map(SearchHit::getId).toList();
     }
 
+    /** Tasks the plugin's merge pool has completed on this node. */
+    private long mergePoolTasks() {
+        return java.util.stream.StreamSupport.stream(
+                        getInstanceFromNode(org.opensearch.threadpool.ThreadPool.class)
+                                .stats()
+                                .spliterator(),
+                        false)
+                .filter(s -> s.getName().equals(EmbeddingsPlugin.MERGE_POOL))
+                .mapToLong(org.opensearch.threadpool.ThreadPoolStats.Stats::getCompleted)
+                .sum();
+    }
+
+    /**
+     * {@code index.embeddings.merge_workers}: a force-merge builds each graph with that many workers on the plugin's
+     * merge pool (its completed tasks grow; with the default of 1, Lucene merges on the merging thread and the pool
+     * stays idle), for a default field and a quantized one alike, and the merged graphs find the same neighbours.
+     */
+    public void testMergeWorkersBuildTheGraphsOnThePluginsPool() throws Exception {
+        for (int workers : new int[] {1, 2}) {
+            String index = "merged-" + workers;
+            client().admin()
+                    .indices()
+                    .prepareCreate(index)
+                    .setSettings(Settings.builder()
+                            .put("index.number_of_shards", 1)
+                            .put("index.refresh_interval", "-1")
+                            .put("index.embeddings.merge_workers", workers))
+                    .setMapping("{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": " + DIMS
+                            + "}, \"q\": {\"type\": \"embedding\", \"dims\": " + DIMS
+                            + ", \"index_options\": {\"quantization\": \"int8\"}}}}")
+                    .get();
+            float[][] docs = clustered(new Random(31), DOCS);
+            for (int from = 0; from < DOCS; from += DOCS / 2) {
+                BulkRequestBuilder bulk = client().prepareBulk(index);
+                for (int i = from; i < from + DOCS / 2; i++) {
+                    bulk.add(client().prepareIndex(index)
+                            .setId(Integer.toString(i))
+                            .setSource(Map.of("v", docs[i], "q", docs[i])));
+                }
+                assertFalse(bulk.get().hasFailures());
+                client().admin().indices().prepareRefresh(index).get();
+            }
+            long before = mergePoolTasks();
+            client().admin()
+                    .indices()
+                    .prepareForceMerge(index)
+                    .setMaxNumSegments(1)
+                    .get();
+            client().admin().indices().prepareRefresh(index).get();
+            long tasks = mergePoolTasks() - before;
+            if (workers == 1) {
+                assertEquals("one worker merges on the merging thread", 0, tasks);
+            } else {
+                assertTrue("the merge ran workers on the plugin's pool: " + tasks, tasks > 0);
+            }
+            for (String field : List.of("v", "q")) {
+                int found = 0;
+                for (int probe = 0; probe < 20; probe++) {
+                    float[] query = docs[probe * 37];
+                    String json = "{\"embed_knn\": {\"" + field + "\": {\"query_vector\": " + vectorJson(query)
+                            + ", \"k\": 10}}}";
+                    List<String> hits = ids(client().prepareSearch(index)
+                            .setSize(10)
+                            .setQuery(QueryBuilders.wrapperQuery(json))
+                            .get());
+                    List<String> exact = IntStream.range(0, DOCS)
+                            .boxed()
+                            .sorted(Comparator.comparingDouble(
+                                    (Integer i) -> -VectorSimilarityFunction.COSINE.compare(query, docs[i])))
+                            .limit(10)
+                            .map(String::valueOf)
+                            .toList();
+                    found += (int) hits.stream().filter(exact::contains).count();
+                }
+                assertTrue(index + " " + field + " recall@10 " + found / 200.0, found >= 180);
+            }
+        }
+    }
+
     /** One index for every check that needs it: the test framework deletes all indices after each test. */
     public void testEveryOptionEndToEnd() throws Exception {
         createFormatsIndex();

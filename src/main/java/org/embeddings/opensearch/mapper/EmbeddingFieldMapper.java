@@ -41,6 +41,11 @@ import org.opensearch.search.lookup.SearchLookup;
  * {@code dims} is accepted where the model is unknown, and checked against the model's card where it is known.
  */
 public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
+    /** The vector format of an {@code embedding} field's type; null for any other field (or none). */
+    public static VectorFormat vectorFormat(MappedFieldType type) {
+        return type instanceof EmbeddingFieldType embedding ? embedding.indexOptions() : null;
+    }
+
     public static final String CONTENT_TYPE = "embedding";
     /** Lucene's HNSW format refuses vectors above this many dimensions; refuse them at mapping time instead. */
     public static final int MAX_DIMS = 1024;

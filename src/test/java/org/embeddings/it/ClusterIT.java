@@ -15,17 +15,15 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
-import org.junit.FixMethodOrder;
 import org.junit.Test;
-import org.junit.runners.MethodSorters;
 
 /**
  * A 3-node cluster of real OpenSearch processes on loopback ({@code src/scripts/cluster.sh}), each with the plugin
  * and its bundled model: documents bulk-ingested through every node, queries answered identically by every node,
  * statistics gathered from all three, models preloaded where configured, and a node killed during ingest without
- * the loss of any acknowledged document. Tests run in name order: the last one takes a node away.
+ * the loss of any acknowledged document. The steps share one cluster and run in the order {@link #aThreeNodeCluster}
+ * calls them: the last takes a node away.
  */
-@FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class ClusterIT {
     private static final int BASE = RealNode.port(20);
     private static final String[] TOPICS = {
@@ -66,8 +64,17 @@ public class ClusterIT {
                 + TOPICS[i % TOPICS.length] + ", written for reader " + (i * 7 % 13) + ".\"}";
     }
 
+    /** The cluster's checks in order: each leaves the cluster as the next expects it, the last kills a node. */
     @Test
-    public void t0ModelsArePreloadedWhenConfigured() throws Exception {
+    public void aThreeNodeCluster() throws Exception {
+        modelsArePreloadedWhenConfigured();
+        ingestThroughAnyNodeAndQueryFromAnyNodeIdentically();
+        aCustomModelOnSomeNodesAndABrokenOne();
+        everyVectorFormatSurvivesShardRelocation();
+        killingANodeDuringIngestLosesNoAcknowledgedDocument();
+    }
+
+    private void modelsArePreloadedWhenConfigured() throws Exception {
         for (RealNode node : nodes) {
             boolean loaded = false;
             for (int i = 0; i < 120 && loaded == false; i++) {
@@ -84,8 +91,7 @@ public class ClusterIT {
         }
     }
 
-    @Test
-    public void t1IngestThroughAnyNodeAndQueryFromAnyNodeIdentically() throws Exception {
+    private void ingestThroughAnyNodeAndQueryFromAnyNodeIdentically() throws Exception {
         RealNode first = nodes.get(0);
         assertOk(first.call("PUT", "/notes", """
             {"settings": {"number_of_shards": 3, "number_of_replicas": 1},
@@ -190,8 +196,7 @@ public class ClusterIT {
         throw new AssertionError("no node besides the manager " + manager);
     }
 
-    @Test
-    public void t1bACustomModelOnSomeNodesAndABrokenOne() throws Exception {
+    private void aCustomModelOnSomeNodesAndABrokenOne() throws Exception {
         Path models = Path.of(System.getProperty("embeddings.test.models"));
         int lacking = aNodeThatIsNotTheManager();
         for (int i = 0; i < nodes.size(); i++) {
@@ -304,8 +309,7 @@ public class ClusterIT {
         assertFalse(listed.getAsJsonObject("custom-e5").get("broken").getAsBoolean());
     }
 
-    @Test
-    public void t1zEveryVectorFormatSurvivesShardRelocation() throws Exception {
+    private void everyVectorFormatSurvivesShardRelocation() throws Exception {
         RealNode first = nodes.get(0);
         VectorOptionsWorkload workload = new VectorOptionsWorkload();
         workload.createIndex(first, "formats", 1, 0);
@@ -346,8 +350,7 @@ public class ClusterIT {
                 : "";
     }
 
-    @Test
-    public void t2KillingANodeDuringIngestLosesNoAcknowledgedDocument() throws Exception {
+    private void killingANodeDuringIngestLosesNoAcknowledgedDocument() throws Exception {
         RealNode first = nodes.get(0);
         assertOk(first.call("PUT", "/replicated", """
             {"settings": {"number_of_shards": 3, "number_of_replicas": 1},

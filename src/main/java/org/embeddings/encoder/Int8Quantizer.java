@@ -90,8 +90,6 @@ public final class Int8Quantizer {
     private final Predicate<Input> perRow;
     /** Names what the predicates choose, for {@link #key()}: {@code custom} where a caller passed its own. */
     private final String keeps, perRowInputs;
-    /** Whether attention blocks become one {@code MultiHeadAttention} each ({@link AttentionFusion}). */
-    private final boolean fuseAttention;
 
     /**
      * A quantized matmul input, as a recipe's choice between static and per-row scales sees it: whether it is a
@@ -110,7 +108,7 @@ public final class Int8Quantizer {
      * everywhere.
      */
     public Int8Quantizer(Predicate<WeightMatMul> keepFp32) {
-        this(keepFp32, "custom", FULL_RANGE, false, ActivationScales.STATIC, 1f, in -> false, "none", false);
+        this(keepFp32, "custom", FULL_RANGE, false, ActivationScales.STATIC, 1f, in -> false, "none");
     }
 
     private Int8Quantizer(
@@ -121,9 +119,7 @@ public final class Int8Quantizer {
             ActivationScales activations,
             float margin,
             Predicate<Input> perRow,
-            String perRowInputs,
-            boolean fuseAttention) {
-        this.fuseAttention = fuseAttention;
+            String perRowInputs) {
         this.keepFp32 = keepFp32;
         this.keeps = keeps;
         this.perRowInputs = perRowInputs;
@@ -141,7 +137,7 @@ public final class Int8Quantizer {
      */
     public static Int8Quantizer recipe() {
         return new Int8Quantizer(
-                w -> false, "all", FULL_RANGE, false, ActivationScales.STATIC, 1f, WIDE_INPUTS, "wide", false);
+                w -> false, "all", FULL_RANGE, false, ActivationScales.STATIC, 1f, WIDE_INPUTS, "wide");
     }
 
     /** {@link #recipe()}, except that the weight matmuls whose node names {@code fp32NodePattern} finds stay fp32. */
@@ -157,8 +153,7 @@ public final class Int8Quantizer {
                 ActivationScales.STATIC,
                 1f,
                 WIDE_INPUTS,
-                "wide",
-                false);
+                "wide");
     }
 
     /**
@@ -178,8 +173,7 @@ public final class Int8Quantizer {
      * padding): the last layer is also cut down to that position ({@link FirstTokenPruning}).
      */
     public Int8Quantizer firstTokenOnly() {
-        return new Int8Quantizer(
-                keepFp32, keeps, maxLevel, true, activations, margin, perRow, perRowInputs, fuseAttention);
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, true, activations, margin, perRow, perRowInputs);
     }
 
     /**
@@ -188,21 +182,12 @@ public final class Int8Quantizer {
      */
     public Int8Quantizer reducedRange() {
         return new Int8Quantizer(
-                keepFp32,
-                keeps,
-                REDUCED_RANGE,
-                firstTokenOnly,
-                activations,
-                margin,
-                perRow,
-                perRowInputs,
-                fuseAttention);
+                keepFp32, keeps, REDUCED_RANGE, firstTokenOnly, activations, margin, perRow, perRowInputs);
     }
 
     /** This recipe with its inputs quantized as {@code scales} says. */
     public Int8Quantizer activations(ActivationScales scales) {
-        return new Int8Quantizer(
-                keepFp32, keeps, maxLevel, firstTokenOnly, scales, margin, perRow, perRowInputs, fuseAttention);
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, scales, margin, perRow, perRowInputs);
     }
 
     /** This recipe with static ranges widened by {@code factor} (1: the calibrated range itself). */
@@ -210,20 +195,12 @@ public final class Int8Quantizer {
         if ((factor >= 1f) == false) {
             throw new IllegalArgumentException("a static range margin must be at least 1, got " + factor);
         }
-        return new Int8Quantizer(
-                keepFp32, keeps, maxLevel, firstTokenOnly, activations, factor, perRow, perRowInputs, fuseAttention);
-    }
-
-    /** This recipe with each attention block fused into one operator ({@link AttentionFusion}). */
-    public Int8Quantizer fusedAttention() {
-        return new Int8Quantizer(
-                keepFp32, keeps, maxLevel, firstTokenOnly, activations, margin, perRow, perRowInputs, true);
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, activations, factor, perRow, perRowInputs);
     }
 
     /** This recipe with per-row scales for the inputs {@code inputs} names, when its scales are static. */
     public Int8Quantizer perRow(Predicate<Input> inputs) {
-        return new Int8Quantizer(
-                keepFp32, keeps, maxLevel, firstTokenOnly, activations, margin, inputs, "custom", fuseAttention);
+        return new Int8Quantizer(keepFp32, keeps, maxLevel, firstTokenOnly, activations, margin, inputs, "custom");
     }
 
     /** Whether the weights are 7-bit ({@link #reducedRange()}). */
@@ -242,7 +219,7 @@ public final class Int8Quantizer {
             case STATIC -> "static" + (margin == 1f ? "" : "-m" + margin) + "-row-" + perRowInputs;
             case PER_ROW -> "row";
         };
-        return keeps + "-" + scales + (maxLevel == REDUCED_RANGE ? "-w7" : "-w8") + (fuseAttention ? "-mha" : "")
+        return keeps + "-" + scales + (maxLevel == REDUCED_RANGE ? "-w7" : "-w8")
                 + (firstTokenOnly ? "-first-token" : "");
     }
 
@@ -439,13 +416,6 @@ public final class Int8Quantizer {
             g = pruning.graph().toBuilder();
         }
 
-        int attention = 0;
-        if (fuseAttention) {
-            AttentionFusion.Result fused = AttentionFusion.fuse(g.build());
-            attention = fused.fused();
-            g = fused.graph().toBuilder();
-        }
-
         int quantized = byNode.size();
         int smoothed = (int) byNode.values().stream()
                 .filter(c -> smoothing.containsKey(graph.getNode(c.node()).getInput(0)))
@@ -456,7 +426,7 @@ public final class Int8Quantizer {
                 .setValue("version=" + VERSION + " recipe=" + key() + " quantized=" + quantized + " fp32=" + kept
                         + " biases_folded=" + folded + " smoothed=" + smoothed + " static_inputs="
                         + inputs.staticInputs() + " per_row_inputs=" + inputs.perRowInputs() + " skip_layer_norms="
-                        + fusion.fused() + " attention_fused=" + attention + " first_token_only=" + cut));
+                        + fusion.fused() + " first_token_only=" + cut));
         return new Rewrite(out.build(), quantized, kept, folded, smoothed);
     }
 

@@ -53,11 +53,7 @@ public final class OpProfileBench {
         Path int8 = new Int8ModelFiles(Files.createTempDirectory("op-profile"))
                 .file(model + "-int8", folder.resolve(ModelFolders.ONNX_FILE), recipe, build)
                 .file();
-        Path fused = Boolean.getBoolean("bench.fused")
-                ? new Int8ModelFiles(Files.createTempDirectory("op-profile"))
-                        .file(model + "-int8", folder.resolve(ModelFolders.ONNX_FILE), recipe.fusedAttention(), build)
-                        .file()
-                : null;
+
         Map<String, List<String>> shapes = new LinkedHashMap<>();
         List<String> queries = Int8RecipeBench.scifactQueries(data);
         shapes.put("1 query", List.of(card.prompt().apply(Role.QUERY, queries.get(0))));
@@ -98,15 +94,6 @@ public final class OpProfileBench {
                         q.wallMillis() / fp32.wallMillis());
                 print("fp32", fp32, runs, top);
                 print("int8", q, runs, top);
-                if (fused != null) {
-                    Profile u = profile(fused, ids, runs);
-                    System.out.printf(
-                            Locale.ROOT,
-                            "wall per run: int8 with fused attention %.2f ms (int8 / fp32 %.2f)%n",
-                            u.wallMillis(),
-                            u.wallMillis() / fp32.wallMillis());
-                    print("int8, fused attention", u, runs, top);
-                }
             }
         }
     }

@@ -12,12 +12,15 @@
 #   bench.sh int8 [MODEL] [DOCS] [SENTENCES] [ROUNDS]  a real node, one run: -int8 vs fp32 docs/s through _bulk + embed
 #                                               on SciFact documents and texts/s on STSB sentences, interleaved rounds
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
+#   bench.sh ingest-heap [MODEL]                the heap of one in-flight embed document, by how its vector is held
+#   bench.sh pressure-bulk [DOCS]               a real node with a 768 MB heap and three models: one _bulk of DOCS
+#                                               (100,000) one-word documents through embed; items, heap, node alive
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors|int8) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8|pressure-bulk) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
@@ -30,6 +33,8 @@ case "$what" in
   int8-build) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8BuildBench "$@" ;;
   int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
+  ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;
+  pressure-bulk) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.PressureBulkBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;
 esac

@@ -51,8 +51,8 @@ public class BadInputIT {
 
     @AfterClass
     public static void stopNode() throws Exception {
-        System.out.println("| case | expected | observed |\n|---|---|---|");
-        table.values().forEach(rows -> rows.forEach(System.out::println));
+        System.out.println("| area | case | expected | observed |\n|---|---|---|---|");
+        table.forEach((group, rows) -> rows.forEach(row -> System.out.println("| " + group.substring(2) + " " + row)));
         if (node != null) {
             node.close();
         }

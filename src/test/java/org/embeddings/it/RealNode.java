@@ -57,7 +57,11 @@ public final class RealNode implements AutoCloseable {
         return start(name, httpPort, Map.of("NODE_HEAP", heap), settings);
     }
 
-    private static RealNode start(String name, int httpPort, Map<String, String> environment, String... settings)
+    /**
+     * A node with {@code node.sh}'s environment set by {@code environment} ({@code EMBEDDINGS_PLUGIN_ZIP} for another
+     * build of the plugin, {@code NODE_HEAP}), over what this JVM's properties name.
+     */
+    public static RealNode start(String name, int httpPort, Map<String, String> environment, String... settings)
             throws IOException, InterruptedException {
         Path dir = workDir().resolve(name);
         List<String> command = new ArrayList<>(List.of(
@@ -102,7 +106,6 @@ public final class RealNode implements AutoCloseable {
     private static void run(List<String> command, Map<String, String> environment)
             throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.environment().putAll(environment);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
         for (String[] p : new String[][] {
             {"embeddings.plugin.zip", "EMBEDDINGS_PLUGIN_ZIP"}, {"embeddings.dist.dir", "EMBEDDINGS_DIST"}
@@ -111,6 +114,7 @@ public final class RealNode implements AutoCloseable {
                 builder.environment().put(p[1], System.getProperty(p[0]));
             }
         }
+        builder.environment().putAll(environment);
         Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {

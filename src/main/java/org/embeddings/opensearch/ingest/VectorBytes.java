@@ -10,7 +10,7 @@ import org.apache.lucene.util.RamUsageEstimator;
  * the pipeline is done, as JSON text in the index request's source, which the bulk keeps until its shards answer.
  * The JSON dominates: Jackson writes each component as the shortest decimal that reads back the same float, which
  * for unit vectors averages {@value #JSON_BYTES_PER_COMPONENT} bytes with its comma (measured on bge-small-en-v1.5:
- * 12.4, {@code bench.sh ingest-heap}). A passage adds its object ({@code {FIELD: vector, "start", "end"}}), as a map in
+ * 12.3, {@code bench.sh ingest-heap}). A passage adds its object ({@code {FIELD: vector, "start", "end"}}), as a map in
  * the document and as keys and numbers in the JSON.
  */
 public final class VectorBytes {

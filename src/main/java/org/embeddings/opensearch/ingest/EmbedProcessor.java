@@ -141,7 +141,7 @@ public final class EmbedProcessor extends AbstractProcessor {
                 if (document.texts().isEmpty() == false) {
                     checked.add(document);
                 }
-            } catch (InvalidInputException e) {
+            } catch (RuntimeException e) { // a 400 naming the problem; anything else fails this document alone too
                 wrapper.update(wrapper.getIngestDocument(), e);
             }
         }

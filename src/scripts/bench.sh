@@ -14,12 +14,17 @@
 #   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one
 #                                               query alone, 32 sentences, 8 documents
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
+#   bench.sh ingest-heap [MODEL]                the heap of one in-flight embed document, by how its vector is held
+#   bench.sh ingest-ab BASELINE_ZIP [DOCS] [ROUNDS]  this build vs another build's zip, two nodes, interleaved rounds:
+#                                               ingest docs/s (_bulk + embed) and embed_knn p50
+#   bench.sh pressure-bulk [DOCS]               a real node with a 768 MB heap and three models: one _bulk of DOCS
+#                                               (100,000) one-word documents through embed; items, heap, node alive
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors|int8) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8|pressure-bulk|ingest-ab) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
@@ -33,6 +38,9 @@ case "$what" in
   int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
   op-profile) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.OpProfileBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
+  ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;
+  ingest-ab) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.IngestAbBench "$@" ;;
+  pressure-bulk) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.PressureBulkBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;
 esac

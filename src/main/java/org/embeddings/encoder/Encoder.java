@@ -81,7 +81,7 @@ public final class Encoder implements Closeable {
                 throw new InvalidInputException(
                         "text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
             }
-            prompted.add(card.prompt().apply(role, text));
+            prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
         }
         Tokens[] tokens = nativeThread.call(lane, () -> tokenizer.tokenize(prompted));
         return new Job(tokens, lane);
@@ -119,8 +119,16 @@ public final class Encoder implements Closeable {
      * passage of it ({@code titles} null, or null at a text without one; see {@link PassageCutter}).
      */
     public PassageJob startPassages(
-            List<String> texts, List<String> titles, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
+            List<String> original,
+            List<String> titles,
+            Role role,
+            Chunking chunking,
+            TextWindows.Ends ends,
+            Lane lane) {
         chunking.checkFits(card);
+        // spans stay offsets into the original texts: the replacement keeps every UTF-16 offset
+        List<String> texts = UnpairedSurrogates.replace(original);
+        List<String> heads = UnpairedSurrogates.replace(titles);
         if (titles != null && titles.size() != texts.size()) {
             throw new IllegalArgumentException(titles.size() + " titles for " + texts.size() + " texts");
         }
@@ -132,7 +140,7 @@ public final class Encoder implements Closeable {
             }
         }
         List<PassageCutter.Cut> cuts =
-                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts, titles));
+                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts, heads));
         int total = 0;
         for (PassageCutter.Cut cut : cuts) {
             total += cut.tokens().length;
@@ -158,6 +166,11 @@ public final class Encoder implements Closeable {
 
         public boolean done() {
             return job.done();
+        }
+
+        /** Passages of all texts together: the vectors this job will make. */
+        public int passages() {
+            return job.size();
         }
 
         public void step() {
@@ -190,7 +203,9 @@ public final class Encoder implements Closeable {
     public List<PassageCutter.Cut> cutPassages(
             List<String> texts, List<String> titles, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
-        return nativeThread.call(() -> cutter(role, chunking, ends).cut(texts, titles));
+        List<String> replaced = UnpairedSurrogates.replace(texts);
+        List<String> heads = UnpairedSurrogates.replace(titles);
+        return nativeThread.call(() -> cutter(role, chunking, ends).cut(replaced, heads));
     }
 
     private PassageCutter cutter(Role role, Chunking chunking, TextWindows.Ends ends) {
@@ -293,8 +308,9 @@ public final class Encoder implements Closeable {
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {
-        List<String> prompted =
-                texts.stream().map(t -> card.prompt().apply(role, t)).toList();
+        List<String> prompted = texts.stream()
+                .map(t -> card.prompt().apply(role, UnpairedSurrogates.replace(t)))
+                .toList();
         return nativeThread.call(() -> tokenizer.tokenize(prompted));
     }
 

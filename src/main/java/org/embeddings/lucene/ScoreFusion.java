@@ -19,12 +19,18 @@ public sealed interface ScoreFusion {
 
     /**
      * Reciprocal rank fusion (Cormack et al., 2009): a document at 1-based rank r of a window contributes
-     * 1 / (rankConstant + r); scores themselves are ignored, so sub-queries on unrelated scales combine safely.
+     * 1 / (rankConstant + r); scores themselves are ignored, so sub-queries on unrelated scales combine safely. The
+     * rank constant is at most {@value #MAX_RANK_CONSTANT} (past it every contribution is about the same, and the
+     * ranking is that of the number of windows a document is in), and the denominator is summed in floating point,
+     * so no rank constant and window overflow it.
      */
     record Rrf(int rankConstant) implements ScoreFusion {
+        public static final int MAX_RANK_CONSTANT = 10_000;
+
         public Rrf {
-            if (rankConstant < 1) {
-                throw new IllegalArgumentException("[rank_constant] must be at least 1, got [" + rankConstant + "]");
+            if (rankConstant < 1 || rankConstant > MAX_RANK_CONSTANT) {
+                throw new IllegalArgumentException(
+                        "[rank_constant] must be within [1, " + MAX_RANK_CONSTANT + "], got [" + rankConstant + "]");
             }
         }
 
@@ -32,7 +38,7 @@ public sealed interface ScoreFusion {
         public float[] contributions(float[] windowScores) {
             float[] out = new float[windowScores.length];
             for (int i = 0; i < windowScores.length; i++) {
-                out[i] = 1f / (rankConstant + i + 1);
+                out[i] = (float) (1.0 / ((double) rankConstant + i + 1));
             }
             return out;
         }

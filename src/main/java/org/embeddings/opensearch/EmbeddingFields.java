@@ -1,6 +1,8 @@
 package org.embeddings.opensearch;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
@@ -9,9 +11,18 @@ import java.util.function.Supplier;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
 import org.opensearch.action.IndicesRequest;
 import org.opensearch.cluster.ClusterState;
+import org.opensearch.cluster.metadata.IndexAbstraction;
 import org.opensearch.cluster.metadata.IndexMetadata;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.metadata.IndexTemplateMetadata;
 import org.opensearch.cluster.metadata.MappingMetadata;
+import org.opensearch.cluster.metadata.Metadata;
+import org.opensearch.cluster.metadata.MetadataIndexTemplateService;
+import org.opensearch.common.compress.CompressedXContent;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.core.xcontent.MediaTypeRegistry;
+import org.opensearch.index.mapper.DynamicTemplate;
+import org.opensearch.index.mapper.MapperParsingException;
 
 /**
  * Which model an {@code embedding} field is bound to, read from the mappings in the cluster state, so that the
@@ -19,7 +30,8 @@ import org.opensearch.cluster.metadata.MappingMetadata;
  * model, and an ingest node can refuse to write another model's vectors into it.
  *
  * <p>Each index's mapping is parsed once per mapping version into a map of dotted field path to its type and bound
- * model (null for an {@code embedding} field given {@code dims} only); later lookups are map reads.
+ * model (null for an {@code embedding} field given {@code dims} only), and its dynamic templates; later lookups are
+ * map reads. The mapping an index to be created will get is read from its index templates on each call.
  */
 public final class EmbeddingFields {
     /** A mapped field as the mapping states it: its type and, for an {@code embedding} field, its model (or null). */
@@ -29,7 +41,9 @@ public final class EmbeddingFields {
         }
     }
 
-    private record Parsed(String uuid, long mappingVersion, Map<String, MappedField> fields) {}
+    /** One mapping, parsed: its fields by dotted path, and its dynamic templates in order. */
+    private record Parsed(
+            String uuid, long mappingVersion, Map<String, MappedField> fields, List<DynamicTemplate> dynamic) {}
 
     private final Supplier<ClusterState> state;
     private final IndexNameExpressionResolver resolver;
@@ -61,23 +75,101 @@ public final class EmbeddingFields {
         return models.stream().findFirst();
     }
 
-    /** Whether concrete index {@code index} exists in the cluster state. */
-    public boolean exists(String index) {
-        return state.get().metadata().index(index) != null;
+    /**
+     * The mapping a document written to {@code name} lands in: date math resolved, an alias or a data stream resolved
+     * to its write index, whose mapping it is; a name that is no index yet gets the mapping its index templates give
+     * it (composable templates first, else the legacy ones, lowest order first). Null where the write has no single
+     * target (an alias without a write index), which OpenSearch refuses itself.
+     */
+    public WriteMapping writeMapping(String name) {
+        ClusterState current = state.get();
+        String resolved = resolver.resolveDateMathExpression(name);
+        IndexAbstraction abstraction = current.metadata().getIndicesLookup().get(resolved);
+        if (abstraction != null) {
+            IndexMetadata write = abstraction.getWriteIndex();
+            if (write == null) {
+                return null;
+            }
+            Parsed parsed = parsed(write);
+            return new WriteMapping(write.getIndex().getName(), true, parsed.fields(), parsed.dynamic());
+        }
+        Map<String, MappedField> fields = new HashMap<>();
+        List<DynamicTemplate> dynamic = new ArrayList<>();
+        for (Map<String, Object> mapping : templateMappings(current, resolved)) {
+            collect("", mapping, fields);
+            dynamic.addAll(dynamicTemplates(mapping));
+        }
+        return new WriteMapping(resolved, false, Map.copyOf(fields), List.copyOf(dynamic));
     }
 
-    /** How {@code field} is mapped in concrete index {@code index}; empty for an unknown index or an unmapped field. */
-    public Optional<MappedField> mapped(String index, String field) {
-        IndexMetadata metadata = state.get().metadata().index(index);
-        return metadata == null
-                ? Optional.empty()
-                : Optional.ofNullable(fields(metadata).get(field));
+    /** The mappings index templates give a new index {@code name}, in the order they apply. */
+    private static List<Map<String, Object>> templateMappings(ClusterState state, String name) {
+        Metadata metadata = state.metadata();
+        List<CompressedXContent> sources = new ArrayList<>();
+        String composable = MetadataIndexTemplateService.findV2Template(metadata, name, false);
+        if (composable != null) {
+            try {
+                sources.addAll(MetadataIndexTemplateService.collectMappings(state, composable, name));
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot read the mappings of index template [" + composable + "]", e);
+            }
+        } else {
+            List<IndexTemplateMetadata> legacy = MetadataIndexTemplateService.findV1Templates(metadata, name, null);
+            for (int i = legacy.size() - 1; i >= 0; i--) { // highest order first: apply the lowest first
+                if (legacy.get(i).mappings() != null) {
+                    sources.add(legacy.get(i).mappings());
+                }
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>(sources.size());
+        for (CompressedXContent source : sources) {
+            Map<String, Object> map = XContentHelper.convertToMap(
+                            source.compressedReference(), true, MediaTypeRegistry.JSON)
+                    .v2();
+            out.add(unwrapType(map));
+        }
+        return out;
+    }
+
+    /** A mapping as templates store it may sit under its type name ({@code _doc}). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> unwrapType(Map<String, Object> mapping) {
+        if (mapping.size() == 1
+                && mapping.containsKey("properties") == false
+                && mapping.values().iterator().next() instanceof Map<?, ?> inner) {
+            return (Map<String, Object>) inner;
+        }
+        return mapping;
+    }
+
+    /** The mapping's dynamic templates, in order; one that does not parse is left out (the index refused it). */
+    private static List<DynamicTemplate> dynamicTemplates(Map<String, Object> mapping) {
+        List<DynamicTemplate> out = new ArrayList<>();
+        if (mapping.get("dynamic_templates") instanceof List<?> templates) {
+            for (Object entry : templates) {
+                if (entry instanceof Map<?, ?> named) {
+                    for (Map.Entry<?, ?> e : named.entrySet()) {
+                        if (e.getValue() instanceof Map<?, ?> conf) {
+                            try {
+                                @SuppressWarnings("unchecked")
+                                Map<String, Object> config = (Map<String, Object>) conf;
+                                out.add(DynamicTemplate.parse(String.valueOf(e.getKey()), config));
+                            } catch (MapperParsingException | IllegalArgumentException ignored) {
+                                // not a template OpenSearch applies either
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     private Map<String, MappedField> fields(IndexMetadata metadata) {
-        if (metadata == null) {
-            return Map.of();
-        }
+        return metadata == null ? Map.of() : parsed(metadata).fields();
+    }
+
+    private Parsed parsed(IndexMetadata metadata) {
         String name = metadata.getIndex().getName();
         Parsed parsed = cache.get(name);
         if (parsed == null
@@ -85,13 +177,16 @@ public final class EmbeddingFields {
                 || parsed.mappingVersion() != metadata.getMappingVersion()) {
             MappingMetadata mapping = metadata.mapping();
             Map<String, MappedField> fields = new HashMap<>();
+            List<DynamicTemplate> dynamic = List.of();
             if (mapping != null) {
                 collect("", mapping.sourceAsMap(), fields);
+                dynamic = dynamicTemplates(mapping.sourceAsMap());
             }
-            parsed = new Parsed(metadata.getIndexUUID(), metadata.getMappingVersion(), Map.copyOf(fields));
+            parsed = new Parsed(
+                    metadata.getIndexUUID(), metadata.getMappingVersion(), Map.copyOf(fields), List.copyOf(dynamic));
             cache.put(name, parsed);
         }
-        return parsed.fields();
+        return parsed;
     }
 
     @SuppressWarnings("unchecked")

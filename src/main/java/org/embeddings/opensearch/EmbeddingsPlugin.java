@@ -26,6 +26,8 @@ import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.inference.QueryVectorCache;
+import org.embeddings.opensearch.ingest.BulkCharge;
+import org.embeddings.opensearch.ingest.BulkChargeFilter;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
@@ -52,6 +54,7 @@ import org.opensearch.common.settings.SettingsFilter;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.util.concurrent.OpenSearchExecutors;
 import org.opensearch.core.action.ActionResponse;
+import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.common.unit.ByteSizeUnit;
 import org.opensearch.core.common.unit.ByteSizeValue;
@@ -61,8 +64,10 @@ import org.opensearch.env.NodeEnvironment;
 import org.opensearch.index.IndexSettings;
 import org.opensearch.index.codec.CodecServiceFactory;
 import org.opensearch.index.mapper.Mapper;
+import org.opensearch.indices.breaker.BreakerSettings;
 import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.CircuitBreakerPlugin;
 import org.opensearch.plugins.EnginePlugin;
 import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.MapperPlugin;
@@ -80,12 +85,12 @@ import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
 
 /**
- * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query and
- * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
- * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
+ * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query, the
+ * {@code embeddings} thread pool and circuit breaker, and builds the one {@link ModelRegistry} of the node. Extension
+ * points that OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
  */
 public final class EmbeddingsPlugin extends Plugin
-        implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
+        implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin, CircuitBreakerPlugin {
     /** Directory under the node's config directory where users install models. */
     public static final String MODELS_DIR = "embeddings/models";
     /** Directory under the node's data path where the int8 files of derived {@code <name>-int8} models are kept. */
@@ -140,6 +145,15 @@ public final class EmbeddingsPlugin extends Plugin
      */
     public static final Setting<TimeValue> QUERY_TIMEOUT = Setting.positiveTimeSetting(
             "embeddings.query.timeout", TimeValue.timeValueSeconds(10), Setting.Property.NodeScope);
+    /**
+     * The limit of the plugin's circuit breaker ({@value BulkCharge#BREAKER}), which holds the bytes of the vectors
+     * that {@code embed} wrote into bulks not yet answered; a slice past it fails its documents with 429. The
+     * default, 5% of the heap, is half of what indexing pressure ({@code indexing_pressure.memory.limit}, 10%)
+     * admits of shard requests: their JSON is mostly these vectors, and a bulk whose vectors were admitted here should
+     * not be refused whole there after its inference was paid. Dynamic.
+     */
+    public static final Setting<ByteSizeValue> BREAKER_LIMIT = Setting.memorySizeSetting(
+            BulkCharge.LIMIT_SETTING, "5%", Setting.Property.NodeScope, Setting.Property.Dynamic);
     /** Also registers neural-search's {@code neural} query name; only for clusters without neural-search. */
     public static final Setting<Boolean> NEURAL_QUERY =
             Setting.boolSetting("embeddings.neural_query.enabled", false, Setting.Property.NodeScope);
@@ -152,9 +166,12 @@ public final class EmbeddingsPlugin extends Plugin
     private final SetOnce<EmbeddingFields> fields = new SetOnce<>();
     private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
     private final SetOnce<ClusterService> clusterService = new SetOnce<>();
+    private final SetOnce<CircuitBreaker> breaker = new SetOnce<>();
     private final SearchTaskFilter filter = new SearchTaskFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
             () -> clusterService.get().localNode().getId());
+    private final BulkChargeFilter bulkCharges = new BulkChargeFilter(
+            () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(), breaker::get);
 
     public EmbeddingsPlugin(Settings settings) {
         this.settings = settings;
@@ -173,8 +190,24 @@ public final class EmbeddingsPlugin extends Plugin
                 QUERY_TIMEOUT,
                 MAX_LOADED_BYTES,
                 PRELOAD,
+                BREAKER_LIMIT,
                 NEURAL_QUERY,
                 VectorCodecService.MERGE_WORKERS);
+    }
+
+    @Override
+    public BreakerSettings getCircuitBreaker(Settings settings) {
+        return new BreakerSettings(
+                BulkCharge.BREAKER,
+                BREAKER_LIMIT.get(settings).getBytes(),
+                1.0,
+                CircuitBreaker.Type.MEMORY,
+                CircuitBreaker.Durability.TRANSIENT);
+    }
+
+    @Override
+    public void setCircuitBreaker(CircuitBreaker circuitBreaker) {
+        breaker.set(circuitBreaker);
     }
 
     @Override
@@ -214,6 +247,11 @@ public final class EmbeddingsPlugin extends Plugin
         Settings settings = environment.settings();
         this.threadPool.set(threadPool);
         this.clusterService.set(clusterService);
+        clusterService.getClusterSettings().addSettingsUpdateConsumer(BREAKER_LIMIT, limit -> {
+            if (breaker.get() != null) {
+                breaker.get().setLimitAndOverhead(limit.getBytes(), 1.0);
+            }
+        });
         NativeLibraries.configure(environment.tmpDir().resolve("embeddings-native"));
         EncoderSettings encoderSettings = new EncoderSettings(
                 new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
@@ -290,7 +328,9 @@ public final class EmbeddingsPlugin extends Plugin
 
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
-        return Map.of(EmbedProcessor.TYPE, new EmbedProcessorFactory(inference::get, fields::get));
+        return Map.of(
+                EmbedProcessor.TYPE,
+                new EmbedProcessorFactory(inference::get, fields::get, () -> parameters.threadContext, breaker::get));
     }
 
     @Override
@@ -324,7 +364,7 @@ public final class EmbeddingsPlugin extends Plugin
 
     @Override
     public List<ActionFilter> getActionFilters() {
-        return List.of(filter);
+        return List.of(filter, bulkCharges);
     }
 
     @Override

@@ -268,7 +268,7 @@ public class NodeEndToEndIT {
                 "/docs/_search",
                 "{\"query\": {\"fusion\": {\"queries\": [{\"match_all\": {}}], \"rank_constant\": 0}}}");
         assertEquals(400, malformed.status());
-        assertTrue(malformed.text(), malformed.text().contains("[rank_constant] must be at least 1"));
+        assertTrue(malformed.text(), malformed.text().contains("[rank_constant] must be within [1, 10000]"));
     }
 
     @Test

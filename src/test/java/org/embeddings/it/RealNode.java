@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A real OpenSearch node from the distribution, with the plugin zip installed, started and stopped through
@@ -47,6 +48,21 @@ public final class RealNode implements AutoCloseable {
 
     public static RealNode start(String name, int httpPort, String... settings)
             throws IOException, InterruptedException {
+        return start(name, httpPort, Map.of(), settings);
+    }
+
+    /** A node with the JVM heap options {@code heap} (for example {@code -Xms768m -Xmx768m}) instead of 1 GB. */
+    public static RealNode startWithHeap(String name, int httpPort, String heap, String... settings)
+            throws IOException, InterruptedException {
+        return start(name, httpPort, Map.of("NODE_HEAP", heap), settings);
+    }
+
+    /**
+     * A node with {@code node.sh}'s environment set by {@code environment} ({@code EMBEDDINGS_PLUGIN_ZIP} for another
+     * build of the plugin, {@code NODE_HEAP}), over what this JVM's properties name.
+     */
+    public static RealNode start(String name, int httpPort, Map<String, String> environment, String... settings)
+            throws IOException, InterruptedException {
         Path dir = workDir().resolve(name);
         List<String> command = new ArrayList<>(List.of(
                 "bash",
@@ -56,7 +72,7 @@ public final class RealNode implements AutoCloseable {
                 Integer.toString(httpPort),
                 Integer.toString(httpPort + 100)));
         command.addAll(List.of(settings));
-        run(command);
+        run(command, environment);
         return new RealNode(dir, httpPort);
     }
 
@@ -84,6 +100,11 @@ public final class RealNode implements AutoCloseable {
     }
 
     static void run(List<String> command) throws IOException, InterruptedException {
+        run(command, Map.of());
+    }
+
+    private static void run(List<String> command, Map<String, String> environment)
+            throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
         for (String[] p : new String[][] {
@@ -93,6 +114,7 @@ public final class RealNode implements AutoCloseable {
                 builder.environment().put(p[1], System.getProperty(p[0]));
             }
         }
+        builder.environment().putAll(environment);
         Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {

@@ -2,11 +2,18 @@ package org.embeddings.opensearch;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import org.embeddings.opensearch.ingest.BulkCharge;
 import org.opensearch.ExceptionsHelper;
+import org.opensearch.action.ingest.SimulateDocumentVerboseResult;
+import org.opensearch.action.ingest.SimulatePipelineResponse;
+import org.opensearch.action.ingest.SimulateProcessorResult;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.core.indices.breaker.CircuitBreakerService;
 import org.opensearch.env.Environment;
 import org.opensearch.index.mapper.MapperParsingException;
 import org.opensearch.index.query.QueryBuilders;
@@ -131,5 +138,37 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(
                 notEmbedding.toString(),
                 ExceptionsHelper.stackTrace(notEmbedding).contains("needs a field of type [embedding]"));
+    }
+
+    /**
+     * The vector a document holds is a list OpenSearch can copy: {@code _simulate?verbose} copies the document after
+     * each processor (a bare {@code float[]} fails that copy), into a list of the model's dims. Outside a bulk the
+     * processor's breaker charge is given back once it is done.
+     */
+    @SuppressWarnings("unchecked")
+    public void testVerboseSimulationCopiesTheVectorAndNothingStaysCharged() throws Exception {
+        TestModels.install(getInstanceFromNode(Environment.class), "bge-small-en-v1.5");
+        String pipeline = "{\"pipeline\": {\"processors\": ["
+                + "{\"embed\": {\"model\": \"bge-small-en-v1.5\", \"field_map\": {\"body\": \"vec\"}}}]},"
+                + "\"docs\": [{\"_source\": {\"body\": \"glaciers carve valleys\"}}]}";
+        SimulatePipelineResponse response = client().admin()
+                .cluster()
+                .prepareSimulatePipeline(new BytesArray(pipeline), XContentType.JSON)
+                .setVerbose(true)
+                .get();
+        SimulateDocumentVerboseResult result =
+                (SimulateDocumentVerboseResult) response.getResults().get(0);
+        assertEquals(1, result.getProcessorResults().size());
+        for (SimulateProcessorResult processor : result.getProcessorResults()) {
+            assertNull(processor.getFailure());
+        }
+        Map<String, Object> source =
+                result.getProcessorResults().get(0).getIngestDocument().getSourceAndMetadata();
+        List<Object> vector = (List<Object>) source.get("vec");
+        assertEquals(384, vector.size());
+        assertTrue(vector.get(0) instanceof Float);
+        CircuitBreaker breaker =
+                getInstanceFromNode(CircuitBreakerService.class).getBreaker(BulkCharge.BREAKER);
+        assertEquals(0, breaker.getUsed());
     }
 }

@@ -322,11 +322,10 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
     @SuppressWarnings("unchecked")
     private void checkVectorBytes() throws Exception {
         VectorsStatsAction.Response stats = client().execute(
-                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] {"formats"}))
+                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request("formats"))
                 .actionGet();
-        XContentBuilder builder = XContentFactory.jsonBuilder().startObject();
+        XContentBuilder builder = XContentFactory.jsonBuilder();
         stats.toXContent(builder, ToXContent.EMPTY_PARAMS);
-        builder.endObject();
         Map<String, Object> json = XContentHelper.convertToMap(BytesReference.bytes(builder), false, XContentType.JSON)
                 .v2();
         Map<String, Object> fields = (Map<String, Object>)
@@ -632,9 +631,9 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
         client().admin().indices().prepareRefresh("plain").get();
         VectorsStatsAction.Response stats = client().execute(
-                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request(new String[] {"plain"}))
+                        VectorsStatsAction.INSTANCE, new VectorsStatsAction.Request("plain"))
                 .actionGet();
-        long quantized = stats.getNodes().get(0).fields().stream()
+        long quantized = stats.fields().stream()
                 .mapToLong(VectorsStatsAction.ShardField::quantizedBytes)
                 .sum();
         assertTrue("int8 vectors written by this plugin's codec: " + quantized, quantized > 0);

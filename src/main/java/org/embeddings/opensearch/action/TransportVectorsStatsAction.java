@@ -1,7 +1,6 @@
 package org.embeddings.opensearch.action;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,33 +11,35 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.SegmentReader;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
 import org.embeddings.opensearch.mapper.IndexOptions;
-import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.ActionFilters;
-import org.opensearch.action.support.nodes.TransportNodesAction;
+import org.opensearch.action.support.broadcast.node.TransportBroadcastByNodeAction;
+import org.opensearch.cluster.ClusterState;
+import org.opensearch.cluster.block.ClusterBlockException;
+import org.opensearch.cluster.block.ClusterBlockLevel;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.routing.ShardRouting;
+import org.opensearch.cluster.routing.ShardsIterator;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.inject.Inject;
 import org.opensearch.common.lucene.Lucene;
-import org.opensearch.common.regex.Regex;
+import org.opensearch.core.action.support.DefaultShardOperationFailedException;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.index.IndexService;
 import org.opensearch.index.engine.Engine;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.shard.IndexShard;
-import org.opensearch.index.shard.IndexShardState;
 import org.opensearch.indices.IndicesService;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.TransportService;
 
 /**
- * Fans {@link VectorsStatsAction} out to the nodes; each reads the vector readers of the segments of its started
- * shard copies (a searcher acquired and released per shard, no I/O beyond the readers' metadata).
+ * Broadcasts {@link VectorsStatsAction} to the nodes that hold shard copies of the requested indices (resolved on the
+ * coordinating node, as for {@code _stats}: every copy, replicas included); each reads the vector readers of the
+ * segments of its copies (a searcher acquired and released per shard, no I/O beyond the readers' metadata).
  */
 public final class TransportVectorsStatsAction
-        extends TransportNodesAction<
-                VectorsStatsAction.Request,
-                VectorsStatsAction.Response,
-                VectorsStatsAction.NodeRequest,
-                VectorsStatsAction.NodeResponse> {
+        extends TransportBroadcastByNodeAction<
+                VectorsStatsAction.Request, VectorsStatsAction.Response, VectorsStatsAction.ShardFields> {
 
     private static final String RAW = "vec";
     private static final String QUANTIZED = "veq";
@@ -48,70 +49,76 @@ public final class TransportVectorsStatsAction
 
     @Inject
     public TransportVectorsStatsAction(
-            ThreadPool threadPool,
             ClusterService clusterService,
             TransportService transportService,
             ActionFilters actionFilters,
+            IndexNameExpressionResolver resolver,
             IndicesService indicesService) {
         super(
                 VectorsStatsAction.NAME,
-                threadPool,
                 clusterService,
                 transportService,
                 actionFilters,
+                resolver,
                 VectorsStatsAction.Request::new,
-                VectorsStatsAction.NodeRequest::new,
-                ThreadPool.Names.MANAGEMENT,
-                VectorsStatsAction.NodeResponse.class);
+                ThreadPool.Names.MANAGEMENT);
         this.indicesService = indicesService;
+    }
+
+    @Override
+    protected VectorsStatsAction.ShardFields readShardResult(StreamInput in) throws IOException {
+        return new VectorsStatsAction.ShardFields(in);
     }
 
     @Override
     protected VectorsStatsAction.Response newResponse(
             VectorsStatsAction.Request request,
-            List<VectorsStatsAction.NodeResponse> responses,
-            List<FailedNodeException> failures) {
-        return new VectorsStatsAction.Response(clusterService.getClusterName(), responses, failures);
+            int totalShards,
+            int successfulShards,
+            int failedShards,
+            List<VectorsStatsAction.ShardFields> results,
+            List<DefaultShardOperationFailedException> failures,
+            ClusterState state) {
+        return new VectorsStatsAction.Response(totalShards, successfulShards, failedShards, failures, results);
     }
 
     @Override
-    protected VectorsStatsAction.NodeRequest newNodeRequest(VectorsStatsAction.Request request) {
-        return new VectorsStatsAction.NodeRequest(request.indices());
+    protected VectorsStatsAction.Request readRequestFrom(StreamInput in) throws IOException {
+        return new VectorsStatsAction.Request(in);
     }
 
     @Override
-    protected VectorsStatsAction.NodeResponse newNodeResponse(StreamInput in) throws IOException {
-        return new VectorsStatsAction.NodeResponse(in);
+    protected ShardsIterator shards(ClusterState state, VectorsStatsAction.Request request, String[] concreteIndices) {
+        return state.routingTable().allShards(concreteIndices);
     }
 
     @Override
-    protected VectorsStatsAction.NodeResponse nodeOperation(VectorsStatsAction.NodeRequest request) {
-        List<VectorsStatsAction.ShardField> out = new ArrayList<>();
-        for (IndexService index : indicesService) {
-            String name = index.index().getName();
-            if (request.indices().length > 0 && Regex.simpleMatch(request.indices(), name) == false) {
-                continue;
-            }
-            for (IndexShard shard : index) {
-                if (shard.state() == IndexShardState.STARTED) {
-                    out.addAll(shardFields(index, shard));
-                }
-            }
-        }
-        return new VectorsStatsAction.NodeResponse(clusterService.localNode(), out);
+    protected ClusterBlockException checkGlobalBlock(ClusterState state, VectorsStatsAction.Request request) {
+        return state.blocks().globalBlockedException(ClusterBlockLevel.METADATA_READ);
     }
 
-    private static List<VectorsStatsAction.ShardField> shardFields(IndexService index, IndexShard shard) {
+    @Override
+    protected ClusterBlockException checkRequestBlock(
+            ClusterState state, VectorsStatsAction.Request request, String[] concreteIndices) {
+        return state.blocks().indicesBlockedException(ClusterBlockLevel.METADATA_READ, concreteIndices);
+    }
+
+    @Override
+    protected VectorsStatsAction.ShardFields shardOperation(VectorsStatsAction.Request request, ShardRouting routing)
+            throws IOException {
+        IndexService index = indicesService.indexServiceSafe(routing.shardId().getIndex());
+        IndexShard shard = index.getShard(routing.shardId().id());
         List<VectorsStatsAction.ShardField> out = new ArrayList<>();
         for (MappedFieldType type : index.mapperService().fieldTypes()) {
             if (type instanceof EmbeddingFieldType embedding) {
                 out.add(field(index, shard, embedding));
             }
         }
-        return out;
+        return new VectorsStatsAction.ShardFields(out);
     }
 
-    private static VectorsStatsAction.ShardField field(IndexService index, IndexShard shard, EmbeddingFieldType type) {
+    private static VectorsStatsAction.ShardField field(IndexService index, IndexShard shard, EmbeddingFieldType type)
+            throws IOException {
         int segments = 0;
         long vectors = 0;
         long raw = 0;
@@ -133,8 +140,6 @@ public final class TransportVectorsStatsAction
                 quantized += bytes.getOrDefault(QUANTIZED, 0L);
                 graph += bytes.getOrDefault(GRAPH, 0L);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
         return new VectorsStatsAction.ShardField(
                 index.index().getName(),

@@ -5,18 +5,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.opensearch.action.ActionType;
-import org.opensearch.action.FailedNodeException;
-import org.opensearch.action.support.nodes.BaseNodeResponse;
-import org.opensearch.action.support.nodes.BaseNodesRequest;
-import org.opensearch.action.support.nodes.BaseNodesResponse;
-import org.opensearch.cluster.ClusterName;
-import org.opensearch.cluster.node.DiscoveryNode;
+import org.opensearch.action.support.broadcast.BroadcastRequest;
+import org.opensearch.action.support.broadcast.BroadcastResponse;
+import org.opensearch.core.action.support.DefaultShardOperationFailedException;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.common.io.stream.Writeable;
-import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.transport.TransportRequest;
 
 /**
  * What the vectors of {@code embedding} fields cost, per index and field, summed over the segments of every shard
@@ -26,60 +21,27 @@ import org.opensearch.transport.TransportRequest;
  * disk), and {@code search_path_bytes}: what a search walks and should find in the page cache, the graph plus
  * the quantized copy where there is one, else the float32 vectors. Float rescoring reads only the float32 vectors
  * of its {@code k x oversample} candidates.
+ *
+ * <p>An index-level action ({@value #NAME}) over the shards of the indices the request names, resolved as any index
+ * request is (wildcards, aliases, data streams; a missing index is a 404): a security plugin grants it per index and
+ * narrows a wildcard to the indices the caller may see, so nobody learns the fields of an index they cannot read.
  */
 public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Response> {
-    public static final String NAME = "cluster:monitor/embeddings/vectors";
+    public static final String NAME = "indices:monitor/embeddings/vectors";
     public static final VectorsStatsAction INSTANCE = new VectorsStatsAction();
 
     private VectorsStatsAction() {
         super(NAME, Response::new);
     }
 
-    /** The indices to report (names or wildcard patterns; all when empty) on the selected nodes. */
-    public static final class Request extends BaseNodesRequest<Request> {
-        private final String[] indices;
-
-        public Request(String[] indices, String... nodeIds) {
-            super(nodeIds);
-            this.indices = indices;
+    /** The indices to report (names, aliases, data streams or wildcard patterns; all when empty). */
+    public static final class Request extends BroadcastRequest<Request> {
+        public Request(String... indices) {
+            super(indices);
         }
 
         public Request(StreamInput in) throws IOException {
             super(in);
-            this.indices = in.readStringArray();
-        }
-
-        @Override
-        public void writeTo(StreamOutput out) throws IOException {
-            super.writeTo(out);
-            out.writeStringArray(indices);
-        }
-
-        public String[] indices() {
-            return indices;
-        }
-    }
-
-    public static final class NodeRequest extends TransportRequest {
-        private final String[] indices;
-
-        public NodeRequest(String[] indices) {
-            this.indices = indices;
-        }
-
-        public NodeRequest(StreamInput in) throws IOException {
-            super(in);
-            this.indices = in.readStringArray();
-        }
-
-        @Override
-        public void writeTo(StreamOutput out) throws IOException {
-            super.writeTo(out);
-            out.writeStringArray(indices);
-        }
-
-        public String[] indices() {
-            return indices;
         }
     }
 
@@ -133,48 +95,49 @@ public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Resp
         }
     }
 
-    public static final class NodeResponse extends BaseNodeResponse {
-        private final List<ShardField> fields;
-
-        public NodeResponse(DiscoveryNode node, List<ShardField> fields) {
-            super(node);
-            this.fields = fields;
+    /** The fields of one shard copy: what one shard operation returns. */
+    public record ShardFields(List<ShardField> fields) implements Writeable {
+        public ShardFields(StreamInput in) throws IOException {
+            this(in.readList(ShardField::new));
         }
 
-        public NodeResponse(StreamInput in) throws IOException {
+        @Override
+        public void writeTo(StreamOutput out) throws IOException {
+            out.writeList(fields);
+        }
+    }
+
+    /**
+     * Sums over shard copies: {@code primaries} (the index's own cost) and {@code total} (with replicas), after the
+     * {@code _shards} header of every broadcast response.
+     */
+    public static final class Response extends BroadcastResponse {
+        private final List<ShardFields> shards;
+
+        public Response(StreamInput in) throws IOException {
             super(in);
-            this.fields = in.readList(ShardField::new);
+            this.shards = in.readList(ShardFields::new);
+        }
+
+        public Response(
+                int totalShards,
+                int successfulShards,
+                int failedShards,
+                List<DefaultShardOperationFailedException> failures,
+                List<ShardFields> shards) {
+            super(totalShards, successfulShards, failedShards, failures);
+            this.shards = List.copyOf(shards);
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             super.writeTo(out);
-            out.writeList(fields);
+            out.writeList(shards);
         }
 
+        /** Every field of every shard copy that answered. */
         public List<ShardField> fields() {
-            return fields;
-        }
-    }
-
-    /** Sums over shard copies: {@code primaries} (the index's own cost) and {@code total} (with replicas). */
-    public static final class Response extends BaseNodesResponse<NodeResponse> implements ToXContentFragment {
-        public Response(StreamInput in) throws IOException {
-            super(in);
-        }
-
-        public Response(ClusterName clusterName, List<NodeResponse> nodes, List<FailedNodeException> failures) {
-            super(clusterName, nodes, failures);
-        }
-
-        @Override
-        protected List<NodeResponse> readNodesFrom(StreamInput in) throws IOException {
-            return in.readList(NodeResponse::new);
-        }
-
-        @Override
-        protected void writeNodesTo(StreamOutput out, List<NodeResponse> nodes) throws IOException {
-            out.writeList(nodes);
+            return shards.stream().flatMap(s -> s.fields().stream()).toList();
         }
 
         private static final class Sums {
@@ -210,20 +173,17 @@ public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Resp
         }
 
         @Override
-        public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-            builder.field("cluster_name", getClusterName().value());
+        protected void addCustomXContentFields(XContentBuilder builder, Params params) throws IOException {
             Map<String, Map<String, ShardField>> described = new TreeMap<>();
             Map<String, Map<String, Sums[]>> sums = new TreeMap<>();
-            for (NodeResponse node : getNodes()) {
-                for (ShardField f : node.fields()) {
-                    described.computeIfAbsent(f.index(), i -> new TreeMap<>()).putIfAbsent(f.field(), f);
-                    Sums[] s = sums.computeIfAbsent(f.index(), i -> new TreeMap<>())
-                            .computeIfAbsent(f.field(), x -> new Sums[] {new Sums(), new Sums()});
-                    if (f.primary()) {
-                        s[0].add(f);
-                    }
-                    s[1].add(f);
+            for (ShardField f : fields()) {
+                described.computeIfAbsent(f.index(), i -> new TreeMap<>()).putIfAbsent(f.field(), f);
+                Sums[] s = sums.computeIfAbsent(f.index(), i -> new TreeMap<>())
+                        .computeIfAbsent(f.field(), x -> new Sums[] {new Sums(), new Sums()});
+                if (f.primary()) {
+                    s[0].add(f);
                 }
+                s[1].add(f);
             }
             builder.startObject("indices");
             for (Map.Entry<String, Map<String, Sums[]>> index : sums.entrySet()) {
@@ -242,7 +202,6 @@ public final class VectorsStatsAction extends ActionType<VectorsStatsAction.Resp
                 builder.endObject();
             }
             builder.endObject();
-            return builder;
         }
     }
 }

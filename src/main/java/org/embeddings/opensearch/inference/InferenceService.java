@@ -6,6 +6,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.Lane;
@@ -152,6 +153,22 @@ public final class InferenceService {
             List<String> titles,
             Chunking chunking,
             ActionListener<List<List<Passage>>> listener) {
+        embedPassages(model, role, texts, titles, chunking, passages -> {}, listener);
+    }
+
+    /**
+     * {@link #embedPassages(String, Role, List, List, Chunking, ActionListener)} that first tells {@code admit} how
+     * many passages the texts were cut into, before any of them is encoded; an exception it throws (a circuit breaker
+     * refusing their bytes) fails the call instead.
+     */
+    public void embedPassages(
+            String model,
+            Role role,
+            List<String> texts,
+            List<String> titles,
+            Chunking chunking,
+            IntConsumer admit,
+            ActionListener<List<List<Passage>>> listener) {
         runDocuments(listener, () -> {
             Encoder encoder = registry.encoder(model);
             Encoder.PassageJob job = encoder.startPassages(
@@ -161,6 +178,7 @@ public final class InferenceService {
                     chunking == null ? Chunking.defaults(encoder.card()) : chunking,
                     TextWindows.Ends.DEFAULT,
                     Lane.BULK);
+            admit.accept(job.passages());
             while (job.done() == false) {
                 job.step();
             }

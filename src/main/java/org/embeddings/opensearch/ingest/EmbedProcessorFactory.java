@@ -1,5 +1,6 @@
 package org.embeddings.opensearch.ingest;
 
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -9,6 +10,8 @@ import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.OpenSearchParseException;
 import org.opensearch.cluster.service.ClusterApplierService;
+import org.opensearch.common.util.concurrent.ThreadContext;
+import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
 
@@ -18,9 +21,10 @@ import org.opensearch.ingest.Processor;
  * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}, {@code title_field}; {@code {}} takes the
  * measured defaults). An unknown model, an empty or non-string field map, and chunking options that are unknown, not
  * positive integers, past the model's token limit, an overlap not below the window or a {@code whole_tokens} below
- * it, a {@code title_field} that is not a field name, or a chunking target without a {@code PATH.} are refused when
- * the pipeline is created, not when the first document arrives; whether {@code PATH} is nested depends on the index,
- * and is checked per document.
+ * it, a {@code title_field} that is not a field name, a chunking target without a {@code PATH.}, and two sources
+ * writing one target (or, with chunking, one {@code PATH}: each replaces {@code PATH} whole) are refused when the
+ * pipeline is created, not when the first document arrives; whether a target is mapped, and {@code PATH} nested,
+ * depends on the index, and is checked per document.
  *
  * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which
  * validated the pipeline, has them) holds an {@link AbsentModelProcessor}: its documents fail alone with a 400 naming
@@ -32,10 +36,22 @@ public final class EmbedProcessorFactory implements Processor.Factory {
 
     private final Supplier<InferenceService> inference;
     private final Supplier<EmbeddingFields> fields;
+    private final Supplier<ThreadContext> threadContext;
+    private final Supplier<CircuitBreaker> breaker;
 
-    public EmbedProcessorFactory(Supplier<InferenceService> inference, Supplier<EmbeddingFields> fields) {
+    /**
+     * @param threadContext where a bulk's {@link BulkCharge} is found
+     * @param breaker       the plugin's circuit breaker, charged outside bulks (null: not accounted)
+     */
+    public EmbedProcessorFactory(
+            Supplier<InferenceService> inference,
+            Supplier<EmbeddingFields> fields,
+            Supplier<ThreadContext> threadContext,
+            Supplier<CircuitBreaker> breaker) {
         this.inference = inference;
         this.fields = fields;
+        this.threadContext = threadContext;
+        this.breaker = breaker;
     }
 
     @Override
@@ -52,8 +68,18 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                     EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
         }
         Map<String, String> fieldMap = new LinkedHashMap<>();
+        Map<String, String> sourceOfTarget = new HashMap<>();
         for (Map.Entry<String, Object> e : rawMap.entrySet()) {
             if (e.getValue() instanceof String target && target.isBlank() == false) {
+                String other = sourceOfTarget.putIfAbsent(target, e.getKey());
+                if (other != null) {
+                    throw ConfigurationUtils.newConfigurationException(
+                            EmbedProcessor.TYPE,
+                            tag,
+                            "field_map",
+                            "sources [" + other + "] and [" + e.getKey() + "] both write target [" + target
+                                    + "]; each target takes one source");
+                }
                 fieldMap.put(e.getKey(), target);
             } else {
                 throw ConfigurationUtils.newConfigurationException(
@@ -101,6 +127,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         Chunking chunking =
                 chunking(tag, definition.chunking(), service.registry().installedCard(normalized));
         if (chunking != null) {
+            Map<String, String> targetOfPath = new HashMap<>();
             for (String target : definition.fieldMap().values()) {
                 int dot = target.lastIndexOf('.');
                 if (dot <= 0 || dot == target.length() - 1) {
@@ -111,18 +138,31 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                             "with [chunking], target [" + target
                                     + "] must be [PATH.FIELD], where the index maps PATH as [nested]");
                 }
+                String path = EmbedProcessor.passagePath(target);
+                String other = targetOfPath.putIfAbsent(path, target);
+                if (other != null) {
+                    throw ConfigurationUtils.newConfigurationException(
+                            EmbedProcessor.TYPE,
+                            tag,
+                            "field_map",
+                            "with [chunking], targets [" + other + "] and [" + target + "] share the passage path ["
+                                    + path + "], which each would replace whole; give each source its own path");
+                }
             }
         }
         return new EmbedProcessor(
                 tag,
                 definition.description(),
                 normalized,
+                service.registry().installedCard(normalized).dims(),
                 definition.fieldMap(),
                 definition.ignoreMissing(),
                 chunking,
                 titleField(tag, definition.chunking()),
                 service,
-                fields.get());
+                fields.get(),
+                threadContext,
+                breaker);
     }
 
     /**

@@ -41,6 +41,25 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
     public static final int DEFAULT_RANK_CONSTANT = 60;
     public static final int DEFAULT_WINDOW = 100;
     public static final int MAX_WINDOW = 10_000;
+    /**
+     * Sub-queries of one fusion: global fusion runs one search per sub-query, each for up to {@link #MAX_WINDOW} hits,
+     * and this keeps one fusion's windows within 100,000 hits.
+     */
+    public static final int MAX_QUERIES = 10;
+    /**
+     * The largest weight: a fused score sums at most {@link #MAX_QUERIES} weighted contributions, each at most about
+     * 100 ({@code z_score} over a window of 10,000; RRF and the other normalizations give at most 1), so it stays far
+     * inside a float's range whatever the boost.
+     */
+    public static final float MAX_WEIGHT = 10_000f;
+    /**
+     * How deep fusions may nest (a fusion among the sub-queries of another, at any depth of other queries between):
+     * OpenSearch rewrites a search in at most 16 rounds, each global fusion takes two (its windows, then its fused
+     * ids) after its sub-queries are final, and an {@code embed_knn} two more (measured on a real node: seven levels
+     * over an {@code embed_knn} answer, eight fail with "too many rewrite rounds"). Five leaves room for two more
+     * async rewrites on the path (a terms lookup, another plugin's query). Checked while parsing.
+     */
+    public static final int MAX_DEPTH = 5;
 
     /**
      * Where windows are taken and fused. GLOBAL: the coordinating node runs each sub-query over all shards for its
@@ -83,6 +102,10 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
         if (queries.isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] needs at least one query in [queries]");
         }
+        if (queries.size() > MAX_QUERIES) {
+            throw new IllegalArgumentException("[" + NAME + "] takes at most " + MAX_QUERIES + " [queries], got ["
+                    + queries.size() + "]; fuse fewer, or combine some in a [bool] query");
+        }
         if (windowSize < 1 || windowSize > MAX_WINDOW) {
             throw new IllegalArgumentException(
                     "[window_size] must be within [1, " + MAX_WINDOW + "], got [" + windowSize + "]");
@@ -92,9 +115,9 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
                     + " [weights]; give one weight per query");
         }
         for (float w : weights) {
-            if (w < 0 || Float.isFinite(w) == false) {
+            if (w < 0 || w > MAX_WEIGHT || Float.isFinite(w) == false) {
                 throw new IllegalArgumentException(
-                        "[weights] must be finite and not negative, got " + Arrays.toString(weights));
+                        "[weights] must be within [0, " + (int) MAX_WEIGHT + "], got " + Arrays.toString(weights));
             }
         }
         this.queries = List.copyOf(queries);

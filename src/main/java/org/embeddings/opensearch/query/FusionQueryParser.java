@@ -17,6 +17,11 @@ import org.opensearch.index.query.QueryBuilder;
  * Parses {@code {"fusion": {"queries": [...], "method": "rrf" | "linear", "rank_constant": 60, "window_size": 100,
  * "weights": [...], "normalization": "min_max" | "l2" | "z_score", "scope": "global" | "shard"}}}; every malformed
  * option is a 400 naming it.
+ *
+ * <p>A fusion nested more than {@link FusionQueryBuilder#MAX_DEPTH} deep in another (through any queries between) is
+ * a 400 when the innermost one is parsed: parsing is one synchronous descent on one thread, and a thread-local count
+ * of the fusions it is inside sees every path, where a walk of the built queries would miss those under queries that
+ * do not expose their children.
  */
 public final class FusionQueryParser {
     static final ParseField QUERIES = new ParseField("queries");
@@ -54,10 +59,28 @@ public final class FusionQueryParser {
         PARSER.declareString((s, v) -> s.queryName = v, AbstractQueryBuilder.NAME_FIELD);
     }
 
+    /** Fusions being parsed on this thread, outermost first: the depth of the one parsed now. */
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
     private FusionQueryParser() {}
 
     public static FusionQueryBuilder parse(XContentParser parser) throws IOException {
-        Spec s = PARSER.parse(parser, null);
+        int[] depth = DEPTH.get();
+        if (depth[0] >= FusionQueryBuilder.MAX_DEPTH) {
+            throw new ParsingException(
+                    parser.getTokenLocation(),
+                    "[" + FusionQueryBuilder.NAME + "] nests more than " + FusionQueryBuilder.MAX_DEPTH
+                            + " deep; a search's rewrite cannot run deeper fusions");
+        }
+        depth[0]++;
+        try {
+            return parse(parser, PARSER.parse(parser, null));
+        } finally {
+            depth[0]--;
+        }
+    }
+
+    private static FusionQueryBuilder parse(XContentParser parser, Spec s) {
         try {
             if (s.queries == null || s.queries.isEmpty()) {
                 throw new IllegalArgumentException("requires a non-empty [queries] array");
@@ -93,8 +116,9 @@ public final class FusionQueryParser {
             builder.queryName(s.queryName);
             return builder;
         } catch (IllegalArgumentException e) {
-            throw new ParsingException(
-                    parser.getTokenLocation(), "[" + FusionQueryBuilder.NAME + "] " + e.getMessage(), e);
+            String prefix = "[" + FusionQueryBuilder.NAME + "]";
+            String message = e.getMessage().startsWith(prefix) ? e.getMessage() : prefix + " " + e.getMessage();
+            throw new ParsingException(parser.getTokenLocation(), message, e);
         }
     }
 }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.opensearch.action.IndicesRequest;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.Strings;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
@@ -100,6 +101,41 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         XContentBuilder json = JsonXContent.contentBuilder().startObject();
         stats.toXContent(json, ToXContent.EMPTY_PARAMS);
         assertStrictJson(json.endObject().toString());
+    }
+
+    /**
+     * The vector statistics are an index-level action over an indices request a security plugin can narrow: its name
+     * is under {@code indices:}, and the indices it reports are the ones the request names after replacement.
+     */
+    public void testVectorsStatsAreAnIndexLevelActionAndCrossTheWire() throws IOException {
+        assertTrue(VectorsStatsAction.NAME.startsWith("indices:monitor/"));
+        VectorsStatsAction.Request request = new VectorsStatsAction.Request("a*", "b");
+        assertTrue(request instanceof IndicesRequest.Replaceable);
+        request.indices("a1");
+        VectorsStatsAction.Request copy = copyWriteable(request, NONE, VectorsStatsAction.Request::new);
+        assertArrayEquals(new String[] {"a1"}, copy.indices());
+        assertEquals(request.indicesOptions(), copy.indicesOptions());
+
+        VectorsStatsAction.ShardField primary =
+                new VectorsStatsAction.ShardField("a1", 0, true, "vec", Map.of("type", "hnsw"), 3, 2, 10, 120, 0, 300);
+        VectorsStatsAction.ShardField replica =
+                new VectorsStatsAction.ShardField("a1", 0, false, "vec", Map.of("type", "hnsw"), 3, 1, 10, 120, 0, 280);
+        VectorsStatsAction.Response response = new VectorsStatsAction.Response(
+                2,
+                2,
+                0,
+                List.of(),
+                List.of(
+                        new VectorsStatsAction.ShardFields(List.of(primary)),
+                        new VectorsStatsAction.ShardFields(List.of(replica))));
+        VectorsStatsAction.Response back = copyWriteable(response, NONE, VectorsStatsAction.Response::new);
+        assertEquals(response.fields(), back.fields());
+        assertEquals(2, back.getSuccessfulShards());
+        String json = Strings.toString(MediaTypeRegistry.JSON, back);
+        assertStrictJson(json);
+        assertTrue(json, json.contains("\"_shards\":{\"total\":2,\"successful\":2,\"failed\":0}"));
+        assertTrue(json, json.contains("\"primaries\":{\"shard_copies\":1,\"segments\":2,\"vectors\":10"));
+        assertTrue(json, json.contains("\"total\":{\"shard_copies\":2,\"segments\":3,\"vectors\":20"));
     }
 
     private static void assertStrictJson(ToXContent content) throws IOException {

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.embeddings.lucene.Normalization;
 import org.embeddings.lucene.ScoreFusion;
 import org.embeddings.opensearch.EmbeddingsPlugin;
+import org.opensearch.ExceptionsHelper;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.Strings;
@@ -132,6 +133,47 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
             builder.boost((0.1f + randomIntBetween(0, 99) / 10f)).queryName(randomAlphaOfLength(3));
         }
         return builder;
+    }
+
+    /**
+     * Fusion's bounds are parse errors: nesting past {@link FusionQueryBuilder#MAX_DEPTH} (through any queries
+     * between), more than {@link FusionQueryBuilder#MAX_QUERIES} sub-queries, weights past
+     * {@link FusionQueryBuilder#MAX_WEIGHT}, a rank constant past its maximum; at the bounds it parses, and the
+     * largest rank constant still gives positive, decreasing contributions.
+     */
+    public void testFusionBoundsAreParseErrors() throws IOException {
+        String leaf = "{\"match\": {\"body\": \"x\"}}";
+        String nested = leaf;
+        for (int depth = 1; depth <= FusionQueryBuilder.MAX_DEPTH; depth++) {
+            nested = "{\"bool\": {\"must\": [{\"fusion\": {\"queries\": [" + nested + "]}}]}}";
+            assertNotNull(parse(nested));
+        }
+        String tooDeep = "{\"fusion\": {\"queries\": [" + nested + "]}}";
+        Exception deep = expectThrows(Exception.class, () -> parse(tooDeep));
+        assertTrue(deep.toString(), ExceptionsHelper.stackTrace(deep).contains("nests more than 5 deep"));
+        assertNotNull(parse(nested)); // the count unwinds after a failure
+
+        StringBuilder queries = new StringBuilder();
+        for (int i = 0; i < FusionQueryBuilder.MAX_QUERIES; i++) {
+            queries.append(i == 0 ? "" : ",").append(leaf);
+        }
+        assertNotNull(parse("{\"fusion\": {\"queries\": [" + queries + "]}}"));
+        Exception many = expectThrows(
+                Exception.class, () -> parse("{\"fusion\": {\"queries\": [" + queries + "," + leaf + "]}}"));
+        assertTrue(many.toString(), ExceptionsHelper.stackTrace(many).contains("at most 10 [queries]"));
+
+        Exception weight = expectThrows(
+                Exception.class, () -> parse("{\"fusion\": {\"queries\": [" + leaf + "], \"weights\": [10001]}}"));
+        assertTrue(weight.toString(), ExceptionsHelper.stackTrace(weight).contains("[weights] must be within"));
+        assertNotNull(parse("{\"fusion\": {\"queries\": [" + leaf + "], \"weights\": [10000]}}"));
+        Exception rank = expectThrows(
+                Exception.class,
+                () -> parse("{\"fusion\": {\"queries\": [" + leaf + "], \"rank_constant\": 2147483647}}"));
+        assertTrue(rank.toString(), ExceptionsHelper.stackTrace(rank).contains("[rank_constant] must be within"));
+        float[] contributions = new ScoreFusion.Rrf(ScoreFusion.Rrf.MAX_RANK_CONSTANT).contributions(new float[10_000]);
+        for (int i = 1; i < contributions.length; i++) {
+            assertTrue(contributions[i] > 0 && contributions[i] <= contributions[i - 1]);
+        }
     }
 
     public void testEmbedKnnXContentAndWireRoundTrips() throws IOException {

@@ -3,6 +3,7 @@ package org.embeddings.opensearch;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -59,6 +60,19 @@ public final class EmbeddingFields {
                             + "; search one model's indices at a time");
         }
         return models.stream().findFirst();
+    }
+
+    /** Every model an {@code embedding} field of some index is bound to, in the given cluster state. */
+    public Set<String> boundModels(ClusterState current) {
+        Set<String> models = new TreeSet<>();
+        for (IndexMetadata index : current.metadata().indices().values()) {
+            for (MappedField field : fields(index).values()) {
+                if (field.isEmbedding() && field.model() != null) {
+                    models.add(field.model());
+                }
+            }
+        }
+        return models;
     }
 
     /** Whether concrete index {@code index} exists in the cluster state. */

@@ -316,7 +316,8 @@ public final class ModelRegistry implements Closeable {
         try {
             return int8Files
                     .file(name, source, card.int8Fp32(), card.poolsFirstTokenOnly(), fp32 -> {
-                        reservation.resize(estimate);
+                        reservation.resize(
+                                estimate, "building it: the bytes of its fp32 source, at most the int8 file's");
                         return ActivationProbe.measure(fp32, card, tokenizerFile(name, folder), settings.session());
                     })
                     .file();
@@ -341,11 +342,17 @@ public final class ModelRegistry implements Closeable {
 
         /** Reserves {@code total} bytes for this load in all, refusing it if that would pass the limit. */
         void resize(long total) {
+            resize(total, null);
+        }
+
+        /** As {@link #resize(long)}; {@code estimate} says what the bytes are when they are an estimate. */
+        void resize(long total, String estimate) {
             synchronized (lock) {
                 long after = reservedBytes - bytes + total;
                 if (total > bytes && after > maxLoadedBytes) {
-                    throw new ModelMemoryLimitException("loading model [" + name + "] (" + total
-                            + " bytes) would take this node's loaded models to " + after
+                    throw new ModelMemoryLimitException("loading model [" + name + "] (" + total + " bytes"
+                            + (estimate == null ? "" : " estimated before " + estimate)
+                            + ") would take this node's loaded models to " + after
                             + " bytes, past embeddings.models.max_loaded_bytes [" + maxLoadedBytes + "]; loaded: "
                             + loadedNames());
                 }

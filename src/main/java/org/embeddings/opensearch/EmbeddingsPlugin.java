@@ -13,7 +13,9 @@ import org.apache.logging.log4j.Logger;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelEvents;
+import org.embeddings.encoder.ModelLoadException;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.NativeLibraries;
 import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.SessionSettings;
@@ -283,7 +285,7 @@ public final class EmbeddingsPlugin extends Plugin
                 new InferenceService.Limits(
                         QUERY_TIMEOUT.get(settings), DOCUMENT_TIMEOUT.get(settings), MAX_WAITING_QUERIES.get(settings)),
                 policy,
-                bulkDeadlines::currentDeadlineNanos));
+                bulkDeadlines::current));
         for (String name : PRELOAD.get(settings)) {
             models.load(name); // on the loader; ModelLog reports the outcome
         }
@@ -300,7 +302,22 @@ public final class EmbeddingsPlugin extends Plugin
         @Override
         public void failed(String name, RuntimeException reason, Throwable detail, long retryInNanos) {
             String retry = retryInNanos >= 0 ? "; retrying after " + retryInNanos / 1_000_000 + " ms" : "";
-            LOGGER.warn("cannot load embedding model [" + name + "]: " + reason.getMessage() + retry, detail);
+            LOGGER.warn(
+                    "cannot load embedding model [" + name + "]: " + reason.getMessage() + retry, underlying(detail));
+        }
+
+        /** The library's own failure under the plugin's client-safe wrappers, with its paths and its causes. */
+        private static Throwable underlying(Throwable t) {
+            for (int depth = 0; depth < 8; depth++) {
+                Throwable next = t instanceof ModelLoadException m
+                        ? m.detail()
+                        : t instanceof ModelUnavailableException u ? u.detail() : null;
+                if (next == null) {
+                    return t;
+                }
+                t = next;
+            }
+            return t;
         }
 
         @Override

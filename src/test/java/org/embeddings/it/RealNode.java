@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A real OpenSearch node from the distribution, with the plugin zip installed, started and stopped through
@@ -47,6 +48,12 @@ public final class RealNode implements AutoCloseable {
 
     public static RealNode start(String name, int httpPort, String... settings)
             throws IOException, InterruptedException {
+        return startWithHeap(name, httpPort, null, settings);
+    }
+
+    /** A node whose JVM heap is {@code heap} ({@code "768m"}; null: the scripts' default, 1 GB). */
+    public static RealNode startWithHeap(String name, int httpPort, String heap, String... settings)
+            throws IOException, InterruptedException {
         Path dir = workDir().resolve(name);
         List<String> command = new ArrayList<>(List.of(
                 "bash",
@@ -56,7 +63,7 @@ public final class RealNode implements AutoCloseable {
                 Integer.toString(httpPort),
                 Integer.toString(httpPort + 100)));
         command.addAll(List.of(settings));
-        run(command);
+        run(command, heap == null ? Map.of() : Map.of("NODE_HEAP", "-Xms" + heap + " -Xmx" + heap));
         return new RealNode(dir, httpPort);
     }
 
@@ -84,7 +91,12 @@ public final class RealNode implements AutoCloseable {
     }
 
     static void run(List<String> command) throws IOException, InterruptedException {
+        run(command, Map.of());
+    }
+
+    static void run(List<String> command, Map<String, String> environment) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
         for (String[] p : new String[][] {
             {"embeddings.plugin.zip", "EMBEDDINGS_PLUGIN_ZIP"}, {"embeddings.dist.dir", "EMBEDDINGS_DIST"}

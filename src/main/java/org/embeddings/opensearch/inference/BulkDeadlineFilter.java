@@ -24,14 +24,17 @@ import org.opensearch.tasks.Task;
 public final class BulkDeadlineFilter implements ActionFilter {
     static final String TRANSIENT = "_embeddings_bulk_deadline";
 
+    /** A bulk's deadline in {@link System#nanoTime()}, and the timeout it came from. */
+    public record Deadline(long nanos, TimeValue timeout) {}
+
     private final Supplier<ThreadContext> threadContext;
 
     public BulkDeadlineFilter(Supplier<ThreadContext> threadContext) {
         this.threadContext = threadContext;
     }
 
-    /** The deadline (in {@link System#nanoTime()}) of the bulk the calling code runs for, or null outside a bulk. */
-    public Long currentDeadlineNanos() {
+    /** The deadline of the bulk the calling code runs for, or null outside a bulk. */
+    public Deadline current() {
         ThreadContext context = threadContext.get();
         return context == null ? null : context.getTransient(TRANSIENT);
     }
@@ -57,7 +60,7 @@ public final class BulkDeadlineFilter implements ActionFilter {
             return;
         }
         try (ThreadContext.StoredContext previous = context.newStoredContext(true)) {
-            context.putTransient(TRANSIENT, System.nanoTime() + timeout.nanos());
+            context.putTransient(TRANSIENT, new Deadline(System.nanoTime() + timeout.nanos(), timeout));
             chain.proceed(task, action, request, listener);
         }
     }

@@ -84,7 +84,7 @@ public final class InferenceService {
     private final QueryVectorCache cache;
     private final Limits limits;
     private final SearchLoadPolicy loadPolicy;
-    private final Supplier<Long> bulkDeadline;
+    private final Supplier<BulkDeadlineFilter.Deadline> bulkDeadline;
     private final QueryBatcher batcher;
     private final LongAdder rejections = new LongAdder();
     private final LongAdder queryTimeouts = new LongAdder();
@@ -95,7 +95,7 @@ public final class InferenceService {
     private final LatencyHistogram queryInference = new LatencyHistogram();
 
     /**
-     * @param bulkDeadline the deadline ({@link System#nanoTime()}) of the bulk the calling thread works for, or null
+     * @param bulkDeadline the deadline of the bulk the calling thread works for, or null
      */
     public InferenceService(
             ModelRegistry registry,
@@ -103,7 +103,7 @@ public final class InferenceService {
             QueryVectorCache cache,
             Limits limits,
             SearchLoadPolicy loadPolicy,
-            Supplier<Long> bulkDeadline) {
+            Supplier<BulkDeadlineFilter.Deadline> bulkDeadline) {
         this.registry = registry;
         this.pools = pools;
         this.cache = cache;
@@ -195,9 +195,9 @@ public final class InferenceService {
     private <T> void runDocuments(
             String model, int texts, ActionListener<T> listener, BiFunction<Encoder, DocumentDeadline, T> work) {
         long queued = System.nanoTime();
-        Long bulk = bulkDeadline.get();
+        BulkDeadlineFilter.Deadline bulk = bulkDeadline.get();
         DocumentDeadline deadline = bulk != null
-                ? new DocumentDeadline(bulk, TimeValue.timeValueNanos(Math.max(0, bulk - queued)), "the bulk's timeout")
+                ? new DocumentDeadline(bulk.nanos(), bulk.timeout(), "the bulk's timeout")
                 : new DocumentDeadline(
                         queued + limits.documentTimeout().nanos(),
                         limits.documentTimeout(),

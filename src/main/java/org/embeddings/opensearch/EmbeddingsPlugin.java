@@ -176,7 +176,7 @@ public final class EmbeddingsPlugin extends Plugin
             "embeddings.document.timeout", TimeValue.timeValueMinutes(1), Setting.Property.NodeScope);
     /**
      * How long a query may wait for its query vector when its search sets no timeout; past it the search fails with
-     * 504 rather than wait on behind an overloaded query lane.
+     * 429 rather than wait on behind an overloaded query lane (503 while its model loads).
      */
     public static final Setting<TimeValue> QUERY_TIMEOUT = Setting.positiveTimeSetting(
             "embeddings.query.timeout", TimeValue.timeValueSeconds(10), Setting.Property.NodeScope);

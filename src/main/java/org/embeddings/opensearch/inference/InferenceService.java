@@ -40,8 +40,8 @@ import org.opensearch.threadpool.ThreadPool;
  *       past which a query gets 429) and run in the model's interactive lane, which goes before waiting document
  *       sub-batches ({@link Lane}): a query waits for the sub-batch already running and, while documents wait, for at
  *       most one more. Listeners continue on the search pool. Every query has a deadline (its search's timeout, else
- *       {@code embeddings.query.timeout}); past it the query fails at once, with 504, or 503 when its model is still
- *       loading.</li>
+ *       {@code embeddings.query.timeout}); past it the query fails at once, with 429 (the lane is overloaded: back
+ *       off, as for a full queue), or 503 when its model is still loading.</li>
  *   <li><b>loads</b> ({@value #LOAD_POOL}) belong to the {@link ModelRegistry}: a request for a model that is not
  *       loaded gets the load's future and continues when it completes, so no request thread (search, write, or the
  *       two lanes') ever builds or waits for a model, and queries for other models keep their pace meanwhile. A search
@@ -345,9 +345,10 @@ public final class InferenceService {
                         + query.limit + "] (the search's timeout, else embeddings.query.timeout); retry later"
                 : "encoding the query text with model [" + model + "] did not finish within its deadline ["
                         + query.limit + "] (the search's timeout, else embeddings.query.timeout); the query lane is"
-                        + " overloaded";
+                        + " overloaded, retry later";
+        // an overloaded lane is the client's cue to back off (429), as a full queue is; not a server failure (5xx)
         boolean failed = query.fail(new OpenSearchStatusException(
-                message, stillLoading(model) ? RestStatus.SERVICE_UNAVAILABLE : RestStatus.GATEWAY_TIMEOUT));
+                message, stillLoading(model) ? RestStatus.SERVICE_UNAVAILABLE : RestStatus.TOO_MANY_REQUESTS));
         if (failed) {
             queryTimeouts.increment();
         }

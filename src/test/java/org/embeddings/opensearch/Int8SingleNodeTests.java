@@ -8,6 +8,7 @@ import org.embeddings.opensearch.action.EmbeddingsStatsAction;
 import org.embeddings.opensearch.action.LoadModelAction;
 import org.embeddings.opensearch.action.ModelLifecycle;
 import org.embeddings.opensearch.action.NodeEmbeddingsStats;
+import org.embeddings.opensearch.action.UnloadModelAction;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.bulk.BulkRequestBuilder;
@@ -128,7 +129,15 @@ public class Int8SingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
         index("fp32", BGE);
         SearchResponse fp32 = search("fp32", null, "how do plants make sugar from light");
-        // no mapping binds the int8 form, no pipeline names it: a search may not build it, an operator may
+        // no mapping binds the int8 form, no pipeline names it: a search may not build it, an operator may. The node
+        // is shared by this class's tests, so what another test left (its pipeline, the loaded model) goes first.
+        if (client().admin().cluster().prepareGetPipeline(INT8).get().isFound()) {
+            client().admin().cluster().prepareDeletePipeline(INT8).get();
+        }
+        client().execute(UnloadModelAction.INSTANCE, new ModelLifecycle.Request(INT8, ModelLifecycle.DEFAULT_WAIT))
+                .actionGet();
+        assertBusy(() -> assertEquals(
+                0, getInstanceFromNode(InferenceService.class).registry().loadedBytes(INT8)));
         Exception refused = expectThrows(Exception.class, () -> search("fp32", INT8, "plants"));
         assertEquals(RestStatus.BAD_REQUEST, ExceptionsHelper.status(refused));
         assertTrue(

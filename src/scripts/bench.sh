@@ -5,6 +5,9 @@
 #   bench.sh node [MODEL] [DOCS]                a real node: ingest vs encoder alone, embed_knn latency at 1/4/16
 #                                               clients with and without the query cache, RSS per loaded model
 #   bench.sh load [CLIENTS] [DOCS_PER_CLIENT]   concurrent bulk ingest while queries run: every document counted
+#   bench.sh pressure-queries [SEARCHES] [KB]   a 768 MB node: idle embed_knn p50, a first query naming an unbound
+#                                               -int8 model while a client runs, SEARCHES distinct KB-sized query
+#                                               texts, documents under constant queries (PressureBench)
 #   bench.sh compare [DOCS] [QUERIES]           this plugin vs OpenSearch 3.6.0 + ml-commons (src/scripts/mlcommons.sh)
 #   bench.sh vectors encode|scifact|million ...  vector formats: quality, latency, bytes (docs/vectors.md)
 #   bench.sh int8-recipes MODEL [RECIPE...]     which layers stay fp32: quality and speed of each int8 recipe vs fp32
@@ -24,13 +27,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors|int8|pressure-bulk|ingest-ab) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8|pressure-bulk|pressure-queries|ingest-ab) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
   encoder) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.EncoderBench "$@" ;;
   node) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.NodeBench "$@" ;;
   load) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LoadBench "$@" ;;
+  pressure-queries) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.PressureBench "$@" ;;
   compare) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.CompareBench "$@" ;;
   vectors) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.VectorsBench "$@" ;;
   int8) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8SpeedBench "$@" ;;

@@ -15,9 +15,9 @@ out=$BUILD_DIR/compare-client; mkdir -p "$out"; rm -f "$out"/*.json
 flags=$(grep -o -w -E 'avx512_vnni|avx_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')
 echo "== CPU: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), flags: $flags"
 
-node="$BUILD_DIR/bench-nodes/compare-client"; http=$((PORT_BASE + 90)); mkdir -p "$node"
-NODE_HEAP="-Xms1g -Xmx1g" "$here/node.sh" start "$node" "$http" $((PORT_BASE + 190)) \
-  embeddings.query_cache.size=0 >/dev/null
+node="$BUILD_DIR/bench-nodes/compare-client"; http=$((PORT_BASE + 88)); mkdir -p "$node"
+NODE_HEAP="-Xms1g -Xmx1g" "$here/node.sh" start "$node" "$http" $((PORT_BASE + 188)) \
+  embeddings.query_cache.max_bytes=0b >/dev/null
 trap '"$here/node.sh" stop "$node" || true' EXIT
 for model in bge-small-en-v1.5-int8 bge-small-en-v1.5; do
   python3 "$here/client.py" --url "http://127.0.0.1:$http" --side ours --model "$model" --index "c-${model//./_}" \

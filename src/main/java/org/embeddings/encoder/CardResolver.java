@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * needs no bundled card; a model with none of the three has no card and cannot run.
  *
  * <p>Resolution reads small JSON files only, never the ONNX graph, so it is cheap enough for mapping and parsing
- * paths. A malformed layer fails with a {@link ModelLoadException} naming the file and what is wrong with it.
+ * paths. A malformed layer fails with a {@link ModelLoadException} naming the file (within the model's folder, never
+ * its path on disk) and what is wrong with it.
  */
 public final class CardResolver {
     private final ModelFolders folders;
@@ -51,13 +52,19 @@ public final class CardResolver {
                         json,
                         JsonParser.parseString(Files.readString(cardFile, StandardCharsets.UTF_8))
                                 .getAsJsonObject());
-            } catch (IOException | RuntimeException e) {
-                throw new ModelLoadException("cannot read [" + cardFile + "]: " + e.getMessage(), e);
+            } catch (IOException e) {
+                throw new ModelUnavailableException(
+                        "cannot read the " + ModelFolders.CARD_FILE + " of model [" + name + "]: "
+                                + LoadFailures.resource(e),
+                        e);
+            } catch (RuntimeException e) {
+                throw new ModelLoadException(
+                        "model [" + name + "] has a malformed " + ModelFolders.CARD_FILE + ": " + e.getMessage(), e);
             }
         }
         if (json.size() == 0) {
-            throw new ModelLoadException("model [" + name + "] has no card: add " + ModelFolders.CARD_FILE + " to ["
-                    + folder + "] with at least dims and pooling, " + "or the model's sentence-transformers files");
+            throw new ModelLoadException("model [" + name + "] has no card: add " + ModelFolders.CARD_FILE
+                    + " to its folder with at least dims and pooling, or the model's sentence-transformers files");
         }
         json.addProperty("name", name);
         try {
@@ -65,8 +72,7 @@ public final class CardResolver {
         } catch (ModelLoadException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new ModelLoadException(
-                    "model [" + name + "] in [" + folder + "] has a malformed card: " + e.getMessage(), e);
+            throw new ModelLoadException("model [" + name + "] has a malformed card: " + e.getMessage(), e);
         }
     }
 }

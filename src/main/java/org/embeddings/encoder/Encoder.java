@@ -11,6 +11,11 @@ import java.util.concurrent.Callable;
  * budget, run the ONNX graph, pool each row by the card's strategy, L2-normalize when the card says so.
  * Results come back in input order. Thread-safe; one instance per model per node. All native work runs on the
  * model's {@link NativeThread}, one sub-batch per task, in the caller's {@link Lane}.
+ *
+ * <p>Lifecycle: every call and every {@link Job} holds a lease on the encoder while it uses the native session.
+ * {@link #retire} (a model being unloaded) refuses new leases with a {@link ModelUnavailableException} and closes the
+ * encoder when the last lease ends, so that work in flight finishes on a live session and nothing runs on a closed
+ * one. {@link #close()} closes at once (the node is shutting down).
  */
 public final class Encoder implements Closeable {
     /** Queries count as arriving for this long after the last one came: document work yields in slices meanwhile. */
@@ -22,6 +27,12 @@ public final class Encoder implements Closeable {
     private final TokenBudgetBatcher batcher;
     private final NativeThread nativeThread;
     private final EncoderStats stats = new EncoderStats();
+    /** Guards the lease count and the lifecycle flags below. */
+    private final Object leaseLock = new Object();
+
+    private int leases;
+    private Runnable onRetired;
+    private boolean closed;
 
     /** Takes ownership of all parts; tokenizer and model calls run on {@code nativeThread}. */
     public Encoder(
@@ -83,8 +94,14 @@ public final class Encoder implements Closeable {
             }
             prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
         }
-        Tokens[] tokens = nativeThread.call(lane, () -> tokenizer.tokenize(prompted));
-        return new Job(tokens, lane);
+        Lease lease = lease();
+        try {
+            Tokens[] tokens = nativeThread.call(lane, () -> tokenizer.tokenize(prompted));
+            return new Job(tokens, lane, lease);
+        } catch (RuntimeException | Error e) {
+            lease.close();
+            throw e;
+        }
     }
 
     /**
@@ -139,23 +156,29 @@ public final class Encoder implements Closeable {
                         "text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
             }
         }
-        List<PassageCutter.Cut> cuts =
-                nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts, heads));
-        int total = 0;
-        for (PassageCutter.Cut cut : cuts) {
-            total += cut.tokens().length;
+        Lease lease = lease();
+        try {
+            List<PassageCutter.Cut> cuts =
+                    nativeThread.call(lane, () -> cutter(role, chunking, ends).cut(texts, heads));
+            int total = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                total += cut.tokens().length;
+            }
+            Tokens[] all = new Tokens[total];
+            int at = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                System.arraycopy(cut.tokens(), 0, all, at, cut.tokens().length);
+                at += cut.tokens().length;
+            }
+            return new PassageJob(cuts, new Job(all, lane, lease));
+        } catch (RuntimeException | Error e) {
+            lease.close();
+            throw e;
         }
-        Tokens[] all = new Tokens[total];
-        int at = 0;
-        for (PassageCutter.Cut cut : cuts) {
-            System.arraycopy(cut.tokens(), 0, all, at, cut.tokens().length);
-            at += cut.tokens().length;
-        }
-        return new PassageJob(cuts, new Job(all, lane));
     }
 
     /** The encode of the passages of several texts: one {@link Job} over all windows, then each text's passages. */
-    public static final class PassageJob {
+    public static final class PassageJob implements AutoCloseable {
         private final List<PassageCutter.Cut> cuts;
         private final Job job;
 
@@ -175,6 +198,11 @@ public final class Encoder implements Closeable {
 
         public void step() {
             job.step();
+        }
+
+        @Override
+        public void close() {
+            job.close();
         }
 
         /** Runs what remains and returns each text's passages, with their spans and vectors, in input order. */
@@ -205,7 +233,9 @@ public final class Encoder implements Closeable {
         chunking.checkFits(card);
         List<String> replaced = UnpairedSurrogates.replace(texts);
         List<String> heads = UnpairedSurrogates.replace(titles);
-        return nativeThread.call(() -> cutter(role, chunking, ends).cut(replaced, heads));
+        try (Lease lease = lease()) {
+            return nativeThread.call(() -> cutter(role, chunking, ends).cut(replaced, heads));
+        }
     }
 
     private PassageCutter cutter(Role role, Chunking chunking, TextWindows.Ends ends) {
@@ -214,31 +244,45 @@ public final class Encoder implements Closeable {
 
     /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
     public float[][] encodeTokens(Tokens[] tokens) {
-        return new Job(tokens, Lane.BULK).finish();
+        return new Job(tokens, Lane.BULK, lease()).finish();
     }
 
     /** Runs a task on this model's native thread (benchmarks drive {@link #onnx()} through it). */
     public <T> T onNativeThread(Callable<T> task) {
-        return nativeThread.call(task);
+        try (Lease lease = lease()) {
+            return nativeThread.call(task);
+        }
     }
 
     /**
      * One encode of tokenized texts, cut by the batcher into length-sorted sub-batches that run one per
-     * {@link #step()}. Not thread-safe: one caller drives a job.
+     * {@link #step()}. It holds a lease on the encoder until its last sub-batch ran, a step failed, or it is closed
+     * (a caller that gives up on a job closes it). Not thread-safe: one caller drives a job.
      */
-    public final class Job {
+    public final class Job implements AutoCloseable {
         private final Tokens[] tokens;
         private final Lane lane;
         private final TokenBudgetBatcher.Plan plan;
         private final float[][] vectors;
+        private final Lease lease;
         private int next;
         private long nanos;
 
-        private Job(Tokens[] tokens, Lane lane) {
+        private Job(Tokens[] tokens, Lane lane, Lease lease) {
             this.tokens = tokens;
             this.lane = lane;
+            this.lease = lease;
             this.plan = batcher.plan(tokens);
             this.vectors = new float[tokens.length][];
+            if (plan.batches() == 0) {
+                lease.close();
+            }
+        }
+
+        /** Gives the job up (or ends it), releasing its lease; idempotent. */
+        @Override
+        public void close() {
+            lease.close();
         }
 
         public boolean done() {
@@ -261,19 +305,25 @@ public final class Encoder implements Closeable {
             int b = next++;
             long start = System.nanoTime();
             int to = plan.bounds()[b + 1];
-            for (int from = plan.bounds()[b]; from < to; ) {
-                int end = lane == Lane.BULK && nativeThread.interactiveWithin(QUERIES_ARRIVING_NANOS)
-                        ? batcher.slice(tokens, plan, from, to)
-                        : to;
-                int rows = from;
-                nativeThread.call(lane, () -> {
-                    runRows(tokens, plan, rows, end, vectors);
-                    return null;
-                });
-                from = end;
+            try {
+                for (int from = plan.bounds()[b]; from < to; ) {
+                    int end = lane == Lane.BULK && nativeThread.interactiveWithin(QUERIES_ARRIVING_NANOS)
+                            ? batcher.slice(tokens, plan, from, to)
+                            : to;
+                    int rows = from;
+                    nativeThread.call(lane, () -> {
+                        runRows(tokens, plan, rows, end, vectors);
+                        return null;
+                    });
+                    from = end;
+                }
+            } catch (RuntimeException | Error e) {
+                lease.close();
+                throw e;
             }
             nanos += System.nanoTime() - start;
             if (done()) {
+                lease.close();
                 stats.requests.increment();
                 stats.texts.add(tokens.length);
                 for (Tokens t : tokens) {
@@ -311,11 +361,92 @@ public final class Encoder implements Closeable {
         List<String> prompted = texts.stream()
                 .map(t -> card.prompt().apply(role, UnpairedSurrogates.replace(t)))
                 .toList();
-        return nativeThread.call(() -> tokenizer.tokenize(prompted));
+        try (Lease lease = lease()) {
+            return nativeThread.call(() -> tokenizer.tokenize(prompted));
+        }
     }
 
+    /**
+     * A lease on this encoder's native session; refused once the encoder is retired or closed. Closing a lease
+     * twice is harmless.
+     */
+    Lease lease() {
+        synchronized (leaseLock) {
+            if (onRetired != null || closed) {
+                throw new ModelUnavailableException("model [" + card.name() + "] was unloaded");
+            }
+            leases++;
+            return new Lease();
+        }
+    }
+
+    /** Work in flight on this encoder: leases not yet closed. */
+    public int leases() {
+        synchronized (leaseLock) {
+            return leases;
+        }
+    }
+
+    /** Holds the encoder open; see {@link #lease()}. */
+    final class Lease implements AutoCloseable {
+        private boolean released;
+
+        @Override
+        public void close() {
+            boolean last;
+            synchronized (leaseLock) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                leases--;
+                last = leases == 0 && onRetired != null && closed == false;
+            }
+            if (last) {
+                closeRetired();
+            }
+        }
+    }
+
+    /**
+     * Refuses new work and closes this encoder once the work in flight is done (at once when there is none), then
+     * runs {@code onClosed}. Calls after the first are ignored.
+     */
+    public void retire(Runnable onClosed) {
+        boolean now;
+        synchronized (leaseLock) {
+            if (onRetired != null || closed) {
+                return;
+            }
+            onRetired = onClosed;
+            now = leases == 0;
+        }
+        if (now) {
+            closeRetired();
+        }
+    }
+
+    private void closeRetired() {
+        Runnable after;
+        synchronized (leaseLock) {
+            after = onRetired;
+        }
+        try {
+            close();
+        } finally {
+            after.run();
+        }
+    }
+
+    /** Closes the session and tokenizer now, whatever is in flight (work after this fails); idempotent. */
     @Override
     public void close() {
+        synchronized (leaseLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
         try {
             nativeThread.call(() -> {
                 try {

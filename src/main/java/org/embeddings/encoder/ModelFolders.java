@@ -1,7 +1,6 @@
 package org.embeddings.encoder;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +44,8 @@ public final class ModelFolders {
                 }
                 return Optional.of(real);
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw new ModelUnavailableException(
+                        "cannot read the folder of model [" + name + "]: " + LoadFailures.resource(e), e);
             }
         }
         return Optional.empty();
@@ -64,7 +64,7 @@ public final class ModelFolders {
                         .filter(n -> names.contains(n) == false)
                         .forEach(names::add);
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw new ModelUnavailableException("cannot list the installed models: " + LoadFailures.resource(e), e);
             }
         }
         names.sort(null);
@@ -76,12 +76,21 @@ public final class ModelFolders {
         return roots.get(0);
     }
 
-    /** The error for a name this node cannot run: says where to install a known model, and what is installed. */
+    /**
+     * The error for a name this node cannot run: says how to install a known model, and what is installed. It goes to
+     * clients, so it names the folder to create but not where the models directory is on this node's disk (the node
+     * logs that when it starts).
+     */
     public UnknownModelException unknown(String name) {
         String known = CardCatalog.bundled(name).isPresent()
-                ? "model [" + name + "] is not installed on this node (place model.onnx and tokenizer.json in "
-                        + roots.get(0).resolve(name) + ")"
+                ? "model [" + name + "] is not installed on this node (" + howToInstall(name) + ")"
                 : "unknown model [" + name + "]";
         return new UnknownModelException(known + "; installed models: " + installed());
+    }
+
+    /** How to install model {@code name}, in words for a client. */
+    public static String howToInstall(String name) {
+        return "place " + ONNX_FILE + " and " + TOKENIZER_FILE + " in a folder [" + name
+                + "] of the node's embeddings models directory";
     }
 }

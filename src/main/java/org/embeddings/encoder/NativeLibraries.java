@@ -52,9 +52,13 @@ public final class NativeLibraries {
                     ortEnvironment = create.get();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new ModelLoadException("interrupted while starting ONNX Runtime", e);
+                    throw new ModelUnavailableException("interrupted while starting ONNX Runtime", e);
                 } catch (ExecutionException e) {
-                    throw new ModelLoadException("cannot start ONNX Runtime: " + e.getCause(), e.getCause());
+                    // its words may name the directory its native library was extracted to: for the log only
+                    throw new ModelUnavailableException(
+                            "cannot start ONNX Runtime ("
+                                    + e.getCause().getClass().getSimpleName() + "); the node's log has the details",
+                            e.getCause());
                 }
             }
             return ortEnvironment;

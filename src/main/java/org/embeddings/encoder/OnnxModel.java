@@ -47,7 +47,13 @@ public final class OnnxModel implements Closeable {
         try (OrtSession.SessionOptions options = settings.toOptions()) {
             this.session = env.createSession(onnxFile.toString(), options);
         } catch (OrtException e) {
-            throw new ModelLoadException("cannot load ONNX model [" + onnxFile + "]: " + e.getMessage(), e);
+            String why =
+                    new PathRedaction().with(onnxFile.getParent(), "its folder").apply(e.getMessage());
+            String message =
+                    "model [" + card.name() + "]: ONNX Runtime cannot load " + onnxFile.getFileName() + ": " + why;
+            throw LoadFailures.isTransient(e)
+                    ? new ModelUnavailableException(message, e)
+                    : new ModelLoadException(message, e);
         }
         try {
             this.inputs = new TreeSet<>(session.getInputNames());

@@ -55,14 +55,14 @@ public final class SentenceTransformersConfig {
         } catch (IllegalStateException | UnsupportedOperationException | ClassCastException e) {
             // Gson's answer to a file of the wrong shape (an object where an array belongs, and the like).
             throw new ModelLoadException(
-                    "malformed sentence-transformers files in [" + folder + "]: " + e.getMessage(), e);
+                    "malformed sentence-transformers files in the model's folder: " + e.getMessage(), e);
         }
     }
 
     private static JsonObject readLayer(Path folder) {
         JsonObject layer = new JsonObject();
         String poolingFolder = DEFAULT_POOLING_FOLDER;
-        JsonElement modules = readJson(folder.resolve(MODULES));
+        JsonElement modules = readJson(folder, MODULES);
         if (modules != null) {
             boolean normalize = false;
             List<String> unsupported = new ArrayList<>();
@@ -79,14 +79,14 @@ public final class SentenceTransformersConfig {
                 }
             }
             if (unsupported.isEmpty() == false) {
-                throw new ModelLoadException("model folder [" + folder + "] " + MODULES + " has modules " + unsupported
+                throw new ModelLoadException("the model's " + MODULES + " has modules " + unsupported
                         + " that this encoder cannot run; it runs " + RUNNABLE + " only");
             }
             layer.addProperty("normalize", normalize);
         }
         readPooling(folder, poolingFolder, layer);
         readPrompts(folder, layer);
-        JsonElement transformer = readJson(folder.resolve(TRANSFORMER_CONFIG));
+        JsonElement transformer = readJson(folder, TRANSFORMER_CONFIG);
         if (transformer != null && transformer.getAsJsonObject().has("max_seq_length")) {
             layer.add("max_tokens", transformer.getAsJsonObject().get("max_seq_length"));
         }
@@ -96,10 +96,11 @@ public final class SentenceTransformersConfig {
     private static void readPooling(Path folder, String poolingFolder, JsonObject layer) {
         Path file = folder.resolve(poolingFolder).resolve(POOLING_CONFIG).normalize();
         if (file.startsWith(folder) == false) {
-            throw new ModelLoadException("model folder [" + folder + "] " + MODULES
-                    + " names a pooling folder outside it: " + poolingFolder);
+            throw new ModelLoadException(
+                    "the model's " + MODULES + " names a pooling folder outside the model's folder: " + poolingFolder);
         }
-        JsonElement config = readJson(file);
+        String name = folder.relativize(file).toString();
+        JsonElement config = readJson(folder, name);
         if (config == null) {
             return;
         }
@@ -113,7 +114,7 @@ public final class SentenceTransformersConfig {
         }
         // sentence-transformers concatenates several modes into one longer vector; no card can say that.
         if (modes.size() != 1) {
-            throw new ModelLoadException("[" + file + "] sets "
+            throw new ModelLoadException("[" + name + "] sets "
                     + (modes.isEmpty() ? "no pooling mode this encoder knows" : "several pooling modes " + modes)
                     + "; expected exactly one of "
                     + POOLING_FLAGS.keySet().stream().sorted().toList());
@@ -122,7 +123,7 @@ public final class SentenceTransformersConfig {
         JsonElement includePrompt = json.get("include_prompt");
         if (includePrompt != null && includePrompt.isJsonPrimitive() && includePrompt.getAsBoolean() == false) {
             throw new ModelLoadException(
-                    "[" + file + "] sets include_prompt false; this encoder pools over the prompt's tokens too");
+                    "[" + name + "] sets include_prompt false; this encoder pools over the prompt's tokens too");
         }
         layer.addProperty("pooling", modes.get(0).label());
         if (json.has("word_embedding_dimension")) {
@@ -131,7 +132,7 @@ public final class SentenceTransformersConfig {
     }
 
     private static void readPrompts(Path folder, JsonObject layer) {
-        JsonElement config = readJson(folder.resolve(PROMPTS));
+        JsonElement config = readJson(folder, PROMPTS);
         if (config == null) {
             return;
         }
@@ -145,8 +146,8 @@ public final class SentenceTransformersConfig {
         String defaultName = string(json, "default_prompt_name");
         if (defaultName != null) {
             if (prompts.has(defaultName) == false) {
-                throw new ModelLoadException("[" + folder.resolve(PROMPTS) + "] default_prompt_name [" + defaultName
-                        + "] is not among its prompts");
+                throw new ModelLoadException(
+                        "[" + PROMPTS + "] default_prompt_name [" + defaultName + "] is not among its prompts");
             }
             copy(prompts, defaultName, roles, "none");
         }
@@ -167,14 +168,18 @@ public final class SentenceTransformersConfig {
         return e == null || e.isJsonNull() ? null : e.getAsString();
     }
 
-    private static JsonElement readJson(Path file) {
+    /** The JSON file {@code name} in {@code folder}, or null when there is none. */
+    private static JsonElement readJson(Path folder, String name) {
+        Path file = folder.resolve(name);
         if (Files.isRegularFile(file) == false) {
             return null;
         }
         try {
             return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException | RuntimeException e) {
-            throw new ModelLoadException("cannot read [" + file + "]: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new ModelUnavailableException("cannot read [" + name + "]: " + LoadFailures.resource(e), e);
+        } catch (RuntimeException e) {
+            throw new ModelLoadException("cannot read [" + name + "]: " + e.getMessage(), e);
         }
     }
 }

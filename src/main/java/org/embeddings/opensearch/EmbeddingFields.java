@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -100,6 +101,24 @@ public final class EmbeddingFields {
             dynamic.addAll(dynamicTemplates(mapping));
         }
         return new WriteMapping(resolved, false, Map.copyOf(fields), List.copyOf(dynamic));
+    }
+
+    /** Every model an {@code embedding} field of some index is bound to, in the given cluster state. */
+    public Set<String> boundModels(ClusterState current) {
+        Set<String> models = new TreeSet<>();
+        for (IndexMetadata index : current.metadata().indices().values()) {
+            for (MappedField field : fields(index).values()) {
+                if (field.isEmbedding() && field.model() != null) {
+                    models.add(field.model());
+                }
+            }
+        }
+        return models;
+    }
+
+    /** Whether concrete index {@code index} exists in the cluster state. */
+    public boolean exists(String index) {
+        return state.get().metadata().index(index) != null;
     }
 
     /** The mappings index templates give a new index {@code name}, in the order they apply. */

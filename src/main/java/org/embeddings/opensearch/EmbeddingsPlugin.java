@@ -12,18 +12,27 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelEvents;
+import org.embeddings.encoder.ModelLoadException;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.NativeLibraries;
+import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.SessionSettings;
 import org.embeddings.opensearch.action.EmbedAction;
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.LoadModelAction;
 import org.embeddings.opensearch.action.ModelsAction;
 import org.embeddings.opensearch.action.TransportEmbedAction;
 import org.embeddings.opensearch.action.TransportEmbeddingsStatsAction;
+import org.embeddings.opensearch.action.TransportLoadModelAction;
 import org.embeddings.opensearch.action.TransportModelsAction;
+import org.embeddings.opensearch.action.TransportUnloadModelAction;
 import org.embeddings.opensearch.action.TransportVectorsStatsAction;
+import org.embeddings.opensearch.action.UnloadModelAction;
 import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
+import org.embeddings.opensearch.inference.BulkDeadlineFilter;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.inference.QueryVectorCache;
 import org.embeddings.opensearch.ingest.BulkCharge;
@@ -38,6 +47,7 @@ import org.embeddings.opensearch.query.FusionQueryBuilder;
 import org.embeddings.opensearch.query.FusionQueryParser;
 import org.embeddings.opensearch.query.SearchTaskFilter;
 import org.embeddings.opensearch.rest.RestEmbedAction;
+import org.embeddings.opensearch.rest.RestModelLifecycleAction;
 import org.embeddings.opensearch.rest.RestModelsAction;
 import org.embeddings.opensearch.rest.RestStatsAction;
 import org.embeddings.opensearch.rest.RestVectorsStatsAction;
@@ -128,20 +138,54 @@ public final class EmbeddingsPlugin extends Plugin
     public static final Setting<Boolean> CUDA =
             Setting.boolSetting("embeddings.onnx.cuda", false, Setting.Property.NodeScope);
 
+    /**
+     * While document slices wait on a model's native thread, at most this many query tasks run in a row before one
+     * document slice does: documents keep making progress under a constant query load (at least one task in five by
+     * default), and a query waits for at most one more slice.
+     */
+    public static final Setting<Integer> QUERY_BURST = Setting.intSetting(
+            "embeddings.batch.queries_before_documents", NativeThread.DEFAULT_BURST, 1, Setting.Property.NodeScope);
+
     public static final Setting<Integer> MAX_BATCH =
             Setting.intSetting("embeddings.batch.max_texts", 64, 1, Setting.Property.NodeScope);
-    /** Query vectors kept per node, keyed by model and text; 0 turns the cache off. */
-    public static final Setting<Integer> QUERY_CACHE_SIZE =
-            Setting.intSetting("embeddings.query_cache.size", 10_000, 0, Setting.Property.NodeScope);
-    /** The most bytes of model files a node may hold loaded; a load past it answers 429. */
+    /**
+     * Bytes of query vectors kept per node (each entry weighs its vector plus its digest key, never the query text);
+     * 0 turns the cache off. 16 MB holds about 9,000 vectors of 384 dims.
+     */
+    public static final Setting<ByteSizeValue> QUERY_CACHE_MAX_BYTES = Setting.byteSizeSetting(
+            "embeddings.query_cache.max_bytes", new ByteSizeValue(16, ByteSizeUnit.MB), Setting.Property.NodeScope);
+    /**
+     * Queries that may wait per model for the query lane on a node; one more is answered 429 at once. The lane
+     * encodes 30 to 140 short queries a second on 2 cores, so 256 is several seconds of work: past that, waiting on
+     * would only meet the query's deadline.
+     */
+    public static final Setting<Integer> MAX_WAITING_QUERIES =
+            Setting.intSetting("embeddings.query.max_waiting", 256, 1, Setting.Property.NodeScope);
+    /**
+     * The most bytes of model files (each model's ONNX file and its external data files) a node may hold loaded; a
+     * load past it answers 429, and an int8 build is checked before it starts (see ModelRegistry).
+     */
     public static final Setting<ByteSizeValue> MAX_LOADED_BYTES = Setting.byteSizeSetting(
             "embeddings.models.max_loaded_bytes", new ByteSizeValue(2, ByteSizeUnit.GB), Setting.Property.NodeScope);
-    /** Models to load when the node starts instead of on first use. */
+    /** Models to load when the node starts instead of on first use; searches may load them (SearchLoadPolicy). */
     public static final Setting<List<String>> PRELOAD =
             Setting.listSetting("embeddings.models.preload", List.of(), s -> s, Setting.Property.NodeScope);
     /**
+     * Whether a search may make its node load any installed model. Off by default: a search loads only a model a
+     * mapping binds, a pipeline names or {@link #PRELOAD} lists, and any other gets a 400 naming this setting
+     * (loading is an operator's act: {@code POST _plugins/_embeddings/models/<name>/_load}).
+     */
+    public static final Setting<Boolean> LOAD_ON_QUERY =
+            Setting.boolSetting("embeddings.models.load_on_query", false, Setting.Property.NodeScope);
+    /**
+     * How long a batch of document texts may wait and run when no bulk timeout bounds it (the embed API, pipelines
+     * run outside a bulk); past it the batch fails with 429. Inside a bulk, the bulk's own timeout is the deadline.
+     */
+    public static final Setting<TimeValue> DOCUMENT_TIMEOUT = Setting.positiveTimeSetting(
+            "embeddings.document.timeout", TimeValue.timeValueMinutes(1), Setting.Property.NodeScope);
+    /**
      * How long a query may wait for its query vector when its search sets no timeout; past it the search fails with
-     * 504 rather than wait on behind an overloaded query lane.
+     * 429 rather than wait on behind an overloaded query lane (503 while its model loads).
      */
     public static final Setting<TimeValue> QUERY_TIMEOUT = Setting.positiveTimeSetting(
             "embeddings.query.timeout", TimeValue.timeValueSeconds(10), Setting.Property.NodeScope);
@@ -172,6 +216,8 @@ public final class EmbeddingsPlugin extends Plugin
             () -> clusterService.get().localNode().getId());
     private final BulkChargeFilter bulkCharges = new BulkChargeFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(), breaker::get);
+    private final BulkDeadlineFilter bulkDeadlines = new BulkDeadlineFilter(
+            () -> threadPool.get() == null ? null : threadPool.get().getThreadContext());
 
     public EmbeddingsPlugin(Settings settings) {
         this.settings = settings;
@@ -184,13 +230,17 @@ public final class EmbeddingsPlugin extends Plugin
                 ALLOW_SPINNING,
                 TOKEN_BUDGET,
                 QUERY_TOKEN_BUDGET,
+                QUERY_BURST,
                 MAX_BATCH,
                 CUDA,
-                QUERY_CACHE_SIZE,
+                QUERY_CACHE_MAX_BYTES,
                 QUERY_TIMEOUT,
+                MAX_WAITING_QUERIES,
+                DOCUMENT_TIMEOUT,
                 MAX_LOADED_BYTES,
                 PRELOAD,
                 BREAKER_LIMIT,
+                LOAD_ON_QUERY,
                 NEURAL_QUERY,
                 VectorCodecService.MERGE_WORKERS);
     }
@@ -228,7 +278,11 @@ public final class EmbeddingsPlugin extends Plugin
                         0,
                         OpenSearchExecutors.allocatedProcessors(settings),
                         TimeValue.timeValueMinutes(5),
-                        "thread_pool." + MERGE_POOL));
+                        "thread_pool." + MERGE_POOL),
+                // Loads and int8 builds, one at a time: a build holds its source in the heap and a calibration
+                // session in native memory, and two at once would only share the same cores.
+                new FixedExecutorBuilder(
+                        settings, InferenceService.LOAD_POOL, 1, 100, "thread_pool." + InferenceService.LOAD_POOL));
     }
 
     @Override
@@ -257,30 +311,68 @@ public final class EmbeddingsPlugin extends Plugin
                 new SessionSettings(intraOpThreads(settings), CUDA.get(settings), ALLOW_SPINNING.get(settings)),
                 TOKEN_BUDGET.get(settings),
                 MAX_BATCH.get(settings),
-                QUERY_TOKEN_BUDGET.get(settings));
+                QUERY_TOKEN_BUDGET.get(settings),
+                QUERY_BURST.get(settings));
+        List<Path> roots = modelRoots(environment);
+        LOGGER.info("embedding models are read from {}", roots);
         ModelRegistry models = new ModelRegistry(
-                modelRoots(environment),
+                roots,
                 encoderSettings,
                 MAX_LOADED_BYTES.get(settings).getBytes(),
-                nodeEnvironment.nodeDataPaths()[0].resolve(INT8_DIR));
+                nodeEnvironment.nodeDataPaths()[0].resolve(INT8_DIR),
+                threadPool.executor(InferenceService.LOAD_POOL),
+                new ModelLog(),
+                System::nanoTime);
         registry.set(models);
+        fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
+        SearchLoadPolicy policy = new SearchLoadPolicy(
+                clusterService::state, fields.get(), PRELOAD.get(settings), LOAD_ON_QUERY.get(settings));
         inference.set(new InferenceService(
                 models,
                 InferenceService.Pools.of(threadPool),
-                new QueryVectorCache(QUERY_CACHE_SIZE.get(settings)),
-                QUERY_TIMEOUT.get(settings)));
-        fields.set(new EmbeddingFields(clusterService::state, indexNameExpressionResolver));
+                new QueryVectorCache(QUERY_CACHE_MAX_BYTES.get(settings).getBytes()),
+                new InferenceService.Limits(
+                        QUERY_TIMEOUT.get(settings), DOCUMENT_TIMEOUT.get(settings), MAX_WAITING_QUERIES.get(settings)),
+                policy,
+                bulkDeadlines::current));
         for (String name : PRELOAD.get(settings)) {
-            threadPool.executor(InferenceService.DOCUMENT_POOL).execute(() -> {
-                try {
-                    models.encoder(name);
-                    LOGGER.info("preloaded embedding model [{}]", name);
-                } catch (RuntimeException e) {
-                    LOGGER.error("cannot preload embedding model [" + name + "]", e);
-                }
-            });
+            models.load(name); // on the loader; ModelLog reports the outcome
         }
         return List.of(inference.get(), fields.get());
+    }
+
+    /** Model lifecycle events in the node's log: where a failure's detail (paths, library messages) goes. */
+    private static final class ModelLog implements ModelEvents {
+        @Override
+        public void loaded(String name, long bytes, long nanos) {
+            LOGGER.info("loaded embedding model [{}]: {} bytes mapped, in {} ms", name, bytes, nanos / 1_000_000);
+        }
+
+        @Override
+        public void failed(String name, RuntimeException reason, Throwable detail, long retryInNanos) {
+            String retry = retryInNanos >= 0 ? "; retrying after " + retryInNanos / 1_000_000 + " ms" : "";
+            LOGGER.warn(
+                    "cannot load embedding model [" + name + "]: " + reason.getMessage() + retry, underlying(detail));
+        }
+
+        /** The library's own failure under the plugin's client-safe wrappers, with its paths and its causes. */
+        private static Throwable underlying(Throwable t) {
+            for (int depth = 0; depth < 8; depth++) {
+                Throwable next = t instanceof ModelLoadException m
+                        ? m.detail()
+                        : t instanceof ModelUnavailableException u ? u.detail() : null;
+                if (next == null) {
+                    return t;
+                }
+                t = next;
+            }
+            return t;
+        }
+
+        @Override
+        public void unloaded(String name, long bytes) {
+            LOGGER.info("unloaded embedding model [{}]: {} bytes freed", name, bytes);
+        }
     }
 
     private static int intraOpThreads(Settings settings) {
@@ -359,12 +451,14 @@ public final class EmbeddingsPlugin extends Plugin
                 new ActionHandler<>(EmbedAction.INSTANCE, TransportEmbedAction.class),
                 new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class),
                 new ActionHandler<>(EmbeddingsStatsAction.INSTANCE, TransportEmbeddingsStatsAction.class),
-                new ActionHandler<>(VectorsStatsAction.INSTANCE, TransportVectorsStatsAction.class));
+                new ActionHandler<>(VectorsStatsAction.INSTANCE, TransportVectorsStatsAction.class),
+                new ActionHandler<>(LoadModelAction.INSTANCE, TransportLoadModelAction.class),
+                new ActionHandler<>(UnloadModelAction.INSTANCE, TransportUnloadModelAction.class));
     }
 
     @Override
     public List<ActionFilter> getActionFilters() {
-        return List.of(filter, bulkCharges);
+        return List.of(filter, bulkCharges, bulkDeadlines);
     }
 
     @Override
@@ -377,7 +471,11 @@ public final class EmbeddingsPlugin extends Plugin
             IndexNameExpressionResolver indexNameExpressionResolver,
             Supplier<DiscoveryNodes> nodesInCluster) {
         return List.of(
-                new RestEmbedAction(), new RestStatsAction(), new RestModelsAction(), new RestVectorsStatsAction());
+                new RestEmbedAction(),
+                new RestStatsAction(),
+                new RestModelsAction(),
+                new RestVectorsStatsAction(),
+                new RestModelLifecycleAction());
     }
 
     @Override

@@ -32,6 +32,25 @@ final class TinyOnnx {
      * @param rank 3 for {@code [batch, seq, dim]}, 2 for {@code [batch, dim]}
      */
     static byte[] model(float[][] embeddings, float[][] positions, List<String> inputs, String output, int rank) {
+        return model(embeddings, positions, inputs, output, rank, null);
+    }
+
+    /**
+     * The model above with the embedding table {@code E} stored as external data in the file {@code location} beside
+     * the model (its bytes are {@link #rawData}), as exporters store the weights of large models.
+     */
+    static byte[] modelWithExternalEmbeddings(
+            float[][] embeddings, List<String> inputs, String output, String location) {
+        return model(embeddings, null, inputs, output, 3, location);
+    }
+
+    private static byte[] model(
+            float[][] embeddings,
+            float[][] positions,
+            List<String> inputs,
+            String output,
+            int rank,
+            String externalLocation) {
         int dim = embeddings[0].length;
         boolean usePositions = inputs.contains("position_ids");
         Proto graph = new Proto();
@@ -53,7 +72,11 @@ final class TinyOnnx {
             graph.message(1, node("ReduceMean", List.of(hidden), output, attrs));
         }
         graph.string(2, "tiny");
-        graph.message(5, floatTensor("E", embeddings));
+        graph.message(
+                5,
+                externalLocation == null
+                        ? floatTensor("E", embeddings)
+                        : externalFloatTensor("E", embeddings, externalLocation));
         if (usePositions) {
             graph.message(5, floatTensor("P", positions));
         }
@@ -96,6 +119,24 @@ final class TinyOnnx {
                 .varint(1, values[0].length)
                 .varint(2, FLOAT)
                 .string(8, name);
+        return tensor.bytes(9, rawData(values));
+    }
+
+    /** A float tensor whose data lies in {@code location}: data_location EXTERNAL (14), external_data entries (13). */
+    private static Proto externalFloatTensor(String name, float[][] values, String location) {
+        return new Proto()
+                .varint(1, values.length)
+                .varint(1, values[0].length)
+                .varint(2, FLOAT)
+                .string(8, name)
+                .message(13, new Proto().string(1, "location").string(2, location))
+                .message(13, new Proto().string(1, "offset").string(2, "0"))
+                .message(13, new Proto().string(1, "length").string(2, Integer.toString(rawData(values).length)))
+                .varint(14, 1);
+    }
+
+    /** A table's values as raw_data holds them: float32, little-endian, row after row. */
+    static byte[] rawData(float[][] values) {
         byte[] raw = new byte[values.length * values[0].length * 4];
         int i = 0;
         for (float[] row : values) {
@@ -106,7 +147,7 @@ final class TinyOnnx {
                 }
             }
         }
-        return tensor.bytes(9, raw);
+        return raw;
     }
 
     /** A tensor type whose dims are symbolic names (String) or fixed sizes (Integer). */

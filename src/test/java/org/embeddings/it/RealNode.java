@@ -103,8 +103,7 @@ public final class RealNode implements AutoCloseable {
         run(command, Map.of());
     }
 
-    private static void run(List<String> command, Map<String, String> environment)
-            throws IOException, InterruptedException {
+    static void run(List<String> command, Map<String, String> environment) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
         for (String[] p : new String[][] {

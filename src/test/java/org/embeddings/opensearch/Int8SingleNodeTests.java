@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import org.embeddings.opensearch.action.EmbeddingsStatsAction;
+import org.embeddings.opensearch.action.LoadModelAction;
+import org.embeddings.opensearch.action.ModelLifecycle;
 import org.embeddings.opensearch.action.NodeEmbeddingsStats;
+import org.embeddings.opensearch.action.UnloadModelAction;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.bulk.BulkRequestBuilder;
@@ -14,6 +17,7 @@ import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.core.rest.RestStatus;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
 import org.opensearch.index.query.QueryBuilders;
@@ -24,7 +28,8 @@ import org.opensearch.test.OpenSearchSingleNodeTestCase;
  * {@code bge-small-en-v1.5-int8} in an in-JVM node where only {@code bge-small-en-v1.5} is installed: a field bound
  * to the int8 name takes its dims from the base model's card, a pipeline ingests through it, {@code embed_knn}
  * finds by it, the models list and the stats show it with the int8 file's bytes, and the file sits under the
- * node's data path. A field bound to the fp32 model accepts queries encoded by its int8 form, and no other model.
+ * node's data path. A field bound to the fp32 model accepts queries encoded by its int8 form (once an operator has
+ * loaded it: a search may not build a form no mapping or pipeline names), and no other model.
  */
 public class Int8SingleNodeTests extends OpenSearchSingleNodeTestCase {
     private static final String BGE = "bge-small-en-v1.5";
@@ -124,6 +129,26 @@ public class Int8SingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
         index("fp32", BGE);
         SearchResponse fp32 = search("fp32", null, "how do plants make sugar from light");
+        // no mapping binds the int8 form, no pipeline names it: a search may not build it, an operator may. The node
+        // is shared by this class's tests, so what another test left (its pipeline, the loaded model) goes first.
+        if (client().admin().cluster().prepareGetPipeline(INT8).get().isFound()) {
+            client().admin().cluster().prepareDeletePipeline(INT8).get();
+        }
+        client().execute(UnloadModelAction.INSTANCE, new ModelLifecycle.Request(INT8, ModelLifecycle.DEFAULT_WAIT))
+                .actionGet();
+        assertBusy(() -> assertEquals(
+                0, getInstanceFromNode(InferenceService.class).registry().loadedBytes(INT8)));
+        Exception refused = expectThrows(Exception.class, () -> search("fp32", INT8, "plants"));
+        assertEquals(RestStatus.BAD_REQUEST, ExceptionsHelper.status(refused));
+        assertTrue(
+                ExceptionsHelper.stackTrace(refused),
+                ExceptionsHelper.stackTrace(refused).contains("embeddings.models.load_on_query"));
+        assertFalse(getInstanceFromNode(InferenceService.class).registry().isLoadedOrLoading(INT8));
+        ModelLifecycle.Response loaded = client().execute(
+                        LoadModelAction.INSTANCE, new ModelLifecycle.Request(INT8, ModelLifecycle.DEFAULT_WAIT))
+                .actionGet();
+        assertEquals(RestStatus.OK, loaded.status());
+        assertEquals("loaded", loaded.getNodes().get(0).outcome().state());
         SearchResponse int8 = search("fp32", INT8, "how do plants make sugar from light");
         assertEquals("0", int8.getHits().getAt(0).getId());
         assertEquals(fp32.getHits().getAt(0).getScore(), int8.getHits().getAt(0).getScore(), 0.01f);

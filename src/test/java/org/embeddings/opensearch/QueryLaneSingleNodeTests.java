@@ -20,7 +20,8 @@ import org.opensearch.test.OpenSearchSingleNodeTestCase;
 /**
  * The query lane on an in-JVM node with bge-small-en-v1.5: a query that arrives while a long document batch is being
  * encoded gets its vector between two of the batch's sub-batches, not after the batch; and a query whose deadline
- * (its search's timeout) passes while it waits fails with 504 instead of waiting on.
+ * (its search's timeout) passes while it waits fails with 429 (the lane is overloaded: back off) instead of waiting
+ * on.
  */
 public class QueryLaneSingleNodeTests extends OpenSearchSingleNodeTestCase {
     private static final String BGE = "bge-small-en-v1.5";
@@ -107,7 +108,7 @@ public class QueryLaneSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .batches();
     }
 
-    public void testAQueryPastItsDeadlineFailsWith504() throws Exception {
+    public void testAQueryPastItsDeadlineFailsWith429() throws Exception {
         InferenceService inference = getInstanceFromNode(InferenceService.class);
         PlainActionFuture<float[][]> documents = startLongDocumentBatch(inference);
         Exception e = expectThrows(
@@ -117,7 +118,7 @@ public class QueryLaneSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         .setQuery(QueryBuilders.wrapperQuery("{\"embed_knn\": {\"vec\": {\"query_text\": \"in a hurry "
                                 + randomAlphaOfLength(6) + "\"}}}"))
                         .get(TimeValue.timeValueSeconds(60)));
-        assertEquals(ExceptionsHelper.stackTrace(e), RestStatus.GATEWAY_TIMEOUT, ExceptionsHelper.status(e));
+        assertEquals(ExceptionsHelper.stackTrace(e), RestStatus.TOO_MANY_REQUESTS, ExceptionsHelper.status(e));
         assertTrue(
                 ExceptionsHelper.stackTrace(e),
                 ExceptionsHelper.stackTrace(e).contains("did not finish within its deadline [1ms]"));

@@ -10,8 +10,8 @@ import org.opensearch.core.xcontent.XContentBuilder;
 
 /**
  * One model as a node sees it: whether it is installed there, its state ({@code not_loaded}, {@code loading},
- * {@code loaded}, {@code failed}), the error that makes it unusable ({@code broken}: a malformed card, or the reason
- * its last load failed), and, when its card can be read, the recipe: dims, pooling, normalization, token limit and the
+ * {@code loaded}, {@code failed}, {@code backoff}), the error that makes it unusable ({@code broken}: a malformed card,
+ * or the reason its last load failed; a model in {@code backoff} failed for the node's reasons and is not broken), and, when its card can be read, the recipe: dims, pooling, normalization, token limit and the
  * prompt of each role.
  */
 public record ModelInfo(String name, boolean installed, String state, String error, Recipe recipe)
@@ -93,7 +93,7 @@ public record ModelInfo(String name, boolean installed, String state, String err
         builder.field("installed", installed);
         builder.field("loaded", loaded());
         builder.field("state", state);
-        builder.field("broken", error != null);
+        builder.field("broken", error != null && "backoff".equals(state) == false);
         if (error != null) {
             builder.field("error", error);
         }

@@ -17,9 +17,9 @@ import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.threadpool.ThreadPoolStats;
 
 /**
- * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it holds, the query-vector
- * cache, latency percentiles of each lane (time waiting for the pool, time encoding), query deadlines missed, and the
- * plugin's two thread pools.
+ * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it maps, the query-vector
+ * cache (in entries and bytes), latency percentiles of each lane (time waiting for the pool, time encoding), query
+ * and document deadlines missed, and the plugin's three thread pools (documents, queries, loads).
  */
 public record NodeEmbeddingsStats(
         Map<String, Model> models,
@@ -28,6 +28,7 @@ public record NodeEmbeddingsStats(
         Cache queryCache,
         Map<String, Percentiles> latency,
         long queryTimeouts,
+        long documentTimeouts,
         long rejectedInferenceRequests,
         Map<String, Pool> threadPools)
         implements Writeable, ToXContentFragment {
@@ -74,9 +75,11 @@ public record NodeEmbeddingsStats(
         }
     }
 
-    public record Cache(long hits, long misses, long entries) implements Writeable, ToXContent {
+    /** The query-vector cache: lookups, and what it holds against its bound, in bytes. */
+    public record Cache(long hits, long misses, long entries, long bytes, long maxBytes)
+            implements Writeable, ToXContent {
         Cache(StreamInput in) throws IOException {
-            this(in.readVLong(), in.readVLong(), in.readVLong());
+            this(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong());
         }
 
         @Override
@@ -84,6 +87,8 @@ public record NodeEmbeddingsStats(
             out.writeVLong(hits);
             out.writeVLong(misses);
             out.writeVLong(entries);
+            out.writeVLong(bytes);
+            out.writeVLong(maxBytes);
         }
 
         @Override
@@ -92,6 +97,8 @@ public record NodeEmbeddingsStats(
                     .field("hits", hits)
                     .field("misses", misses)
                     .field("entries", entries)
+                    .field("bytes", bytes)
+                    .field("max_bytes", maxBytes)
                     .endObject();
         }
     }
@@ -153,6 +160,7 @@ public record NodeEmbeddingsStats(
                 in.readMap(StreamInput::readString, Percentiles::new),
                 in.readVLong(),
                 in.readVLong(),
+                in.readVLong(),
                 in.readMap(StreamInput::readString, Pool::new));
     }
 
@@ -164,6 +172,7 @@ public record NodeEmbeddingsStats(
         queryCache.writeTo(out);
         out.writeMap(latency, StreamOutput::writeString, (o, p) -> p.writeTo(o));
         out.writeVLong(queryTimeouts);
+        out.writeVLong(documentTimeouts);
         out.writeVLong(rejectedInferenceRequests);
         out.writeMap(threadPools, StreamOutput::writeString, (o, p) -> p.writeTo(o));
     }
@@ -195,7 +204,7 @@ public record NodeEmbeddingsStats(
         latency.put("query_inference_millis", new Percentiles(s.queryInferenceMillis()));
         Map<String, Pool> pools = new LinkedHashMap<>();
         for (ThreadPoolStats.Stats p : threadPool.stats()) {
-            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL)
+            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL, InferenceService.LOAD_POOL)
                     .contains(p.getName())) {
                 pools.put(
                         p.getName(),
@@ -206,9 +215,10 @@ public record NodeEmbeddingsStats(
                 models,
                 registry.loadedBytes(),
                 registry.maxLoadedBytes(),
-                new Cache(s.cacheHits(), s.cacheMisses(), s.cacheEntries()),
+                new Cache(s.cacheHits(), s.cacheMisses(), s.cacheEntries(), s.cacheBytes(), s.cacheMaxBytes()),
                 latency,
                 s.queryTimeouts(),
+                s.documentTimeouts(),
                 s.rejections(),
                 pools);
     }
@@ -232,6 +242,7 @@ public record NodeEmbeddingsStats(
         }
         b.endObject();
         b.field("query_timeouts", queryTimeouts);
+        b.field("document_timeouts", documentTimeouts);
         b.field("rejected_inference_requests", rejectedInferenceRequests);
         b.startObject("thread_pools");
         for (Map.Entry<String, Pool> e : threadPools.entrySet()) {

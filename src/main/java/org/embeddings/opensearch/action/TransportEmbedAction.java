@@ -28,7 +28,7 @@ public final class TransportEmbedAction extends HandledTransportAction<EmbedRequ
         try {
             model = inference.registry().installedCard(request.model()).name();
         } catch (RuntimeException e) {
-            listener.onFailure(e);
+            listener.onFailure(InferenceService.translate(e));
             return;
         }
         inference.embed(

@@ -19,7 +19,8 @@ import org.opensearch.transport.TransportService;
 
 /**
  * Answers {@link ModelsAction} from the receiving node's cards and model states. A model whose card cannot be read,
- * or whose last load failed, is listed as broken with the error that names the file.
+ * or whose last load failed, is listed with its error: broken when its files are at fault (the error names the file
+ * within the model's folder), in {@code backoff} when the node was (out of memory, I/O) and the load will be retried.
  */
 public final class TransportModelsAction extends HandledTransportAction<ModelsAction.Request, ModelsResponse> {
     private final InferenceService inference;
@@ -48,9 +49,11 @@ public final class TransportModelsAction extends HandledTransportAction<ModelsAc
             List<ModelInfo> models = new ArrayList<>(names.size());
             for (String name : names) {
                 ModelState state = states.get(name);
-                String error = state instanceof ModelState.Failed failed
-                        ? failed.reason().getMessage()
-                        : null;
+                String error = state instanceof ModelState.Broken broken
+                        ? broken.reason().getMessage()
+                        : state instanceof ModelState.Backoff backoff
+                                ? backoff.reason().getMessage()
+                                : null;
                 ModelInfo.Recipe recipe = null;
                 try {
                     ModelCard card = registry.card(name);

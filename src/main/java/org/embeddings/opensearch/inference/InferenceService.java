@@ -1,20 +1,24 @@
 package org.embeddings.opensearch.inference;
 
 import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiFunction;
 import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.Lane;
 import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.Passage;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TextWindows;
+import org.embeddings.opensearch.SearchLoadPolicy;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.util.concurrent.AbstractRunnable;
@@ -24,23 +28,33 @@ import org.opensearch.threadpool.Scheduler;
 import org.opensearch.threadpool.ThreadPool;
 
 /**
- * The one door from OpenSearch to the encoder. Inference runs only on the plugin's own pools, in two lanes:
+ * The one door from OpenSearch to the encoder. Inference runs only on the plugin's own pools, in two lanes, and model
+ * loads run on neither:
  * <ul>
  *   <li><b>documents</b> ({@value #DOCUMENT_POOL}: ingest batches and the REST embed API). A task encodes one
  *       request's texts one sub-batch at a time in the model's bulk lane, and completes its listener on the generic
- *       pool, never on the inference thread.</li>
+ *       pool, never on the inference thread. Each batch has a deadline ({@link DocumentDeadline}: its bulk's
+ *       {@code timeout}, else {@code embeddings.document.timeout}); past it the batch fails with 429 at once, whether
+ *       it waits for the pool, for its model's load, or between two of its sub-batches.</li>
  *   <li><b>queries</b> ({@value #QUERY_POOL}). Query texts first try the {@link QueryVectorCache}; misses are
- *       micro-batched per model ({@link QueryBatcher}) and run in the model's interactive lane, which goes before any
- *       waiting document sub-batch ({@link Lane}): a query waits at most for the one sub-batch already running, never
- *       behind a bulk. Listeners continue on the search pool.</li>
+ *       micro-batched per model ({@link QueryBatcher}, at most {@code embeddings.query.max_waiting} waiting per model,
+ *       past which a query gets 429) and run in the model's interactive lane, which goes before waiting document
+ *       sub-batches ({@link Lane}): a query waits for the sub-batch already running and, while documents wait, for at
+ *       most one more. Listeners continue on the search pool. Every query has a deadline (its search's timeout, else
+ *       {@code embeddings.query.timeout}); past it the query fails at once, with 429 (the lane is overloaded: back
+ *       off, as for a full queue), or 503 when its model is still loading.</li>
+ *   <li><b>loads</b> ({@value #LOAD_POOL}) belong to the {@link ModelRegistry}: a request for a model that is not
+ *       loaded gets the load's future and continues when it completes, so no request thread (search, write, or the
+ *       two lanes') ever builds or waits for a model, and queries for other models keep their pace meanwhile. A search
+ *       may start a load only as {@link SearchLoadPolicy} allows (else a 400 that names the switch); documents and the
+ *       embed API (a {@code cluster:admin} action) may load the model they name.</li>
  * </ul>
- * Every query has a deadline (its search's timeout, else {@code embeddings.query.timeout}); past it the query fails
- * at once with 504 instead of waiting on. A full queue rejects the task with 429. No transport, search or write
- * thread ever waits on a model, and every listener is completed exactly once.
+ * A full queue rejects the task with 429. Every listener is completed exactly once.
  */
 public final class InferenceService {
     public static final String DOCUMENT_POOL = "embeddings";
     public static final String QUERY_POOL = "embeddings_query";
+    public static final String LOAD_POOL = "embeddings_load";
 
     /** Where work runs and where its results continue. */
     public record Pools(
@@ -60,24 +74,44 @@ public final class InferenceService {
         }
     }
 
+    /**
+     * How long work may wait: a query without a search timeout ({@code queryTimeout}), a document batch outside a
+     * bulk ({@code documentTimeout}), and how many queries may wait per model ({@code maxWaitingQueries}).
+     */
+    public record Limits(TimeValue queryTimeout, TimeValue documentTimeout, int maxWaitingQueries) {}
+
     private final ModelRegistry registry;
     private final Pools pools;
     private final QueryVectorCache cache;
-    private final TimeValue defaultQueryTimeout;
-    private final QueryBatcher batcher = new QueryBatcher();
+    private final Limits limits;
+    private final SearchLoadPolicy loadPolicy;
+    private final Supplier<BulkDeadlineFilter.Deadline> bulkDeadline;
+    private final QueryBatcher batcher;
     private final LongAdder rejections = new LongAdder();
     private final LongAdder queryTimeouts = new LongAdder();
+    private final LongAdder documentTimeouts = new LongAdder();
     private final LatencyHistogram documentWait = new LatencyHistogram();
     private final LatencyHistogram documentInference = new LatencyHistogram();
     private final LatencyHistogram queryWait = new LatencyHistogram();
     private final LatencyHistogram queryInference = new LatencyHistogram();
 
+    /**
+     * @param bulkDeadline the deadline of the bulk the calling thread works for, or null
+     */
     public InferenceService(
-            ModelRegistry registry, Pools pools, QueryVectorCache cache, TimeValue defaultQueryTimeout) {
+            ModelRegistry registry,
+            Pools pools,
+            QueryVectorCache cache,
+            Limits limits,
+            SearchLoadPolicy loadPolicy,
+            Supplier<BulkDeadlineFilter.Deadline> bulkDeadline) {
         this.registry = registry;
         this.pools = pools;
         this.cache = cache;
-        this.defaultQueryTimeout = defaultQueryTimeout;
+        this.limits = limits;
+        this.loadPolicy = loadPolicy;
+        this.bulkDeadline = bulkDeadline;
+        this.batcher = new QueryBatcher(limits.maxWaitingQueries());
     }
 
     public ModelRegistry registry() {
@@ -85,57 +119,40 @@ public final class InferenceService {
     }
 
     public TimeValue defaultQueryTimeout() {
-        return defaultQueryTimeout;
+        return limits.queryTimeout();
     }
 
-    /** A model failure as OpenSearch should answer it: a load past the memory limit is a 429, not a 400. */
-    private static Exception translate(Exception e) {
-        return e instanceof ModelMemoryLimitException
-                ? new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS, e)
-                : e;
+    /**
+     * A model failure as OpenSearch should answer it: a load past the memory limit is a 429, a model that cannot
+     * serve for the node's reasons (a transient load failure, unloaded while a request waited) a 503; anything else
+     * keeps its own status (a broken model or bad input is a 400).
+     */
+    public static Exception translate(Throwable t) {
+        RuntimeException e = ModelRegistry.unwrap(t);
+        if (e instanceof ModelMemoryLimitException) {
+            return new OpenSearchStatusException(e.getMessage(), RestStatus.TOO_MANY_REQUESTS);
+        }
+        if (e instanceof ModelUnavailableException) {
+            return new OpenSearchStatusException(e.getMessage(), RestStatus.SERVICE_UNAVAILABLE);
+        }
+        return e;
+    }
+
+    /** Whether {@code model} has a load in flight (and is not loaded yet). */
+    private boolean stillLoading(String model) {
+        return registry.isLoadedOrLoading(model)
+                && registry.loadedEncoder(model).isEmpty();
     }
 
     /** Encodes {@code texts} for {@code role} with {@code model} in the document lane. */
     public void embed(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
-        runDocuments(listener, () -> {
-            Encoder.Job job = registry.encoder(model).start(texts, role, Lane.BULK);
-            while (job.done() == false) {
-                job.step();
-            }
-            return job.finish();
-        });
-    }
-
-    /**
-     * Runs one document-lane task on the documents pool (timing its wait and its work, counting a rejection) and
-     * completes {@code listener} exactly once, on the generic pool rather than the inference thread.
-     */
-    private <T> void runDocuments(ActionListener<T> listener, Callable<T> work) {
-        ActionListener<T> once = ActionListener.notifyOnce(listener);
-        long queued = System.nanoTime();
-        pools.documents().execute(new AbstractRunnable() {
-            @Override
-            protected void doRun() throws Exception {
-                long start = System.nanoTime();
-                documentWait.record(start - queued);
-                T result = work.call();
-                documentInference.record(System.nanoTime() - start);
-                try {
-                    pools.documentResponder().execute(() -> once.onResponse(result));
-                } catch (RuntimeException e) {
-                    once.onFailure(e);
+        runDocuments(model, texts.size(), listener, (encoder, deadline) -> {
+            try (Encoder.Job job = encoder.start(texts, role, Lane.BULK)) {
+                while (job.done() == false) {
+                    deadline.check(System.nanoTime(), model, texts.size());
+                    job.step();
                 }
-            }
-
-            @Override
-            public void onFailure(Exception e) {
-                once.onFailure(translate(e));
-            }
-
-            @Override
-            public void onRejection(Exception e) {
-                rejections.increment();
-                once.onFailure(e);
+                return job.finish();
             }
         });
     }
@@ -169,53 +186,187 @@ public final class InferenceService {
             Chunking chunking,
             IntConsumer admit,
             ActionListener<List<List<Passage>>> listener) {
-        runDocuments(listener, () -> {
-            Encoder encoder = registry.encoder(model);
-            Encoder.PassageJob job = encoder.startPassages(
+        runDocuments(model, texts.size(), listener, (encoder, deadline) -> {
+            try (Encoder.PassageJob job = encoder.startPassages(
                     texts,
                     titles,
                     role,
                     chunking == null ? Chunking.defaults(encoder.card()) : chunking,
                     TextWindows.Ends.DEFAULT,
-                    Lane.BULK);
-            admit.accept(job.passages());
-            while (job.done() == false) {
-                job.step();
+                    Lane.BULK)) {
+                admit.accept(job.passages());
+                while (job.done() == false) {
+                    deadline.check(System.nanoTime(), model, texts.size());
+                    job.step();
+                }
+                return job.finish();
             }
-            return job.finish();
+        });
+    }
+
+    /**
+     * Runs one document-lane task once {@code model} is loaded (on the documents pool, timing its wait and its work,
+     * counting a rejection) and completes {@code listener} exactly once: with the result on the generic pool rather
+     * than the inference thread, or with the failure of the load, of the work, or of the deadline, whichever is
+     * first.
+     */
+    private <T> void runDocuments(
+            String model, int texts, ActionListener<T> listener, BiFunction<Encoder, DocumentDeadline, T> work) {
+        long queued = System.nanoTime();
+        BulkDeadlineFilter.Deadline bulk = bulkDeadline.get();
+        DocumentDeadline deadline = bulk != null
+                ? new DocumentDeadline(bulk.nanos(), bulk.timeout(), "the bulk's timeout")
+                : new DocumentDeadline(
+                        queued + limits.documentTimeout().nanos(),
+                        limits.documentTimeout(),
+                        "embeddings.document.timeout");
+        AtomicReference<Scheduler.ScheduledCancellable> timer = new AtomicReference<>();
+        ActionListener<T> once = ActionListener.runBefore(ActionListener.notifyOnce(listener), () -> {
+            Scheduler.ScheduledCancellable t = timer.get();
+            if (t != null) {
+                t.cancel();
+            }
+        });
+        timer.set(pools.scheduler()
+                .schedule(
+                        () -> {
+                            if (deadline.claim()) {
+                                documentTimeouts.increment();
+                                once.onFailure(deadline.exceeded(model, texts, stillLoading(model)));
+                            }
+                        },
+                        TimeValue.timeValueNanos(deadline.remainingNanos(queued)),
+                        ThreadPool.Names.SAME));
+        CompletableFuture<Encoder> loaded;
+        try {
+            loaded = registry.encoderAsync(model);
+        } catch (RuntimeException e) {
+            if (deadline.claim()) {
+                once.onFailure(translate(e));
+            }
+            return;
+        }
+        loaded.whenComplete((encoder, failure) -> {
+            if (failure != null) {
+                if (deadline.claim()) {
+                    once.onFailure(translate(failure));
+                }
+                return;
+            }
+            try {
+                pools.documents().execute(new AbstractRunnable() {
+                    @Override
+                    protected void doRun() {
+                        long start = System.nanoTime();
+                        if (deadline.claimed()) {
+                            return; // answered at its deadline while it waited for the pool
+                        }
+                        documentWait.record(start - queued);
+                        T result = work.apply(encoder, deadline);
+                        documentInference.record(System.nanoTime() - start);
+                        if (deadline.claim()) {
+                            try {
+                                pools.documentResponder().execute(() -> once.onResponse(result));
+                            } catch (RuntimeException e) {
+                                once.onFailure(e);
+                            }
+                        }
+                    }
+
+                    @Override
+                    public void onFailure(Exception e) {
+                        if (deadline.claim()) {
+                            once.onFailure(translate(e));
+                        }
+                    }
+
+                    @Override
+                    public void onRejection(Exception e) {
+                        rejections.increment();
+                        if (deadline.claim()) {
+                            once.onFailure(e);
+                        }
+                    }
+                });
+            } catch (RuntimeException e) {
+                if (deadline.claim()) {
+                    once.onFailure(e);
+                }
+            }
         });
     }
 
     /**
      * Encodes one query text in the query lane, answering from the cache (on the calling thread) when it holds the
-     * text. {@code timeout} is the search's own, or null for the node's default.
+     * text. {@code timeout} is the search's own, or null for the node's default. A model that is neither loaded nor
+     * loading is loaded first only if the {@link SearchLoadPolicy} allows it; otherwise the query fails with a 400
+     * naming the switch.
      */
     public void embedQuery(String model, String text, TimeValue timeout, ActionListener<float[]> listener) {
-        float[] cached = cache.get(model, text);
+        QueryVectorCache.Key key = QueryVectorCache.key(model, text);
+        float[] cached = cache.get(key);
         if (cached != null) {
             listener.onResponse(cached);
             return;
         }
-        TimeValue limit = timeout == null || timeout.nanos() <= 0 ? defaultQueryTimeout : timeout;
+        if (registry.isLoadedOrLoading(model) == false && loadPolicy.mayLoad(model) == false) {
+            listener.onFailure(new IllegalArgumentException(loadPolicy.refusal(model)));
+            return;
+        }
+        TimeValue limit = timeout == null || timeout.nanos() <= 0 ? limits.queryTimeout() : timeout;
         AtomicReference<Scheduler.ScheduledCancellable> timer = new AtomicReference<>();
-        PendingQuery query = new PendingQuery(text, limit, ActionListener.runBefore(listener, () -> {
+        PendingQuery query = new PendingQuery(text, key, limit, ActionListener.runBefore(listener, () -> {
             Scheduler.ScheduledCancellable t = timer.get();
             if (t != null) {
                 t.cancel();
             }
         }));
         timer.set(pools.scheduler().schedule(() -> expire(model, query), limit, ThreadPool.Names.SAME));
-        if (batcher.add(model, query)) {
-            scheduleQueryBatch(model);
+        CompletableFuture<Encoder> loaded;
+        try {
+            loaded = registry.encoderAsync(model);
+        } catch (RuntimeException e) {
+            query.fail(translate(e));
+            return;
+        }
+        loaded.whenComplete((encoder, failure) -> {
+            if (failure != null) {
+                query.fail(translate(failure));
+                return;
+            }
+            try {
+                enqueue(model, query);
+            } catch (RuntimeException e) {
+                query.fail(e);
+            }
+        });
+    }
+
+    private void enqueue(String model, PendingQuery query) {
+        switch (batcher.add(model, query)) {
+            case OPENED -> scheduleQueryBatch(model);
+            case JOINED -> {}
+            case FULL -> {
+                rejections.increment();
+                query.fail(new OpenSearchStatusException(
+                        "too many queries are waiting for model [" + model + "] on this node (at most "
+                                + batcher.maxWaiting() + ", embeddings.query.max_waiting); retry later",
+                        RestStatus.TOO_MANY_REQUESTS));
+            }
         }
     }
 
     /** Fails a query whose deadline has passed, unless it was answered already. */
     private void expire(String model, PendingQuery query) {
+        String message = stillLoading(model)
+                ? "model [" + model + "] is still loading on this node and was not ready within the query's deadline ["
+                        + query.limit + "] (the search's timeout, else embeddings.query.timeout); retry later"
+                : "encoding the query text with model [" + model + "] did not finish within its deadline ["
+                        + query.limit + "] (the search's timeout, else embeddings.query.timeout); the query lane is"
+                        + " overloaded, retry later";
+        // an overloaded lane is the client's cue to back off (429), as a full queue is; not a server failure (5xx)
         boolean failed = query.fail(new OpenSearchStatusException(
-                "encoding the query text with model [" + model + "] did not finish within its deadline [" + query.limit
-                        + "] (the search's timeout, else embeddings.query.timeout); the query lane is overloaded",
-                RestStatus.GATEWAY_TIMEOUT));
+                message, stillLoading(model) ? RestStatus.SERVICE_UNAVAILABLE : RestStatus.TOO_MANY_REQUESTS));
         if (failed) {
             queryTimeouts.increment();
         }
@@ -240,13 +391,16 @@ public final class InferenceService {
                 if (live.isEmpty()) {
                     return;
                 }
-                float[][] vectors = registry.encoder(model)
-                        .encode(live.stream().map(q -> q.text).toList(), Role.QUERY, Lane.INTERACTIVE);
+                Encoder encoder = registry.loadedEncoder(model)
+                        .orElseThrow(() -> new ModelUnavailableException(
+                                "model [" + model + "] was unloaded while queries waited for it"));
+                float[][] vectors =
+                        encoder.encode(live.stream().map(q -> q.text).toList(), Role.QUERY, Lane.INTERACTIVE);
                 queryInference.record(System.nanoTime() - start);
                 for (int i = 0; i < vectors.length; i++) {
                     PendingQuery q = live.get(i);
                     float[] vector = vectors[i];
-                    cache.put(model, q.text, vector);
+                    cache.put(q.key, vector);
                     try {
                         pools.queryResponder().execute(() -> q.respond(vector));
                     } catch (RuntimeException e) {
@@ -276,8 +430,11 @@ public final class InferenceService {
             long cacheHits,
             long cacheMisses,
             long cacheEntries,
+            long cacheBytes,
+            long cacheMaxBytes,
             long rejections,
             long queryTimeouts,
+            long documentTimeouts,
             double[] documentWaitMillis,
             double[] documentInferenceMillis,
             double[] queryWaitMillis,
@@ -290,8 +447,11 @@ public final class InferenceService {
                 cache.hits(),
                 cache.misses(),
                 cache.entries(),
+                cache.bytes(),
+                cache.maxBytes(),
                 rejections.sum(),
                 queryTimeouts.sum(),
+                documentTimeouts.sum(),
                 documentWait.percentilesMillis(Stats.PERCENTILES),
                 documentInference.percentilesMillis(Stats.PERCENTILES),
                 queryWait.percentilesMillis(Stats.PERCENTILES),

@@ -5,19 +5,21 @@ import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.action.ActionListener;
 
 /**
- * One query text waiting for its vector, with the moment past which its search no longer wants it. Its listener is
- * completed exactly once, whichever comes first: the vector, a failure of its batch, or its deadline.
+ * One query text waiting for its vector, with its cache key and the moment past which its search no longer wants it.
+ * Its listener is completed exactly once, whichever comes first: the vector, a failure of its batch, or its deadline.
  */
 final class PendingQuery {
     final String text;
+    final QueryVectorCache.Key key;
     final TimeValue limit;
     private final long deadlineNanos;
     private final ActionListener<float[]> listener;
     private final AtomicBoolean completed = new AtomicBoolean();
 
     /** A query that may wait for its vector at most {@code limit} from now. */
-    PendingQuery(String text, TimeValue limit, ActionListener<float[]> listener) {
+    PendingQuery(String text, QueryVectorCache.Key key, TimeValue limit, ActionListener<float[]> listener) {
         this.text = text;
+        this.key = key;
         this.limit = limit;
         this.deadlineNanos = System.nanoTime() + limit.nanos();
         this.listener = listener;

@@ -9,6 +9,7 @@ import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.Int8Name;
+import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -195,6 +196,8 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         }
         try {
             services.inference().get().registry().installedCard(resolved);
+        } catch (ModelUnavailableException e) {
+            throw (RuntimeException) InferenceService.translate(e);
         } catch (UnknownModelException e) {
             if (bound.isPresent()) {
                 // the cluster knows the model (a mapping binds the field to it); this node just does not hold it

@@ -5,10 +5,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.opensearch.Version;
 import org.opensearch.action.IndicesRequest;
+import org.opensearch.cluster.ClusterName;
+import org.opensearch.cluster.node.DiscoveryNode;
+import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.Strings;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.DeprecationHandler;
 import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
@@ -90,9 +95,20 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         Map<String, NodeEmbeddingsStats.Pool> pools = new LinkedHashMap<>();
         pools.put("embeddings", new NodeEmbeddingsStats.Pool(1, 2, 1, 30, 1));
         NodeEmbeddingsStats stats = new NodeEmbeddingsStats(
-                models, 133_000_000, 2_000_000_000, new NodeEmbeddingsStats.Cache(5, 7, 7), latency, 1, 1, pools);
+                models,
+                133_000_000,
+                2_000_000_000,
+                new NodeEmbeddingsStats.Cache(5, 7, 7, 7 * 1712, 16 << 20),
+                latency,
+                1,
+                2,
+                3,
+                pools);
         NodeEmbeddingsStats copy = copyWriteable(stats, NONE, NodeEmbeddingsStats::new);
         assertEquals(stats.models(), copy.models());
+        assertEquals(stats.queryCache(), copy.queryCache());
+        assertEquals(2, copy.documentTimeouts());
+        assertEquals(3, copy.rejectedInferenceRequests());
         assertEquals(stats.threadPools(), copy.threadPools());
         assertArrayEquals(
                 stats.latency().get("query_wait_millis").millis(),
@@ -136,6 +152,57 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         assertTrue(json, json.contains("\"_shards\":{\"total\":2,\"successful\":2,\"failed\":0}"));
         assertTrue(json, json.contains("\"primaries\":{\"shard_copies\":1,\"segments\":2,\"vectors\":10"));
         assertTrue(json, json.contains("\"total\":{\"shard_copies\":2,\"segments\":3,\"vectors\":20"));
+    }
+
+    public void testModelLifecycleRequestsCrossTheWireAndValidateTheName() throws IOException {
+        ModelLifecycle.Request request = new ModelLifecycle.Request(
+                "e5-small-v2-int8", TimeValue.timeValueSeconds(randomIntBetween(0, 300)), "node-1", "node-2");
+        assertEquals(request, copyWriteable(request, NONE, ModelLifecycle.Request::new));
+        assertNull(request.validate());
+        ModelLifecycle.NodeRequest node = new ModelLifecycle.NodeRequest("bge-small-en-v1.5", TimeValue.ZERO);
+        ModelLifecycle.NodeRequest nodeCopy = copyWriteable(node, NONE, ModelLifecycle.NodeRequest::new);
+        assertEquals(node.model(), nodeCopy.model());
+        assertEquals(node.waitFor(), nodeCopy.waitFor());
+
+        List<String> errors = new ModelLifecycle.Request("../etc", TimeValue.timeValueSeconds(-1))
+                .validate()
+                .validationErrors();
+        assertEquals(errors.toString(), 2, errors.size());
+        assertTrue(errors.toString(), errors.get(0).contains("invalid model name [../etc]"));
+        assertTrue(errors.toString(), errors.get(1).contains("[timeout] must not be negative"));
+    }
+
+    public void testModelLifecycleResponseCrossesTheWireAndTakesTheWorstNodesStatus() throws IOException {
+        DiscoveryNode a = new DiscoveryNode("a", buildNewFakeTransportAddress(), Version.CURRENT);
+        DiscoveryNode b = new DiscoveryNode("b", buildNewFakeTransportAddress(), Version.CURRENT);
+        ModelLifecycle.Response ok = new ModelLifecycle.Response(
+                new ClusterName("c"),
+                List.of(
+                        new ModelLifecycle.NodeResponse(
+                                a, new ModelLifecycle.Outcome("bge-small-en-v1.5", "loaded", 133_093_490, null, 200)),
+                        new ModelLifecycle.NodeResponse(
+                                b, new ModelLifecycle.Outcome("bge-small-en-v1.5", "loading", 0, null, 200))),
+                List.of());
+        ModelLifecycle.Response copy = copyWriteable(ok, NONE, ModelLifecycle.Response::new);
+        assertEquals(2, copy.getNodes().size());
+        assertEquals(ok.getNodes().get(0).outcome(), copy.getNodes().get(0).outcome());
+        assertEquals(ok.getNodes().get(1).outcome(), copy.getNodes().get(1).outcome());
+        assertEquals(RestStatus.OK, copy.status());
+        XContentBuilder json = JsonXContent.contentBuilder().startObject();
+        ok.toXContent(json, ToXContent.EMPTY_PARAMS);
+        assertStrictJson(json.endObject().toString());
+
+        ModelLifecycle.Response mixed = new ModelLifecycle.Response(
+                new ClusterName("c"),
+                List.of(
+                        new ModelLifecycle.NodeResponse(
+                                a, new ModelLifecycle.Outcome("x", "failed", 0, "model [x] has a malformed card", 400)),
+                        new ModelLifecycle.NodeResponse(
+                                b, new ModelLifecycle.Outcome("x", "backoff", 0, "out of memory", 503))),
+                List.of());
+        assertEquals(
+                RestStatus.SERVICE_UNAVAILABLE,
+                copyWriteable(mixed, NONE, ModelLifecycle.Response::new).status());
     }
 
     private static void assertStrictJson(ToXContent content) throws IOException {

@@ -79,6 +79,72 @@ public final class Encoder implements Closeable {
         return start(texts, role, lane).finish();
     }
 
+    /** Where an interactive encode's texts come from and where its vectors go; both run on the model's thread. */
+    public interface Interactive {
+        /** The texts to encode, taken when the encode starts (empty: nothing to do). */
+        List<String> take();
+
+        /** The vectors of the texts {@link #take()} gave, in their order. */
+        void done(List<String> texts, float[][] vectors);
+
+        /** The encode failed; the texts taken, if any, are the caller's to fail. */
+        void failed(List<String> texts, Exception e);
+    }
+
+    /**
+     * Encodes, in one task on this model's thread in the interactive lane, the texts {@code work} gives when the task
+     * starts: tokenizing, every sub-batch and pooling in that one task, then {@code work.done} on that thread, without
+     * waiting for it here. Made for queries: a query hops to the model's thread once (not once for tokenizing and once
+     * per sub-batch, each with a caller blocked on it), and queries that arrived while the task waited ride in it.
+     * Where the time goes is counted in {@link EncoderStats.Stages}.
+     */
+    public void encodeInteractive(Role role, Interactive work) {
+        Lease lease = lease();
+        long submitted = System.nanoTime();
+        try {
+            nativeThread.submit(Lane.INTERACTIVE, () -> {
+                List<String> texts = List.of();
+                try (lease) {
+                    long start = System.nanoTime();
+                    texts = work.take();
+                    if (texts.isEmpty()) {
+                        return;
+                    }
+                    List<String> prompted = new ArrayList<>(texts.size());
+                    for (String text : texts) {
+                        prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
+                    }
+                    Tokens[] tokens = tokenizer.tokenize(prompted);
+                    long tokenized = System.nanoTime();
+                    TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
+                    float[][] vectors = new float[tokens.length][];
+                    long pooling = 0;
+                    for (int b = 0; b < plan.batches(); b++) {
+                        pooling += runRows(tokens, plan, plan.bounds()[b], plan.bounds()[b + 1], vectors);
+                    }
+                    long ran = System.nanoTime();
+                    stats.requests.increment();
+                    stats.texts.add(tokens.length);
+                    for (Tokens t : tokens) {
+                        stats.tokens.add(t.length());
+                    }
+                    stats.inferenceNanos.add(ran - tokenized);
+                    stats.interactive.increment();
+                    stats.interactiveWaitNanos.add(start - submitted);
+                    stats.interactiveTokenizeNanos.add(tokenized - start);
+                    stats.interactiveRunNanos.add(ran - tokenized - pooling);
+                    stats.interactivePoolNanos.add(pooling);
+                    work.done(texts, vectors);
+                } catch (RuntimeException | Error e) {
+                    work.failed(texts, e instanceof RuntimeException r ? r : new IllegalStateException(e));
+                }
+            });
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+    }
+
     /**
      * Prompts and tokenizes {@code texts} and plans their sub-batches, without running the model yet: the caller
      * runs the job one sub-batch at a time ({@link Job#step()}), so that work in a more urgent lane can run between
@@ -342,19 +408,22 @@ public final class Encoder implements Closeable {
         }
     }
 
-    /** Runs rows {@code [from, to)} of {@code plan}'s order as one batch. */
-    private void runRows(Tokens[] tokens, TokenBudgetBatcher.Plan plan, int from, int to, float[][] vectors) {
+    /** Runs rows {@code [from, to)} of {@code plan}'s order as one batch; returns the nanoseconds spent pooling. */
+    private long runRows(Tokens[] tokens, TokenBudgetBatcher.Plan plan, int from, int to, float[][] vectors) {
         OnnxModel.Output out = model.run(tokens, plan.order(), from, to);
         if (out.dim() != card.dims()) {
             throw new ModelLoadException(
                     "model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
         }
+        long pooling = System.nanoTime();
         for (int r = 0; r < out.batch(); r++) {
             vectors[plan.order()[from + r]] = card.vector(out, r);
         }
+        pooling = System.nanoTime() - pooling;
         stats.batches.increment();
         // the width fed, not the output's: a graph cut to the first token returns one position per row
         stats.paddedTokens.add((long) out.batch() * out.paddedWidth());
+        return pooling;
     }
 
     public Tokens[] tokenize(List<String> texts, Role role) {

@@ -28,6 +28,7 @@ public final class NativeThread implements Closeable {
 
     private final String name;
     private final int burst;
+    private final Thread thread;
     private final ArrayDeque<FutureTask<?>> interactive = new ArrayDeque<>();
     private final ArrayDeque<FutureTask<?>> bulk = new ArrayDeque<>();
     /** Interactive tasks run since the last bulk task while bulk work was waiting; guarded by {@code this}. */
@@ -48,7 +49,7 @@ public final class NativeThread implements Closeable {
         }
         this.name = name;
         this.burst = burst;
-        Thread thread = new Thread(null, this::work, "embeddings-native[" + name + "]", STACK_BYTES);
+        this.thread = new Thread(null, this::work, "embeddings-native[" + name + "]", STACK_BYTES);
         thread.setDaemon(true);
         thread.start();
     }
@@ -59,19 +60,19 @@ public final class NativeThread implements Closeable {
     }
 
     public <T> T call(Lane lane, Callable<T> task) {
-        FutureTask<T> queued = new FutureTask<>(task);
-        synchronized (this) {
-            if (closed) {
-                throw new ModelUnavailableException("the native thread of model [" + name + "] is closed");
+        if (Thread.currentThread() == thread) {
+            // a task of this thread calling in (a lease released here closing a retired model): queueing would wait
+            // for itself, so it runs in place
+            try {
+                return task.call();
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            if (lane == Lane.INTERACTIVE) {
-                lastInteractive = System.nanoTime();
-                interactive.add(queued);
-            } else {
-                bulk.add(queued);
-            }
-            notifyAll();
         }
+        FutureTask<T> queued = new FutureTask<>(task);
+        enqueue(lane, queued);
         try {
             return queued.get();
         } catch (InterruptedException e) {
@@ -87,6 +88,27 @@ public final class NativeThread implements Closeable {
             }
             throw new IllegalStateException(e.getCause());
         }
+    }
+
+    /**
+     * Queues {@code task} in {@code lane} without waiting for it: the task runs on this thread and answers its
+     * caller itself (it must catch what it throws; an exception escaping it is lost).
+     */
+    public void submit(Lane lane, Runnable task) {
+        enqueue(lane, new FutureTask<>(task, null));
+    }
+
+    private synchronized void enqueue(Lane lane, FutureTask<?> queued) {
+        if (closed) {
+            throw new ModelUnavailableException("the native thread of model [" + name + "] is closed");
+        }
+        if (lane == Lane.INTERACTIVE) {
+            lastInteractive = System.nanoTime();
+            interactive.add(queued);
+        } else {
+            bulk.add(queued);
+        }
+        notifyAll();
     }
 
     /** Whether an interactive task came within the last {@code nanos} nanoseconds: queries are arriving. */

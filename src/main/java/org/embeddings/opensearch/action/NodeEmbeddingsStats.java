@@ -41,7 +41,8 @@ public record NodeEmbeddingsStats(
             long paddedTokens,
             long batches,
             long inferenceMillis,
-            long modelBytes)
+            long modelBytes,
+            EncoderStats.Stages queryStages)
             implements Writeable, ToXContent {
         Model(StreamInput in) throws IOException {
             this(
@@ -51,12 +52,18 @@ public record NodeEmbeddingsStats(
                     in.readVLong(),
                     in.readVLong(),
                     in.readVLong(),
-                    in.readVLong());
+                    in.readVLong(),
+                    new EncoderStats.Stages(
+                            in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong()));
         }
 
         @Override
         public void writeTo(StreamOutput out) throws IOException {
             for (long v : new long[] {requests, texts, tokens, paddedTokens, batches, inferenceMillis, modelBytes}) {
+                out.writeVLong(v);
+            }
+            EncoderStats.Stages q = queryStages;
+            for (long v : new long[] {q.encodes(), q.waitNanos(), q.tokenizeNanos(), q.runNanos(), q.poolNanos()}) {
                 out.writeVLong(v);
             }
         }
@@ -71,6 +78,13 @@ public record NodeEmbeddingsStats(
                     .field("batches", batches)
                     .field("inference_millis", inferenceMillis)
                     .field("model_bytes", modelBytes)
+                    .startObject("query_stages")
+                    .field("encodes", queryStages.encodes())
+                    .field("wait_nanos", queryStages.waitNanos())
+                    .field("tokenize_nanos", queryStages.tokenizeNanos())
+                    .field("run_nanos", queryStages.runNanos())
+                    .field("pool_nanos", queryStages.poolNanos())
+                    .endObject()
                     .endObject();
         }
     }
@@ -193,7 +207,8 @@ public record NodeEmbeddingsStats(
                                 s.paddedTokens(),
                                 s.batches(),
                                 s.inferenceNanos() / 1_000_000,
-                                registry.loadedBytes(name)));
+                                registry.loadedBytes(name),
+                                s.interactive()));
             });
         }
         InferenceService.Stats s = inference.stats();

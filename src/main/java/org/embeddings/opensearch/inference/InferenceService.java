@@ -36,13 +36,14 @@ import org.opensearch.threadpool.ThreadPool;
  *       pool, never on the inference thread. Each batch has a deadline ({@link DocumentDeadline}: its bulk's
  *       {@code timeout}, else {@code embeddings.document.timeout}); past it the batch fails with 429 at once, whether
  *       it waits for the pool, for its model's load, or between two of its sub-batches.</li>
- *   <li><b>queries</b> ({@value #QUERY_POOL}). Query texts first try the {@link QueryVectorCache}; misses are
- *       micro-batched per model ({@link QueryBatcher}, at most {@code embeddings.query.max_waiting} waiting per model,
- *       past which a query gets 429) and run in the model's interactive lane, which goes before waiting document
- *       sub-batches ({@link Lane}): a query waits for the sub-batch already running and, while documents wait, for at
- *       most one more. Listeners continue on the search pool. Every query has a deadline (its search's timeout, else
- *       {@code embeddings.query.timeout}); past it the query fails at once, with 429 (the lane is overloaded: back
- *       off, as for a full queue), or 503 when its model is still loading.</li>
+ *   <li><b>queries</b>. Query texts first try the {@link QueryVectorCache}; misses are micro-batched per model
+ *       ({@link QueryBatcher}, at most {@code embeddings.query.max_waiting} waiting per model, past which a query gets
+ *       429) and encoded in one task on the model's own thread in its interactive lane
+ *       ({@link Encoder#encodeInteractive}), which goes before waiting document sub-batches ({@link Lane}): a query
+ *       waits for the sub-batch already running and, while documents wait, for at most one more. No pool thread
+ *       blocks on a query's encode. Listeners continue on the search pool. Every query has a deadline (its search's
+ *       timeout, else {@code embeddings.query.timeout}); past it the query fails at once, with 429 (the lane is
+ *       overloaded: back off, as for a full queue), or 503 when its model is still loading.</li>
  *   <li><b>loads</b> ({@value #LOAD_POOL}) belong to the {@link ModelRegistry}: a request for a model that is not
  *       loaded gets the load's future and continues when it completes, so no request thread (search, write, or the
  *       two lanes') ever builds or waits for a model, and queries for other models keep their pace meanwhile. A search
@@ -372,57 +373,69 @@ public final class InferenceService {
         }
     }
 
-    /** One encode task that takes every query waiting for {@code model} when it starts. */
+    /**
+     * One encode that takes every query waiting for {@code model} when it starts. It runs as a single task on the
+     * model's own thread in the interactive lane ({@link Encoder#encodeInteractive}): the query hops threads once to
+     * get there and once to go back to the search pool, with no pool thread blocked in between.
+     */
     private void scheduleQueryBatch(String model) {
+        Encoder encoder = registry.loadedEncoder(model).orElse(null);
+        if (encoder == null) {
+            failWaiting(
+                    model,
+                    new ModelUnavailableException("model [" + model + "] was unloaded while queries waited for it"));
+            return;
+        }
         long queued = System.nanoTime();
-        pools.queries().execute(new AbstractRunnable() {
-            private List<PendingQuery> batch = List.of();
+        try {
+            encoder.encodeInteractive(Role.QUERY, new Encoder.Interactive() {
+                private List<PendingQuery> live = List.of();
+                private long start;
 
-            @Override
-            protected void doRun() {
-                long start = System.nanoTime();
-                queryWait.record(start - queued);
-                batch = batcher.take(model).stream()
-                        .filter(q -> q.done() == false)
-                        .toList();
-                List<PendingQuery> live =
-                        batch.stream().filter(q -> q.expired(start) == false).toList();
-                batch.stream().filter(q -> q.expired(start)).forEach(q -> expire(model, q));
-                if (live.isEmpty()) {
-                    return;
+                @Override
+                public List<String> take() {
+                    start = System.nanoTime();
+                    queryWait.record(start - queued);
+                    List<PendingQuery> batch = batcher.take(model);
+                    batch.stream()
+                            .filter(q -> q.done() == false && q.expired(start))
+                            .forEach(q -> expire(model, q));
+                    live = batch.stream()
+                            .filter(q -> q.done() == false && q.expired(start) == false)
+                            .toList();
+                    return live.stream().map(q -> q.text).toList();
                 }
-                Encoder encoder = registry.loadedEncoder(model)
-                        .orElseThrow(() -> new ModelUnavailableException(
-                                "model [" + model + "] was unloaded while queries waited for it"));
-                float[][] vectors =
-                        encoder.encode(live.stream().map(q -> q.text).toList(), Role.QUERY, Lane.INTERACTIVE);
-                queryInference.record(System.nanoTime() - start);
-                for (int i = 0; i < vectors.length; i++) {
-                    PendingQuery q = live.get(i);
-                    float[] vector = vectors[i];
-                    cache.put(q.key, vector);
-                    try {
-                        pools.queryResponder().execute(() -> q.respond(vector));
-                    } catch (RuntimeException e) {
-                        // the search pool refused the hand-off (its queue is full): this query fails alone
-                        q.fail(e);
+
+                @Override
+                public void done(List<String> texts, float[][] vectors) {
+                    queryInference.record(System.nanoTime() - start);
+                    for (int i = 0; i < vectors.length; i++) {
+                        PendingQuery q = live.get(i);
+                        float[] vector = vectors[i];
+                        cache.put(q.key, vector);
+                        try {
+                            pools.queryResponder().execute(() -> q.respond(vector));
+                        } catch (RuntimeException e) {
+                            // the search pool refused the hand-off (its queue is full): this query fails alone
+                            q.fail(e);
+                        }
                     }
                 }
-            }
 
-            @Override
-            public void onFailure(Exception e) {
-                Exception translated = translate(e);
-                batch.forEach(q -> q.fail(translated));
-            }
+                @Override
+                public void failed(List<String> texts, Exception e) {
+                    Exception translated = translate(e);
+                    live.forEach(q -> q.fail(translated));
+                }
+            });
+        } catch (RuntimeException e) {
+            // the model's thread is closed (unloaded meanwhile)
+            failWaiting(model, translate(e));
+        }
+    }
 
-            @Override
-            public void onRejection(Exception e) {
-                rejections.increment();
-                batch = batcher.take(model);
-                batch.forEach(q -> q.fail(e));
-            }
-        });
+    private void failWaiting(String model, Exception e) {
+        batcher.take(model).forEach(q -> q.fail(e));
     }
 
     /** This node's service-level counters (the encoder keeps its own per model). */

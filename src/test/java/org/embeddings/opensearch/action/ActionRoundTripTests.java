@@ -89,7 +89,17 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
 
     public void testNodeStatsCrossTheWireAndPrintEachKeyOnce() throws IOException {
         Map<String, NodeEmbeddingsStats.Model> models = new LinkedHashMap<>();
-        models.put("bge-small-en-v1.5", new NodeEmbeddingsStats.Model(3, 40, 900, 1000, 4, 120, 133_000_000));
+        models.put(
+                "bge-small-en-v1.5",
+                new NodeEmbeddingsStats.Model(
+                        3,
+                        40,
+                        900,
+                        1000,
+                        4,
+                        120,
+                        133_000_000,
+                        new org.embeddings.encoder.EncoderStats.Stages(2, 10, 20, 30, 40)));
         Map<String, NodeEmbeddingsStats.Percentiles> latency = new LinkedHashMap<>();
         latency.put("query_wait_millis", new NodeEmbeddingsStats.Percentiles(new double[] {0.5, 1.5, 9}));
         Map<String, NodeEmbeddingsStats.Pool> pools = new LinkedHashMap<>();

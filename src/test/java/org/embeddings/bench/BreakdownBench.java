@@ -1,0 +1,258 @@
+package org.embeddings.bench;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSettings;
+import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.Role;
+import org.embeddings.it.RealNode;
+
+/**
+ * Where a fresh {@code embed_knn} query's time goes, through one real node: SciFact documents in a field bound to
+ * MODEL, then five kinds of request interleaved one at a time from one client (each round sends one of each, in an
+ * order that rotates), and the p50 of each:
+ * <ol>
+ *   <li>BM25 {@code match} on the text field: the floor of an HTTP search on this node;</li>
+ *   <li>{@code embed_knn} with a {@code query_vector}: the same search with no encoding;</li>
+ *   <li>{@code embed_knn} with a {@code query_text} seen before (the query cache answers);</li>
+ *   <li>{@code embed_knn} with a fresh {@code query_text} (never sent before);</li>
+ *   <li>the embed API with one fresh query text (role query).</li>
+ * </ol>
+ * The node's own stage timers for the fresh queries (the wait for the model's thread, tokenizing, the ONNX run,
+ * pooling, the hand-off back to the search) are read from the stats API before and after, and the in-process
+ * encode of one query alone (this JVM, no node) is timed for fp32 and int8, interleaved.
+ *
+ * <p>Usage: {@code src/scripts/bench.sh breakdown [MODEL] [DOCS] [ROUNDS]} (defaults bge-small-en-v1.5-int8, 5183,
+ * 300).
+ */
+public final class BreakdownBench {
+    public static void main(String[] args) throws Exception {
+        String model = args.length > 0 ? args[0] : "bge-small-en-v1.5-int8";
+        int docCount = args.length > 1 ? Integer.parseInt(args[1]) : 5183;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 300;
+        Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
+        Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        String base = model.endsWith("-int8") ? model.substring(0, model.length() - 5) : model;
+        List<String> docs = EncoderBench.scifact(data, docCount);
+        List<String> queries = Int8RecipeBench.scifactQueries(data);
+        if (queries.size() < 2 * rounds + 1) {
+            throw new IllegalArgumentException("at most " + (queries.size() - 1) / 2 + " rounds: one fresh text each");
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "%s, %d documents, %d rounds, %d cores%n",
+                model,
+                docs.size(),
+                rounds,
+                Runtime.getRuntime().availableProcessors());
+        Map<String, double[]> ms = new LinkedHashMap<>();
+        JsonObject before;
+        JsonObject after;
+        try (RealNode node = RealNode.start("bench-breakdown", RealNode.port(84))) {
+            node.installModel(models, base);
+            NodeWorkload.ok(node.call("PUT", "/docs", String.format(Locale.ROOT, """
+                {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                 "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/docs", String.format(Locale.ROOT, """
+                {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
+            long t0 = System.nanoTime();
+            double rate = NodeWorkload.ingest(node, "/docs/_bulk?pipeline=docs", docs);
+            System.out.printf(Locale.ROOT, "ingested in %.0f s (%.1f docs/s)%n", (System.nanoTime() - t0) / 1e9, rate);
+            NodeWorkload.ok(node.call("POST", "/docs/_refresh", null));
+            NodeWorkload.ok(node.call("POST", "/docs/_forcemerge?max_num_segments=1", null));
+            String cached = queries.get(queries.size() - 1);
+            float[] vector = embed(node, model, cached);
+            Map<String, java.util.function.IntFunction<RealNode.Response>> kinds = new LinkedHashMap<>();
+            kinds.put(
+                    "BM25 match",
+                    i -> call(node, "/docs/_search", search("{\"match\": {\"body\": " + str(queries.get(i)) + "}}")));
+            kinds.put(
+                    "embed_knn, query_vector",
+                    i -> call(node, "/docs/_search", knn("\"query_vector\": " + json(vector))));
+            kinds.put(
+                    "embed_knn, cached query_text",
+                    i -> call(node, "/docs/_search", knn("\"query_text\": " + str(cached))));
+            kinds.put(
+                    "embed_knn, fresh query_text",
+                    i -> call(node, "/docs/_search", knn("\"query_text\": " + str(queries.get(i)))));
+            kinds.put("embed API, one fresh query", i -> {
+                JsonObject body = new JsonObject();
+                body.addProperty("model", model);
+                body.addProperty("role", "query");
+                JsonArray texts = new JsonArray();
+                texts.add(queries.get(rounds + i));
+                body.add("texts", texts);
+                return call(node, "/_plugins/_embeddings/embed", body.toString());
+            });
+            List<String> names = new ArrayList<>(kinds.keySet());
+            names.forEach(n -> ms.put(n, new double[rounds]));
+            for (int w = 0; w < 20; w++) { // warm-up: JIT, caches, the model's first runs
+                kinds.get("BM25 match").apply(w);
+                kinds.get("embed_knn, query_vector").apply(w);
+            }
+            before = stats(node);
+            for (int r = 0; r < rounds; r++) {
+                for (int k = 0; k < names.size(); k++) {
+                    String name = names.get((r + k) % names.size());
+                    long s = System.nanoTime();
+                    NodeWorkload.ok(kinds.get(name).apply(r));
+                    ms.get(name)[r] = (System.nanoTime() - s) / 1e6;
+                }
+            }
+            after = stats(node);
+        }
+        System.out.printf(Locale.ROOT, "%n| request | p50 ms | p90 ms |%n|---|---|---|%n");
+        Map<String, Double> p50 = new LinkedHashMap<>();
+        ms.forEach((name, values) -> {
+            double[] s = values.clone();
+            Arrays.sort(s);
+            p50.put(name, s[s.length / 2]);
+            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f |%n", name, s[s.length / 2], s[(int) (s.length * 0.9)]);
+        });
+        double encodeInQuery = p50.get("embed_knn, fresh query_text") - p50.get("embed_knn, query_vector");
+        double encodeInApi = p50.get("embed API, one fresh query") - p50.get("BM25 match");
+        System.out.printf(
+                Locale.ROOT,
+                "%nencode inside a query (fresh - query_vector) %.2f ms; inside the embed API (embed API - match) %.2f ms; ratio %.2f%n",
+                encodeInQuery,
+                encodeInApi,
+                encodeInQuery / encodeInApi);
+        System.out.printf(
+                Locale.ROOT,
+                "fresh query - match %.2f ms%n",
+                p50.get("embed_knn, fresh query_text") - p50.get("BM25 match"));
+        System.out.printf(Locale.ROOT, "%nthe node's own timers over the measured rounds (means, ms):%n");
+        printStages(before, after, model);
+
+        double[][] inProcess = inProcess(models, base, queries.subList(0, rounds));
+        System.out.printf(
+                Locale.ROOT,
+                "%nin process, one query alone (tokenize, run, pool), p50: fp32 %.2f ms, int8 %.2f ms (int8 / fp32 %.2f)%n",
+                median(inProcess[0]),
+                median(inProcess[1]),
+                median(inProcess[1]) / median(inProcess[0]));
+        System.out.printf(
+                Locale.ROOT,
+                "fresh query - match, against the in-process encode of %s: %.2fx%n",
+                model,
+                (p50.get("embed_knn, fresh query_text") - p50.get("BM25 match"))
+                        / median(model.endsWith("-int8") ? inProcess[1] : inProcess[0]));
+    }
+
+    /** In this JVM, each query encoded alone by fp32 and int8 in turn; milliseconds per query. */
+    private static double[][] inProcess(Path models, String base, List<String> queries) {
+        double[][] ms = new double[2][queries.size()];
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+            Encoder fp32 = registry.encoder(base);
+            Encoder int8 = registry.encoder(base + "-int8");
+            for (int w = 0; w < 20; w++) {
+                fp32.encode(queries.get(w), Role.QUERY);
+                int8.encode(queries.get(w), Role.QUERY);
+            }
+            for (int i = 0; i < queries.size(); i++) {
+                Encoder[] order = i % 2 == 0 ? new Encoder[] {fp32, int8} : new Encoder[] {int8, fp32};
+                for (Encoder e : order) {
+                    long s = System.nanoTime();
+                    e.encode(queries.get(i), Role.QUERY);
+                    ms[e == fp32 ? 0 : 1][i] = (System.nanoTime() - s) / 1e6;
+                }
+            }
+        }
+        return ms;
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static JsonObject stats(RealNode node) throws Exception {
+        JsonObject nodes = node.call("GET", "/_plugins/_embeddings/stats", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("nodes");
+        return nodes.entrySet().iterator().next().getValue().getAsJsonObject();
+    }
+
+    /** The difference of every numeric counter under the model's {@code query_stages}, per query. */
+    private static void printStages(JsonObject before, JsonObject after, String model) {
+        JsonObject b = stages(before, model);
+        JsonObject a = stages(after, model);
+        if (a == null) {
+            System.out.println("  (this build reports no query stages)");
+            return;
+        }
+        double queries = a.get("encodes").getAsDouble()
+                - (b == null ? 0 : b.get("encodes").getAsDouble());
+        for (Map.Entry<String, JsonElement> e : a.entrySet()) {
+            if (e.getKey().endsWith("_nanos")) {
+                double d = e.getValue().getAsDouble()
+                        - (b == null ? 0 : b.get(e.getKey()).getAsDouble());
+                System.out.printf(Locale.ROOT, "  %-24s %.3f%n", e.getKey().replace("_nanos", ""), d / queries / 1e6);
+            }
+        }
+        System.out.printf(Locale.ROOT, "  over %.0f encoded query batches%n", queries);
+    }
+
+    private static JsonObject stages(JsonObject nodeStats, String model) {
+        JsonObject models = nodeStats.getAsJsonObject("models");
+        JsonObject m = models == null ? null : models.getAsJsonObject(model);
+        return m == null ? null : m.getAsJsonObject("query_stages");
+    }
+
+    private static float[] embed(RealNode node, String model, String text) throws Exception {
+        JsonObject body = new JsonObject();
+        body.addProperty("model", model);
+        body.addProperty("role", "query");
+        JsonArray texts = new JsonArray();
+        texts.add(text);
+        body.add("texts", texts);
+        RealNode.Response r = node.call("POST", "/_plugins/_embeddings/embed", body.toString());
+        NodeWorkload.ok(r);
+        JsonArray v =
+                r.body().getAsJsonObject().getAsJsonArray("embeddings").get(0).getAsJsonArray();
+        float[] f = new float[v.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = v.get(i).getAsFloat();
+        }
+        return f;
+    }
+
+    private static RealNode.Response call(RealNode node, String path, String body) {
+        try {
+            return node.call("POST", path, body);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String search(String query) {
+        return "{\"size\": 10, \"_source\": false, \"query\": " + query + "}";
+    }
+
+    private static String knn(String params) {
+        return search("{\"embed_knn\": {\"vec\": {" + params + ", \"k\": 10}}}");
+    }
+
+    private static String str(String s) {
+        return new com.google.gson.JsonPrimitive(s).toString();
+    }
+
+    private static String json(float[] v) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ",").append(v[i]);
+        }
+        return b.append(']').toString();
+    }
+}

@@ -16,6 +16,8 @@
 #                                               on SciFact documents and texts/s on STSB sentences, interleaved rounds
 #   bench.sh breakdown [MODEL] [DOCS] [ROUNDS]  a real node: match, query_vector, cached and fresh query_text, embed
 #                                               API p50s interleaved; the node's query stage timers; in-process encode
+#   bench.sh lone-query [MODEL] [QUERIES]       in process: one query alone under each ONNX Runtime thread setting
+#                                               (intra-op 1 or all cores, sleeping or spinning), fp32 and int8
 #   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one
 #                                               query alone, 32 sentences, 8 documents
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
@@ -42,6 +44,7 @@ case "$what" in
   int8) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8SpeedBench "$@" ;;
   int8-build) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8BuildBench "$@" ;;
   int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
+  lone-query) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LoneQueryBench "$@" ;;
   breakdown) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BreakdownBench "$@" ;;
   op-profile) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.OpProfileBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;

@@ -427,6 +427,100 @@ public class VectorFormatsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue("rescoring never changed a ranking, so this test shows nothing", reordered > 5);
     }
 
+    /**
+     * Passages take the same road as top-level vectors: on a binary-quantized nested field, {@code exact} ranks the
+     * parents by their best passage's float32 similarity (brute force here), and the default {@code oversample}
+     * gives float32 scores, while {@code oversample: 0} keeps the quantized search's own scores. Before the one
+     * kNN road, passages ignored both.
+     */
+    public void testQuantizedPassagesTakeOversampleAndExactAsTopLevelVectorsDo() {
+        int parents = 400;
+        int perParent = 3;
+        client().admin()
+                .indices()
+                .prepareCreate("passages-q")
+                .setSettings(Settings.builder().put("index.number_of_shards", 1))
+                .setMapping("{\"properties\": {\"passages\": {\"type\": \"nested\", \"properties\": {\"vec\": "
+                        + "{\"type\": \"embedding\", \"dims\": " + DIMS
+                        + ", \"index_options\": {\"quantization\": \"binary\"}}}}}}")
+                .get();
+        float[][] all = clustered(new Random(41), parents * perParent);
+        BulkRequestBuilder bulk = client().prepareBulk("passages-q");
+        for (int p = 0; p < parents; p++) {
+            StringBuilder doc = new StringBuilder("{\"passages\": [");
+            for (int i = 0; i < perParent; i++) {
+                doc.append(i == 0 ? "" : ",")
+                        .append("{\"vec\": ")
+                        .append(vectorJson(all[p * perParent + i]))
+                        .append('}');
+            }
+            bulk.add(client().prepareIndex("passages-q")
+                    .setId(String.valueOf(p))
+                    .setSource(doc.append("]}").toString(), XContentType.JSON));
+        }
+        BulkResponse indexed = bulk.get();
+        assertFalse(indexed.buildFailureMessage(), indexed.hasFailures());
+        client().admin().indices().prepareRefresh("passages-q").get();
+
+        Random random = new Random(43);
+        int quantizedScores = 0;
+        for (int round = 0; round < 5; round++) {
+            float[] q = all[random.nextInt(all.length)].clone();
+            for (int d = 0; d < DIMS; d++) {
+                q[d] += 0.5f * (float) random.nextGaussian();
+            }
+            // float32 ground truth: each parent by its best passage
+            Map<String, Float> best = new HashMap<>();
+            for (int i = 0; i < all.length; i++) {
+                best.merge(
+                        String.valueOf(i / perParent), VectorSimilarityFunction.COSINE.compare(q, all[i]), Math::max);
+            }
+            List<String> expected = best.entrySet().stream()
+                    .sorted(Map.Entry.<String, Float>comparingByValue()
+                            .reversed()
+                            .thenComparing(Map.Entry.comparingByKey()))
+                    .limit(10)
+                    .map(Map.Entry::getKey)
+                    .toList();
+
+            SearchResponse exact = nestedKnn(q, ", \"exact\": true");
+            assertEquals(expected, ids(exact));
+            for (SearchHit hit : exact.getHits().getHits()) {
+                assertEquals(hit.getId(), best.get(hit.getId()), hit.getScore(), 1e-5f);
+            }
+
+            for (SearchHit hit : nestedKnn(q, "").getHits().getHits()) {
+                assertTrue(
+                        "hit " + hit.getId() + " scored " + hit.getScore() + ", not a float32 score of its passages",
+                        isPassageScore(q, all, Integer.parseInt(hit.getId()), perParent, hit.getScore()));
+            }
+            for (SearchHit hit : nestedKnn(q, ", \"oversample\": 0").getHits().getHits()) {
+                if (isPassageScore(q, all, Integer.parseInt(hit.getId()), perParent, hit.getScore()) == false) {
+                    quantizedScores++;
+                }
+            }
+        }
+        assertTrue("oversample 0 never gave a quantized score, so this test shows nothing", quantizedScores > 0);
+    }
+
+    private SearchResponse nestedKnn(float[] q, String extra) {
+        String json = "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": "
+                + "{\"passages.vec\": {\"query_vector\": " + vectorJson(q) + ", \"k\": 10" + extra + "}}}}}";
+        return client().prepareSearch("passages-q")
+                .setSize(10)
+                .setQuery(QueryBuilders.wrapperQuery(json))
+                .get();
+    }
+
+    private static boolean isPassageScore(float[] q, float[][] all, int parent, int perParent, float score) {
+        for (int i = parent * perParent; i < (parent + 1) * perParent; i++) {
+            if (Math.abs(VectorSimilarityFunction.COSINE.compare(q, all[i]) - score) < 1e-5f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public void testBadOptionsAreRefusedNamingThem() {
         String[][] cases = {
             {"{\"type\": \"ivf\"}", "unknown [type] [ivf]"},

@@ -245,10 +245,17 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         }
         ObjectMapper nested = NestedKnn.enclosingNested(context, field);
         if (nested != null) {
-            return NestedKnn.build(context, nested, field, vector, options, filter);
+            return NestedKnn.build(
+                    context,
+                    nested,
+                    field,
+                    vector,
+                    options,
+                    filter,
+                    embedding.indexOptions().quantization());
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
-        return KnnQueries.of(embedding.indexOptions().quantization(), field, vector, options, filterQuery);
+        return KnnQueries.of(embedding.indexOptions().quantization(), field, vector, options, filterQuery, null);
     }
 
     /**

@@ -7,6 +7,7 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.join.BitSetProducer;
 import org.apache.lucene.search.join.ToChildBlockJoinQuery;
 import org.embeddings.lucene.NestedEmbeddingKnnQuery;
+import org.embeddings.lucene.Quantization;
 import org.opensearch.common.lucene.search.Queries;
 import org.opensearch.index.mapper.ObjectMapper;
 import org.opensearch.index.query.QueryBuilder;
@@ -16,7 +17,9 @@ import org.opensearch.index.query.QueryShardException;
 /**
  * {@code embed_knn} on a field inside a {@code nested} object (passages): inside a {@code nested} query on that
  * path, a kNN search over the nested documents diversified by parent ({@link NestedEmbeddingKnnQuery}, as the k-NN
- * plugin builds it), so that {@code k} means k parent documents, each represented by its best passage; the
+ * plugin builds it; through {@link KnnQueries}, as every {@code embed_knn} is, so a quantized field's
+ * {@code oversample} and float32 {@code exact} apply to passages too), so that {@code k} means k parent documents,
+ * each represented by its best passage; the
  * {@code nested} query's {@code score_mode} then scores the parent (with one passage per parent, every mode gives
  * that passage's score). Outside such a query the field is refused, naming the path to search it under.
  *
@@ -46,7 +49,8 @@ final class NestedKnn {
             String field,
             float[] vector,
             KnnOptions options,
-            QueryBuilder filter)
+            QueryBuilder filter,
+            Quantization quantization)
             throws IOException {
         ObjectMapper scope = context.nestedScope().getObjectMapper();
         BitSetProducer parents = context.getParentFilter();
@@ -58,15 +62,7 @@ final class NestedKnn {
                             + nested.fullPath() + "]");
         }
         Query childFilter = filter == null ? null : parentFilterOnChildren(context, filter, parents);
-        return new NestedEmbeddingKnnQuery(
-                field,
-                vector,
-                options.k(),
-                options.numCandidates(),
-                childFilter,
-                parents,
-                options.minScore(),
-                options.exact());
+        return KnnQueries.of(quantization, field, vector, options, childFilter, parents);
     }
 
     /** {@code filter} built in the parent scope, on parent documents only, joined down to their children. */

@@ -69,10 +69,11 @@ test_classpath() {
     -Dmdep.outputFile="$BUILD_DIR/test-classpath.txt" -Dmdep.includeScope=test >&2
   echo "$BUILD_DIR/test-classes:$BUILD_DIR/classes:$(cat "$BUILD_DIR/test-classpath.txt")"
 }
-# System properties that point a benchmark or evaluation JVM at this build, its node folders and ports.
+# System properties that point a benchmark or evaluation JVM at this build (or at the zip EMBEDDINGS_PLUGIN_ZIP names,
+# to measure another build), its node folders and ports.
 java_props() {
   echo "-Dembeddings.test.models=$EMBEDDINGS_ROOT/target/models -Dembeddings.data=${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}" \
-    "-Dembeddings.work.dir=$BUILD_DIR/$1 -Dembeddings.plugin.zip=$(plugin_zip) -Dembeddings.dist.dir=$(distribution)" \
+    "-Dembeddings.work.dir=$BUILD_DIR/$1 -Dembeddings.plugin.zip=${EMBEDDINGS_PLUGIN_ZIP:-$(plugin_zip)} -Dembeddings.dist.dir=$(distribution)" \
     "-Dembeddings.port.base=$PORT_BASE"
 }
 

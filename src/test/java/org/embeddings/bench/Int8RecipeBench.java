@@ -27,7 +27,7 @@ import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.SkipLayerNormFusion;
 import org.embeddings.eval.StsEval;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 
 /**
  * Which weight matmuls stay fp32: each candidate recipe of {@link Int8Quantizer} measured against the fp32 model in

@@ -23,7 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;

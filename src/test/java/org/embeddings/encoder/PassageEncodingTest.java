@@ -7,7 +7,7 @@ import static org.junit.Assume.assumeTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 import org.junit.Test;
 
 /**

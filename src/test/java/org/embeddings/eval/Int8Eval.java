@@ -15,7 +15,7 @@ import java.util.Map;
 import org.embeddings.bench.VectorFile;
 import org.embeddings.bench.VectorsEncode;
 import org.embeddings.it.RealNode;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 
 /**
  * The int8 quality figures (issue 12), through one real node, in three stages, cheapest first so that a run cut

@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.embeddings.it.RealNode;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 
 /**
  * The int8 quality lines, one-sided against fp32, through one real node, with the client batch sizes users use.

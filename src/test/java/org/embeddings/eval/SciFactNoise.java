@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import org.embeddings.bench.VectorFile;
 import org.embeddings.bench.VectorsEncode;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 
 /**
  * How far SciFact's nDCG@10 moves when vectors move as little as an int8 form moves them: the noise floor under

@@ -17,7 +17,7 @@ import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
 import org.embeddings.it.RealNode;
-import org.embeddings.it.RecipeReference;
+import org.embeddings.testkit.RecipeReference;
 
 /**
  * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none}, through a real

@@ -1,4 +1,4 @@
-package org.embeddings.it;
+package org.embeddings.testkit;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package org.embeddings.it;
+package org.embeddings.testkit;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;

@@ -31,14 +31,29 @@ import org.embeddings.it.RealNode;
  * pooling, the hand-off back to the search) are read from the stats API before and after, and the in-process
  * encode of one query alone (this JVM, no node) is timed for fp32 and int8, interleaved.
  *
+ * <p>With {@code -Dbench.baseline.zip=ZIP} (in BENCH_OPTS), a second node runs another build's plugin zip on the same
+ * documents, and every round sends each kind of request to both nodes in a rotating order: the two builds' p50s and
+ * their ratio come from the same run.
+ *
  * <p>Usage: {@code src/scripts/bench.sh breakdown [MODEL] [DOCS] [ROUNDS]} (defaults bge-small-en-v1.5-int8, 5183,
  * 300).
  */
 public final class BreakdownBench {
+    private static final List<String> KINDS = List.of(
+            "BM25 match",
+            "embed_knn, query_vector",
+            "embed_knn, cached query_text",
+            "embed_knn, fresh query_text",
+            "embed API, one fresh query");
+
+    /** One node under test, its requests and what it measured. */
+    private record Subject(String label, RealNode node, Map<String, double[]> ms, JsonObject[] stats) {}
+
     public static void main(String[] args) throws Exception {
         String model = args.length > 0 ? args[0] : "bge-small-en-v1.5-int8";
         int docCount = args.length > 1 ? Integer.parseInt(args[1]) : 5183;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 300;
+        String baselineZip = System.getProperty("bench.baseline.zip");
         Path data = Path.of(System.getProperty("embeddings.data", "../shared/data"));
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         String base = model.endsWith("-int8") ? model.substring(0, model.length() - 5) : model;
@@ -49,103 +64,182 @@ public final class BreakdownBench {
         }
         System.out.printf(
                 Locale.ROOT,
-                "%s, %d documents, %d rounds, %d cores%n",
+                "%s, %d documents, %d rounds, %d cores%s%n",
                 model,
                 docs.size(),
                 rounds,
-                Runtime.getRuntime().availableProcessors());
-        Map<String, double[]> ms = new LinkedHashMap<>();
-        JsonObject before;
-        JsonObject after;
-        try (RealNode node = RealNode.start("bench-breakdown", RealNode.port(84))) {
-            node.installModel(models, base);
-            NodeWorkload.ok(node.call("PUT", "/docs", String.format(Locale.ROOT, """
-                {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                 "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
-            NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/docs", String.format(Locale.ROOT, """
-                {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
-            long t0 = System.nanoTime();
-            double rate = NodeWorkload.ingest(node, "/docs/_bulk?pipeline=docs", docs);
-            System.out.printf(Locale.ROOT, "ingested in %.0f s (%.1f docs/s)%n", (System.nanoTime() - t0) / 1e9, rate);
-            NodeWorkload.ok(node.call("POST", "/docs/_refresh", null));
-            NodeWorkload.ok(node.call("POST", "/docs/_forcemerge?max_num_segments=1", null));
+                Runtime.getRuntime().availableProcessors(),
+                baselineZip == null ? "" : ", against the baseline build " + baselineZip + " in the same run");
+        List<Subject> subjects = new ArrayList<>();
+        try {
+            subjects.add(subject("this build", RealNode.start("bench-breakdown", RealNode.port(84)), rounds));
+            if (baselineZip != null) {
+                subjects.add(subject(
+                        "baseline",
+                        RealNode.start(
+                                "bench-breakdown-baseline",
+                                RealNode.port(85),
+                                Map.of("EMBEDDINGS_PLUGIN_ZIP", baselineZip)),
+                        rounds));
+            }
+            for (Subject s : subjects) {
+                prepare(s.node(), models, base, model, docs);
+            }
             String cached = queries.get(queries.size() - 1);
-            float[] vector = embed(node, model, cached);
-            Map<String, java.util.function.IntFunction<RealNode.Response>> kinds = new LinkedHashMap<>();
-            kinds.put(
-                    "BM25 match",
-                    i -> call(node, "/docs/_search", search("{\"match\": {\"body\": " + str(queries.get(i)) + "}}")));
-            kinds.put(
-                    "embed_knn, query_vector",
-                    i -> call(node, "/docs/_search", knn("\"query_vector\": " + json(vector))));
-            kinds.put(
-                    "embed_knn, cached query_text",
-                    i -> call(node, "/docs/_search", knn("\"query_text\": " + str(cached))));
-            kinds.put(
-                    "embed_knn, fresh query_text",
-                    i -> call(node, "/docs/_search", knn("\"query_text\": " + str(queries.get(i)))));
-            kinds.put("embed API, one fresh query", i -> {
-                JsonObject body = new JsonObject();
-                body.addProperty("model", model);
-                body.addProperty("role", "query");
-                JsonArray texts = new JsonArray();
-                texts.add(queries.get(rounds + i));
-                body.add("texts", texts);
-                return call(node, "/_plugins/_embeddings/embed", body.toString());
-            });
-            List<String> names = new ArrayList<>(kinds.keySet());
-            names.forEach(n -> ms.put(n, new double[rounds]));
-            for (int w = 0; w < 20; w++) { // warm-up: JIT, caches, the model's first runs
-                kinds.get("BM25 match").apply(w);
-                kinds.get("embed_knn, query_vector").apply(w);
-            }
-            before = stats(node);
-            for (int r = 0; r < rounds; r++) {
-                for (int k = 0; k < names.size(); k++) {
-                    String name = names.get((r + k) % names.size());
-                    long s = System.nanoTime();
-                    NodeWorkload.ok(kinds.get(name).apply(r));
-                    ms.get(name)[r] = (System.nanoTime() - s) / 1e6;
+            float[] vector = embed(subjects.get(0).node(), model, cached);
+            for (Subject s : subjects) {
+                embed(s.node(), model, cached); // the cached text, cached on every node
+                for (int w = 0; w < 20; w++) { // warm-up: JIT, caches, the model's first runs
+                    request(s.node(), "BM25 match", model, queries, rounds, cached, vector, w);
+                    request(s.node(), "embed_knn, query_vector", model, queries, rounds, cached, vector, w);
                 }
+                s.stats()[0] = stats(s.node());
             }
-            after = stats(node);
+            // every round sends each kind to each node, the order rotating, so that load weighs on all alike
+            List<Runnable> order = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                order.clear();
+                for (Subject s : subjects) {
+                    for (String kind : KINDS) {
+                        int round = r;
+                        order.add(() -> {
+                            long t = System.nanoTime();
+                            NodeWorkload.ok(request(s.node(), kind, model, queries, rounds, cached, vector, round));
+                            s.ms().get(kind)[round] = (System.nanoTime() - t) / 1e6;
+                        });
+                    }
+                }
+                java.util.Collections.rotate(order, r);
+                order.forEach(Runnable::run);
+            }
+            for (Subject s : subjects) {
+                s.stats()[1] = stats(s.node());
+            }
+        } finally {
+            for (Subject s : subjects) {
+                s.node().close();
+            }
         }
-        System.out.printf(Locale.ROOT, "%n| request | p50 ms | p90 ms |%n|---|---|---|%n");
-        Map<String, Double> p50 = new LinkedHashMap<>();
-        ms.forEach((name, values) -> {
-            double[] s = values.clone();
-            Arrays.sort(s);
-            p50.put(name, s[s.length / 2]);
-            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f |%n", name, s[s.length / 2], s[(int) (s.length * 0.9)]);
-        });
-        double encodeInQuery = p50.get("embed_knn, fresh query_text") - p50.get("embed_knn, query_vector");
-        double encodeInApi = p50.get("embed API, one fresh query") - p50.get("BM25 match");
-        System.out.printf(
-                Locale.ROOT,
-                "%nencode inside a query (fresh - query_vector) %.2f ms; inside the embed API (embed API - match) %.2f ms; ratio %.2f%n",
-                encodeInQuery,
-                encodeInApi,
-                encodeInQuery / encodeInApi);
-        System.out.printf(
-                Locale.ROOT,
-                "fresh query - match %.2f ms%n",
-                p50.get("embed_knn, fresh query_text") - p50.get("BM25 match"));
-        System.out.printf(Locale.ROOT, "%nthe node's own timers over the measured rounds (means, ms):%n");
-        printStages(before, after, model);
-
+        Map<String, Map<String, Double>> p50 = new LinkedHashMap<>();
+        StringBuilder header = new StringBuilder("| request |");
+        StringBuilder rule = new StringBuilder("|---|");
+        for (Subject s : subjects) {
+            header.append(' ').append(s.label()).append(" p50 ms | p90 ms |");
+            rule.append("---|---|");
+            Map<String, Double> m = new LinkedHashMap<>();
+            s.ms().forEach((kind, values) -> m.put(kind, percentile(values, 0.5)));
+            p50.put(s.label(), m);
+        }
+        if (subjects.size() > 1) {
+            header.append(" this / baseline |");
+            rule.append("---|");
+        }
+        System.out.printf(Locale.ROOT, "%n%s%n%s%n", header, rule);
+        for (String kind : KINDS) {
+            StringBuilder row = new StringBuilder("| " + kind + " |");
+            for (Subject s : subjects) {
+                row.append(String.format(
+                        Locale.ROOT,
+                        " %.2f | %.2f |",
+                        percentile(s.ms().get(kind), 0.5),
+                        percentile(s.ms().get(kind), 0.9)));
+            }
+            if (subjects.size() > 1) {
+                row.append(String.format(
+                        Locale.ROOT,
+                        " %.2fx |",
+                        p50.get("this build").get(kind) / p50.get("baseline").get(kind)));
+            }
+            System.out.println(row);
+        }
         double[][] inProcess = inProcess(models, base, queries.subList(0, rounds));
+        double encode = median(model.endsWith("-int8") ? inProcess[1] : inProcess[0]);
+        for (Subject s : subjects) {
+            Map<String, Double> m = p50.get(s.label());
+            double inQuery = m.get("embed_knn, fresh query_text") - m.get("embed_knn, query_vector");
+            double inApi = m.get("embed API, one fresh query") - m.get("BM25 match");
+            double overMatch = m.get("embed_knn, fresh query_text") - m.get("BM25 match");
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n%s: encode inside a query (fresh - query_vector) %.2f ms; inside the embed API (embed API -"
+                            + " match) %.2f ms; ratio %.2f%n",
+                    s.label(),
+                    inQuery,
+                    inApi,
+                    inQuery / inApi);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s: fresh query - match %.2f ms, %.2fx the in-process encode of one query (%.2f ms)%n",
+                    s.label(),
+                    overMatch,
+                    overMatch / encode,
+                    encode);
+            System.out.printf(
+                    Locale.ROOT, "%s: the node's own timers over the measured rounds (means, ms):%n", s.label());
+            printStages(s.stats()[0], s.stats()[1], model);
+        }
         System.out.printf(
                 Locale.ROOT,
                 "%nin process, one query alone (tokenize, run, pool), p50: fp32 %.2f ms, int8 %.2f ms (int8 / fp32 %.2f)%n",
                 median(inProcess[0]),
                 median(inProcess[1]),
                 median(inProcess[1]) / median(inProcess[0]));
-        System.out.printf(
-                Locale.ROOT,
-                "fresh query - match, against the in-process encode of %s: %.2fx%n",
-                model,
-                (p50.get("embed_knn, fresh query_text") - p50.get("BM25 match"))
-                        / median(model.endsWith("-int8") ? inProcess[1] : inProcess[0]));
+    }
+
+    private static Subject subject(String label, RealNode node, int rounds) {
+        Map<String, double[]> ms = new LinkedHashMap<>();
+        KINDS.forEach(k -> ms.put(k, new double[rounds]));
+        return new Subject(label, node, ms, new JsonObject[2]);
+    }
+
+    private static void prepare(RealNode node, Path models, String base, String model, List<String> docs)
+            throws Exception {
+        node.installModel(models, base);
+        NodeWorkload.ok(node.call("PUT", "/docs", String.format(Locale.ROOT, """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+             "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", model)));
+        NodeWorkload.ok(node.call("PUT", "/_ingest/pipeline/docs", String.format(Locale.ROOT, """
+            {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
+        long t0 = System.nanoTime();
+        double rate = NodeWorkload.ingest(node, "/docs/_bulk?pipeline=docs", docs);
+        System.out.printf(Locale.ROOT, "ingested in %.0f s (%.1f docs/s)%n", (System.nanoTime() - t0) / 1e9, rate);
+        NodeWorkload.ok(node.call("POST", "/docs/_refresh", null));
+        NodeWorkload.ok(node.call("POST", "/docs/_forcemerge?max_num_segments=1", null));
+    }
+
+    private static RealNode.Response request(
+            RealNode node,
+            String kind,
+            String model,
+            List<String> queries,
+            int rounds,
+            String cached,
+            float[] vector,
+            int i) {
+        return switch (kind) {
+            case "BM25 match" ->
+                call(node, "/docs/_search", search("{\"match\": {\"body\": " + str(queries.get(i)) + "}}"));
+            case "embed_knn, query_vector" -> call(node, "/docs/_search", knn("\"query_vector\": " + json(vector)));
+            case "embed_knn, cached query_text" -> call(node, "/docs/_search", knn("\"query_text\": " + str(cached)));
+            case "embed_knn, fresh query_text" ->
+                call(node, "/docs/_search", knn("\"query_text\": " + str(queries.get(i))));
+            case "embed API, one fresh query" -> {
+                JsonObject body = new JsonObject();
+                body.addProperty("model", model);
+                body.addProperty("role", "query");
+                JsonArray texts = new JsonArray();
+                texts.add(queries.get(rounds + i));
+                body.add("texts", texts);
+                yield call(node, "/_plugins/_embeddings/embed", body.toString());
+            }
+            default -> throw new IllegalArgumentException(kind);
+        };
+    }
+
+    private static double percentile(double[] values, double p) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s[(int) (s.length * p)];
     }
 
     /** In this JVM, each query encoded alone by fp32 and int8 in turn; milliseconds per query. */

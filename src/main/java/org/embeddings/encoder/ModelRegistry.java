@@ -41,6 +41,8 @@ public final class ModelRegistry implements Closeable {
     private final long maxLoadedBytes;
     private final Int8ModelFiles int8Files;
     private final ConcurrentHashMap<String, ModelState> states = new ConcurrentHashMap<>();
+    /** The files each loaded encoder came from, for its {@link RecipeFingerprint}. */
+    private final ConcurrentHashMap<String, LoadedRecipe> recipes = new ConcurrentHashMap<>();
     /** Guards state transitions that must not race with {@link #close()}, and the reserved bytes. */
     private final Object lock = new Object();
 
@@ -146,6 +148,15 @@ public final class ModelRegistry implements Closeable {
             reserve(name, size);
             bytes = size;
             Encoder encoder = open(name, folder, onnx, card);
+            recipes.put(
+                    name,
+                    new LoadedRecipe(
+                            encoder,
+                            new RecipeFingerprint.Source(
+                                    card,
+                                    onnx,
+                                    tokenizerFile(name, folder),
+                                    settings.session().cuda())));
             ModelState.Loaded loaded = new ModelState.Loaded(encoder, size, System.nanoTime() - start);
             synchronized (lock) {
                 if (closed == false && states.replace(name, loading, loaded)) {
@@ -322,6 +333,21 @@ public final class ModelRegistry implements Closeable {
         return names;
     }
 
+    /** A loaded encoder and the files it runs, to fingerprint its recipe. */
+    private record LoadedRecipe(Encoder encoder, RecipeFingerprint.Source source) {}
+
+    /**
+     * The recipe of a loaded model, whose {@link RecipeFingerprint.Source#get()} hashes its files on first use; empty
+     * when the model is not loaded (a model loaded again gets the files of its new load).
+     */
+    public Optional<RecipeFingerprint.Source> recipe(String name) {
+        String n = ModelName.normalize(name);
+        LoadedRecipe recipe = recipes.get(n);
+        return loadedEncoder(n)
+                .filter(encoder -> recipe != null && recipe.encoder() == encoder)
+                .map(encoder -> recipe.source());
+    }
+
     public Optional<Encoder> loadedEncoder(String name) {
         return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded
                 ? Optional.of(loaded.encoder())
@@ -362,6 +388,7 @@ public final class ModelRegistry implements Closeable {
                 }
             });
             states.clear();
+            recipes.clear();
             reservedBytes = 0;
         }
         RuntimeException failure = null;

@@ -212,7 +212,10 @@ public final class Encoder implements Closeable {
         return new PassageCutter(tokenizer, card.prompt(), role, chunking, ends);
     }
 
-    /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
+    /**
+     * Runs already tokenized texts in the bulk lane, a sub-batch per native call: windows cut by
+     * {@link #cutPassages} of which only some need a vector, and benchmarks that time tokenization and inference apart.
+     */
     public float[][] encodeTokens(Tokens[] tokens) {
         return new Job(tokens, Lane.BULK).finish();
     }

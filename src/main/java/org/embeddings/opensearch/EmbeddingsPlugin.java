@@ -30,6 +30,7 @@ import org.embeddings.opensearch.ingest.BulkCharge;
 import org.embeddings.opensearch.ingest.BulkChargeFilter;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
+import org.embeddings.opensearch.ingest.ReuseStats;
 import org.embeddings.opensearch.mapper.DigestsFieldMapper;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
 import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
@@ -177,6 +178,8 @@ public final class EmbeddingsPlugin extends Plugin
     private final SearchTaskFilter filter = new SearchTaskFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
             () -> clusterService.get().localNode().getId());
+    /** What the embed processors of this node encoded, reused, deduplicated and skipped, per model. */
+    private final ReuseStats reuseStats = new ReuseStats();
     /** Indices on this node whose codec restores vectors into sources, so that their sources are stored without. */
     private final RestoringIndices restoring = new RestoringIndices();
 
@@ -291,7 +294,7 @@ public final class EmbeddingsPlugin extends Plugin
                 }
             });
         }
-        return List.of(inference.get(), fields.get());
+        return List.of(inference.get(), fields.get(), reuseStats);
     }
 
     private static int intraOpThreads(Settings settings) {
@@ -365,7 +368,14 @@ public final class EmbeddingsPlugin extends Plugin
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(
                 EmbedProcessor.TYPE,
-                new EmbedProcessorFactory(inference::get, fields::get, () -> parameters.threadContext, breaker::get));
+                new EmbedProcessorFactory(
+                        inference::get,
+                        fields::get,
+                        () -> parameters.threadContext,
+                        breaker::get,
+                        () -> parameters.client,
+                        parameters.genericExecutor,
+                        reuseStats));
     }
 
     @Override

@@ -90,10 +90,19 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
         Map<String, NodeEmbeddingsStats.Pool> pools = new LinkedHashMap<>();
         pools.put("embeddings", new NodeEmbeddingsStats.Pool(1, 2, 1, 30, 1));
         NodeEmbeddingsStats stats = new NodeEmbeddingsStats(
-                models, 133_000_000, 2_000_000_000, new NodeEmbeddingsStats.Cache(5, 7, 7), latency, 1, 1, pools);
+                models,
+                133_000_000,
+                2_000_000_000,
+                new NodeEmbeddingsStats.Cache(5, 7, 7),
+                latency,
+                1,
+                1,
+                pools,
+                Map.of("bge-small-en-v1.5", new IngestReuse(5, 4000, 12, 5183, 4100, 950)));
         NodeEmbeddingsStats copy = copyWriteable(stats, NONE, NodeEmbeddingsStats::new);
         assertEquals(stats.models(), copy.models());
         assertEquals(stats.threadPools(), copy.threadPools());
+        assertEquals(stats.ingest(), copy.ingest());
         assertArrayEquals(
                 stats.latency().get("query_wait_millis").millis(),
                 copy.latency().get("query_wait_millis").millis(),

@@ -16,8 +16,11 @@ import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.Passage;
+import org.embeddings.encoder.PassageCutter;
+import org.embeddings.encoder.RecipeFingerprint;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TextWindows;
+import org.embeddings.encoder.Tokens;
 import org.embeddings.opensearch.SearchLoadPolicy;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
@@ -292,6 +295,65 @@ public final class InferenceService {
                 if (deadline.claim()) {
                     once.onFailure(e);
                 }
+            }
+        });
+    }
+
+    /**
+     * The recipe fingerprint of {@code model}: at once when it is known, else in the document lane, loading the model
+     * if it is not loaded and hashing its files once.
+     */
+    public void recipe(String model, ActionListener<RecipeFingerprint> listener) {
+        RecipeFingerprint known =
+                registry.recipe(model).map(RecipeFingerprint.Source::computed).orElse(null);
+        if (known != null) {
+            listener.onResponse(known);
+            return;
+        }
+        runDocuments(
+                model,
+                0,
+                listener,
+                (encoder, deadline) -> registry.recipe(model)
+                        .orElseThrow(
+                                () -> new ModelUnavailableException("model [" + model + "] was unloaded while in use"))
+                        .get());
+    }
+
+    /**
+     * Cuts each text into the passage windows {@link #embedPassages} would encode (with its title, {@code titles} null
+     * or null at a text without one), tokenized as the model reads them, in the document lane; nothing is encoded.
+     */
+    public void cutPassages(
+            String model,
+            Role role,
+            List<String> texts,
+            List<String> titles,
+            Chunking chunking,
+            ActionListener<List<PassageCutter.Cut>> listener) {
+        runDocuments(model, texts.size(), listener, (encoder, deadline) -> {
+            deadline.check(System.nanoTime(), model, texts.size());
+            return encoder.cutPassages(
+                    texts,
+                    titles,
+                    role,
+                    chunking == null ? Chunking.defaults(encoder.card()) : chunking,
+                    TextWindows.Ends.DEFAULT);
+        });
+    }
+
+    /**
+     * Encodes model inputs already tokenized (windows from {@link #cutPassages}) in the document lane, checking the
+     * batch's deadline between sub-batches as {@link #embed} does.
+     */
+    public void embedTokens(String model, Tokens[] tokens, ActionListener<float[][]> listener) {
+        runDocuments(model, tokens.length, listener, (encoder, deadline) -> {
+            try (Encoder.Job job = encoder.startTokens(tokens, Lane.BULK)) {
+                while (job.done() == false) {
+                    deadline.check(System.nanoTime(), model, tokens.length);
+                    job.step();
+                }
+                return job.finish();
             }
         });
     }

@@ -3,6 +3,7 @@ package org.embeddings.opensearch.ingest;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.ModelCard;
@@ -14,12 +15,13 @@ import org.opensearch.common.util.concurrent.ThreadContext;
 import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
+import org.opensearch.transport.client.Client;
 
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
  * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
  * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}, {@code title_field}; {@code {}} takes the
- * measured defaults). An unknown model, an empty or non-string field map, and chunking options that are unknown, not
+ * measured defaults), {@code reuse} (optional boolean, see {@link Reuse}). An unknown model, an empty or non-string field map, and chunking options that are unknown, not
  * positive integers, past the model's token limit, an overlap not below the window or a {@code whole_tokens} below
  * it, a {@code title_field} that is not a field name, a chunking target without a {@code PATH.}, and two sources
  * writing one target (or, with chunking, one {@code PATH}: each replaces {@code PATH} whole) are refused when the
@@ -38,20 +40,30 @@ public final class EmbedProcessorFactory implements Processor.Factory {
     private final Supplier<EmbeddingFields> fields;
     private final Supplier<ThreadContext> threadContext;
     private final Supplier<CircuitBreaker> breaker;
+    private final PreviousVersions previous;
+    private final ReuseStats stats;
 
     /**
      * @param threadContext where a bulk's {@link BulkCharge} is found
      * @param breaker       the plugin's circuit breaker, charged outside bulks (null: not accounted)
+     * @param client        the node's client, which reads the stored versions of documents (null: none)
+     * @param generic       where a slice continues after reading them
+     * @param stats         where processors count the vectors they encode, reuse, deduplicate and skip
      */
     public EmbedProcessorFactory(
             Supplier<InferenceService> inference,
             Supplier<EmbeddingFields> fields,
             Supplier<ThreadContext> threadContext,
-            Supplier<CircuitBreaker> breaker) {
+            Supplier<CircuitBreaker> breaker,
+            Supplier<Client> client,
+            Consumer<Runnable> generic,
+            ReuseStats stats) {
         this.inference = inference;
         this.fields = fields;
         this.threadContext = threadContext;
         this.breaker = breaker;
+        this.previous = new PreviousVersions(client, threadContext, generic);
+        this.stats = stats;
     }
 
     @Override
@@ -63,6 +75,12 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
         Map<String, Object> rawChunking =
                 ConfigurationUtils.readOptionalMap(EmbedProcessor.TYPE, tag, config, "chunking");
+        Reuse.Option reuse;
+        try {
+            reuse = Reuse.parse(config.remove(Reuse.OPTION));
+        } catch (IllegalArgumentException e) {
+            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, Reuse.OPTION, e.getMessage());
+        }
         if (rawMap.isEmpty()) {
             throw ConfigurationUtils.newConfigurationException(
                     EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
@@ -89,7 +107,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                         "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]");
             }
         }
-        Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking);
+        Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking, reuse);
         try {
             return build(definition);
         } catch (OpenSearchParseException e) {
@@ -109,7 +127,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             String model,
             Map<String, String> fieldMap,
             boolean ignoreMissing,
-            Map<String, Object> chunking) {}
+            Map<String, Object> chunking,
+            Reuse.Option reuse) {}
 
     /** Resolves the definition's model and chunking on this node; a 400 names what does not fit. */
     EmbedProcessor build(Definition definition) {
@@ -162,7 +181,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 service,
                 fields.get(),
                 threadContext,
-                breaker);
+                breaker,
+                new Reuse(definition.reuse(), previous, stats));
     }
 
     /**

@@ -10,7 +10,8 @@ import java.util.List;
  * <p>Algorithm: the role's prompt applied to an empty text, special tokens included, costs {@code overhead} tokens,
  * so a window may hold {@code chunking.maxTokens() - overhead} tokens of text, and a text of at most
  * {@code chunking.wholeTokens() - overhead} tokens stays whole. Each text is tokenized once without truncation, with
- * the character span of every token; {@link TextWindows} cuts the token sequence of a longer text; each window's
+ * the character span of every token; the chunking's {@link ChunkingStrategy} cuts the token sequence of a longer
+ * text; each window's
  * text (from its first token's start to its last token's end) is prompted and tokenized again, which gives the
  * model's input and proves the window fits: a text whose window does not (a tokenizer that counts a substring
  * differently from the same tokens within the whole text) is cut again with a budget smaller by the excess,
@@ -155,8 +156,8 @@ public final class PassageCutter {
         if (spans.starts().length <= wholeBudget) {
             return new int[][] {{0}, {text.length()}};
         }
-        List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
-                .cut(text, spans.starts(), spans.ends());
+        List<TextWindows.Window> windows = chunking.strategy()
+                .cut(text, spans.starts(), spans.ends(), budget, Math.min(chunking.overlapTokens(), budget - 1), ends);
         int[] starts = new int[windows.size()];
         int[] ends = new int[windows.size()];
         for (int w = 0; w < windows.size(); w++) {

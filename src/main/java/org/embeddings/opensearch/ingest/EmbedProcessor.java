@@ -8,7 +8,6 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.InvalidInputException;
-import org.embeddings.encoder.Passage;
 import org.embeddings.encoder.Role;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -30,16 +29,15 @@ import org.opensearch.ingest.IngestDocumentWrapper;
  * <p>With {@code chunking}, each source text is cut into passages (token windows of the model, see
  * {@link Chunking}) and a target {@code PATH.FIELD}, where the index maps {@code PATH} as {@code nested}, receives
  * {@code PATH: [{FIELD: vector, "start": s, "end": e}, ...]}, one object per passage with its character span in the
- * source text, replacing whatever {@code PATH} held. Cutting runs with the encoding, on the plugin's pool; all
- * passages of all documents of a bulk are encoded in one encoder call. With a {@code title_field}, the document's
+ * source text ({@link PassageObjects}), replacing whatever {@code PATH} held. A source that is an array of strings
+ * is pre-chunked input ({@link SourceTexts}): each element is cut alone, and its passages carry the element's
+ * position as {@code "element"}, their spans indexing the element. Cutting runs with the encoding, on the plugin's
+ * pool; all passages of all documents of a bulk are encoded in one encoder call. With a {@code title_field}, the document's
  * title goes before every passage's text (see {@link org.embeddings.encoder.PassageCutter}); a document without
  * one has passages without it, and one whose title is not a string fails alone.
  */
 public final class EmbedProcessor extends AbstractProcessor {
     public static final String TYPE = "embed";
-    /** The passage object's keys for its character span in the source text. */
-    public static final String START = "start", END = "end";
-
     private static final String NESTED = "nested";
 
     private final String model;
@@ -100,8 +98,14 @@ public final class EmbedProcessor extends AbstractProcessor {
         });
     }
 
-    /** One text to embed: which document, which target field. */
-    private record Slot(IngestDocumentWrapper document, String target) {}
+    /**
+     * One text to embed: which document, which target field, and for pre-chunked input which element of the source
+     * array (-1 for a source string).
+     */
+    private record Slot(IngestDocumentWrapper document, String target, int element) {}
+
+    /** One document's target, which the passages of all its slots replace together. */
+    private record Target(IngestDocumentWrapper document, String target) {}
 
     @Override
     public void batchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
@@ -143,22 +147,18 @@ public final class EmbedProcessor extends AbstractProcessor {
                     chunking,
                     ActionListener.wrap(
                             passages -> {
+                                // the elements of a pre-chunked source are consecutive slots of one target
+                                Map<Target, List<Map<String, Object>>> objects = new LinkedHashMap<>();
                                 for (int i = 0; i < passages.size(); i++) {
                                     Slot slot = slots.get(i);
-                                    String field = passageField(slot.target());
-                                    List<Map<String, Object>> objects =
-                                            new ArrayList<>(passages.get(i).size());
-                                    for (Passage passage : passages.get(i)) {
-                                        Map<String, Object> object = new LinkedHashMap<>();
-                                        object.put(field, toList(passage.vector()));
-                                        object.put(START, passage.start());
-                                        object.put(END, passage.end());
-                                        objects.add(object);
-                                    }
-                                    slot.document()
-                                            .getIngestDocument()
-                                            .setFieldValue(passagePath(slot.target()), objects);
+                                    objects.computeIfAbsent(
+                                                    new Target(slot.document(), slot.target()), t -> new ArrayList<>())
+                                            .addAll(PassageObjects.of(
+                                                    passageField(slot.target()), passages.get(i), slot.element()));
                                 }
+                                objects.forEach((t, passageObjects) -> t.document()
+                                        .getIngestDocument()
+                                        .setFieldValue(passagePath(t.target()), passageObjects));
                                 handler.accept(documents);
                             },
                             fail::accept));
@@ -172,7 +172,9 @@ public final class EmbedProcessor extends AbstractProcessor {
                         vectors -> {
                             for (int i = 0; i < vectors.length; i++) {
                                 Slot slot = slots.get(i);
-                                slot.document().getIngestDocument().setFieldValue(slot.target(), toList(vectors[i]));
+                                slot.document()
+                                        .getIngestDocument()
+                                        .setFieldValue(slot.target(), PassageObjects.toList(vectors[i]));
                             }
                             handler.accept(documents);
                         },
@@ -210,17 +212,12 @@ public final class EmbedProcessor extends AbstractProcessor {
                 throw new InvalidInputException(
                         "[embed] source field [" + e.getKey() + "] is missing or null; set ignore_missing to skip it");
             }
-            if (value instanceof String text) {
-                if (text.isBlank()) {
-                    throw new InvalidInputException(
-                            "[embed] source field [" + e.getKey() + "] is empty; nothing to embed");
-                }
-                slots.add(new Slot(wrapper, e.getValue()));
-                texts.add(text);
-            } else {
-                throw new InvalidInputException("[embed] source field [" + e.getKey() + "] must be a string, got ["
-                        + value.getClass().getSimpleName() + "]");
+            List<String> own = SourceTexts.of(e.getKey(), value, chunking != null);
+            boolean elements = value instanceof List;
+            for (int i = 0; i < own.size(); i++) {
+                slots.add(new Slot(wrapper, e.getValue(), elements ? i : -1));
             }
+            texts.addAll(own);
         }
     }
 
@@ -256,13 +253,5 @@ public final class EmbedProcessor extends AbstractProcessor {
                     "[embed] chunking target [" + target + "] needs [" + path + "] mapped as [nested] in index ["
                             + index + "], but it is " + (type == null ? "not mapped" : "of type [" + type + "]"));
         }
-    }
-
-    private static List<Float> toList(float[] vector) {
-        List<Float> out = new ArrayList<>(vector.length);
-        for (float v : vector) {
-            out.add(v);
-        }
-        return out;
     }
 }

@@ -24,6 +24,8 @@ import org.embeddings.opensearch.action.TransportModelsAction;
 import org.embeddings.opensearch.action.TransportVectorsStatsAction;
 import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
+import org.embeddings.opensearch.highlight.EmbeddingHighlighter;
+import org.embeddings.opensearch.highlight.FetchDeadline;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.inference.QueryVectorCache;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
@@ -58,6 +60,7 @@ import org.opensearch.core.common.unit.ByteSizeValue;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.IndexModule;
 import org.opensearch.index.IndexSettings;
 import org.opensearch.index.codec.CodecServiceFactory;
 import org.opensearch.index.mapper.Mapper;
@@ -72,6 +75,7 @@ import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
+import org.opensearch.search.fetch.subphase.highlight.Highlighter;
 import org.opensearch.threadpool.ExecutorBuilder;
 import org.opensearch.threadpool.FixedExecutorBuilder;
 import org.opensearch.threadpool.ThreadPool;
@@ -79,9 +83,10 @@ import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
 
 /**
- * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query and
- * the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of the node. Extension points that
- * OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
+ * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query, the
+ * {@code embedding} highlighter and the {@code embeddings} thread pool, and builds the one {@link ModelRegistry} of
+ * the node. Extension points that OpenSearch asks for before components exist receive suppliers, filled in
+ * {@link #createComponents}.
  */
 public final class EmbeddingsPlugin extends Plugin
         implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin {
@@ -148,6 +153,7 @@ public final class EmbeddingsPlugin extends Plugin
     private final SetOnce<EmbeddingFields> fields = new SetOnce<>();
     private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
     private final SetOnce<ClusterService> clusterService = new SetOnce<>();
+    private final FetchDeadline fetchDeadline = new FetchDeadline();
     private final SearchTaskFilter filter = new SearchTaskFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
             () -> clusterService.get().localNode().getId());
@@ -297,6 +303,17 @@ public final class EmbeddingsPlugin extends Plugin
                     EmbedKnnQueryParser.neural(services)::parse));
         }
         return queries;
+    }
+
+    @Override
+    public Map<String, Highlighter> getHighlighters() {
+        return Map.of(EmbeddingHighlighter.NAME, new EmbeddingHighlighter(inference::get, fetchDeadline));
+    }
+
+    /** Every index's fetch phases tell the highlighter their deadline. */
+    @Override
+    public void onIndexModule(IndexModule indexModule) {
+        indexModule.addSearchOperationListener(fetchDeadline);
     }
 
     @Override

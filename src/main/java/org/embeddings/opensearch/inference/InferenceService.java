@@ -140,6 +140,34 @@ public final class InferenceService {
     }
 
     /**
+     * Encodes {@code texts} for {@code role} in the query lane, uncached: inference a search needs while it runs (a
+     * highlighter's fetch-time sentences), which must not wait behind document batches. Completes on the query pool.
+     */
+    public void embedInteractive(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
+        ActionListener<float[][]> once = ActionListener.notifyOnce(listener);
+        pools.queries().execute(new AbstractRunnable() {
+            @Override
+            protected void doRun() {
+                long start = System.nanoTime();
+                float[][] vectors = registry.encoder(model).encode(texts, role, Lane.INTERACTIVE);
+                queryInference.record(System.nanoTime() - start);
+                once.onResponse(vectors);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                once.onFailure(translate(e));
+            }
+
+            @Override
+            public void onRejection(Exception e) {
+                rejections.increment();
+                once.onFailure(e);
+            }
+        });
+    }
+
+    /**
      * Encodes each text as passages cut by {@code chunking} (null: the model's defaults), each with its title before
      * every passage ({@code titles} null, or null at a text without one), in the document lane: all
      * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own

@@ -12,6 +12,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.ChunkingStrategy;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
@@ -31,8 +32,9 @@ import org.embeddings.encoder.Tokens;
  * passage, as {@code "title_field"} does.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
- * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
- * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25}
+ * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|longdocs-alt|scifact CONFIG...}, e.g.
+ * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25 sentences:256:1 delimiter:256}
+ * (see {@link #chunking} for the configurations of each strategy)
  */
 public final class PassageSweep {
     private static final int BULK = 64;
@@ -54,11 +56,7 @@ public final class PassageSweep {
         String model = args[0];
         Path data =
                 Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
-        LongDocs set = switch (args[1]) {
-            case "longdocs" -> LongDocs.concatenated(data);
-            case "longdocs-runon" -> LongDocs.runOn(data);
-            default -> LongDocs.beir(data);
-        };
+        LongDocs set = LongDocs.named(args[1], data);
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         // -Dsweep.threads: ONNX Runtime intra-op threads, without spinning (a sweep sharing a loaded machine wastes
         // less with one thread per process that sleeps when it waits)
@@ -126,10 +124,8 @@ public final class PassageSweep {
                         bulk = bodies;
                     }
                     String[] f = windows.split(":");
-                    Chunking chunking = windows.equals("default")
-                            ? Chunking.defaults(encoder.card())
-                            : new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
-                    TextWindows.Ends ends = f.length > 2
+                    Chunking chunking = chunking(windows, encoder);
+                    TextWindows.Ends ends = f.length > 2 && Character.isDigit(f[0].charAt(0))
                             ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
                             : TextWindows.Ends.DEFAULT;
                     List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, titlesOf, Role.PASSAGE, chunking, ends);
@@ -187,6 +183,30 @@ public final class PassageSweep {
                         (System.nanoTime() - start) / 1e9);
             }
         }
+    }
+
+    /**
+     * The chunking of a configuration: {@code default}; {@code MAX:OVERLAP[...]} (token windows);
+     * {@code sentences:MAX:OVERLAP_SENTENCES}; {@code delimiter:MAX} (blank lines); the overlap of token windows
+     * inside a long sentence or piece is the default's share of the window.
+     */
+    private static Chunking chunking(String config, Encoder encoder) {
+        String[] f = config.split(":");
+        return switch (f[0]) {
+            case "default" -> Chunking.defaults(encoder.card());
+            case "sentences" ->
+                new Chunking(
+                        new ChunkingStrategy.BySentences(Integer.parseInt(f[2])),
+                        Integer.parseInt(f[1]),
+                        Integer.parseInt(f[1]) / 8);
+            case "delimiter" ->
+                new Chunking(
+                        new ChunkingStrategy.ByDelimiter(ChunkingStrategy.ByDelimiter.DEFAULT_DELIMITER),
+                        Integer.parseInt(f[1]),
+                        Integer.parseInt(f[1]) / 8);
+            case "tokens" -> new Chunking(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+            default -> new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+        };
     }
 
     /**

@@ -11,9 +11,11 @@ import java.util.List;
  * that cover the text (a unit without tokens, such as a run of whitespace, is part of no window). A window starts at
  * a unit and takes the following units while they fit in {@code budget} tokens. When a unit after the first starts a
  * paragraph (a blank line before it) within the window's last {@code paragraphPart} of the budget, the window ends
- * before the latest such unit, so that a window rarely joins the end of one paragraph to the start of the next. The
- * next window starts with the last {@code overlapUnits} units of this one, as many of them as take at most half the
- * budget and leave room for the next unit, and none when this window ended at a paragraph break. A unit longer than
+ * before the latest such unit, else, the same way, before the latest unit that starts a line after a sentence end
+ * (text with one paragraph per line), so that a window rarely joins the end of one paragraph to the start of the
+ * next. The next window starts with the last {@code overlapUnits} units of this one, as many of them as take at most
+ * half the budget and leave room for the next unit, and none when this window ended at a paragraph break or a line
+ * end. A unit longer than
  * the budget is cut alone into token windows ({@link TextWindows}, with {@code overlapTokens} and {@code ends}),
  * and no window overlaps into or out of it.
  *
@@ -71,7 +73,7 @@ final class UnitPacker {
             first[units++] = token; // tokens past the last boundary (none when it is the text's length)
         }
         first[units] = n;
-        byte[] level = TextWindows.levels(text, starts, tokenEnds);
+        byte[] level = TextWindows.levels(text, starts, tokenEnds, ends.lines());
         int earliestParagraphEnd = paragraphPart == 0 ? Integer.MAX_VALUE : budget - (int) (paragraphPart * budget);
 
         List<TextWindows.Window> windows = new ArrayList<>();
@@ -93,11 +95,12 @@ final class UnitPacker {
                 v++;
             }
             if (v < units) {
-                for (int p = v - 1; p > u; p--) {
-                    if (level[first[p]] == TextWindows.PARAGRAPH && first[p] - first[u] >= earliestParagraphEnd) {
-                        v = p;
-                        break;
-                    }
+                int p = latestStart(first, level, u, v, TextWindows.PARAGRAPH, earliestParagraphEnd);
+                if (p < 0) {
+                    p = latestStart(first, level, u, v, TextWindows.LINE, earliestParagraphEnd);
+                }
+                if (p > 0) {
+                    v = p;
                 }
             }
             windows.add(new TextWindows.Window(first[u], first[v]));
@@ -109,9 +112,22 @@ final class UnitPacker {
         return windows;
     }
 
+    /**
+     * The latest unit in {@code (u, v)} that starts after a gap of at least {@code min} level and at least
+     * {@code earliest} tokens after unit {@code u} starts, or -1.
+     */
+    private static int latestStart(int[] first, byte[] level, int u, int v, byte min, int earliest) {
+        for (int p = v - 1; p > u; p--) {
+            if (level[first[p]] >= min && first[p] - first[u] >= earliest) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
     /** The first unit of the window after units {@code [u, v)}: up to {@code overlapUnits} of them again. */
     private int nextStart(int[] first, byte[] level, int u, int v) {
-        if (overlapUnits == 0 || level[first[v]] == TextWindows.PARAGRAPH || first[v + 1] - first[v] > budget) {
+        if (overlapUnits == 0 || level[first[v]] >= TextWindows.LINE || first[v + 1] - first[v] > budget) {
             return v;
         }
         int start = Math.max(u + 1, v - overlapUnits);
@@ -119,8 +135,8 @@ final class UnitPacker {
             start++;
         }
         for (int p = v - 1; p > start; p--) {
-            if (level[first[p]] == TextWindows.PARAGRAPH) {
-                return p; // never overlap back over a paragraph break
+            if (level[first[p]] >= TextWindows.LINE) {
+                return p; // never overlap back over a paragraph break or a line end
             }
         }
         return start;

@@ -195,6 +195,15 @@ public class ChunkingStrategiesTest {
             List<String> windows = windows(
                     model, text, model.cut(text, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)), 256);
             assertEquals(List.of(paragraphs), windows);
+            // one paragraph per line: a line end after a sentence ends a sentence window in its last half too
+            String lines = text.replace("\n\n", "\n");
+            assertEquals(
+                    List.of(lines.split("\n")),
+                    windows(
+                            model,
+                            lines,
+                            model.cut(lines, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)),
+                            256));
             // and a heading without punctuation ends its unit at the blank line
             assertEquals(
                     List.of("Methods", "We measured it.", "Twice."),

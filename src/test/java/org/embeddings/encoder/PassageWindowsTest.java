@@ -231,6 +231,30 @@ public class PassageWindowsTest {
     }
 
     @Test
+    public void aSentenceEndAtALineBreakWinsOverALaterSentenceEndInsideALine() throws IOException {
+        try (Model model = Model.of("bge-small-en-v1.5")) {
+            // one paragraph per line (the same 3 paragraphs of 128 to 254 tokens): each window is one line
+            String text = article(11, 3, 8, 8).replace("\n\n", "\n");
+            String[] lines = text.split("\n");
+            PassageCutter.Cut cut = model.cut(List.of(text), 256, 32).get(0);
+            assertEquals(lines.length, cut.starts().length);
+            for (int p = 0; p < lines.length; p++) {
+                assertEquals(lines[p], text.substring(cut.starts()[p], cut.ends()[p]));
+            }
+            // without the rule, a window runs on into the next line up to its latest sentence end
+            PassageCutter.Cut before = new PassageCutter(
+                            model.tokenizer,
+                            model.card.prompt(),
+                            Role.PASSAGE,
+                            new Chunking(256, 32),
+                            new TextWindows.Ends(0.5f, 0.5f, false))
+                    .cut(List.of(text))
+                    .get(0);
+            assertTrue(text.substring(before.starts()[0], before.ends()[0]).contains("\n"));
+        }
+    }
+
+    @Test
     public void aTitleHeadsEveryPassageWithinTheWindowAndSpansStayInTheText() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             String title = "Tidal forces of the moon and the sun";

@@ -24,7 +24,9 @@ import org.embeddings.encoder.Tokens;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
- * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]]} (see {@link TextWindows.Ends}) it cuts every document as the {@code embed} processor does,
+ * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]][:nolines]} (see
+ * {@link TextWindows.Ends}; {@code :nolines} ranks a sentence end at a line break as any sentence end) it cuts every
+ * document as the {@code embed} processor does,
  * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
  * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit;
  * {@code default} is what {@code "chunking": {}} does (texts within the model's limit whole, longer ones cut).
@@ -125,9 +127,16 @@ public final class PassageSweep {
                     }
                     String[] f = windows.split(":");
                     Chunking chunking = chunking(windows, encoder);
-                    TextWindows.Ends ends = f.length > 2 && Character.isDigit(f[0].charAt(0))
-                            ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
-                            : TextWindows.Ends.DEFAULT;
+                    // a trailing ":nolines" treats sentence ends at line breaks as sentence ends (the rule before)
+                    boolean lines = windows.endsWith(":nolines") == false;
+                    TextWindows.Ends ends =
+                            f.length > 2 && Character.isDigit(f[0].charAt(0)) && Character.isDigit(f[2].charAt(0))
+                                    ? new TextWindows.Ends(
+                                            Float.parseFloat(
+                                                    f[f.length > 3 && Character.isDigit(f[3].charAt(0)) ? 3 : 2]),
+                                            Float.parseFloat(f[2]),
+                                            lines)
+                                    : new TextWindows.Ends(0.5f, 0.5f, lines);
                     List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, titlesOf, Role.PASSAGE, chunking, ends);
                     List<Tokens> missing = new ArrayList<>();
                     for (PassageCutter.Cut cut : cuts) {

@@ -136,10 +136,12 @@ public final class LongDocsEval {
         if (indexPassages) {
             ingest(model, passages, docs, "passages", true, false);
             methods.put("embed_knn passages", text -> search(passages, nested(text)));
+            methods.put("embed_knn passages, exact", text -> search(passages, nestedExact(text)));
         }
         if (titledIndex) {
             ingest(model, titled, docs, "passages, title_field", true, true);
             methods.put("embed_knn passages, title", text -> search(titled, nested(text)));
+            methods.put("embed_knn passages, title, exact", text -> search(titled, nestedExact(text)));
             methods.put("fusion linear bm25+titled", text -> search(titled, linearFusion(text)));
         }
         String any = indexPassages ? passages : titledIndex ? titled : whole;
@@ -250,6 +252,11 @@ public final class LongDocsEval {
     private static String nested(String text) {
         return "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": {\"passages.vec\": {\"query_text\": "
                 + quote(text) + ", \"k\": " + K + "}}}}}";
+    }
+
+    /** {@link #nested} with exact search: every passage scored, the best per document (no HNSW approximation). */
+    private static String nestedExact(String text) {
+        return nested(text).replace("\"k\": " + K + "}", "\"k\": " + K + ", \"exact\": true}");
     }
 
     /** Linear fusion (min-max) of BM25 and the passages' {@code nested} query. */

@@ -1,6 +1,7 @@
 package org.embeddings.encoder;
 
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Where a text's passage windows may end: the unit a passage is made of.
@@ -28,10 +29,17 @@ public sealed interface ChunkingStrategy {
 
     /**
      * Cuts {@code text}, whose tokens span {@code [starts[i], ends[i])} in order, into windows of at most
-     * {@code budget} tokens; {@code overlapTokens} is the most tokens two token windows share.
+     * {@code budget} tokens, a window starting at token {@code pos} at most {@code room(pos)};
+     * {@code overlapTokens} is the most tokens two token windows share.
      */
     List<TextWindows.Window> cut(
-            String text, int[] starts, int[] ends, int budget, int overlapTokens, TextWindows.Ends where);
+            String text,
+            int[] starts,
+            int[] ends,
+            int budget,
+            IntUnaryOperator room,
+            int overlapTokens,
+            TextWindows.Ends where);
 
     /** Token windows on the text's structure, the strategy before the others existed. */
     record ByTokens() implements ChunkingStrategy {
@@ -42,8 +50,14 @@ public sealed interface ChunkingStrategy {
 
         @Override
         public List<TextWindows.Window> cut(
-                String text, int[] starts, int[] ends, int budget, int overlapTokens, TextWindows.Ends where) {
-            return new TextWindows(budget, overlapTokens, where).cut(text, starts, ends);
+                String text,
+                int[] starts,
+                int[] ends,
+                int budget,
+                IntUnaryOperator room,
+                int overlapTokens,
+                TextWindows.Ends where) {
+            return new TextWindows(budget, overlapTokens, where).cut(text, starts, ends, room);
         }
     }
 
@@ -65,9 +79,15 @@ public sealed interface ChunkingStrategy {
 
         @Override
         public List<TextWindows.Window> cut(
-                String text, int[] starts, int[] ends, int budget, int overlapTokens, TextWindows.Ends where) {
+                String text,
+                int[] starts,
+                int[] ends,
+                int budget,
+                IntUnaryOperator room,
+                int overlapTokens,
+                TextWindows.Ends where) {
             return new UnitPacker(budget, overlapSentences, where.paragraph(), overlapTokens, where)
-                    .cut(text, starts, ends, TextUnits.sentences(text));
+                    .cut(text, starts, ends, TextUnits.sentences(text), room);
         }
     }
 
@@ -88,10 +108,16 @@ public sealed interface ChunkingStrategy {
 
         @Override
         public List<TextWindows.Window> cut(
-                String text, int[] starts, int[] ends, int budget, int overlapTokens, TextWindows.Ends where) {
+                String text,
+                int[] starts,
+                int[] ends,
+                int budget,
+                IntUnaryOperator room,
+                int overlapTokens,
+                TextWindows.Ends where) {
             // the delimiter is the structure: no paragraph preference, no overlap between pieces
             return new UnitPacker(budget, 0, 0f, overlapTokens, where)
-                    .cut(text, starts, ends, TextUnits.delimited(text, delimiter));
+                    .cut(text, starts, ends, TextUnits.delimited(text, delimiter), room);
         }
     }
 }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Cuts a tokenized text into windows of at most {@code budget} tokens, on the text's own structure.
@@ -72,31 +73,40 @@ public final class TextWindows {
         this.ends = ends;
     }
 
-    /** The first gap of a window starting at 0 that lies in its last {@code part} of the budget. */
-    private int earliestEnd(float part) {
-        return Math.max(1, budget - (int) Math.floor(part * budget));
+    /** The first gap of a window of {@code room} tokens starting at 0 that lies in its last {@code part}. */
+    private static int earliestEnd(float part, int room) {
+        return Math.max(1, room - (int) Math.floor(part * room));
     }
 
     /**
      * Cuts {@code text}, whose tokens span {@code [starts[i], ends[i])} (UTF-16 offsets, in order), into windows.
      */
     public List<Window> cut(String text, int[] starts, int[] ends) {
+        return cut(text, starts, ends, pos -> budget);
+    }
+
+    /**
+     * {@link #cut(String, int[], int[])} where a window starting at token {@code pos} may hold {@code room(pos)}
+     * tokens (between 1 and the budget): the room a window leaves after what is read before it.
+     */
+    public List<Window> cut(String text, int[] starts, int[] ends, IntUnaryOperator room) {
         int n = starts.length;
-        if (n <= budget) {
+        if (n <= room.applyAsInt(0)) {
             return List.of(new Window(0, n));
         }
         byte[] level = levels(text, starts, ends, this.ends.lines());
-        int paragraphEnd = earliestEnd(this.ends.paragraph());
-        int sentenceEnd = earliestEnd(this.ends.sentence());
         List<Window> windows = new ArrayList<>();
         int pos = 0;
         int previousEnd = 0;
         while (true) {
-            if (n - pos <= budget) {
+            int b = Math.min(budget, room.applyAsInt(pos));
+            if (n - pos <= b) {
                 windows.add(new Window(pos, n));
                 return windows;
             }
-            int hard = pos + budget;
+            int paragraphEnd = earliestEnd(this.ends.paragraph(), b);
+            int sentenceEnd = earliestEnd(this.ends.sentence(), b);
+            int hard = pos + b;
             int lowest = Math.max(pos + 1, previousEnd + 1);
             int end = latest(level, Math.max(lowest, pos + paragraphEnd), hard, PARAGRAPH);
             if (end < 0) {
@@ -113,7 +123,9 @@ public final class TextWindows {
             }
             windows.add(new Window(pos, end));
             previousEnd = end;
-            pos = nextStart(level, pos, end);
+            int next = nextStart(level, pos, end);
+            // an overlap the next window's room cannot reach past is dropped: every window adds a token
+            pos = next + Math.min(budget, room.applyAsInt(next)) > end ? next : end;
         }
     }
 

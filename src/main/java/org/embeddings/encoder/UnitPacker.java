@@ -2,6 +2,7 @@ package org.embeddings.encoder;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Packs a text's units (sentences, or pieces between delimiters; see {@link TextUnits}) into windows of at most
@@ -53,8 +54,16 @@ final class UnitPacker {
      * whole units; unit {@code k} ends at UTF-16 offset {@code boundaries[k]} (ascending, the last the text's length).
      */
     List<TextWindows.Window> cut(String text, int[] starts, int[] tokenEnds, int[] boundaries) {
+        return cut(text, starts, tokenEnds, boundaries, pos -> budget);
+    }
+
+    /**
+     * {@link #cut(String, int[], int[], int[])} where a window starting at token {@code pos} may hold
+     * {@code room(pos)} tokens (between 1 and the budget).
+     */
+    List<TextWindows.Window> cut(String text, int[] starts, int[] tokenEnds, int[] boundaries, IntUnaryOperator room) {
         int n = starts.length;
-        if (n <= budget) {
+        if (n <= room.applyAsInt(0)) {
             return List.of(new TextWindows.Window(0, n));
         }
         // unit u holds tokens [first[u], first[u + 1]); only units with at least one token are kept
@@ -74,24 +83,29 @@ final class UnitPacker {
         }
         first[units] = n;
         byte[] level = TextWindows.levels(text, starts, tokenEnds, ends.lines());
-        int earliestParagraphEnd = paragraphPart == 0 ? Integer.MAX_VALUE : budget - (int) (paragraphPart * budget);
 
         List<TextWindows.Window> windows = new ArrayList<>();
         int u = 0;
         while (u < units) {
-            if (first[u + 1] - first[u] > budget) {
+            int b = Math.min(budget, room.applyAsInt(first[u]));
+            if (first[u + 1] - first[u] > b) {
                 int offset = first[u];
                 int to = first[u + 1];
                 List<TextWindows.Window> inside = new TextWindows(budget, Math.min(overlapTokens, budget - 1), ends)
-                        .cut(text, slice(starts, offset, to), slice(tokenEnds, offset, to));
+                        .cut(
+                                text,
+                                slice(starts, offset, to),
+                                slice(tokenEnds, offset, to),
+                                pos -> room.applyAsInt(offset + pos));
                 for (TextWindows.Window w : inside) {
                     windows.add(new TextWindows.Window(offset + w.first(), offset + w.end()));
                 }
                 u++;
                 continue;
             }
+            int earliestParagraphEnd = paragraphPart == 0 ? Integer.MAX_VALUE : b - (int) (paragraphPart * b);
             int v = u + 1; // exclusive: the window holds units [u, v)
-            while (v < units && first[v + 1] - first[u] <= budget) {
+            while (v < units && first[v + 1] - first[u] <= b) {
                 v++;
             }
             if (v < units) {
@@ -107,7 +121,7 @@ final class UnitPacker {
             if (v == units) {
                 break;
             }
-            u = nextStart(first, level, u, v);
+            u = nextStart(first, level, u, v, room);
         }
         return windows;
     }
@@ -126,12 +140,14 @@ final class UnitPacker {
     }
 
     /** The first unit of the window after units {@code [u, v)}: up to {@code overlapUnits} of them again. */
-    private int nextStart(int[] first, byte[] level, int u, int v) {
-        if (overlapUnits == 0 || level[first[v]] >= TextWindows.LINE || first[v + 1] - first[v] > budget) {
+    private int nextStart(int[] first, byte[] level, int u, int v, IntUnaryOperator room) {
+        if (overlapUnits == 0 || level[first[v]] >= TextWindows.LINE) {
             return v;
         }
         int start = Math.max(u + 1, v - overlapUnits);
-        while (start < v && (first[v + 1] - first[start] > budget || first[v] - first[start] > budget / 2)) {
+        while (start < v
+                && (first[v + 1] - first[start] > Math.min(budget, room.applyAsInt(first[start]))
+                        || first[v] - first[start] > budget / 2)) {
             start++;
         }
         for (int p = v - 1; p > start; p--) {

@@ -128,7 +128,7 @@ public final class PassageSweep {
                     String[] f = windows.split(":");
                     Chunking chunking = chunking(windows, encoder);
                     // a trailing ":nolines" treats sentence ends at line breaks as sentence ends (the rule before)
-                    boolean lines = windows.endsWith(":nolines") == false;
+                    boolean lines = windows.contains(":nolines") == false;
                     TextWindows.Ends ends =
                             f.length > 2 && Character.isDigit(f[0].charAt(0)) && Character.isDigit(f[2].charAt(0))
                                     ? new TextWindows.Ends(
@@ -196,10 +196,19 @@ public final class PassageSweep {
 
     /**
      * The chunking of a configuration: {@code default}; {@code MAX:OVERLAP[...]} (token windows);
-     * {@code sentences:MAX:OVERLAP_SENTENCES}; {@code delimiter:MAX} (blank lines); the overlap of token windows
+     * {@code sentences:MAX:OVERLAP_SENTENCES}; {@code delimiter:MAX} (blank lines); any of them {@code :lead} or
+     * {@code :nolead} (windows inside a paragraph read after its lead sentence, or not); the overlap of token windows
      * inside a long sentence or piece is the default's share of the window.
      */
     private static Chunking chunking(String config, Encoder encoder) {
+        if (config.endsWith(":lead")) {
+            Chunking c = chunking(config.substring(0, config.length() - ":lead".length()), encoder);
+            return new Chunking(c.strategy(), c.maxTokens(), c.overlapTokens(), c.wholeTokens(), true);
+        }
+        if (config.endsWith(":nolead")) {
+            Chunking c = chunking(config.substring(0, config.length() - ":nolead".length()), encoder);
+            return new Chunking(c.strategy(), c.maxTokens(), c.overlapTokens(), c.wholeTokens(), false);
+        }
         String[] f = config.split(":");
         return switch (f[0]) {
             case "default" -> Chunking.defaults(encoder.card());

@@ -11,7 +11,8 @@ import org.opensearch.ingest.ConfigurationUtils;
  * Parses the {@code chunking} object of an {@code embed} processor, once, when the pipeline is built:
  * {@code strategy} ({@code tokens}, {@code sentences} or {@code delimiter}; default {@link Chunking#DEFAULT_STRATEGY}),
  * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}, {@code overlap_sentences} (strategy
- * {@code sentences} only), {@code delimiter} (strategy {@code delimiter} only) and {@code title_field}. Every bad
+ * {@code sentences} only), {@code delimiter} (strategy {@code delimiter} only), {@code lead_sentence} (true or false)
+ * and {@code title_field}. Every bad
  * option is a 400 naming it: an unknown key, a number that is not a positive integer (a non-negative one for the
  * overlaps), an option of another strategy, a window past the model's limit, an overlap not below the window, a
  * {@code whole_tokens} below it, an empty delimiter, a title field that is not a field name.
@@ -19,9 +20,16 @@ import org.opensearch.ingest.ConfigurationUtils;
 final class ChunkingOptions {
     static final String STRATEGY = "strategy", MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens";
     static final String WHOLE_TOKENS = "whole_tokens", OVERLAP_SENTENCES = "overlap_sentences";
-    static final String DELIMITER = "delimiter", TITLE_FIELD = "title_field";
-    private static final List<String> KEYS =
-            List.of(STRATEGY, MAX_TOKENS, OVERLAP_TOKENS, WHOLE_TOKENS, OVERLAP_SENTENCES, DELIMITER, TITLE_FIELD);
+    static final String DELIMITER = "delimiter", TITLE_FIELD = "title_field", LEAD_SENTENCE = "lead_sentence";
+    private static final List<String> KEYS = List.of(
+            STRATEGY,
+            MAX_TOKENS,
+            OVERLAP_TOKENS,
+            WHOLE_TOKENS,
+            OVERLAP_SENTENCES,
+            DELIMITER,
+            LEAD_SENTENCE,
+            TITLE_FIELD);
 
     private ChunkingOptions() {}
 
@@ -39,8 +47,12 @@ final class ChunkingOptions {
         Integer max = integer(tag, options, MAX_TOKENS, true);
         Integer overlap = integer(tag, options, OVERLAP_TOKENS, false);
         Integer whole = integer(tag, options, WHOLE_TOKENS, true);
+        Object lead = options.get(LEAD_SENTENCE);
+        if (lead != null && lead instanceof Boolean == false) {
+            throw error(tag, "[" + LEAD_SENTENCE + "] must be true or false, got [" + lead + "]");
+        }
         try {
-            return Chunking.of(strategy, max, overlap, whole, card);
+            return Chunking.of(strategy, max, overlap, whole, (Boolean) lead, card);
         } catch (IllegalArgumentException e) {
             throw error(tag, e.getMessage());
         }

@@ -18,7 +18,7 @@
 #                                       its own text's int8 angle (the noise floor under the int8 quality line)
 #   eval.sh reuse [MODEL] [DATA_DIR]    inference paid once, vectors stored once, on SciFact through a real node: a
 #                                       first pass, an unchanged second pass, _reindex, store bytes per document,
-#                                       nDCG@10 on the copy, 500 changed documents (docs/reuse.md)
+#                                       nDCG@10 on the copy, 500 changed documents (docs/reference.md)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -32,6 +32,8 @@ import org.embeddings.opensearch.action.TransportVectorsStatsAction;
 import org.embeddings.opensearch.action.UnloadModelAction;
 import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
+import org.embeddings.opensearch.highlight.EmbeddingHighlighter;
+import org.embeddings.opensearch.highlight.FetchDeadline;
 import org.embeddings.opensearch.inference.BulkDeadlineFilter;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.inference.QueryVectorCache;
@@ -95,6 +97,7 @@ import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
+import org.opensearch.search.fetch.subphase.highlight.Highlighter;
 import org.opensearch.threadpool.ExecutorBuilder;
 import org.opensearch.threadpool.FixedExecutorBuilder;
 import org.opensearch.threadpool.ScalingExecutorBuilder;
@@ -104,8 +107,9 @@ import org.opensearch.watcher.ResourceWatcherService;
 
 /**
  * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query, the
- * {@code embeddings} thread pool and circuit breaker, and builds the one {@link ModelRegistry} of the node. Extension
- * points that OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
+ * {@code embedding} highlighter, the {@code embeddings} thread pool and circuit breaker, and builds the one
+ * {@link ModelRegistry} of the node. Extension points that OpenSearch asks for before components exist receive
+ * suppliers, filled in {@link #createComponents}.
  */
 public final class EmbeddingsPlugin extends Plugin
         implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin, CircuitBreakerPlugin {
@@ -219,6 +223,7 @@ public final class EmbeddingsPlugin extends Plugin
     private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
     private final SetOnce<ClusterService> clusterService = new SetOnce<>();
     private final SetOnce<CircuitBreaker> breaker = new SetOnce<>();
+    private final FetchDeadline fetchDeadline = new FetchDeadline();
     private final SearchTaskFilter filter = new SearchTaskFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
             () -> clusterService.get().localNode().getId());
@@ -428,11 +433,13 @@ public final class EmbeddingsPlugin extends Plugin
 
     /**
      * Every index stores its sources without the vectors its codec restores ({@link MaskSourceVectors}), and forgets
-     * that decision when it leaves the node, so that an index opened again with another codec decides again.
+     * that decision when it leaves the node, so that an index opened again with another codec decides again. Every
+     * index's fetch phases tell the {@code embedding} highlighter their deadline ({@link FetchDeadline}).
      */
     @Override
     public void onIndexModule(IndexModule module) {
         module.addIndexOperationListener(new MaskSourceVectors(restoring));
+        module.addSearchOperationListener(fetchDeadline);
         module.addIndexEventListener(new IndexEventListener() {
             @Override
             public void afterIndexRemoved(
@@ -488,6 +495,11 @@ public final class EmbeddingsPlugin extends Plugin
                     EmbedKnnQueryParser.neural(services)::parse));
         }
         return queries;
+    }
+
+    @Override
+    public Map<String, Highlighter> getHighlighters() {
+        return Map.of(EmbeddingHighlighter.NAME, new EmbeddingHighlighter(inference::get, fetchDeadline));
     }
 
     @Override

@@ -39,7 +39,7 @@ public class ReuseIT {
 
     @BeforeClass
     public static void startNode() throws Exception {
-        node = RealNode.start("reuse", RealNode.port(30));
+        node = RealNode.start("reuse", RealNode.port(50));
         assertOk(node.call("PUT", "/_ingest/pipeline/p", pipeline("")));
         assertOk(node.call("PUT", "/_ingest/pipeline/p-off", pipeline(", \"reuse\": false")));
     }

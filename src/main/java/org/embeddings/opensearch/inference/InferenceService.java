@@ -161,6 +161,60 @@ public final class InferenceService {
     }
 
     /**
+     * Encodes {@code texts} for {@code role} in the query lane, uncached: inference a search needs while it runs (a
+     * highlighter's fetch-time sentences), which must not wait behind document batches. Completes on the query pool.
+     * As for query texts, a model that is neither loaded nor loading is loaded (on the loader, never on this lane) only
+     * if the {@link SearchLoadPolicy} allows it, else a 400 naming the switch.
+     */
+    public void embedInteractive(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
+        ActionListener<float[][]> once = ActionListener.notifyOnce(listener);
+        if (registry.isLoadedOrLoading(model) == false && loadPolicy.mayLoad(model) == false) {
+            once.onFailure(new IllegalArgumentException(loadPolicy.refusal(model)));
+            return;
+        }
+        CompletableFuture<Encoder> loaded;
+        try {
+            loaded = registry.encoderAsync(model);
+        } catch (RuntimeException e) {
+            once.onFailure(translate(e));
+            return;
+        }
+        loaded.whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                once.onFailure(translate(failure));
+                return;
+            }
+            try {
+                pools.queries().execute(new AbstractRunnable() {
+                    @Override
+                    protected void doRun() {
+                        long start = System.nanoTime();
+                        Encoder encoder = registry.loadedEncoder(model)
+                                .orElseThrow(() -> new ModelUnavailableException(
+                                        "model [" + model + "] was unloaded while a search waited for it"));
+                        float[][] vectors = encoder.encode(texts, role, Lane.INTERACTIVE);
+                        queryInference.record(System.nanoTime() - start);
+                        once.onResponse(vectors);
+                    }
+
+                    @Override
+                    public void onFailure(Exception e) {
+                        once.onFailure(translate(e));
+                    }
+
+                    @Override
+                    public void onRejection(Exception e) {
+                        rejections.increment();
+                        once.onFailure(e);
+                    }
+                });
+            } catch (RuntimeException e) {
+                once.onFailure(e);
+            }
+        });
+    }
+
+    /**
      * Encodes each text as passages cut by {@code chunking} (null: the model's defaults), each with its title before
      * every passage ({@code titles} null, or null at a text without one), in the document lane: all
      * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own

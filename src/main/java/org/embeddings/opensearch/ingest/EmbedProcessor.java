@@ -34,11 +34,11 @@ import org.opensearch.ingest.IngestDocumentWrapper;
  * embedding of the source text into the target field, and what it was made from into {@code _embeddings}.
  *
  * <p>Algorithm: a bulk hands the processor all its documents at once ({@link #batchExecute}). Each document is
- * checked first: its texts (a missing field without {@code ignore_missing}, a value that is not a non-empty string)
- * and its targets, in the mapping its write lands in ({@link TargetCheck}; aliases, data streams and date math
- * resolved to the concrete write index, once per index name and batch; a simulated document without an index is not
- * checked). A document that fails a check fails alone,
- * with a 400 naming the problem. The rest are cut into {@link Slices} and run one slice at a time: the slice's vector
+ * checked first: its texts (a missing field without {@code ignore_missing}, a value that is not a non-empty string,
+ * or with chunking not an array of them; {@link SourceTexts}) and its targets, in the mapping its write lands in
+ * ({@link TargetCheck}; aliases, data streams and date math resolved to the concrete write index, once per index name
+ * and batch; a simulated document without an index is not checked). A document that fails a check fails alone, with a
+ * 400 naming the problem. The rest are cut into {@link Slices} and run one slice at a time: the slice's vector
  * bytes are reserved in the bulk's {@link BulkCharge} (a refusal fails the slice's documents with a 429, and the next
  * slice tries again), each text gets its vector, and each document gets its vectors as {@link VectorList}s over the
  * encoder's arrays. A document whose vector cannot be written (its target's parent is not an object) fails alone, its
@@ -56,19 +56,22 @@ import org.opensearch.ingest.IngestDocumentWrapper;
  * <p>With {@code chunking}, each source text is cut into passages (token windows of the model, see
  * {@link Chunking}) and a target {@code PATH.FIELD}, where the index maps {@code PATH} as {@code nested}, receives
  * {@code PATH: [{FIELD: vector, "start": s, "end": e}, ...]}, one object per passage with its character span in the
- * source text, replacing whatever {@code PATH} held. A document whose text, title and chunking are unchanged keeps or
- * reuses all its passages without being cut again; else its text is cut (on the plugin's pool), and each window is
- * looked up by the digest of its tokens among the stored version's windows and the bulk's, so that only the windows
- * whose text changed are encoded. The passages' bytes are reserved once the slice is cut, before any is encoded. With a
- * {@code title_field}, the document's title goes before every passage's text (see
+ * source text ({@link PassageObjects}), replacing whatever {@code PATH} held. A source that is an array of strings is
+ * pre-chunked input ({@link SourceTexts}): each element is cut alone, and its passages carry the element's position as
+ * {@code "element"}, their spans indexing the element. A document whose text (or every element, at its position),
+ * title and chunking (strategy and every option) are unchanged keeps or reuses all its passages without being cut
+ * again; else its text is cut (on the plugin's pool), and each window is looked up by the digest of its tokens among
+ * the stored version's windows and the bulk's, so that only the windows whose text changed are encoded. The passages'
+ * bytes are reserved once the slice is cut, before any is encoded; a slice counts an array's elements as its texts.
+ * With a {@code title_field}, the document's title goes before every passage's text (see
  * {@link org.embeddings.encoder.PassageCutter}); a document without one has passages without it, and one whose title
  * is not a string fails alone. An unpaired surrogate in a text is read as U+FFFD, and spans still index the stored text
  * ({@link org.embeddings.encoder.UnpairedSurrogates}).
  */
 public final class EmbedProcessor extends AbstractProcessor {
     public static final String TYPE = "embed";
-    /** The passage object's keys for its character span in the source text. */
-    public static final String START = "start", END = "end";
+    /** The passage object's keys for its character span in the source text, and for its element of an array. */
+    public static final String START = PassageObjects.START, END = PassageObjects.END, ELEMENT = PassageObjects.ELEMENT;
 
     private final String model;
     private final int dims;
@@ -144,16 +147,31 @@ public final class EmbedProcessor extends AbstractProcessor {
     }
 
     /**
-     * One text to embed: which target field of its document, the title before its passages (or null), and whether its
+     * One source field's value to embed: which target field of its document, its text (or, for pre-chunked input,
+     * {@code elements}: the array's strings, each cut alone), the title before its passages (or null), and whether its
      * vectors may be reused.
      */
-    private record Text(String target, String text, String title, boolean reuse) {}
+    private record Text(String target, List<String> texts, boolean elements, String title, boolean reuse) {
+        /** The one text of a source string. */
+        String text() {
+            return texts.get(0);
+        }
+    }
 
     /**
      * A document that passed its checks, with its texts in {@code field_map} order, and the mapping its write lands in
      * (null for a simulated document without an index).
      */
-    private record Document(IngestDocumentWrapper wrapper, List<Text> texts, long chars, WriteMapping mapping) {}
+    private record Document(IngestDocumentWrapper wrapper, List<Text> texts, long chars, WriteMapping mapping) {
+        /** The texts the encoder sees: one per source string, one per element of a pre-chunked array. */
+        int units() {
+            int n = 0;
+            for (Text text : texts) {
+                n += text.texts().size();
+            }
+            return n;
+        }
+    }
 
     @Override
     public void batchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
@@ -181,7 +199,7 @@ public final class EmbedProcessor extends AbstractProcessor {
         BulkCharge charge = bulk != null
                 ? bulk
                 : new BulkCharge(circuitBreaker == null ? new NoopCircuitBreaker(BulkCharge.BREAKER) : circuitBreaker);
-        List<List<Document>> slices = Slices.cut(checked, d -> d.texts().size(), Document::chars);
+        List<List<Document>> slices = Slices.cut(checked, Document::units, Document::chars);
         new Run(slices, charge, () -> {
                     if (bulk == null) {
                         charge.close(); // outside a bulk (a simulation), no index request will hold the vectors
@@ -212,16 +230,10 @@ public final class EmbedProcessor extends AbstractProcessor {
                 throw new InvalidInputException(
                         "[embed] source field [" + e.getKey() + "] is missing or null; set ignore_missing to skip it");
             }
-            if (value instanceof String text) {
-                if (text.isBlank()) {
-                    throw new InvalidInputException(
-                            "[embed] source field [" + e.getKey() + "] is empty; nothing to embed");
-                }
-                texts.add(new Text(e.getValue(), text, title, reuse.appliesTo(bound)));
+            List<String> own = SourceTexts.of(e.getKey(), value, chunking != null);
+            texts.add(new Text(e.getValue(), own, value instanceof List, title, reuse.appliesTo(bound)));
+            for (String text : own) {
                 chars += text.length() + (title == null ? 0 : title.length());
-            } else {
-                throw new InvalidInputException("[embed] source field [" + e.getKey() + "] must be a string, got ["
-                        + value.getClass().getSimpleName() + "]");
             }
         }
         return new Document(wrapper, texts, chars, mapping);
@@ -260,6 +272,8 @@ public final class EmbedProcessor extends AbstractProcessor {
         float[] vector;
         /** Chunked: the passages, once known, and each one's window digest. */
         List<Passage> passages;
+        /** Chunked pre-chunked input: each passage's element of the source array; null for a source string. */
+        int[] elements;
 
         List<String> windows;
         /** The document carried its vectors already: nothing is written but the digest. */
@@ -414,8 +428,13 @@ public final class EmbedProcessor extends AbstractProcessor {
                 @Override
                 void run(RecipeFingerprint recipe) {
                     for (Slot slot : slots) {
-                        slot.digest =
-                                Digests.document(recipe, Role.PASSAGE, chunking, slot.text.title(), slot.text.text());
+                        slot.digest = Digests.document(
+                                recipe,
+                                Role.PASSAGE,
+                                chunking,
+                                slot.text.title(),
+                                slot.text.texts(),
+                                slot.text.elements());
                         if (slot.text.reuse()) {
                             carried(slot);
                         }
@@ -431,46 +450,57 @@ public final class EmbedProcessor extends AbstractProcessor {
                 encodeWindows(slice, slots, List.of(), List.of(), recipe);
                 return;
             }
-            inference.cutPassages(
-                    model,
-                    Role.PASSAGE,
-                    toCut.stream().map(s -> s.text.text()).toList(),
-                    titleField == null
-                            ? null
-                            : toCut.stream().map(s -> s.text.title()).toList(),
-                    chunking,
-                    new Step<>(slice, () -> {}) {
-                        @Override
-                        void run(List<PassageCutter.Cut> cuts) {
-                            encodeWindows(slice, slots, toCut, cuts, recipe);
-                        }
-                    });
+            // every element of a pre-chunked source is cut alone, with the document's title
+            List<String> texts = new ArrayList<>();
+            List<String> titles = titleField == null ? null : new ArrayList<>();
+            for (Slot slot : toCut) {
+                texts.addAll(slot.text.texts());
+                if (titles != null) {
+                    slot.text.texts().forEach(t -> titles.add(slot.text.title()));
+                }
+            }
+            inference.cutPassages(model, Role.PASSAGE, texts, titles, chunking, new Step<>(slice, () -> {}) {
+                @Override
+                void run(List<PassageCutter.Cut> flat) {
+                    List<List<PassageCutter.Cut>> cuts = new ArrayList<>(toCut.size());
+                    int at = 0;
+                    for (Slot slot : toCut) {
+                        int n = slot.text.texts().size();
+                        cuts.add(flat.subList(at, at + n));
+                        at += n;
+                    }
+                    encodeWindows(slice, slots, toCut, cuts, recipe);
+                }
+            });
         }
 
         /**
          * Finds each window of the cut texts among the stored version's windows and the bulk's, reserves the bytes of
-         * every passage the slice writes, and encodes the windows left, each distinct one once.
+         * every passage the slice writes, and encodes the windows left, each distinct one once. {@code cuts} holds, per
+         * cut slot, one cut per text: its source string's, or each element's of a pre-chunked array, in order.
          */
         private void encodeWindows(
                 List<Document> slice,
                 List<Slot> slots,
                 List<Slot> cutSlots,
-                List<PassageCutter.Cut> cuts,
+                List<List<PassageCutter.Cut>> cuts,
                 RecipeFingerprint recipe) {
             List<Tokens> inputs = new ArrayList<>();
             Map<String, Integer> unique = new HashMap<>();
-            // per cut slot, per window: its vector when known now, else its position in inputs
+            // per cut slot: its windows in passage order, and per window its vector when known now, else its position
+            // in inputs
+            List<Windows> windows = new ArrayList<>();
             List<float[][]> known = new ArrayList<>();
             List<int[]> positions = new ArrayList<>();
             for (int c = 0; c < cutSlots.size(); c++) {
                 Slot slot = cutSlots.get(c);
-                PassageCutter.Cut cut = cuts.get(c);
-                int n = cut.tokens().length;
+                Windows own = Windows.of(cuts.get(c), slot.text.elements());
+                int n = own.tokens().length;
                 float[][] vectors = new float[n][];
                 int[] position = new int[n];
                 slot.windows = new ArrayList<>(n);
                 for (int w = 0; w < n; w++) {
-                    String digest = Digests.window(recipe, cut.tokens()[w]);
+                    String digest = Digests.window(recipe, own.tokens()[w]);
                     slot.windows.add(digest);
                     position[w] = -1;
                     boolean reusing = slot.text.reuse();
@@ -486,24 +516,28 @@ public final class EmbedProcessor extends AbstractProcessor {
                     } else {
                         position[w] = inputs.size();
                         unique.putIfAbsent(digest, inputs.size());
-                        inputs.add(cut.tokens()[w]);
+                        inputs.add(own.tokens()[w]);
                         slot.from[From.ENCODED.ordinal()]++;
                     }
                 }
+                windows.add(own);
                 known.add(vectors);
                 positions.add(position);
             }
+            long bytes = 0;
             long passages = 0;
             for (Slot slot : slots) {
-                passages += slot.kept
+                int n = slot.kept
                         ? 0
                         : slot.passages != null
                                 ? slot.passages.size()
-                                : cuts.get(cutSlots.indexOf(slot)).tokens().length;
+                                : windows.get(cutSlots.indexOf(slot)).tokens().length;
+                passages += n;
+                bytes += n * VectorBytes.perPassage(dims, slot.text.elements());
             }
-            long bytes = passages * VectorBytes.perPassage(dims);
+            long reserved = bytes;
             try {
-                charge.reserve(bytes, passages + " passage vectors of " + slice.size() + " documents");
+                charge.reserve(reserved, passages + " passage vectors of " + slice.size() + " documents");
             } catch (CircuitBreakingException e) {
                 fail(slice, e);
                 next();
@@ -512,30 +546,32 @@ public final class EmbedProcessor extends AbstractProcessor {
             Consumer<float[][]> assemble = vectors -> {
                 for (int c = 0; c < cutSlots.size(); c++) {
                     Slot slot = cutSlots.get(c);
-                    PassageCutter.Cut cut = cuts.get(c);
-                    List<Passage> out = new ArrayList<>(cut.tokens().length);
-                    for (int w = 0; w < cut.tokens().length; w++) {
+                    Windows own = windows.get(c);
+                    List<Passage> out = new ArrayList<>(own.tokens().length);
+                    for (int w = 0; w < own.tokens().length; w++) {
                         int p = positions.get(c)[w];
                         float[] vector = p < 0 ? known.get(c)[w] : vectors[p];
                         if (p >= 0) {
                             encoded.putIfAbsent(slot.windows.get(w), vector);
                         }
-                        out.add(new Passage(cut.starts()[w], cut.ends()[w], vector));
+                        out.add(new Passage(own.starts()[w], own.ends()[w], vector));
                     }
                     slot.passages = out;
+                    slot.elements = own.elements();
                 }
-                write(slice, slots, bytes);
+                write(slice, slots, reserved);
             };
             if (inputs.isEmpty()) {
                 assemble.accept(new float[0][]);
                 return;
             }
-            inference.embedTokens(model, inputs.toArray(Tokens[]::new), new Step<>(slice, () -> charge.release(bytes)) {
-                @Override
-                void run(float[][] vectors) {
-                    assemble.accept(vectors);
-                }
-            });
+            inference.embedTokens(
+                    model, inputs.toArray(Tokens[]::new), new Step<>(slice, () -> charge.release(reserved)) {
+                        @Override
+                        void run(float[][] vectors) {
+                            assemble.accept(vectors);
+                        }
+                    });
         }
 
         /**
@@ -642,8 +678,19 @@ public final class EmbedProcessor extends AbstractProcessor {
             }
             if (slot.digest.equals(digests.document())) {
                 List<Passage> passages = new ArrayList<>(stored.size());
-                stored.forEach(p -> passages.add(new Passage(p.start(), p.end(), p.vector())));
+                int[] elements = slot.text.elements() ? new int[stored.size()] : null;
+                for (int i = 0; i < stored.size(); i++) {
+                    SourceDigests.Passage p = stored.get(i);
+                    if (elements != null) {
+                        if (p.element() < 0 || p.element() >= slot.text.texts().size()) {
+                            return; // not the passages of these elements: cut them again
+                        }
+                        elements[i] = p.element();
+                    }
+                    passages.add(new Passage(p.start(), p.end(), p.vector()));
+                }
                 slot.passages = passages;
+                slot.elements = elements;
                 slot.windows = digests.windows();
                 slot.from[From.REUSED.ordinal()] = stored.size();
             } else {
@@ -660,7 +707,6 @@ public final class EmbedProcessor extends AbstractProcessor {
          * (vectors a document carried already, a document that failed), counts, and runs the next slice.
          */
         private void write(List<Document> slice, List<Slot> slots, long bytes) {
-            long each = chunking == null ? VectorBytes.perVector(dims) : VectorBytes.perPassage(dims);
             long used = 0;
             int at = 0;
             for (Document document : slice) {
@@ -668,7 +714,10 @@ public final class EmbedProcessor extends AbstractProcessor {
                 at += own.size();
                 if (write(document, own)) {
                     for (Slot slot : own) {
-                        used += slot.written() * each;
+                        used += slot.written()
+                                * (chunking == null
+                                        ? VectorBytes.perVector(dims)
+                                        : VectorBytes.perPassage(dims, slot.text.elements()));
                         counters.encoded.add(slot.from[From.ENCODED.ordinal()]);
                         counters.reused.add(slot.from[From.REUSED.ordinal()]);
                         counters.deduplicated.add(slot.from[From.DEDUPLICATED.ordinal()]);
@@ -691,7 +740,7 @@ public final class EmbedProcessor extends AbstractProcessor {
                 if (slot.kept == false) {
                     Object value = chunking == null
                             ? new VectorList(slot.vector)
-                            : objects(passageField(target), slot.passages);
+                            : PassageObjects.of(passageField(target), slot.passages, slot.elements);
                     try {
                         doc.setFieldValue(chunking == null ? target : passagePath(target), value);
                     } catch (RuntimeException e) {
@@ -752,16 +801,33 @@ public final class EmbedProcessor extends AbstractProcessor {
         }
     }
 
-    /** One text's passages as the nested objects the target's path receives. */
-    private static List<Map<String, Object>> objects(String field, List<Passage> passages) {
-        List<Map<String, Object>> objects = new ArrayList<>(passages.size());
-        for (Passage passage : passages) {
-            Map<String, Object> object = new LinkedHashMap<>();
-            object.put(field, new VectorList(passage.vector()));
-            object.put(START, passage.start());
-            object.put(END, passage.end());
-            objects.add(object);
+    /**
+     * The windows of one source field's value in passage order, from one cut per text (its string, or each element of a
+     * pre-chunked array in order), with each window's element, or null elements for a source string.
+     */
+    private record Windows(Tokens[] tokens, int[] starts, int[] ends, int[] elements) {
+        static Windows of(List<PassageCutter.Cut> cuts, boolean elements) {
+            int n = 0;
+            for (PassageCutter.Cut cut : cuts) {
+                n += cut.tokens().length;
+            }
+            Tokens[] tokens = new Tokens[n];
+            int[] starts = new int[n];
+            int[] ends = new int[n];
+            int[] positions = elements ? new int[n] : null;
+            int at = 0;
+            for (int e = 0; e < cuts.size(); e++) {
+                PassageCutter.Cut cut = cuts.get(e);
+                for (int w = 0; w < cut.tokens().length; w++, at++) {
+                    tokens[at] = cut.tokens()[w];
+                    starts[at] = cut.starts()[w];
+                    ends[at] = cut.ends()[w];
+                    if (positions != null) {
+                        positions[at] = e;
+                    }
+                }
+            }
+            return new Windows(tokens, starts, ends, positions);
         }
-        return objects;
     }
 }

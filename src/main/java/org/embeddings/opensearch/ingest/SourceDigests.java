@@ -91,12 +91,12 @@ final class SourceDigests {
         return null;
     }
 
-    /** One stored passage: its span and vector. */
-    record Passage(int start, int end, float[] vector) {}
+    /** One stored passage: its span, vector, and for pre-chunked input its element of the source array (else -1). */
+    record Passage(int start, int end, float[] vector, int element) {}
 
     /**
-     * The passages a chunked target's path holds, each with a vector of {@code dims} in {@code field} and its span, or
-     * null when any object is not such a passage.
+     * The passages a chunked target's path holds, each with a vector of {@code dims} in {@code field}, its span and its
+     * element if it has one, or null when any object is not such a passage.
      */
     static List<Passage> passages(Object value, String field, int dims) {
         if (value instanceof List<?> list) {
@@ -109,7 +109,8 @@ final class SourceDigests {
                     if (v == null) {
                         return null;
                     }
-                    out.add(new Passage(start.intValue(), end.intValue(), v));
+                    int element = m.get(EmbedProcessor.ELEMENT) instanceof Number e ? e.intValue() : -1;
+                    out.add(new Passage(start.intValue(), end.intValue(), v, element));
                 } else {
                     return null;
                 }

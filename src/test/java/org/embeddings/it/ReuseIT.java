@@ -9,10 +9,12 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -30,7 +32,9 @@ import org.junit.Test;
  *   <li>restore on fetch: GET, multi-get and search {@code _source} return the vectors (and nested passages') of an
  *       index that stores them once, the same floats as an index that keeps them in its source, after a force-merge
  *       and after the node restarts (segments read back through Lucene's SPI); its store is smaller;</li>
- *   <li>passages: changing one paragraph of a ten-paragraph document encodes at most two windows.</li>
+ *   <li>passages: changing one paragraph of a ten-paragraph document encodes at most two windows;</li>
+ *   <li>pre-chunked arrays: an unchanged array encodes nothing, reordered elements keep their windows' vectors at
+ *       their new positions, and another chunking strategy re-encodes.</li>
  * </ul>
  */
 public class ReuseIT {
@@ -257,6 +261,115 @@ public class ReuseIT {
             }
         }
         assertEquals("the unchanged paragraphs keep their vectors", 10 - changed.encoded, same);
+    }
+
+    /**
+     * Pre-chunked input: an array of strings sent again unchanged encodes nothing; the same elements in another order
+     * encode nothing either (every window's tokens are known) but each passage gets its element's new position; the
+     * same array through a pipeline with another chunking strategy is cut again and encodes the windows that strategy
+     * cuts differently. Fails if the document digest ignored the strategy (then nothing is encoded at the end) or the
+     * elements' positions (then stale positions are reused).
+     */
+    @Test
+    public void aPreChunkedArrayIsReusedUntilItsChunkingStrategyChanges() throws Exception {
+        assertOk(node.call("PUT", "/e-docs", passageMapping("")));
+        assertOk(node.call("PUT", "/_ingest/pipeline/e-tokens", elementsPipeline("tokens")));
+        assertOk(node.call("PUT", "/_ingest/pipeline/e-sentences", elementsPipeline("sentences")));
+        List<String> elements = List.of(
+                "Glaciers carve deep valleys into the northern mountains.",
+                paragraph(3, "pre-chunked"),
+                "Owls hunt mice at night by sound alone.");
+
+        Counts before = counts();
+        bulkElements("e-docs", "e-tokens", elements);
+        Counts first = counts().minus(before);
+        JsonArray passages = source("e-docs", "1").getAsJsonArray("passages");
+        assertTrue("the long element is windowed: " + passages, passages.size() >= 4);
+        assertEquals("every passage encoded once: " + first, passages.size(), first.encoded);
+        Map<String, List<Integer>> vectorOfText = vectorsBySpanText(elements, passages);
+
+        before = counts();
+        bulkElements("e-docs", "e-tokens", elements);
+        Counts again = counts().minus(before);
+        assertEquals("an unchanged array encodes nothing: " + again, 0, again.encoded);
+        assertEquals(passages.size(), again.reused);
+        assertEquals(
+                "the same passages, spans, elements and floats",
+                asFloats(passages),
+                asFloats(source("e-docs", "1").getAsJsonArray("passages")));
+
+        List<String> swapped = List.of(elements.get(2), elements.get(1), elements.get(0));
+        before = counts();
+        bulkElements("e-docs", "e-tokens", swapped);
+        Counts moved = counts().minus(before);
+        assertEquals("the same windows in another order: " + moved, 0, moved.encoded);
+        JsonArray movedPassages = source("e-docs", "1").getAsJsonArray("passages");
+        assertEquals(
+                "each passage at its element's new position, with its vector",
+                vectorOfText,
+                vectorsBySpanText(swapped, movedPassages));
+
+        before = counts();
+        bulkElements("e-docs", "e-sentences", swapped);
+        Counts resplit = counts().minus(before);
+        JsonArray sentencePassages = source("e-docs", "1").getAsJsonArray("passages");
+        assertTrue("another strategy re-encodes: " + resplit, resplit.encoded > 0);
+        assertNotEquals("the strategies cut the long element apart", spans(movedPassages), spans(sentencePassages));
+        assertEquals(sentencePassages.size(), resplit.encoded + resplit.reused + resplit.deduplicated);
+        vectorsBySpanText(swapped, sentencePassages);
+    }
+
+    private static String elementsPipeline(String strategy) {
+        return "{\"processors\": [{\"embed\": {\"model\": \"" + MODEL
+                + "\", \"field_map\": {\"body\": \"passages.vec\"}," + " \"chunking\": {\"strategy\": \"" + strategy
+                + "\", \"max_tokens\": 64}}}]}";
+    }
+
+    /** Indexes document 1 of {@code index} with {@code elements} as its pre-chunked body. */
+    private static void bulkElements(String index, String pipeline, List<String> elements) throws Exception {
+        JsonObject source = new JsonObject();
+        JsonArray body = new JsonArray();
+        elements.forEach(body::add);
+        source.add("body", body);
+        RealNode.Response r = node.call(
+                "POST",
+                "/" + index + "/_bulk?refresh=true&pipeline=" + pipeline,
+                "{\"index\":{\"_id\":\"1\"}}\n" + source + "\n",
+                "application/x-ndjson");
+        assertOk(r);
+        assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
+    }
+
+    /**
+     * Each passage's vector by the text it spans, {@code elements[element].substring(start, end)}; checks that every
+     * element has passages and that each span lies within its element.
+     */
+    private static Map<String, List<Integer>> vectorsBySpanText(List<String> elements, JsonArray passages) {
+        Map<String, List<Integer>> out = new LinkedHashMap<>();
+        Set<Integer> seen = new HashSet<>();
+        for (JsonElement p : passages) {
+            JsonObject passage = p.getAsJsonObject();
+            int element = passage.get("element").getAsInt();
+            int start = passage.get("start").getAsInt();
+            int end = passage.get("end").getAsInt();
+            assertTrue(passage.toString(), element >= 0 && element < elements.size());
+            assertTrue(
+                    passage.toString(),
+                    0 <= start && start < end && end <= elements.get(element).length());
+            seen.add(element);
+            out.put(elements.get(element).substring(start, end), floats(vector(passage.get("vec"))));
+        }
+        assertEquals("every element has passages", elements.size(), seen.size());
+        return out;
+    }
+
+    private static List<String> spans(JsonArray passages) {
+        List<String> out = new ArrayList<>();
+        for (JsonElement p : passages) {
+            JsonObject passage = p.getAsJsonObject();
+            out.add(passage.get("element") + ":" + passage.get("start") + "-" + passage.get("end"));
+        }
+        return out;
     }
 
     // ---- helpers

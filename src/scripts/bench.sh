@@ -26,12 +26,14 @@
 #                                               ingest docs/s (_bulk + embed) and embed_knn p50
 #   bench.sh pressure-bulk [DOCS]               a real node with a 768 MB heap and three models: one _bulk of DOCS
 #                                               (100,000) one-word documents through embed; items, heap, node alive
+#   bench.sh highlight [MODEL] [DOCS] [QUERIES] [SIZE]  a real node: what the embedding highlighter costs per hit,
+#                                               on stored passages and with encode_sentences (docs/passages.md)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors|int8|breakdown|pressure-bulk|pressure-queries|ingest-ab) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8|breakdown|pressure-bulk|pressure-queries|ingest-ab|highlight) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
@@ -51,6 +53,7 @@ case "$what" in
   ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;
   ingest-ab) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.IngestAbBench "$@" ;;
   pressure-bulk) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.PressureBulkBench "$@" ;;
+  highlight) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.HighlightBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;
   *) echo "unknown benchmark [$what]" >&2; exit 2 ;;
 esac

@@ -16,13 +16,16 @@
 #                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
 #   eval.sh scifact-noise MODEL [SEEDS] in process: how far SciFact nDCG@10 moves when every fp32 vector is turned by
 #                                       its own text's int8 angle (the noise floor under the int8 quality line)
+#   eval.sh reuse [MODEL] [DATA_DIR]    inference paid once, vectors stored once, on SciFact through a real node: a
+#                                       first pass, an unchanged second pass, _reindex, store bytes per document,
+#                                       nDCG@10 on the copy, 500 changed documents (docs/reference.md)
 # MODEL is one of the folders under target/models (bge-small-en-v1.5, e5-small-v2, all-minilm-l6-v2, and -q).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: eval.sh scifact|longdocs|sts|sts-encoder|int8|sweep MODEL...}; shift
-case "$what" in scifact|longdocs|sts|int8|int8-quality) ensure_built ;; esac
+case "$what" in scifact|longdocs|sts|int8|int8-quality|reuse) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props eval-nodes))
 case "$what" in
@@ -30,6 +33,7 @@ case "$what" in
   sts) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.StsEval --node --models "$EMBEDDINGS_ROOT/target/models" "$@" ;;
   int8-quality) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8QualityEval "$@" ;;
   int8) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.Int8Eval "$@" ;;
+  reuse) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.ReuseEval "$@" ;;
   longdocs) exec java ${EVAL_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.eval.LongDocsEval "$@" ;;
   sweep) exec java ${EVAL_OPTS:--Xmx6g} "${props[@]}" -cp "$cp" org.embeddings.eval.PassageSweep "$@" ;;
   scifact-noise) exec java ${EVAL_OPTS:--Xmx4g} "${props[@]}" -cp "$cp" org.embeddings.eval.SciFactNoise "$@" ;;

@@ -308,9 +308,17 @@ public final class Encoder implements Closeable {
         return new PassageCutter(tokenizer, card.prompt(), role, chunking, ends);
     }
 
-    /** Runs already tokenized texts; exposed so that benchmarks can time tokenization and inference apart. */
+    /**
+     * Runs already tokenized texts in the bulk lane, a sub-batch per native call: windows cut by
+     * {@link #cutPassages} of which only some need a vector, and benchmarks that time tokenization and inference apart.
+     */
     public float[][] encodeTokens(Tokens[] tokens) {
         return new Job(tokens, Lane.BULK, lease()).finish();
+    }
+
+    /** {@link #encodeTokens} as a job the caller steps, one sub-batch at a time (see {@link #start}). */
+    public Job startTokens(Tokens[] tokens, Lane lane) {
+        return new Job(tokens, lane, lease());
     }
 
     /** Runs a task on this model's native thread (benchmarks drive {@link #onnx()} through it). */

@@ -73,6 +73,8 @@ public final class ModelRegistry implements Closeable {
     private final ModelEvents events;
     private final LongSupplier nanoClock;
     private final ConcurrentHashMap<String, ModelState> states = new ConcurrentHashMap<>();
+    /** The files each loaded encoder came from, for its {@link RecipeFingerprint}. */
+    private final ConcurrentHashMap<String, LoadedRecipe> recipes = new ConcurrentHashMap<>();
     /** Guards state transitions that must not race with {@link #close()}, and the reserved bytes. */
     private final Object lock = new Object();
 
@@ -239,7 +241,14 @@ public final class ModelRegistry implements Closeable {
             if (loading.cancelled().get()) {
                 throw cancelled(name);
             }
-            Encoder encoder = open(name, tokenizerFile(name, folder), onnx, card);
+            Path tokenizer = tokenizerFile(name, folder);
+            Encoder encoder = open(name, tokenizer, onnx, card);
+            recipes.put(
+                    name,
+                    new LoadedRecipe(
+                            encoder,
+                            new RecipeFingerprint.Source(
+                                    card, onnx, tokenizer, settings.session().cuda())));
             long nanos = nanoClock.getAsLong() - loading.startNanos();
             ModelState.Loaded loaded = new ModelState.Loaded(encoder, reservation.bytes, nanos);
             synchronized (lock) {
@@ -444,6 +453,7 @@ public final class ModelRegistry implements Closeable {
             }
             if (state instanceof ModelState.Loaded loaded) {
                 states.remove(n, loaded);
+                recipes.computeIfPresent(n, (k, r) -> r.encoder() == loaded.encoder() ? null : r);
                 retired = loaded;
             } else {
                 if (state != null) {
@@ -567,6 +577,21 @@ public final class ModelRegistry implements Closeable {
         return names;
     }
 
+    /** A loaded encoder and the files it runs, to fingerprint its recipe. */
+    private record LoadedRecipe(Encoder encoder, RecipeFingerprint.Source source) {}
+
+    /**
+     * The recipe of a loaded model, whose {@link RecipeFingerprint.Source#get()} hashes its files on first use; empty
+     * when the model is not loaded (a model loaded again gets the files of its new load).
+     */
+    public Optional<RecipeFingerprint.Source> recipe(String name) {
+        String n = ModelName.normalize(name);
+        LoadedRecipe recipe = recipes.get(n);
+        return loadedEncoder(n)
+                .filter(encoder -> recipe != null && recipe.encoder() == encoder)
+                .map(encoder -> recipe.source());
+    }
+
     public Optional<Encoder> loadedEncoder(String name) {
         return states.get(ModelName.normalize(name)) instanceof ModelState.Loaded loaded
                 ? Optional.of(loaded.encoder())
@@ -610,6 +635,7 @@ public final class ModelRegistry implements Closeable {
                 }
             });
             states.clear();
+            recipes.clear();
             reservedBytes = 0;
         }
         RuntimeException failure = null;

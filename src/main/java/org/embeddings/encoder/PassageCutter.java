@@ -3,6 +3,7 @@ package org.embeddings.encoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Cuts texts into passage windows that one model reads whole, and tokenizes them as the model will read them.
@@ -10,7 +11,8 @@ import java.util.List;
  * <p>Algorithm: the role's prompt applied to an empty text, special tokens included, costs {@code overhead} tokens,
  * so a window may hold {@code chunking.maxTokens() - overhead} tokens of text, and a text of at most
  * {@code chunking.wholeTokens() - overhead} tokens stays whole. Each text is tokenized once without truncation, with
- * the character span of every token; {@link TextWindows} cuts the token sequence of a longer text; each window's
+ * the character span of every token; the chunking's {@link ChunkingStrategy} cuts the token sequence of a longer
+ * text; each window's
  * text (from its first token's start to its last token's end) is prompted and tokenized again, which gives the
  * model's input and proves the window fits: a text whose window does not (a tokenizer that counts a substring
  * differently from the same tokens within the whole text) is cut again with a budget smaller by the excess,
@@ -24,6 +26,10 @@ import java.util.List;
  * fragments. The title's tokens count in every window's budget; a title longer than half of the text budget is cut
  * to its first tokens that fill that half, so that a window always holds text. Spans stay offsets in the text, not
  * in the title.
+ *
+ * <p>Without a title, with {@link Chunking#leads()}, a window that starts inside a paragraph is read after the
+ * paragraph's first sentence ({@link ParagraphLeads}): {@code lead + " " + window}, within the window's tokens; the
+ * spans stay the window's own.
  */
 public final class PassageCutter {
     /** One text's passages: spans {@code [starts[i], ends[i])} and the model input of each. */
@@ -66,7 +72,11 @@ public final class PassageCutter {
         for (int t = 0; t < texts.size(); t++) {
             String text = texts.get(t);
             Head head = head(titles == null ? null : titles.get(t), budget);
-            int[][] windows = windows(text, budget - head.tokens(), chunking.wholeTokens() - overhead - head.tokens());
+            int[][] windows = windows(
+                    text,
+                    budget - head.tokens(),
+                    chunking.wholeTokens() - overhead - head.tokens(),
+                    head == Head.NONE && chunking.leads());
             spans.add(windows);
             heads.add(head);
             for (int w = 0; w < windows[0].length; w++) {
@@ -89,7 +99,7 @@ public final class PassageCutter {
                     throw new IllegalStateException(
                             "cannot cut text [" + t + "] into windows of " + maxTokens + " tokens");
                 }
-                windows = windows(texts.get(t), textBudget, textBudget);
+                windows = windows(texts.get(t), textBudget, textBudget, head == Head.NONE && chunking.leads());
                 List<String> redo = new ArrayList<>(windows[0].length);
                 for (int w = 0; w < windows[0].length; w++) {
                     redo.add(input(head, texts.get(t), windows, w));
@@ -142,27 +152,44 @@ public final class PassageCutter {
      */
     private String input(Head head, String text, int[][] windows, int w) {
         boolean whole = windows[0].length == 1 && windows[0][0] == 0 && windows[1][0] == text.length();
-        return prompt.apply(role, head.text() + (whole ? text : text.substring(windows[0][w], windows[1][w])));
+        String lead = windows[2][w] < 0 ? "" : text.substring(windows[2][w], windows[3][w]) + " ";
+        return prompt.apply(role, head.text() + lead + (whole ? text : text.substring(windows[0][w], windows[1][w])));
     }
 
     /**
-     * Character spans of the windows of {@code text}: {@code {starts, ends}}; one window for a text of at most
-     * {@code wholeBudget} tokens ({@code wholeBudget >= budget}, so a longer text gives {@link TextWindows} at
-     * least two).
+     * Character spans of the windows of {@code text} and of the lead each reads first: {@code {starts, ends,
+     * leadStarts, leadEnds}}, a lead -1 for none; one window for a text of at most {@code wholeBudget} tokens
+     * ({@code wholeBudget >= budget}, so a longer text gives the strategy at least two). With {@code leads}, a window
+     * inside a paragraph reads the paragraph's lead sentence first ({@link ParagraphLeads}, at most a quarter of
+     * the budget, in paragraphs of at most two windows), and holds that many tokens of text less.
      */
-    private int[][] windows(String text, int budget, int wholeBudget) {
+    private int[][] windows(String text, int budget, int wholeBudget, boolean leads) {
         ModelTokenizer.Spans spans = tokenizer.spans(text);
         if (spans.starts().length <= wholeBudget) {
-            return new int[][] {{0}, {text.length()}};
+            return new int[][] {{0}, {text.length()}, {-1}, {-1}};
         }
-        List<TextWindows.Window> windows = new TextWindows(budget, Math.min(chunking.overlapTokens(), budget - 1), ends)
-                .cut(text, spans.starts(), spans.ends());
-        int[] starts = new int[windows.size()];
-        int[] ends = new int[windows.size()];
+        ParagraphLeads lead = leads
+                ? ParagraphLeads.of(text, spans.starts(), spans.ends(), ends.lines(), budget / 4, 2 * budget)
+                : null;
+        IntUnaryOperator room = lead == null ? pos -> budget : pos -> budget - lead.tokensAt(pos);
+        List<TextWindows.Window> windows = chunking.strategy()
+                .cut(
+                        text,
+                        spans.starts(),
+                        spans.ends(),
+                        budget,
+                        room,
+                        Math.min(chunking.overlapTokens(), budget - 1),
+                        ends);
+        int[][] out = new int[4][windows.size()];
         for (int w = 0; w < windows.size(); w++) {
-            starts[w] = spans.starts()[windows.get(w).first()];
-            ends[w] = spans.ends()[windows.get(w).end() - 1];
+            int first = windows.get(w).first();
+            out[0][w] = spans.starts()[first];
+            out[1][w] = spans.ends()[windows.get(w).end() - 1];
+            boolean read = lead != null && lead.tokensAt(first) > 0;
+            out[2][w] = read ? spans.starts()[lead.startAt(first)] : -1;
+            out[3][w] = read ? spans.ends()[lead.endAt(first) - 1] : -1;
         }
-        return new int[][] {starts, ends};
+        return out;
     }
 }

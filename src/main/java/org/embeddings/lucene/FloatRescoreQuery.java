@@ -74,6 +74,16 @@ public final class FloatRescoreQuery extends Query {
         return candidates;
     }
 
+    /** The vector field rescored. */
+    public String field() {
+        return field;
+    }
+
+    /** A copy of the query vector. */
+    public float[] target() {
+        return target.clone();
+    }
+
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
         IndexReader reader = searcher.getIndexReader();

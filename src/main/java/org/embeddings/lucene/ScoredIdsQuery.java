@@ -9,6 +9,7 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
+import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
@@ -21,14 +22,25 @@ import org.apache.lucene.util.BytesRef;
  * Matches the live documents whose unique id term (in {@code idField}) is one of the given ids, each with the score
  * given for its id: the shard-side half of a fusion computed elsewhere (over all shards) and sent to the shards as
  * ids. Ids are resolved to doc ids once, in {@link #rewrite}, by seeking the id terms in each segment.
+ *
+ * <p>It may carry the queries it was fused from: they neither match nor score, but a {@link QueryVisitor} sees them
+ * (as SHOULD clauses), so that what reads a query's terms or vectors (highlighters) reads them as in the user's query.
+ * They play no part in equality: the query matches the same documents whatever they are.
  */
 public final class ScoredIdsQuery extends Query {
     private final String idField;
     private final Map<BytesRef, Float> scores;
+    private final List<Query> sources;
 
     public ScoredIdsQuery(String idField, Map<BytesRef, Float> scores) {
+        this(idField, scores, List.of());
+    }
+
+    /** @param sources the queries these ids and scores were fused from, for visitors only */
+    public ScoredIdsQuery(String idField, Map<BytesRef, Float> scores, List<Query> sources) {
         this.idField = idField;
         this.scores = Map.copyOf(scores);
+        this.sources = List.copyOf(sources);
     }
 
     @Override
@@ -60,6 +72,10 @@ public final class ScoredIdsQuery extends Query {
     @Override
     public void visit(QueryVisitor visitor) {
         visitor.visitLeaf(this);
+        if (sources.isEmpty() == false) {
+            QueryVisitor sub = visitor.getSubVisitor(BooleanClause.Occur.SHOULD, this);
+            sources.forEach(q -> q.visit(sub));
+        }
     }
 
     @Override

@@ -32,6 +32,8 @@ import org.embeddings.opensearch.action.TransportVectorsStatsAction;
 import org.embeddings.opensearch.action.UnloadModelAction;
 import org.embeddings.opensearch.action.VectorsStatsAction;
 import org.embeddings.opensearch.codec.VectorCodecService;
+import org.embeddings.opensearch.highlight.EmbeddingHighlighter;
+import org.embeddings.opensearch.highlight.FetchDeadline;
 import org.embeddings.opensearch.inference.BulkDeadlineFilter;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.inference.QueryVectorCache;
@@ -39,6 +41,8 @@ import org.embeddings.opensearch.ingest.BulkCharge;
 import org.embeddings.opensearch.ingest.BulkChargeFilter;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.embeddings.opensearch.ingest.EmbedProcessorFactory;
+import org.embeddings.opensearch.ingest.ReuseStats;
+import org.embeddings.opensearch.mapper.DigestsFieldMapper;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper;
 import org.embeddings.opensearch.query.EmbedKnnQueryBuilder;
 import org.embeddings.opensearch.query.EmbedKnnQueryParser;
@@ -51,6 +55,8 @@ import org.embeddings.opensearch.rest.RestModelLifecycleAction;
 import org.embeddings.opensearch.rest.RestModelsAction;
 import org.embeddings.opensearch.rest.RestStatsAction;
 import org.embeddings.opensearch.rest.RestVectorsStatsAction;
+import org.embeddings.opensearch.source.MaskSourceVectors;
+import org.embeddings.opensearch.source.RestoringIndices;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.support.ActionFilter;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
@@ -71,10 +77,14 @@ import org.opensearch.core.common.unit.ByteSizeValue;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.IndexModule;
 import org.opensearch.index.IndexSettings;
 import org.opensearch.index.codec.CodecServiceFactory;
 import org.opensearch.index.mapper.Mapper;
+import org.opensearch.index.mapper.MetadataFieldMapper;
+import org.opensearch.index.shard.IndexEventListener;
 import org.opensearch.indices.breaker.BreakerSettings;
+import org.opensearch.indices.cluster.IndicesClusterStateService;
 import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.CircuitBreakerPlugin;
@@ -87,6 +97,7 @@ import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
+import org.opensearch.search.fetch.subphase.highlight.Highlighter;
 import org.opensearch.threadpool.ExecutorBuilder;
 import org.opensearch.threadpool.FixedExecutorBuilder;
 import org.opensearch.threadpool.ScalingExecutorBuilder;
@@ -96,8 +107,9 @@ import org.opensearch.watcher.ResourceWatcherService;
 
 /**
  * Wiring only: registers the {@code embedding} field, the {@code embed} processor, the {@code embed_knn} query, the
- * {@code embeddings} thread pool and circuit breaker, and builds the one {@link ModelRegistry} of the node. Extension
- * points that OpenSearch asks for before components exist receive suppliers, filled in {@link #createComponents}.
+ * {@code embedding} highlighter, the {@code embeddings} thread pool and circuit breaker, and builds the one
+ * {@link ModelRegistry} of the node. Extension points that OpenSearch asks for before components exist receive
+ * suppliers, filled in {@link #createComponents}.
  */
 public final class EmbeddingsPlugin extends Plugin
         implements MapperPlugin, IngestPlugin, SearchPlugin, ActionPlugin, EnginePlugin, CircuitBreakerPlugin {
@@ -211,9 +223,15 @@ public final class EmbeddingsPlugin extends Plugin
     private final SetOnce<ThreadPool> threadPool = new SetOnce<>();
     private final SetOnce<ClusterService> clusterService = new SetOnce<>();
     private final SetOnce<CircuitBreaker> breaker = new SetOnce<>();
+    private final FetchDeadline fetchDeadline = new FetchDeadline();
     private final SearchTaskFilter filter = new SearchTaskFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(),
             () -> clusterService.get().localNode().getId());
+    /** What the embed processors of this node encoded, reused, deduplicated and skipped, per model. */
+    private final ReuseStats reuseStats = new ReuseStats();
+    /** Indices on this node whose codec restores vectors into sources, so that their sources are stored without. */
+    private final RestoringIndices restoring = new RestoringIndices();
+
     private final BulkChargeFilter bulkCharges = new BulkChargeFilter(
             () -> threadPool.get() == null ? null : threadPool.get().getThreadContext(), breaker::get);
     private final BulkDeadlineFilter bulkDeadlines = new BulkDeadlineFilter(
@@ -242,7 +260,8 @@ public final class EmbeddingsPlugin extends Plugin
                 BREAKER_LIMIT,
                 LOAD_ON_QUERY,
                 NEURAL_QUERY,
-                VectorCodecService.MERGE_WORKERS);
+                VectorCodecService.MERGE_WORKERS,
+                RestoringIndices.DERIVED_SOURCE);
     }
 
     @Override
@@ -338,7 +357,7 @@ public final class EmbeddingsPlugin extends Plugin
         for (String name : PRELOAD.get(settings)) {
             models.load(name); // on the loader; ModelLog reports the outcome
         }
-        return List.of(inference.get(), fields.get());
+        return List.of(inference.get(), fields.get(), reuseStats);
     }
 
     /** Model lifecycle events in the node's log: where a failure's detail (paths, library messages) goes. */
@@ -407,6 +426,31 @@ public final class EmbeddingsPlugin extends Plugin
         return Map.of(EmbeddingFieldMapper.CONTENT_TYPE, EmbeddingFieldMapper.typeParser(registry::get));
     }
 
+    @Override
+    public Map<String, MetadataFieldMapper.TypeParser> getMetadataMappers() {
+        return Map.of(DigestsFieldMapper.NAME, DigestsFieldMapper.PARSER);
+    }
+
+    /**
+     * Every index stores its sources without the vectors its codec restores ({@link MaskSourceVectors}), and forgets
+     * that decision when it leaves the node, so that an index opened again with another codec decides again. Every
+     * index's fetch phases tell the {@code embedding} highlighter their deadline ({@link FetchDeadline}).
+     */
+    @Override
+    public void onIndexModule(IndexModule module) {
+        module.addIndexOperationListener(new MaskSourceVectors(restoring));
+        module.addSearchOperationListener(fetchDeadline);
+        module.addIndexEventListener(new IndexEventListener() {
+            @Override
+            public void afterIndexRemoved(
+                    org.opensearch.core.index.Index index,
+                    IndexSettings indexSettings,
+                    IndicesClusterStateService.AllocatedIndices.IndexRemovalReason reason) {
+                restoring.remove(index);
+            }
+        });
+    }
+
     /** The per-field vector formats of {@code embedding} fields; none on indices whose codec the k-NN plugin supplies. */
     @Override
     public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
@@ -414,7 +458,8 @@ public final class EmbeddingsPlugin extends Plugin
                 ? Optional.of(config -> new VectorCodecService(
                         config,
                         EmbeddingFieldMapper::vectorFormat,
-                        threadPool.get().executor(MERGE_POOL)))
+                        threadPool.get().executor(MERGE_POOL),
+                        restoring))
                 : Optional.empty();
     }
 
@@ -422,7 +467,14 @@ public final class EmbeddingsPlugin extends Plugin
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return Map.of(
                 EmbedProcessor.TYPE,
-                new EmbedProcessorFactory(inference::get, fields::get, () -> parameters.threadContext, breaker::get));
+                new EmbedProcessorFactory(
+                        inference::get,
+                        fields::get,
+                        () -> parameters.threadContext,
+                        breaker::get,
+                        () -> parameters.client,
+                        parameters.genericExecutor,
+                        reuseStats));
     }
 
     @Override
@@ -443,6 +495,11 @@ public final class EmbeddingsPlugin extends Plugin
                     EmbedKnnQueryParser.neural(services)::parse));
         }
         return queries;
+    }
+
+    @Override
+    public Map<String, Highlighter> getHighlighters() {
+        return Map.of(EmbeddingHighlighter.NAME, new EmbeddingHighlighter(inference::get, fetchDeadline));
     }
 
     @Override

@@ -231,6 +231,84 @@ public class PassageWindowsTest {
     }
 
     @Test
+    public void aSentenceEndAtALineBreakWinsOverALaterSentenceEndInsideALine() throws IOException {
+        try (Model model = Model.of("bge-small-en-v1.5")) {
+            // one paragraph per line (the same 3 paragraphs of 128 to 254 tokens): each window is one line
+            String text = article(11, 3, 8, 8).replace("\n\n", "\n");
+            String[] lines = text.split("\n");
+            PassageCutter.Cut cut = model.cut(List.of(text), 256, 32).get(0);
+            assertEquals(lines.length, cut.starts().length);
+            for (int p = 0; p < lines.length; p++) {
+                assertEquals(lines[p], text.substring(cut.starts()[p], cut.ends()[p]));
+            }
+            // without the rule, a window runs on into the next line up to its latest sentence end
+            PassageCutter.Cut before = new PassageCutter(
+                            model.tokenizer,
+                            model.card.prompt(),
+                            Role.PASSAGE,
+                            new Chunking(256, 32),
+                            new TextWindows.Ends(0.5f, 0.5f, false))
+                    .cut(List.of(text))
+                    .get(0);
+            assertTrue(text.substring(before.starts()[0], before.ends()[0]).contains("\n"));
+        }
+    }
+
+    @Test
+    public void withLeadsAWindowInsideAParagraphIsReadAfterItsFirstSentence() throws IOException {
+        try (Model model = Model.of("e5-small-v2")) {
+            // paragraphs of one to two windows; each window inside one reads its first sentence first
+            String text = article(31, 4, 16, 18);
+            Chunking leads = new Chunking(new ChunkingStrategy.ByTokens(), 256, 32, 256, true);
+            PassageCutter.Cut cut = new PassageCutter(
+                            model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
+                    .cut(List.of(text))
+                    .get(0);
+            int led = 0;
+            for (int w = 0; w < cut.starts().length; w++) {
+                String window = text.substring(cut.starts()[w], cut.ends()[w]);
+                int before = text.lastIndexOf("\n\n", cut.starts()[w]);
+                int paragraph = before < 0 ? 0 : before + 2;
+                int paragraphEnd =
+                        text.indexOf("\n\n", paragraph) < 0 ? text.length() : text.indexOf("\n\n", paragraph);
+                int firstEnd = java.util.stream.IntStream.of(
+                                text.indexOf(". ", paragraph), text.indexOf("? ", paragraph))
+                        .filter(i -> i >= 0)
+                        .min()
+                        .getAsInt();
+                String lead = text.substring(paragraph, firstEnd + 1);
+                // a paragraph of more than two windows has no lead
+                boolean inside = cut.starts()[w] > paragraph
+                        && model.textTokens(text.substring(paragraph, paragraphEnd))
+                                <= 2 * (256 - model.inputTokens(""));
+                String read = inside ? lead + " " + window : window;
+                assertArrayEquals(
+                        "window " + w + (inside ? " reads its paragraph's lead first" : " starts a paragraph"),
+                        model.independent
+                                .encode(model.card.prompt().apply(Role.PASSAGE, read))
+                                .getIds(),
+                        cut.tokens()[w].ids());
+                assertTrue(cut.tokens()[w].length() <= 256);
+                led += inside ? 1 : 0;
+            }
+            assertTrue("some windows start inside a paragraph: " + led, led > 0);
+            assertEquals(text.length(), cut.ends()[cut.ends().length - 1]);
+            // a paragraph longer than two windows (a text without paragraphs) has no lead to read
+            String oneParagraph = article(32, 1, 60, 60);
+            PassageCutter.Cut plain = new PassageCutter(
+                            model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
+                    .cut(List.of(oneParagraph))
+                    .get(0);
+            assertArrayEquals(model.cut(List.of(oneParagraph), 256, 32).get(0).starts(), plain.starts());
+            for (int w = 0; w < plain.starts().length; w++) {
+                assertEquals(
+                        model.inputTokens(oneParagraph.substring(plain.starts()[w], plain.ends()[w])),
+                        plain.tokens()[w].length());
+            }
+        }
+    }
+
+    @Test
     public void aTitleHeadsEveryPassageWithinTheWindowAndSpansStayInTheText() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             String title = "Tidal forces of the moon and the sun";

@@ -54,6 +54,19 @@ public record LongDocs(
         return document.substring(title.length() + 1);
     }
 
+    /** A set by name: {@code longdocs}, {@code longdocs-runon}, {@code longdocs-alt}, or {@code scifact} (BEIR). */
+    public static LongDocs named(String name, Path data) throws IOException {
+        return switch (name) {
+            case "longdocs" -> concatenated(data);
+            case "longdocs-runon" -> runOn(data);
+            case "longdocs-alt" -> alternative(data);
+            case "scifact" -> beir(data);
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown set [" + name + "], expected longdocs, longdocs-runon, longdocs-alt or scifact");
+        };
+    }
+
     /** The long-document set built from the BEIR set in {@code data}. */
     public static LongDocs concatenated(Path data) throws IOException {
         return concatenated(data, "\n\n", "\n");
@@ -67,15 +80,35 @@ public record LongDocs(
         return concatenated(data, " ", " ");
     }
 
+    /**
+     * A second construction, to check that a chunking choice does not fit the first one only: another seed
+     * ({@value #ALTERNATIVE_SEED}), {@value #ALTERNATIVE_MIN} to {@value #ALTERNATIVE_MAX} abstracts to a document
+     * (drawn uniformly), each abstract as BEIR joins it ({@code title + " " + text}), abstracts separated by a single
+     * line break: no blank lines, no title on a line of its own.
+     */
+    public static LongDocs alternative(Path data) throws IOException {
+        return concatenated(data, "\n", " ", ALTERNATIVE_SEED, ALTERNATIVE_MIN, ALTERNATIVE_MAX);
+    }
+
+    public static final long ALTERNATIVE_SEED = 26;
+    public static final int ALTERNATIVE_MIN = 3, ALTERNATIVE_MAX = 6;
+
     private static LongDocs concatenated(Path data, String betweenSections, String afterTitle) throws IOException {
+        return concatenated(data, betweenSections, afterTitle, SEED, PER_DOCUMENT, PER_DOCUMENT);
+    }
+
+    private static LongDocs concatenated(
+            Path data, String betweenSections, String afterTitle, long seed, int fewest, int most) throws IOException {
         List<String[]> corpus = new ArrayList<>(corpus(data));
-        Collections.shuffle(corpus, new Random(SEED));
+        Random random = new Random(seed);
+        Collections.shuffle(corpus, random);
         Map<String, String> documents = new LinkedHashMap<>();
         Map<String, String> holder = new HashMap<>();
-        for (int from = 0; from < corpus.size(); from += PER_DOCUMENT) {
-            String id = String.format(Locale.ROOT, "long-%04d", from / PER_DOCUMENT);
+        for (int from = 0, count; from < corpus.size(); from += count) {
+            count = fewest == most ? fewest : fewest + random.nextInt(most - fewest + 1);
+            String id = String.format(Locale.ROOT, "long-%04d", documents.size());
             StringBuilder body = new StringBuilder();
-            for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + PER_DOCUMENT))) {
+            for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + count))) {
                 body.append(body.isEmpty() ? "" : betweenSections)
                         .append(abs[1])
                         .append(afterTitle)

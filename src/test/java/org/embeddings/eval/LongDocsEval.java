@@ -23,8 +23,9 @@ import org.embeddings.it.RealNode;
  * normalized scores, and RRF), and nDCG@10 and Recall@100 are printed as pytrec_eval computes them.
  *
  * <p>Usage: {@code src/scripts/eval.sh longdocs [MODEL...]} (default: the three Maven Central models);
- * {@code -Deval.sets=longdocs,scifact} chooses the sets, {@code -Deval.indexing=whole,passages,titled} the ways of
- * indexing (each method runs when its index is built; BM25 on any; {@code titled}, SciFact only: passages of the text
+ * {@code -Deval.sets=longdocs,scifact} chooses the sets ({@link LongDocs#named}: also {@code longdocs-alt} and
+ * {@code longdocs-runon}), {@code -Deval.indexing=whole,passages,titled} the ways of indexing (each method runs when
+ * its index is built; BM25 on any; {@code titled}, on SciFact only and skipped on the long sets: passages of the text
  * with chunking's {@code title_field} giving each document's title), {@code -Deval.node.settings=a=b,c=d} adds node
  * settings (for example {@code embeddings.onnx.intra_op_threads=1}).
  */
@@ -57,11 +58,8 @@ public final class LongDocsEval {
             for (String model : models) {
                 node.installModel(modelDir, model);
                 for (String set : sets) {
-                    LongDocs docs = set.equals("longdocs") ? LongDocs.concatenated(data) : LongDocs.beir(data);
-                    if (set.equals("longdocs") && indexing.contains("titled")) {
-                        throw new IllegalArgumentException("[titled] needs documents with one title: scifact");
-                    }
-                    eval.run(model, set, docs);
+                    // titled indexing needs documents with one title each: SciFact's, not the long documents'
+                    eval.run(model, set, LongDocs.named(set, data), set.equals("scifact"));
                 }
             }
         }
@@ -83,7 +81,8 @@ public final class LongDocsEval {
         this.titles = titles;
     }
 
-    void run(String model, String set, LongDocs docs) throws Exception {
+    void run(String model, String set, LongDocs docs, boolean titledSet) throws Exception {
+        boolean titledIndex = titledSet && titles != null;
         String base = (set + "-" + model).replace('.', '_');
         String whole = base + "-whole";
         String passages = base + "-passages";
@@ -96,7 +95,7 @@ public final class LongDocsEval {
              "mappings": {"properties": {"body": {"type": "text"},
                "passages": {"type": "nested", "properties": {
                  "vec": {"type": "embedding", "model": "%s"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}}}}""", model)));
-        if (titles != null) {
+        if (titledIndex) {
             // body as in the other indices (BM25 reads it); the passages from the text apart from its title
             check(node.call("PUT", "/" + titled, String.format(Locale.ROOT, """
                 {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
@@ -137,13 +136,15 @@ public final class LongDocsEval {
         if (indexPassages) {
             ingest(model, passages, docs, "passages", true, false);
             methods.put("embed_knn passages", text -> search(passages, nested(text)));
+            methods.put("embed_knn passages, exact", text -> search(passages, nestedExact(text)));
         }
-        if (titles != null) {
+        if (titledIndex) {
             ingest(model, titled, docs, "passages, title_field", true, true);
             methods.put("embed_knn passages, title", text -> search(titled, nested(text)));
+            methods.put("embed_knn passages, title, exact", text -> search(titled, nestedExact(text)));
             methods.put("fusion linear bm25+titled", text -> search(titled, linearFusion(text)));
         }
-        String any = indexPassages ? passages : titles != null ? titled : whole;
+        String any = indexPassages ? passages : titledIndex ? titled : whole;
         methods.put("bm25", text -> search(any, match(text)));
         if (indexPassages) {
             methods.put("fusion linear bm25+passages", text -> search(passages, linearFusion(text)));
@@ -251,6 +252,11 @@ public final class LongDocsEval {
     private static String nested(String text) {
         return "{\"nested\": {\"path\": \"passages\", \"score_mode\": \"max\", \"query\": {\"embed_knn\": {\"passages.vec\": {\"query_text\": "
                 + quote(text) + ", \"k\": " + K + "}}}}}";
+    }
+
+    /** {@link #nested} with exact search: every passage scored, the best per document (no HNSW approximation). */
+    private static String nestedExact(String text) {
+        return nested(text).replace("\"k\": " + K + "}", "\"k\": " + K + ", \"exact\": true}");
     }
 
     /** Linear fusion (min-max) of BM25 and the passages' {@code nested} query. */

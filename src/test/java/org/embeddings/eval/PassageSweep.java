@@ -12,6 +12,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.ChunkingStrategy;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
@@ -23,7 +24,9 @@ import org.embeddings.encoder.Tokens;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
- * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]]} (see {@link TextWindows.Ends}) it cuts every document as the {@code embed} processor does,
+ * configuration {@code max_tokens:overlap_tokens[:sentence_part[:paragraph_part]][:nolines]} (see
+ * {@link TextWindows.Ends}; {@code :nolines} ranks a sentence end at a line break as any sentence end) it cuts every
+ * document as the {@code embed} processor does,
  * encodes the windows, scores each document by its best passage (exact cosine), and prints nDCG@10 and Recall@100
  * with the number of passages and tokens. {@code whole} is one vector per document, truncated to the model's limit;
  * {@code default} is what {@code "chunking": {}} does (texts within the model's limit whole, longer ones cut).
@@ -31,8 +34,9 @@ import org.embeddings.encoder.Tokens;
  * passage, as {@code "title_field"} does.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
- * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...}, e.g.
- * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25}
+ * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|longdocs-alt|scifact CONFIG...}, e.g.
+ * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25 sentences:256:1 delimiter:256}
+ * (see {@link #chunking} for the configurations of each strategy)
  */
 public final class PassageSweep {
     private static final int BULK = 64;
@@ -54,11 +58,7 @@ public final class PassageSweep {
         String model = args[0];
         Path data =
                 Path.of(System.getProperty("embeddings.data", "../shared/data")).resolve("scifact");
-        LongDocs set = switch (args[1]) {
-            case "longdocs" -> LongDocs.concatenated(data);
-            case "longdocs-runon" -> LongDocs.runOn(data);
-            default -> LongDocs.beir(data);
-        };
+        LongDocs set = LongDocs.named(args[1], data);
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         // -Dsweep.threads: ONNX Runtime intra-op threads, without spinning (a sweep sharing a loaded machine wastes
         // less with one thread per process that sleeps when it waits)
@@ -126,12 +126,17 @@ public final class PassageSweep {
                         bulk = bodies;
                     }
                     String[] f = windows.split(":");
-                    Chunking chunking = windows.equals("default")
-                            ? Chunking.defaults(encoder.card())
-                            : new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
-                    TextWindows.Ends ends = f.length > 2
-                            ? new TextWindows.Ends(Float.parseFloat(f[3 % f.length]), Float.parseFloat(f[2]))
-                            : TextWindows.Ends.DEFAULT;
+                    Chunking chunking = chunking(windows, encoder);
+                    // a trailing ":nolines" treats sentence ends at line breaks as sentence ends (the rule before)
+                    boolean lines = windows.contains(":nolines") == false;
+                    TextWindows.Ends ends =
+                            f.length > 2 && Character.isDigit(f[0].charAt(0)) && Character.isDigit(f[2].charAt(0))
+                                    ? new TextWindows.Ends(
+                                            Float.parseFloat(
+                                                    f[f.length > 3 && Character.isDigit(f[3].charAt(0)) ? 3 : 2]),
+                                            Float.parseFloat(f[2]),
+                                            lines)
+                                    : new TextWindows.Ends(0.5f, 0.5f, lines);
                     List<PassageCutter.Cut> cuts = encoder.cutPassages(bulk, titlesOf, Role.PASSAGE, chunking, ends);
                     List<Tokens> missing = new ArrayList<>();
                     for (PassageCutter.Cut cut : cuts) {
@@ -187,6 +192,39 @@ public final class PassageSweep {
                         (System.nanoTime() - start) / 1e9);
             }
         }
+    }
+
+    /**
+     * The chunking of a configuration: {@code default}; {@code MAX:OVERLAP[...]} (token windows);
+     * {@code sentences:MAX:OVERLAP_SENTENCES}; {@code delimiter:MAX} (blank lines); any of them {@code :lead} or
+     * {@code :nolead} (windows inside a paragraph read after its lead sentence, or not); the overlap of token windows
+     * inside a long sentence or piece is the default's share of the window.
+     */
+    private static Chunking chunking(String config, Encoder encoder) {
+        if (config.endsWith(":lead")) {
+            Chunking c = chunking(config.substring(0, config.length() - ":lead".length()), encoder);
+            return new Chunking(c.strategy(), c.maxTokens(), c.overlapTokens(), c.wholeTokens(), true);
+        }
+        if (config.endsWith(":nolead")) {
+            Chunking c = chunking(config.substring(0, config.length() - ":nolead".length()), encoder);
+            return new Chunking(c.strategy(), c.maxTokens(), c.overlapTokens(), c.wholeTokens(), false);
+        }
+        String[] f = config.split(":");
+        return switch (f[0]) {
+            case "default" -> Chunking.defaults(encoder.card());
+            case "sentences" ->
+                new Chunking(
+                        new ChunkingStrategy.BySentences(Integer.parseInt(f[2])),
+                        Integer.parseInt(f[1]),
+                        Integer.parseInt(f[1]) / 8);
+            case "delimiter" ->
+                new Chunking(
+                        new ChunkingStrategy.ByDelimiter(ChunkingStrategy.ByDelimiter.DEFAULT_DELIMITER),
+                        Integer.parseInt(f[1]),
+                        Integer.parseInt(f[1]) / 8);
+            case "tokens" -> new Chunking(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+            default -> new Chunking(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+        };
     }
 
     /**

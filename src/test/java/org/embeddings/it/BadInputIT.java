@@ -224,10 +224,10 @@ public class BadInputIT {
                 "must be a string");
         expect(
                 g,
-                "source an array of strings (rejected: one vector per field)",
+                "source an array of strings without chunking (rejected: one vector per field)",
                 put("/docs/_doc/n4?pipeline=embed", "{\"body\": [\"a\", \"b\"]}"),
                 400,
-                "must be a string");
+                "is an array; pre-chunked input (one passage per element) needs [chunking]");
         expect(g, "empty text", put("/docs/_doc/e1?pipeline=embed", "{\"body\": \"\"}"), 400, "is empty");
         expect(
                 g,

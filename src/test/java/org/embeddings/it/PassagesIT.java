@@ -26,8 +26,10 @@ import org.junit.Test;
  * their best passage. Checked: a sentence past the model's 512-token limit is found first with passages and missed
  * by the whole-document vector; k means k distinct documents; a filter on document fields applies; inner_hits
  * spans point at the matched text; re-indexing and deleting leave no stale passages; it composes in {@code fusion}
- * (both scopes) and {@code bool}; a {@code title_field} heads every passage vector; bad chunking options and
- * targets are 400s that name them.
+ * (both scopes) and {@code bool}; a {@code title_field} heads every passage vector; pre-chunked input (an array of
+ * strings) gives one passage per element, a long element windowed, with the element's position stored and a query
+ * finding the element; the {@code sentences} and {@code delimiter} strategies cut on their units; bad chunking
+ * options, arrays and targets are 400s that name them.
  */
 public class PassagesIT {
     private static final String NEEDLE = "lighthouse keeper";
@@ -503,6 +505,170 @@ public class PassagesIT {
         return dot / Math.sqrt(na * nb);
     }
 
+    /** The stored passages of {@code id} in {@code index}. */
+    private static JsonArray storedPassages(String index, String id) throws Exception {
+        return node.call("GET", "/" + index + "/_doc/" + id, null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_source")
+                .getAsJsonArray("passages");
+    }
+
+    @Test
+    public void preChunkedArraysGiveOnePassagePerElementWithItsPosition() throws Exception {
+        assertOk(node.call("PUT", "/chunked", mapping("").replace("\"end\": {\"type\": \"integer\"}", """
+            "end": {"type": "integer"}, "element": {"type": "integer"}""")));
+        assertOk(node.call("PUT", "/_ingest/pipeline/chunked", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"},
+              "chunking": {}}}]}"""));
+        String longElement = article("finance", 700);
+        List<String> elements =
+                List.of("Bond markets were calm on Monday.", longElement, NEEDLE_PARAGRAPH, article("gardening", 60));
+        JsonObject source = new JsonObject();
+        JsonArray array = new JsonArray();
+        elements.forEach(array::add);
+        source.add("body", array);
+        assertOk(node.call("PUT", "/chunked/_doc/1?pipeline=chunked&refresh=true", source.toString()));
+        JsonArray others = new JsonArray();
+        for (String topic : List.of("railways", "medicine", "cooking")) {
+            others.add(article(topic, 80));
+        }
+        source.add("body", others);
+        assertOk(node.call("PUT", "/chunked/_doc/2?pipeline=chunked&refresh=true", source.toString()));
+
+        JsonArray passages = storedPassages("chunked", "1");
+        // the long element is windowed; every other element is one passage spanning all of it
+        List<Integer> positions = new ArrayList<>();
+        int longEnd = 0;
+        for (JsonElement p : passages) {
+            JsonObject o = p.getAsJsonObject();
+            int element = o.get("element").getAsInt();
+            positions.add(element);
+            int start = o.get("start").getAsInt();
+            int end = o.get("end").getAsInt();
+            String text = elements.get(element);
+            assertTrue("a span of its element", start >= 0 && start < end && end <= text.length());
+            if (element == 1) {
+                assertTrue(start <= longEnd + 2);
+                longEnd = end;
+            } else {
+                assertEquals(0, start);
+                assertEquals(text.length(), end);
+            }
+        }
+        assertEquals(longElement.length(), longEnd);
+        int windows = (int) positions.stream().filter(e -> e == 1).count();
+        assertTrue("the long element is cut: " + windows, windows >= 3);
+        List<Integer> expected = new ArrayList<>(List.of(0));
+        for (int w = 0; w < windows; w++) {
+            expected.add(1);
+        }
+        expected.addAll(List.of(2, 3));
+        assertEquals("one passage per element, in order", expected, positions);
+        assertEquals(3, storedPassages("chunked", "2").size());
+
+        // an element is encoded as the text it is
+        JsonObject request = new JsonObject();
+        request.addProperty("model", "bge-small-en-v1.5");
+        request.addProperty("role", "passage");
+        JsonArray texts = new JsonArray();
+        texts.add(NEEDLE_PARAGRAPH);
+        request.add("texts", texts);
+        JsonArray expectedVector = node.call("POST", "/_plugins/_embeddings/embed", request.toString())
+                .body()
+                .getAsJsonObject()
+                .getAsJsonArray("embeddings")
+                .get(0)
+                .getAsJsonArray();
+        JsonObject needle = passages.get(passages.size() - 2).getAsJsonObject();
+        assertEquals(1.0, cosine(needle.getAsJsonArray("vec"), expectedVector), 1e-4);
+
+        // a query finds the element: the document, and in inner_hits the passage with its element and span
+        JsonObject top =
+                hits(search("chunked", nestedKnn(QUERY, 2, null))).get(0).getAsJsonObject();
+        assertEquals("1", top.get("_id").getAsString());
+        JsonObject inner = top.getAsJsonObject("inner_hits")
+                .getAsJsonObject("passages")
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits")
+                .get(0)
+                .getAsJsonObject()
+                .getAsJsonObject("_source");
+        assertEquals(2, inner.get("element").getAsInt());
+        assertEquals(NEEDLE_PARAGRAPH.length(), inner.get("end").getAsInt());
+
+        // bad arrays fail their document alone, naming the element; an array needs chunking
+        Map<String, String> bad = new LinkedHashMap<>();
+        bad.put("[\"fine\", 5]", "element [1] of source field [body] must be a non-empty string, got [Integer]");
+        bad.put("[\"fine\", \"  \"]", "element [1] of source field [body] must be a non-empty string, got a blank");
+        bad.put("[]", "source field [body] is an empty array");
+        for (Map.Entry<String, String> e : bad.entrySet()) {
+            RealNode.Response r =
+                    node.call("PUT", "/chunked/_doc/3?pipeline=chunked", "{\"body\": " + e.getKey() + "}");
+            assertEquals(e.getKey() + " " + r.text(), 400, r.status());
+            assertTrue(r.text(), r.text().contains(e.getValue()));
+        }
+        assertEquals(404, node.call("GET", "/chunked/_doc/3", null).status());
+        RealNode.Response r = node.call("PUT", "/articles/_doc/3?pipeline=passages", "{\"body\": [\"a\", \"b\"]}");
+        assertEquals(r.text(), 400, r.status());
+        assertTrue(
+                r.text(),
+                r.text().contains("is an array; pre-chunked input (one passage per element) needs [chunking]"));
+    }
+
+    @Test
+    public void sentenceAndDelimiterStrategiesCutOnTheirUnitsAndFindTheNeedle() throws Exception {
+        String needle = DOCS.get("needle");
+        for (String strategy : List.of("sentences", "delimiter")) {
+            String index = "strategy-" + strategy;
+            assertOk(node.call("PUT", "/" + index, mapping("")));
+            assertOk(node.call("PUT", "/_ingest/pipeline/" + index, String.format(Locale.ROOT, """
+                {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "passages.vec"},
+                  "chunking": {"strategy": "%s"}}}]}""", strategy)));
+            StringBuilder bulk = new StringBuilder();
+            for (Map.Entry<String, String> doc : DOCS.entrySet()) {
+                JsonObject source = new JsonObject();
+                source.addProperty("body", doc.getValue());
+                bulk.append("{\"index\":{\"_id\":\"")
+                        .append(doc.getKey())
+                        .append("\"}}\n")
+                        .append(source)
+                        .append('\n');
+            }
+            RealNode.Response r = node.call(
+                    "POST",
+                    "/" + index + "/_bulk?pipeline=" + index + "&refresh=true",
+                    bulk.toString(),
+                    "application/x-ndjson");
+            assertOk(r);
+            assertFalse(r.text(), r.body().getAsJsonObject().get("errors").getAsBoolean());
+            JsonArray passages = storedPassages(index, "needle");
+            assertTrue(passages.size() >= 4);
+            int covered = 0;
+            for (JsonElement p : passages) {
+                int start = p.getAsJsonObject().get("start").getAsInt();
+                int end = p.getAsJsonObject().get("end").getAsInt();
+                assertTrue(strategy + ": no gap", start <= covered + 2);
+                covered = end;
+                // every passage is whole units: sentences end on a period, pieces at a blank line or the text's end
+                assertTrue(strategy, needle.charAt(end - 1) == '.');
+                if (strategy.equals("delimiter")) {
+                    assertTrue(start == 0 || needle.startsWith("\n\n", start - 2));
+                    assertTrue(end == needle.length() || needle.startsWith("\n\n", end));
+                } else {
+                    assertTrue(
+                            "starts a sentence",
+                            start == 0 || needle.charAt(start - 2) == '.' || needle.startsWith("\n\n", start - 2));
+                }
+            }
+            assertEquals(needle.length(), covered);
+            assertEquals(
+                    strategy,
+                    "needle",
+                    ids(hits(search(index, nestedKnn(QUERY, 3, null)))).get(0));
+        }
+    }
+
     @Test
     public void badChunkingOptionsAndTargetsAreNamedIn400s() throws Exception {
         Map<String, String> bad = new LinkedHashMap<>();
@@ -515,6 +681,19 @@ public class PassagesIT {
         bad.put("{\"max_tokens\": -5}", "[max_tokens] must be a positive integer");
         bad.put("{\"max_tokens\": \"big\"}", "[max_tokens] must be a positive integer");
         bad.put("{\"window\": 100}", "unknown option [window]");
+        bad.put(
+                "{\"strategy\": \"words\"}",
+                "unknown [strategy] [words], expected one of [tokens, sentences, delimiter]");
+        bad.put(
+                "{\"overlap_sentences\": 1}",
+                "[overlap_sentences] applies to [strategy] [sentences] only, not [tokens]");
+        bad.put(
+                "{\"strategy\": \"sentences\", \"delimiter\": \"##\"}",
+                "[delimiter] applies to [strategy] [delimiter] only, not [sentences]");
+        bad.put("{\"strategy\": \"delimiter\", \"delimiter\": \"\"}", "[delimiter] must be a non-empty string");
+        bad.put(
+                "{\"strategy\": \"sentences\", \"overlap_sentences\": -1}",
+                "[overlap_sentences] must be a non-negative");
         for (Map.Entry<String, String> e : bad.entrySet()) {
             RealNode.Response r =
                     node.call("PUT", "/_ingest/pipeline/bad", String.format(Locale.ROOT, """

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.embeddings.encoder.EncoderStats;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
+import org.embeddings.opensearch.ingest.ReuseStats;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.common.io.stream.Writeable;
@@ -19,7 +20,8 @@ import org.opensearch.threadpool.ThreadPoolStats;
 /**
  * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it maps, the query-vector
  * cache (in entries and bytes), latency percentiles of each lane (time waiting for the pool, time encoding), query
- * and document deadlines missed, and the plugin's three thread pools (documents, queries, loads).
+ * and document deadlines missed, the plugin's three thread pools (documents, queries, loads), and per model what the
+ * {@code embed} processors did with each vector ({@link IngestReuse}).
  */
 public record NodeEmbeddingsStats(
         Map<String, Model> models,
@@ -30,7 +32,8 @@ public record NodeEmbeddingsStats(
         long queryTimeouts,
         long documentTimeouts,
         long rejectedInferenceRequests,
-        Map<String, Pool> threadPools)
+        Map<String, Pool> threadPools,
+        Map<String, IngestReuse> ingest)
         implements Writeable, ToXContentFragment {
 
     /** Counters of one loaded model. */
@@ -175,7 +178,8 @@ public record NodeEmbeddingsStats(
                 in.readVLong(),
                 in.readVLong(),
                 in.readVLong(),
-                in.readMap(StreamInput::readString, Pool::new));
+                in.readMap(StreamInput::readString, Pool::new),
+                in.readMap(StreamInput::readString, IngestReuse::new));
     }
 
     @Override
@@ -189,10 +193,11 @@ public record NodeEmbeddingsStats(
         out.writeVLong(documentTimeouts);
         out.writeVLong(rejectedInferenceRequests);
         out.writeMap(threadPools, StreamOutput::writeString, (o, p) -> p.writeTo(o));
+        out.writeMap(ingest, StreamOutput::writeString, (o, r) -> r.writeTo(o));
     }
 
     /** Reads this node's statistics; cheap, no inference. */
-    static NodeEmbeddingsStats of(InferenceService inference, ThreadPool threadPool) {
+    static NodeEmbeddingsStats of(InferenceService inference, ReuseStats reuse, ThreadPool threadPool) {
         ModelRegistry registry = inference.registry();
         Map<String, Model> models = new LinkedHashMap<>();
         for (String name : registry.loadedNames()) {
@@ -235,7 +240,14 @@ public record NodeEmbeddingsStats(
                 s.queryTimeouts(),
                 s.documentTimeouts(),
                 s.rejections(),
-                pools);
+                pools,
+                ingest(reuse));
+    }
+
+    private static Map<String, IngestReuse> ingest(ReuseStats reuse) {
+        Map<String, IngestReuse> out = new LinkedHashMap<>();
+        reuse.snapshot().forEach((model, s) -> out.put(model, IngestReuse.of(s)));
+        return out;
     }
 
     @Override
@@ -261,6 +273,12 @@ public record NodeEmbeddingsStats(
         b.field("rejected_inference_requests", rejectedInferenceRequests);
         b.startObject("thread_pools");
         for (Map.Entry<String, Pool> e : threadPools.entrySet()) {
+            b.field(e.getKey());
+            e.getValue().toXContent(b, params);
+        }
+        b.endObject();
+        b.startObject("ingest");
+        for (Map.Entry<String, IngestReuse> e : ingest.entrySet()) {
             b.field(e.getKey());
             e.getValue().toXContent(b, params);
         }

@@ -3,6 +3,7 @@ package org.embeddings.opensearch.action;
 import java.io.IOException;
 import java.util.List;
 import org.embeddings.opensearch.inference.InferenceService;
+import org.embeddings.opensearch.ingest.ReuseStats;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.action.support.nodes.TransportNodesAction;
@@ -21,6 +22,7 @@ public final class TransportEmbeddingsStatsAction
                 EmbeddingsStatsAction.NodeResponse> {
 
     private final InferenceService inference;
+    private final ReuseStats reuse;
 
     @Inject
     public TransportEmbeddingsStatsAction(
@@ -28,7 +30,8 @@ public final class TransportEmbeddingsStatsAction
             ClusterService clusterService,
             TransportService transportService,
             ActionFilters actionFilters,
-            InferenceService inference) {
+            InferenceService inference,
+            ReuseStats reuse) {
         super(
                 EmbeddingsStatsAction.NAME,
                 threadPool,
@@ -40,6 +43,7 @@ public final class TransportEmbeddingsStatsAction
                 ThreadPool.Names.MANAGEMENT,
                 EmbeddingsStatsAction.NodeResponse.class);
         this.inference = inference;
+        this.reuse = reuse;
     }
 
     @Override
@@ -63,6 +67,6 @@ public final class TransportEmbeddingsStatsAction
     @Override
     protected EmbeddingsStatsAction.NodeResponse nodeOperation(EmbeddingsStatsAction.NodeRequest request) {
         return new EmbeddingsStatsAction.NodeResponse(
-                clusterService.localNode(), NodeEmbeddingsStats.of(inference, threadPool));
+                clusterService.localNode(), NodeEmbeddingsStats.of(inference, reuse, threadPool));
     }
 }

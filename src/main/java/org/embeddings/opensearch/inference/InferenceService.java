@@ -16,8 +16,11 @@ import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.Passage;
+import org.embeddings.encoder.PassageCutter;
+import org.embeddings.encoder.RecipeFingerprint;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TextWindows;
+import org.embeddings.encoder.Tokens;
 import org.embeddings.opensearch.SearchLoadPolicy;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
@@ -159,6 +162,60 @@ public final class InferenceService {
     }
 
     /**
+     * Encodes {@code texts} for {@code role} in the query lane, uncached: inference a search needs while it runs (a
+     * highlighter's fetch-time sentences), which must not wait behind document batches. Completes on the query pool.
+     * As for query texts, a model that is neither loaded nor loading is loaded (on the loader, never on this lane) only
+     * if the {@link SearchLoadPolicy} allows it, else a 400 naming the switch.
+     */
+    public void embedInteractive(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
+        ActionListener<float[][]> once = ActionListener.notifyOnce(listener);
+        if (registry.isLoadedOrLoading(model) == false && loadPolicy.mayLoad(model) == false) {
+            once.onFailure(new IllegalArgumentException(loadPolicy.refusal(model)));
+            return;
+        }
+        CompletableFuture<Encoder> loaded;
+        try {
+            loaded = registry.encoderAsync(model);
+        } catch (RuntimeException e) {
+            once.onFailure(translate(e));
+            return;
+        }
+        loaded.whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                once.onFailure(translate(failure));
+                return;
+            }
+            try {
+                pools.queries().execute(new AbstractRunnable() {
+                    @Override
+                    protected void doRun() {
+                        long start = System.nanoTime();
+                        Encoder encoder = registry.loadedEncoder(model)
+                                .orElseThrow(() -> new ModelUnavailableException(
+                                        "model [" + model + "] was unloaded while a search waited for it"));
+                        float[][] vectors = encoder.encode(texts, role, Lane.INTERACTIVE);
+                        queryInference.record(System.nanoTime() - start);
+                        once.onResponse(vectors);
+                    }
+
+                    @Override
+                    public void onFailure(Exception e) {
+                        once.onFailure(translate(e));
+                    }
+
+                    @Override
+                    public void onRejection(Exception e) {
+                        rejections.increment();
+                        once.onFailure(e);
+                    }
+                });
+            } catch (RuntimeException e) {
+                once.onFailure(e);
+            }
+        });
+    }
+
+    /**
      * Encodes each text as passages cut by {@code chunking} (null: the model's defaults), each with its title before
      * every passage ({@code titles} null, or null at a text without one), in the document lane: all
      * passages of all texts in one job of length-sorted sub-batches; cutting and tokenizing run on the model's own
@@ -293,6 +350,65 @@ public final class InferenceService {
                 if (deadline.claim()) {
                     once.onFailure(e);
                 }
+            }
+        });
+    }
+
+    /**
+     * The recipe fingerprint of {@code model}: at once when it is known, else in the document lane, loading the model
+     * if it is not loaded and hashing its files once.
+     */
+    public void recipe(String model, ActionListener<RecipeFingerprint> listener) {
+        RecipeFingerprint known =
+                registry.recipe(model).map(RecipeFingerprint.Source::computed).orElse(null);
+        if (known != null) {
+            listener.onResponse(known);
+            return;
+        }
+        runDocuments(
+                model,
+                0,
+                listener,
+                (encoder, deadline) -> registry.recipe(model)
+                        .orElseThrow(
+                                () -> new ModelUnavailableException("model [" + model + "] was unloaded while in use"))
+                        .get());
+    }
+
+    /**
+     * Cuts each text into the passage windows {@link #embedPassages} would encode (with its title, {@code titles} null
+     * or null at a text without one), tokenized as the model reads them, in the document lane; nothing is encoded.
+     */
+    public void cutPassages(
+            String model,
+            Role role,
+            List<String> texts,
+            List<String> titles,
+            Chunking chunking,
+            ActionListener<List<PassageCutter.Cut>> listener) {
+        runDocuments(model, texts.size(), listener, (encoder, deadline) -> {
+            deadline.check(System.nanoTime(), model, texts.size());
+            return encoder.cutPassages(
+                    texts,
+                    titles,
+                    role,
+                    chunking == null ? Chunking.defaults(encoder.card()) : chunking,
+                    TextWindows.Ends.DEFAULT);
+        });
+    }
+
+    /**
+     * Encodes model inputs already tokenized (windows from {@link #cutPassages}) in the document lane, checking the
+     * batch's deadline between sub-batches as {@link #embed} does.
+     */
+    public void embedTokens(String model, Tokens[] tokens, ActionListener<float[][]> listener) {
+        runDocuments(model, tokens.length, listener, (encoder, deadline) -> {
+            try (Encoder.Job job = encoder.startTokens(tokens, Lane.BULK)) {
+                while (job.done() == false) {
+                    deadline.check(System.nanoTime(), model, tokens.length);
+                    job.step();
+                }
+                return job.finish();
             }
         });
     }

@@ -3,9 +3,9 @@ package org.embeddings.opensearch.ingest;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.embeddings.encoder.Chunking;
-import org.embeddings.encoder.ModelCard;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.OpenSearchParseException;
@@ -14,44 +14,50 @@ import org.opensearch.common.util.concurrent.ThreadContext;
 import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
+import org.opensearch.transport.client.Client;
 
 /**
  * Builds {@link EmbedProcessor}s from pipeline definitions: {@code model} (required), {@code field_map} (required,
- * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional:
- * {@code max_tokens}, {@code overlap_tokens}, {@code whole_tokens}, {@code title_field}; {@code {}} takes the
- * measured defaults). An unknown model, an empty or non-string field map, and chunking options that are unknown, not
- * positive integers, past the model's token limit, an overlap not below the window or a {@code whole_tokens} below
- * it, a {@code title_field} that is not a field name, a chunking target without a {@code PATH.}, and two sources
- * writing one target (or, with chunking, one {@code PATH}: each replaces {@code PATH} whole) are refused when the
- * pipeline is created, not when the first document arrives; whether a target is mapped, and {@code PATH} nested,
- * depends on the index, and is checked per document.
+ * source field to target field), {@code ignore_missing} (default false), {@code chunking} (optional, parsed by
+ * {@link ChunkingOptions}; {@code {}} takes the measured defaults), {@code reuse} (optional boolean, see
+ * {@link Reuse}). An unknown model, an empty or non-string field map, bad chunking options, a chunking target without
+ * a {@code PATH.}, and two sources writing one target (or, with chunking, one {@code PATH}: each replaces
+ * {@code PATH} whole) are refused when the pipeline is created, not when the first document arrives; whether a target
+ * is mapped, and {@code PATH} nested, depends on the index, and is checked per document.
  *
  * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which
  * validated the pipeline, has them) holds an {@link AbsentModelProcessor}: its documents fail alone with a 400 naming
  * the model, until the model's folder appears on this node.
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
-    static final String MAX_TOKENS = "max_tokens", OVERLAP_TOKENS = "overlap_tokens", WHOLE_TOKENS = "whole_tokens";
-    static final String TITLE_FIELD = "title_field";
-
     private final Supplier<InferenceService> inference;
     private final Supplier<EmbeddingFields> fields;
     private final Supplier<ThreadContext> threadContext;
     private final Supplier<CircuitBreaker> breaker;
+    private final PreviousVersions previous;
+    private final ReuseStats stats;
 
     /**
      * @param threadContext where a bulk's {@link BulkCharge} is found
      * @param breaker       the plugin's circuit breaker, charged outside bulks (null: not accounted)
+     * @param client        the node's client, which reads the stored versions of documents (null: none)
+     * @param generic       where a slice continues after reading them
+     * @param stats         where processors count the vectors they encode, reuse, deduplicate and skip
      */
     public EmbedProcessorFactory(
             Supplier<InferenceService> inference,
             Supplier<EmbeddingFields> fields,
             Supplier<ThreadContext> threadContext,
-            Supplier<CircuitBreaker> breaker) {
+            Supplier<CircuitBreaker> breaker,
+            Supplier<Client> client,
+            Consumer<Runnable> generic,
+            ReuseStats stats) {
         this.inference = inference;
         this.fields = fields;
         this.threadContext = threadContext;
         this.breaker = breaker;
+        this.previous = new PreviousVersions(client, threadContext, generic);
+        this.stats = stats;
     }
 
     @Override
@@ -63,6 +69,12 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 ConfigurationUtils.readBooleanProperty(EmbedProcessor.TYPE, tag, config, "ignore_missing", false);
         Map<String, Object> rawChunking =
                 ConfigurationUtils.readOptionalMap(EmbedProcessor.TYPE, tag, config, "chunking");
+        Reuse.Option reuse;
+        try {
+            reuse = Reuse.parse(config.remove(Reuse.OPTION));
+        } catch (IllegalArgumentException e) {
+            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, Reuse.OPTION, e.getMessage());
+        }
         if (rawMap.isEmpty()) {
             throw ConfigurationUtils.newConfigurationException(
                     EmbedProcessor.TYPE, tag, "field_map", "must map at least one source field");
@@ -89,7 +101,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                         "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]");
             }
         }
-        Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking);
+        Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking, reuse);
         try {
             return build(definition);
         } catch (OpenSearchParseException e) {
@@ -109,7 +121,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             String model,
             Map<String, String> fieldMap,
             boolean ignoreMissing,
-            Map<String, Object> chunking) {}
+            Map<String, Object> chunking,
+            Reuse.Option reuse) {}
 
     /** Resolves the definition's model and chunking on this node; a 400 names what does not fit. */
     EmbedProcessor build(Definition definition) {
@@ -124,8 +137,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        Chunking chunking =
-                chunking(tag, definition.chunking(), service.registry().installedCard(normalized));
+        Chunking chunking = ChunkingOptions.chunking(
+                tag, definition.chunking(), service.registry().installedCard(normalized));
         if (chunking != null) {
             Map<String, String> targetOfPath = new HashMap<>();
             for (String target : definition.fieldMap().values()) {
@@ -158,11 +171,12 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                 definition.fieldMap(),
                 definition.ignoreMissing(),
                 chunking,
-                titleField(tag, definition.chunking()),
+                ChunkingOptions.titleField(tag, definition.chunking()),
                 service,
                 fields.get(),
                 threadContext,
-                breaker);
+                breaker,
+                new Reuse(definition.reuse(), previous, stats));
     }
 
     /**
@@ -171,67 +185,5 @@ public final class EmbedProcessorFactory implements Processor.Factory {
      */
     private static boolean appliedFromClusterState() {
         return Thread.currentThread().getName().contains(ClusterApplierService.CLUSTER_UPDATE_THREAD_NAME);
-    }
-
-    /** The chunking options, or null without {@code chunking}; each bad option is named in a 400. */
-    private static Chunking chunking(String tag, Map<String, Object> options, ModelCard card) {
-        if (options == null) {
-            return null;
-        }
-        for (String key : options.keySet()) {
-            if (key.equals(MAX_TOKENS) == false
-                    && key.equals(OVERLAP_TOKENS) == false
-                    && key.equals(WHOLE_TOKENS) == false
-                    && key.equals(TITLE_FIELD) == false) {
-                throw ConfigurationUtils.newConfigurationException(
-                        EmbedProcessor.TYPE,
-                        tag,
-                        "chunking",
-                        "unknown option [" + key + "], expected [" + MAX_TOKENS + "], [" + OVERLAP_TOKENS + "], ["
-                                + WHOLE_TOKENS + "] or [" + TITLE_FIELD + "]");
-            }
-        }
-        Integer max = integer(tag, options, MAX_TOKENS);
-        Integer overlap = integer(tag, options, OVERLAP_TOKENS);
-        Integer whole = integer(tag, options, WHOLE_TOKENS);
-        try {
-            return Chunking.of(max, overlap, whole, card);
-        } catch (IllegalArgumentException e) {
-            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "chunking", e.getMessage());
-        }
-    }
-
-    /** The chunking's {@code title_field}, or null; a 400 names one that is not a field name. */
-    private static String titleField(String tag, Map<String, Object> options) {
-        if (options == null || options.get(TITLE_FIELD) == null) {
-            return null;
-        }
-        if (options.get(TITLE_FIELD) instanceof String field && field.isBlank() == false) {
-            return field;
-        }
-        throw ConfigurationUtils.newConfigurationException(
-                EmbedProcessor.TYPE,
-                tag,
-                "chunking",
-                "[" + TITLE_FIELD + "] must be a field name, got [" + options.get(TITLE_FIELD) + "]");
-    }
-
-    private static Integer integer(String tag, Map<String, Object> options, String key) {
-        Object value = options.get(key);
-        if (value == null) {
-            return null;
-        }
-        if (value instanceof Integer || value instanceof Long || value instanceof Short) {
-            long v = ((Number) value).longValue();
-            if (v > 0 && v <= Integer.MAX_VALUE || v == 0 && key.equals(OVERLAP_TOKENS)) {
-                return (int) v;
-            }
-        }
-        throw ConfigurationUtils.newConfigurationException(
-                EmbedProcessor.TYPE,
-                tag,
-                "chunking",
-                "[" + key + "] must be a " + (key.equals(OVERLAP_TOKENS) ? "non-negative" : "positive")
-                        + " integer, got [" + value + "]");
     }
 }

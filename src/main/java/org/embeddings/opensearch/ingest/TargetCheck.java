@@ -24,8 +24,11 @@ final class TargetCheck {
 
     private TargetCheck() {}
 
-    /** Throws {@link InvalidInputException} unless {@code target} in {@code mapping} takes {@code model}'s vectors. */
-    static void check(WriteMapping mapping, String target, String model, boolean passages) {
+    /**
+     * Throws {@link InvalidInputException} unless {@code target} in {@code mapping} takes {@code model}'s vectors;
+     * returns whether the mapping binds the target to that model.
+     */
+    static boolean check(WriteMapping mapping, String target, String model, boolean passages) {
         String where = "index [" + mapping.index() + "]" + (mapping.exists() ? "" : " (to be created from templates)");
         if (passages) {
             String path = EmbedProcessor.passagePath(target);
@@ -65,5 +68,6 @@ final class TargetCheck {
             throw new InvalidInputException("[embed] target field [" + target + "] of " + where + " is bound to model ["
                     + bound + "], but this pipeline embeds with [" + model + "]");
         }
+        return bound != null;
     }
 }

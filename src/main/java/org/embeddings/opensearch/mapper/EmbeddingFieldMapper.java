@@ -1,6 +1,7 @@
 package org.embeddings.opensearch.mapper;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -16,6 +17,7 @@ import org.embeddings.encoder.ModelName;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.lucene.VectorFormat;
+import org.embeddings.opensearch.source.SourceVectorField;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.FieldMapper;
 import org.opensearch.index.mapper.MappedFieldType;
@@ -306,13 +308,16 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             throw new MapperParsingException(
                     "field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
         }
+        boolean exact = true;
         if (similarity == Similarity.COSINE && indexOptions.quantization().quantized()) {
             // Cosine does not depend on length, so this changes no score; Lucene 10.4 and 10.5 re-quantize vectors
             // that are not unit-length wrongly when they merge a binary-quantized graph (apache/lucene#16665), so
-            // quantized fields store unit vectors.
+            // quantized fields store unit vectors. A vector that changes here keeps its floats in the source.
+            float[] sent = vector.clone();
             VectorUtil.l2normalize(vector);
+            exact = Arrays.equals(sent, vector);
         }
-        context.doc().addWithKey(name(), new KnnFloatVectorField(fieldType().name(), vector, luceneType));
+        context.doc().addWithKey(name(), new SourceVectorField(fieldType().name(), vector, luceneType, exact));
     }
 
     private static boolean isZero(float[] v) {

@@ -1,7 +1,9 @@
 package org.embeddings.opensearch.query;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.lucene.search.MatchNoDocsQuery;
@@ -16,6 +18,7 @@ import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.IdFieldMapper;
 import org.opensearch.index.mapper.Uid;
 import org.opensearch.index.query.AbstractQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryShardContext;
 
 /**
@@ -23,20 +26,27 @@ import org.opensearch.index.query.QueryShardContext;
  * over all shards: for each index, the ids of the fused documents and their fused scores. A shard matches the ids of
  * its own index with exactly those scores ({@link ScoredIdsQuery}), so the result is the same however the index is
  * sharded. Internal: it travels from the coordinating node to the shards and cannot be sent by users.
+ *
+ * <p>It carries the fusion's sub-queries (rewritten: an {@code embed_knn} holds its vector) to the shards, where they
+ * neither match nor score but are visible in the Lucene query ({@link ScoredIdsQuery}), so that highlighters find the
+ * terms and query vectors of the user's query.
  */
 public final class FusedIdsQueryBuilder extends AbstractQueryBuilder<FusedIdsQueryBuilder> {
     public static final String NAME = "embeddings_fused_ids";
 
     private final Map<String, Map<String, Float>> scoresByIndex;
+    private final List<QueryBuilder> sources;
 
-    FusedIdsQueryBuilder(Map<String, Map<String, Float>> scoresByIndex) {
+    FusedIdsQueryBuilder(Map<String, Map<String, Float>> scoresByIndex, List<QueryBuilder> sources) {
         this.scoresByIndex = Map.copyOf(scoresByIndex);
+        this.sources = List.copyOf(sources);
     }
 
     public FusedIdsQueryBuilder(StreamInput in) throws IOException {
         super(in);
         this.scoresByIndex =
                 in.readMap(StreamInput::readString, i -> i.readMap(StreamInput::readString, StreamInput::readFloat));
+        this.sources = in.readNamedWriteableList(QueryBuilder.class);
     }
 
     /** Users cannot send this query; it only exists between nodes. */
@@ -51,6 +61,7 @@ public final class FusedIdsQueryBuilder extends AbstractQueryBuilder<FusedIdsQue
                 scoresByIndex,
                 StreamOutput::writeString,
                 (o, m) -> o.writeMap(m, StreamOutput::writeString, StreamOutput::writeFloat));
+        out.writeNamedWriteableList(sources);
     }
 
     /** Number of fused documents over all indices. */
@@ -59,14 +70,18 @@ public final class FusedIdsQueryBuilder extends AbstractQueryBuilder<FusedIdsQue
     }
 
     @Override
-    protected Query doToQuery(QueryShardContext context) {
+    protected Query doToQuery(QueryShardContext context) throws IOException {
         Map<String, Float> ids = scoresByIndex.get(context.index().getName());
         if (ids == null || ids.isEmpty()) {
             return new MatchNoDocsQuery("no fused documents in this index");
         }
         Map<BytesRef, Float> terms = new HashMap<>(ids.size());
         ids.forEach((id, score) -> terms.put(Uid.encodeId(id), score));
-        return new ScoredIdsQuery(IdFieldMapper.NAME, terms);
+        List<Query> lucene = new ArrayList<>(sources.size());
+        for (QueryBuilder source : sources) {
+            lucene.add(source.toQuery(context));
+        }
+        return new ScoredIdsQuery(IdFieldMapper.NAME, terms, lucene);
     }
 
     @Override
@@ -79,12 +94,12 @@ public final class FusedIdsQueryBuilder extends AbstractQueryBuilder<FusedIdsQue
 
     @Override
     protected boolean doEquals(FusedIdsQueryBuilder other) {
-        return scoresByIndex.equals(other.scoresByIndex);
+        return scoresByIndex.equals(other.scoresByIndex) && sources.equals(other.sources);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(scoresByIndex);
+        return Objects.hash(scoresByIndex, sources);
     }
 
     @Override

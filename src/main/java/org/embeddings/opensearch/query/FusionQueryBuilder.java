@@ -189,7 +189,7 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             if (fused == null) {
                 return this;
             }
-            FusedIdsQueryBuilder ids = new FusedIdsQueryBuilder(fused);
+            FusedIdsQueryBuilder ids = new FusedIdsQueryBuilder(fused, queries);
             ids.boost(boost).queryName(queryName);
             return ids;
         }

@@ -113,13 +113,15 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
                 1,
                 2,
                 3,
-                pools);
+                pools,
+                Map.of("bge-small-en-v1.5", new IngestReuse(5, 4000, 12, 5183, 4100, 950)));
         NodeEmbeddingsStats copy = copyWriteable(stats, NONE, NodeEmbeddingsStats::new);
         assertEquals(stats.models(), copy.models());
         assertEquals(stats.queryCache(), copy.queryCache());
         assertEquals(2, copy.documentTimeouts());
         assertEquals(3, copy.rejectedInferenceRequests());
         assertEquals(stats.threadPools(), copy.threadPools());
+        assertEquals(stats.ingest(), copy.ingest());
         assertArrayEquals(
                 stats.latency().get("query_wait_millis").millis(),
                 copy.latency().get("query_wait_millis").millis(),

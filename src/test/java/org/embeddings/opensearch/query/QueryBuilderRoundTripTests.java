@@ -225,9 +225,12 @@ public class QueryBuilderRoundTripTests extends OpenSearchTestCase {
     public void testFusedIdsCrossTheWire() throws IOException {
         Map<String, Map<String, Float>> scores =
                 Map.of("a", Map.of("1", 0.5f, "2", 0.25f), "b", Map.of(randomAlphaOfLength(10), randomFloat()));
-        FusedIdsQueryBuilder builder = new FusedIdsQueryBuilder(scores);
+        FusedIdsQueryBuilder builder =
+                new FusedIdsQueryBuilder(scores, randomFusion().queries());
         builder.boost(2f);
         assertSameQuery(builder, overTheWire(builder));
+        // the sub-queries travel too: ids alone would leave highlighters nothing to read
+        assertNotEquals(builder, new FusedIdsQueryBuilder(scores, List.of()).boost(2f));
     }
 
     public void testParsingTouchesNoNodeState() throws IOException {

@@ -281,8 +281,9 @@ public final class EmbeddingsPlugin extends Plugin
 
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-        // One thread per lane: each run already spreads over all cores through intra-op threads, and the model's
-        // native thread runs one sub-batch at a time, queries first (see InferenceService).
+        // One document thread: each run already spreads over all cores through intra-op threads, and the model's
+        // native thread runs one sub-batch at a time, queries first. Queries need no pool: they encode in one task on
+        // the model's native thread (see InferenceService).
         return List.of(
                 new FixedExecutorBuilder(
                         settings,
@@ -290,8 +291,6 @@ public final class EmbeddingsPlugin extends Plugin
                         1,
                         1000,
                         "thread_pool." + InferenceService.DOCUMENT_POOL),
-                new FixedExecutorBuilder(
-                        settings, InferenceService.QUERY_POOL, 1, 1000, "thread_pool." + InferenceService.QUERY_POOL),
                 new ScalingExecutorBuilder(
                         MERGE_POOL,
                         0,
@@ -474,7 +473,8 @@ public final class EmbeddingsPlugin extends Plugin
                         breaker::get,
                         () -> parameters.client,
                         parameters.genericExecutor,
-                        reuseStats));
+                        reuseStats,
+                        parameters.env.settings()));
     }
 
     @Override

@@ -20,7 +20,7 @@ import org.opensearch.threadpool.ThreadPoolStats;
 /**
  * One node's embeddings statistics: per loaded model the encoder's counters and the bytes it maps, the query-vector
  * cache (in entries and bytes), latency percentiles of each lane (time waiting for the pool, time encoding), query
- * and document deadlines missed, the plugin's three thread pools (documents, queries, loads), and per model what the
+ * and document deadlines missed, the plugin's thread pools (documents, loads), and per model what the
  * {@code embed} processors did with each vector ({@link IngestReuse}).
  */
 public record NodeEmbeddingsStats(
@@ -224,7 +224,7 @@ public record NodeEmbeddingsStats(
         latency.put("query_inference_millis", new Percentiles(s.queryInferenceMillis()));
         Map<String, Pool> pools = new LinkedHashMap<>();
         for (ThreadPoolStats.Stats p : threadPool.stats()) {
-            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.QUERY_POOL, InferenceService.LOAD_POOL)
+            if (List.of(InferenceService.DOCUMENT_POOL, InferenceService.LOAD_POOL)
                     .contains(p.getName())) {
                 pools.put(
                         p.getName(),

@@ -57,21 +57,18 @@ import org.opensearch.threadpool.ThreadPool;
  */
 public final class InferenceService {
     public static final String DOCUMENT_POOL = "embeddings";
-    public static final String QUERY_POOL = "embeddings_query";
     public static final String LOAD_POOL = "embeddings_load";
 
     /** Where work runs and where its results continue. */
     public record Pools(
-            ExecutorService documents,
-            ExecutorService queries,
-            Executor documentResponder,
-            Executor queryResponder,
-            Scheduler scheduler) {
-        /** The node's pools: the plugin's two, responses on the generic and search pools. */
+            ExecutorService documents, Executor documentResponder, Executor queryResponder, Scheduler scheduler) {
+        /**
+         * The node's pools: the plugin's document pool, responses on the generic and search pools. Queries need no
+         * pool of their own: they encode in one task on their model's thread ({@link Encoder#encodeInteractive}).
+         */
         public static Pools of(ThreadPool threadPool) {
             return new Pools(
                     threadPool.executor(DOCUMENT_POOL),
-                    threadPool.executor(QUERY_POOL),
                     threadPool.executor(ThreadPool.Names.GENERIC),
                     threadPool.executor(ThreadPool.Names.SEARCH),
                     threadPool);
@@ -186,27 +183,30 @@ public final class InferenceService {
                 return;
             }
             try {
-                pools.queries().execute(new AbstractRunnable() {
+                Encoder encoder = registry.loadedEncoder(model)
+                        .orElseThrow(() -> new ModelUnavailableException(
+                                "model [" + model + "] was unloaded while a search waited for it"));
+                long queued = System.nanoTime();
+                // the listener runs on the model's thread: the highlighter's completes a future its fetch waits on
+                encoder.encodeInteractive(role, new Encoder.Interactive() {
+                    private long start;
+
                     @Override
-                    protected void doRun() {
-                        long start = System.nanoTime();
-                        Encoder encoder = registry.loadedEncoder(model)
-                                .orElseThrow(() -> new ModelUnavailableException(
-                                        "model [" + model + "] was unloaded while a search waited for it"));
-                        float[][] vectors = encoder.encode(texts, role, Lane.INTERACTIVE);
+                    public List<String> take() {
+                        start = System.nanoTime();
+                        queryWait.record(start - queued);
+                        return texts;
+                    }
+
+                    @Override
+                    public void done(List<String> taken, float[][] vectors) {
                         queryInference.record(System.nanoTime() - start);
                         once.onResponse(vectors);
                     }
 
                     @Override
-                    public void onFailure(Exception e) {
+                    public void failed(List<String> taken, Exception e) {
                         once.onFailure(translate(e));
-                    }
-
-                    @Override
-                    public void onRejection(Exception e) {
-                        rejections.increment();
-                        once.onFailure(e);
                     }
                 });
             } catch (RuntimeException e) {

@@ -6,14 +6,17 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.embeddings.encoder.Chunking;
+import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
-import org.opensearch.OpenSearchParseException;
+import org.opensearch.cluster.node.DiscoveryNode;
 import org.opensearch.cluster.service.ClusterApplierService;
+import org.opensearch.common.settings.Settings;
 import org.opensearch.common.util.concurrent.ThreadContext;
 import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.Processor;
+import org.opensearch.node.Node;
 import org.opensearch.transport.client.Client;
 
 /**
@@ -25,9 +28,12 @@ import org.opensearch.transport.client.Client;
  * {@code PATH} whole) are refused when the pipeline is created, not when the first document arrives; whether a target
  * is mapped, and {@code PATH} nested, depends on the index, and is checked per document.
  *
- * <p>A node that applies a pipeline from the cluster state but lacks the model's files (the cluster manager, which
- * validated the pipeline, has them) holds an {@link AbsentModelProcessor}: its documents fail alone with a 400 naming
- * the model, until the model's folder appears on this node.
+ * <p>Where the model's files are checked: a node with the ingest role that validates a pipeline (the elected cluster
+ * manager for a put, the coordinating node for a simulate) refuses one whose model it lacks, with a 400 naming
+ * itself. A node without the ingest role never runs documents, so it accepts the pipeline without the files: a data
+ * or dedicated cluster-manager node needs no model. A node that lacks the files when it applies a pipeline from the
+ * cluster state, or validates one without the ingest role, holds an {@link AbsentModelProcessor}: its documents (if
+ * any reach it) fail alone with a 400 naming the model, until the model's folder appears on this node.
  */
 public final class EmbedProcessorFactory implements Processor.Factory {
     private final Supplier<InferenceService> inference;
@@ -36,6 +42,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
     private final Supplier<CircuitBreaker> breaker;
     private final PreviousVersions previous;
     private final ReuseStats stats;
+    private final String nodeName;
+    private final boolean ingestNode;
 
     /**
      * @param threadContext where a bulk's {@link BulkCharge} is found
@@ -43,6 +51,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
      * @param client        the node's client, which reads the stored versions of documents (null: none)
      * @param generic       where a slice continues after reading them
      * @param stats         where processors count the vectors they encode, reuse, deduplicate and skip
+     * @param nodeSettings  this node's settings: its name, and whether it has the ingest role
      */
     public EmbedProcessorFactory(
             Supplier<InferenceService> inference,
@@ -51,13 +60,16 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             Supplier<CircuitBreaker> breaker,
             Supplier<Client> client,
             Consumer<Runnable> generic,
-            ReuseStats stats) {
+            ReuseStats stats,
+            Settings nodeSettings) {
         this.inference = inference;
         this.fields = fields;
         this.threadContext = threadContext;
         this.breaker = breaker;
         this.previous = new PreviousVersions(client, threadContext, generic);
         this.stats = stats;
+        this.nodeName = Node.NODE_NAME_SETTING.get(nodeSettings);
+        this.ingestNode = DiscoveryNode.isIngestNode(nodeSettings);
     }
 
     @Override
@@ -102,16 +114,26 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             }
         }
         Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking, reuse);
+        InferenceService service = inference.get();
+        if (service == null) {
+            throw new IllegalStateException("the embeddings plugin has not started yet");
+        }
         try {
-            return build(definition);
-        } catch (OpenSearchParseException e) {
-            if (e.getMessage().contains("unknown model") && appliedFromClusterState()) {
-                // the cluster manager validated this pipeline where the model is installed; this node lacks its
-                // files, and must still hold the pipeline, failing its own documents alone
+            service.registry().installedCard(model);
+        } catch (UnknownModelException e) {
+            if (ingestNode == false || appliedFromClusterState()) {
+                // no documents run here, or the pipeline was validated where the model is installed: this node
+                // holds it all the same, failing its own documents alone
                 return new AbsentModelProcessor(definition, this::build);
             }
-            throw e;
+            throw ConfigurationUtils.newConfigurationException(
+                    EmbedProcessor.TYPE,
+                    tag,
+                    "model",
+                    e.getMessage() + " (node [" + nodeName + "] validated this pipeline; a node that validates"
+                            + " pipelines needs the model's files unless it has no ingest role)");
         }
+        return build(definition);
     }
 
     /** A pipeline's {@code embed} options as read, before its model is resolved on this node. */

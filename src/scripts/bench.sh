@@ -28,12 +28,16 @@
 #                                               (100,000) one-word documents through embed; items, heap, node alive
 #   bench.sh highlight [MODEL] [DOCS] [QUERIES] [SIZE]  a real node: what the embedding highlighter costs per hit,
 #                                               on stored passages and with encode_sentences (docs/passages.md)
+#   bench.sh scale-out [DOCS]                   4 real nodes by role: a data node without model files, ingest nodes
+#                                               pinned to a core each, a coordinating-only node; ingest docs/s through
+#                                               one and two ingest nodes (DOCS SciFact documents, 1000), interleaved;
+#                                               embed_knn through the coordinating node and the data node (ScaleOutBench)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$EMBEDDINGS_ROOT"
 what=${1:?usage: bench.sh batching|encoder|node|load|compare ...}; shift
-case "$what" in node|load|compare|vectors|int8|breakdown|pressure-bulk|pressure-queries|ingest-ab|highlight) ensure_built ;; esac
+case "$what" in node|load|compare|vectors|int8|breakdown|pressure-bulk|pressure-queries|ingest-ab|highlight|scale-out) ensure_built ;; esac
 cp=$(test_classpath)
 props=($(java_props bench-nodes))
 case "$what" in
@@ -52,6 +56,7 @@ case "$what" in
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
   ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;
   ingest-ab) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.IngestAbBench "$@" ;;
+  scale-out) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.ScaleOutBench "$@" ;;
   pressure-bulk) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.PressureBulkBench "$@" ;;
   highlight) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.HighlightBench "$@" ;;
   batching) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BatchingBench "$@" ;;

@@ -6,7 +6,10 @@
 #   node.sh restart DIR HTTP_PORT                                starts the node in DIR again, keeping its data
 # Environment: CLUSTER_NAME, SEED_HOSTS (set: join a cluster instead of single-node), NODE_HEAP (JVM heap options),
 # NODE_WAIT=0 (return once started, without waiting for the cluster to answer: cluster.sh waits for all nodes),
-# EMBEDDINGS_PLUGIN_ZIP and EMBEDDINGS_DIST (the zip and the unpacked distribution; default: the build's, see lib.sh).
+# EMBEDDINGS_PLUGIN_ZIP and EMBEDDINGS_DIST (the zip and the unpacked distribution; default: the build's, see lib.sh),
+# NODE_CPUS (a CPU list for `taskset -c`, say 0 or 0-1: the node's JVM runs on those cores only, and OpenSearch sizes
+# its thread pools and the plugin its ONNX Runtime threads by their count), NODE_BUNDLED_MODELS=0 (start without the
+# models the plugin zip bundles: a node with no model files at all, unless some are placed in config/embeddings/models).
 # A port already in use is an error, never silently shared. OpenSearch refuses to run as root, so as root the node
 # runs as an unprivileged user (lib.sh), from a folder that user can reach.
 set -euo pipefail
@@ -36,8 +39,13 @@ launch() {
   real=$(readlink -f "$dir")
   if [ -n "$NODE_USER" ]; then chown -R "$NODE_UID:$NODE_GID" "$real"; fi
   rm -f "$dir/pid"
+  local pin=()
+  if [ -n "${NODE_CPUS:-}" ]; then
+    command -v taskset >/dev/null || { echo "error: NODE_CPUS=$NODE_CPUS needs taskset (util-linux)" >&2; exit 1; }
+    pin=(taskset -c "$NODE_CPUS")
+  fi
   # The node gets no environment but its own: no proxy settings, no inherited JAVA_HOME quirks.
-  as_node_user env -i PATH=/usr/bin:/bin HOME="$real" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
+  as_node_user "${pin[@]}" env -i PATH=/usr/bin:/bin HOME="$real" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
     OPENSEARCH_JAVA_OPTS="${NODE_HEAP:--Xms1g -Xmx1g}" \
     "$real/bin/opensearch" -d -p "$real/pid" >"$dir/start.log" 2>&1 \
     || { cat "$dir/start.log" >&2; exit 1; }
@@ -64,6 +72,7 @@ case "$cmd" in
     cp -a "$dist/." "$real/"
     OPENSEARCH_JAVA_HOME="$JAVA_HOME" "$dir/bin/opensearch-plugin" install --batch "file://$zip" >"$dir/plugin-install.log" 2>&1 \
       || { cat "$dir/plugin-install.log" >&2; exit 1; }
+    if [ "${NODE_BUNDLED_MODELS:-1}" = 0 ]; then rm -rf "$real/plugins/embeddings/models"; fi
     {
       echo "cluster.name: ${CLUSTER_NAME:-embeddings-$http}"
       echo "node.name: node-$http"

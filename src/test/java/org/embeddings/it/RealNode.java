@@ -81,7 +81,8 @@ public final class RealNode implements AutoCloseable {
         return new RealNode(dir, httpPort);
     }
 
-    static Path workDir() {
+    /** Where node folders go: {@code embeddings.work.dir}, else {@code target/it-nodes}. */
+    public static Path workDir() {
         return Path.of(System.getProperty("embeddings.work.dir", "target/it-nodes"))
                 .toAbsolutePath();
     }
@@ -95,7 +96,8 @@ public final class RealNode implements AutoCloseable {
         return Integer.getInteger("embeddings.port.base", 19200) + offset;
     }
 
-    static Path script() {
+    /** {@code src/scripts/node.sh}; {@code cluster.sh} lies beside it. */
+    public static Path script() {
         return Path.of("src/scripts/node.sh").toAbsolutePath();
     }
 
@@ -103,7 +105,20 @@ public final class RealNode implements AutoCloseable {
         run(command, Map.of());
     }
 
-    static void run(List<String> command, Map<String, String> environment) throws IOException, InterruptedException {
+    /**
+     * Runs a script of {@code src/scripts} with {@code environment} added, pointed at the build under test; fails with
+     * its output when it exits non-zero.
+     */
+    public static void run(List<String> command, Map<String, String> environment)
+            throws IOException, InterruptedException {
+        await(spawn(command, environment), command);
+    }
+
+    /**
+     * Starts a script of {@code src/scripts} as {@link #run} does, without waiting for it, so that a caller can tell
+     * whether it is still running; {@link #await} waits for it.
+     */
+    public static Process spawn(List<String> command, Map<String, String> environment) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         // The build under test, as Failsafe names it; scripts run without these find the default build's.
         for (String[] p : new String[][] {
@@ -114,7 +129,11 @@ public final class RealNode implements AutoCloseable {
             }
         }
         builder.environment().putAll(environment);
-        Process p = builder.start();
+        return builder.start();
+    }
+
+    /** Waits for a script {@link #spawn} started; fails with its output when it exits non-zero. */
+    public static void await(Process p, List<String> command) throws IOException, InterruptedException {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IOException("command " + command + " failed:\n" + out);

@@ -3,6 +3,7 @@ package org.embeddings.opensearch.ingest;
 import java.util.Optional;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.opensearch.EmbeddingFields.MappedField;
+import org.embeddings.opensearch.ModelBinding;
 import org.embeddings.opensearch.WriteMapping;
 
 /**
@@ -64,7 +65,7 @@ final class TargetCheck {
             throw new InvalidInputException("[embed] target field [" + target + "] of " + where + " is of type [" + type
                     + "], not [" + EMBEDDING + "]");
         }
-        if (bound != null && bound.equals(model) == false) {
+        if (ModelBinding.takesDocumentsOf(bound, model) == false) {
             throw new InvalidInputException("[embed] target field [" + target + "] of " + where + " is bound to model ["
                     + bound + "], but this pipeline embeds with [" + model + "]");
         }

@@ -8,10 +8,10 @@ import java.util.function.Supplier;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
-import org.embeddings.encoder.Int8Name;
 import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.opensearch.EmbeddingFields;
+import org.embeddings.opensearch.ModelBinding;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.mapper.EmbeddingFieldMapper.EmbeddingFieldType;
 import org.opensearch.action.search.SearchRequest;
@@ -185,7 +185,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         Optional<String> bound = coordinator == null
                 ? Optional.empty()
                 : services.fields().get().boundModel(coordinator.getSearchRequest(), field);
-        if (bound.isPresent() && model != null && acceptsModel(bound.get(), model) == false) {
+        if (bound.isPresent() && model != null && ModelBinding.takesQueriesOf(bound.get(), model) == false) {
             throw new IllegalArgumentException("[" + NAME + "] field [" + field + "] is bound to model [" + bound.get()
                     + "], not [" + model + "]");
         }
@@ -237,7 +237,7 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
                             + (queryText == null ? "[query_vector] has [" : "model [" + model + "] produces [")
                             + vector.length + "]");
         }
-        if (embedding.model() != null && model != null && acceptsModel(embedding.model(), model) == false) {
+        if (model != null && ModelBinding.takesQueriesOf(embedding.model(), model) == false) {
             throw new QueryShardException(
                     context,
                     "[" + NAME + "] field [" + field + "] is bound to model [" + embedding.model() + "], not [" + model
@@ -256,14 +256,6 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
         }
         Query filterQuery = filter == null ? null : filter.toQuery(context);
         return KnnQueries.of(embedding.indexOptions().quantization(), field, vector, options, filterQuery, null);
-    }
-
-    /**
-     * A field bound to a model takes queries encoded by that model, or by its int8 form: int8 query vectors against
-     * fp32 document vectors keep SciFact nDCG@10 within 0.2 of fp32 (docs/int8.md), and encode about twice as fast.
-     */
-    private static boolean acceptsModel(String bound, String model) {
-        return bound.equals(model) || Int8Name.isInt8Of(model, bound);
     }
 
     @Override

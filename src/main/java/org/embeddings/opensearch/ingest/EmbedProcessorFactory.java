@@ -132,6 +132,9 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                     "model",
                     e.getMessage() + " (node [" + nodeName + "] validated this pipeline; a node that validates"
                             + " pipelines needs the model's files unless it has no ingest role)");
+        } catch (IllegalArgumentException e) {
+            // a name that can never be a model (a path, say), or a broken card
+            throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
         return build(definition);
     }

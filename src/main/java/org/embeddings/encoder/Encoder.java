@@ -110,11 +110,7 @@ public final class Encoder implements Closeable {
                     if (texts.isEmpty()) {
                         return;
                     }
-                    List<String> prompted = new ArrayList<>(texts.size());
-                    for (String text : texts) {
-                        prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
-                    }
-                    Tokens[] tokens = tokenizer.tokenize(prompted);
+                    Tokens[] tokens = tokenizer.tokenize(prompted(texts, role));
                     long tokenized = System.nanoTime();
                     TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
                     float[][] vectors = new float[tokens.length][];
@@ -123,12 +119,7 @@ public final class Encoder implements Closeable {
                         pooling += runRows(tokens, plan, plan.bounds()[b], plan.bounds()[b + 1], vectors);
                     }
                     long ran = System.nanoTime();
-                    stats.requests.increment();
-                    stats.texts.add(tokens.length);
-                    for (Tokens t : tokens) {
-                        stats.tokens.add(t.length());
-                    }
-                    stats.inferenceNanos.add(ran - tokenized);
+                    countEncode(tokens, ran - tokenized);
                     stats.interactive.increment();
                     stats.interactiveWaitNanos.add(start - submitted);
                     stats.interactiveTokenizeNanos.add(tokenized - start);
@@ -151,15 +142,14 @@ public final class Encoder implements Closeable {
      * two sub-batches of a long one.
      */
     public Job start(List<String> texts, Role role, Lane lane) {
-        List<String> prompted = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
             if (text == null || text.isBlank()) {
                 throw new InvalidInputException(
                         "text " + (texts.size() == 1 ? "" : "[" + i + "] ") + "is empty; nothing to embed");
             }
-            prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
         }
+        List<String> prompted = prompted(texts, role);
         Lease lease = lease();
         try {
             Tokens[] tokens = nativeThread.call(lane, () -> tokenizer.tokenize(prompted));
@@ -398,12 +388,7 @@ public final class Encoder implements Closeable {
             nanos += System.nanoTime() - start;
             if (done()) {
                 lease.close();
-                stats.requests.increment();
-                stats.texts.add(tokens.length);
-                for (Tokens t : tokens) {
-                    stats.tokens.add(t.length());
-                }
-                stats.inferenceNanos.add(nanos);
+                countEncode(tokens, nanos);
             }
         }
 
@@ -434,10 +419,27 @@ public final class Encoder implements Closeable {
         return pooling;
     }
 
+    /** The model input of each text for {@code role}: lone surrogates replaced, the role's prompt applied. */
+    private List<String> prompted(List<String> texts, Role role) {
+        List<String> prompted = new ArrayList<>(texts.size());
+        for (String text : texts) {
+            prompted.add(card.prompt().apply(role, UnpairedSurrogates.replace(text)));
+        }
+        return prompted;
+    }
+
+    /** Counts one finished encode of {@code tokens} that spent {@code inferenceNanos} in the model. */
+    private void countEncode(Tokens[] tokens, long inferenceNanos) {
+        stats.requests.increment();
+        stats.texts.add(tokens.length);
+        for (Tokens t : tokens) {
+            stats.tokens.add(t.length());
+        }
+        stats.inferenceNanos.add(inferenceNanos);
+    }
+
     public Tokens[] tokenize(List<String> texts, Role role) {
-        List<String> prompted = texts.stream()
-                .map(t -> card.prompt().apply(role, UnpairedSurrogates.replace(t)))
-                .toList();
+        List<String> prompted = prompted(texts, role);
         try (Lease lease = lease()) {
             return nativeThread.call(() -> tokenizer.tokenize(prompted));
         }

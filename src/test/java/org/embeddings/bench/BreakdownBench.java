@@ -153,7 +153,7 @@ public final class BreakdownBench {
             System.out.println(row);
         }
         double[][] inProcess = inProcess(models, base, queries.subList(0, rounds));
-        double encode = median(model.endsWith("-int8") ? inProcess[1] : inProcess[0]);
+        double encode = percentile(model.endsWith("-int8") ? inProcess[1] : inProcess[0], 0.5);
         for (Subject s : subjects) {
             Map<String, Double> m = p50.get(s.label());
             double inQuery = m.get("embed_knn, fresh query_text") - m.get("embed_knn, query_vector");
@@ -181,9 +181,9 @@ public final class BreakdownBench {
         System.out.printf(
                 Locale.ROOT,
                 "%nin process, one query alone (tokenize, run, pool), p50: fp32 %.2f ms, int8 %.2f ms (int8 / fp32 %.2f)%n",
-                median(inProcess[0]),
-                median(inProcess[1]),
-                median(inProcess[1]) / median(inProcess[0]));
+                percentile(inProcess[0], 0.5),
+                percentile(inProcess[1], 0.5),
+                percentile(inProcess[1], 0.5) / percentile(inProcess[0], 0.5));
     }
 
     private static Subject subject(String label, RealNode node, int rounds) {
@@ -262,12 +262,6 @@ public final class BreakdownBench {
             }
         }
         return ms;
-    }
-
-    private static double median(double[] values) {
-        double[] s = values.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 
     private static JsonObject stats(RealNode node) throws Exception {

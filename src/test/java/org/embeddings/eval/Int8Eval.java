@@ -279,14 +279,7 @@ public final class Int8Eval {
             request.add("query", knn);
             RealNode.Response r = node.call("POST", "/" + index + "/_search", request.toString());
             check(r);
-            List<RetrievalMetrics.Hit> run = new ArrayList<>();
-            r.body()
-                    .getAsJsonObject()
-                    .getAsJsonObject("hits")
-                    .getAsJsonArray("hits")
-                    .forEach(h -> run.add(new RetrievalMetrics.Hit(
-                            h.getAsJsonObject().get("_id").getAsString(),
-                            h.getAsJsonObject().get("_score").getAsDouble())));
+            List<RetrievalMetrics.Hit> run = RetrievalMetrics.hits(r.body());
             sum += RetrievalMetrics.ndcg(run, qrels.get(query.getKey()), 10);
             SciFactEval.progress("queries", ++n, queries.size(), start);
         }

@@ -1,11 +1,9 @@
 package org.embeddings.eval;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -279,12 +277,7 @@ public final class LongDocsEval {
             String request = "{\"size\": " + K + ", \"_source\": false, \"query\": " + query + "}";
             RealNode.Response r = node.call("POST", "/" + index + "/_search", request);
             check(r);
-            JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
-            List<RetrievalMetrics.Hit> run = new ArrayList<>();
-            hits.forEach(h -> run.add(new RetrievalMetrics.Hit(
-                    h.getAsJsonObject().get("_id").getAsString(),
-                    h.getAsJsonObject().get("_score").getAsDouble())));
-            return run;
+            return RetrievalMetrics.hits(r.body());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

@@ -1,5 +1,7 @@
 package org.embeddings.eval;
 
+import com.google.gson.JsonElement;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -16,6 +18,19 @@ public final class RetrievalMetrics {
 
     /** One retrieved document and its score. */
     public record Hit(String id, double score) {}
+
+    /** The ids and scores of a search response's hits, in its order. */
+    public static List<Hit> hits(JsonElement searchResponse) {
+        List<Hit> run = new ArrayList<>();
+        searchResponse
+                .getAsJsonObject()
+                .getAsJsonObject("hits")
+                .getAsJsonArray("hits")
+                .forEach(h -> run.add(new Hit(
+                        h.getAsJsonObject().get("_id").getAsString(),
+                        h.getAsJsonObject().get("_score").getAsDouble())));
+        return run;
+    }
 
     static List<Hit> ordered(List<Hit> run) {
         return run.stream()

@@ -332,14 +332,7 @@ public final class ReuseEval {
     private List<RetrievalMetrics.Hit> search(String index, String request) throws Exception {
         RealNode.Response r = node.call("POST", "/" + index + "/_search", request);
         check(r);
-        List<RetrievalMetrics.Hit> run = new ArrayList<>();
-        r.body()
-                .getAsJsonObject()
-                .getAsJsonObject("hits")
-                .getAsJsonArray("hits")
-                .forEach(h -> run.add(new RetrievalMetrics.Hit(
-                        h.getAsJsonObject().get("_id").getAsString(),
-                        h.getAsJsonObject().get("_score").getAsDouble())));
+        List<RetrievalMetrics.Hit> run = RetrievalMetrics.hits(r.body());
         return run;
     }
 

@@ -1,11 +1,9 @@
 package org.embeddings.eval;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -224,12 +222,7 @@ public final class SciFactEval {
         RealNode.Response r = node.call("POST", "/" + index + "/_search", request.toString());
         check(r);
         sums[2] += r.body().getAsJsonObject().get("took").getAsDouble();
-        JsonArray hits = r.body().getAsJsonObject().getAsJsonObject("hits").getAsJsonArray("hits");
-        List<RetrievalMetrics.Hit> run = new ArrayList<>();
-        hits.forEach(h -> run.add(new RetrievalMetrics.Hit(
-                h.getAsJsonObject().get("_id").getAsString(),
-                h.getAsJsonObject().get("_score").getAsDouble())));
-        return run;
+        return RetrievalMetrics.hits(r.body());
     }
 
     private static void check(RealNode.Response r) {

@@ -4,6 +4,11 @@ import java.io.Closeable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.Passage;
+import org.embeddings.encoder.passages.PassageCutter;
+import org.embeddings.encoder.passages.TextWindows;
 
 /**
  * Turns texts into vectors the way one model was trained to be used:
@@ -57,7 +62,7 @@ public final class Encoder implements Closeable {
     }
 
     /** The model's ONNX session, for benchmarks that compare batching policies on the very same session. */
-    public OnnxModel onnx() {
+    OnnxModel onnx() {
         return model;
     }
 
@@ -74,8 +79,8 @@ public final class Encoder implements Closeable {
         return start(texts, role, Lane.BULK).finish();
     }
 
-    /** Encodes texts for a role in the given lane of this model's native thread. */
-    public float[][] encode(List<String> texts, Role role, Lane lane) {
+    /** Encodes texts for a role in the given lane of this model's native thread (tests of the lanes). */
+    float[][] encode(List<String> texts, Role role, Lane lane) {
         return start(texts, role, lane).finish();
     }
 
@@ -170,26 +175,15 @@ public final class Encoder implements Closeable {
      * window is ever truncated.
      */
     public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking) {
-        return encodePassages(texts, role, chunking, TextWindows.Ends.DEFAULT);
-    }
-
-    /** {@link #encodePassages(List, Role, Chunking)} with where windows end set, for the chunking sweep. */
-    public List<List<Passage>> encodePassages(List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
-        return startPassages(texts, role, chunking, ends, Lane.BULK).finish();
+        return startPassages(texts, null, role, chunking, TextWindows.Ends.DEFAULT, Lane.BULK)
+                .finish();
     }
 
     /**
      * Cuts and tokenizes the passages of {@code texts} on the model's native thread, in {@code lane}, and plans one
      * encode of all of them; the caller runs it a sub-batch at a time ({@link PassageJob#step()}), as a {@link Job}.
-     */
-    public PassageJob startPassages(
-            List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends, Lane lane) {
-        return startPassages(texts, null, role, chunking, ends, lane);
-    }
-
-    /**
-     * {@link #startPassages(List, Role, Chunking, TextWindows.Ends, Lane)} with each text's title before every
-     * passage of it ({@code titles} null, or null at a text without one; see {@link PassageCutter}).
+     * Each text's title, if any, stands before every passage of it ({@code titles} null, or null at a text without
+     * one; see {@link PassageCutter}).
      */
     public PassageJob startPassages(
             List<String> original,
@@ -277,13 +271,10 @@ public final class Encoder implements Closeable {
         }
     }
 
-    /** The windows {@link #encodePassages} would encode, cut and tokenized but not run: for tools that cache vectors. */
-    public List<PassageCutter.Cut> cutPassages(
-            List<String> texts, Role role, Chunking chunking, TextWindows.Ends ends) {
-        return cutPassages(texts, null, role, chunking, ends);
-    }
-
-    /** {@link #cutPassages(List, Role, Chunking, TextWindows.Ends)} with titles, as {@link #startPassages} takes. */
+    /**
+     * The windows {@link #startPassages} would encode, cut and tokenized but not run: for callers that encode only
+     * the windows whose vectors they do not hold yet ({@link #startTokens}).
+     */
     public List<PassageCutter.Cut> cutPassages(
             List<String> texts, List<String> titles, Role role, Chunking chunking, TextWindows.Ends ends) {
         chunking.checkFits(card);
@@ -302,7 +293,7 @@ public final class Encoder implements Closeable {
      * Runs already tokenized texts in the bulk lane, a sub-batch per native call: windows cut by
      * {@link #cutPassages} of which only some need a vector, and benchmarks that time tokenization and inference apart.
      */
-    public float[][] encodeTokens(Tokens[] tokens) {
+    float[][] encodeTokens(Tokens[] tokens) {
         return new Job(tokens, Lane.BULK, lease()).finish();
     }
 
@@ -312,7 +303,7 @@ public final class Encoder implements Closeable {
     }
 
     /** Runs a task on this model's native thread (benchmarks drive {@link #onnx()} through it). */
-    public <T> T onNativeThread(Callable<T> task) {
+    <T> T onNativeThread(Callable<T> task) {
         try (Lease lease = lease()) {
             return nativeThread.call(task);
         }
@@ -410,7 +401,7 @@ public final class Encoder implements Closeable {
         }
         long pooling = System.nanoTime();
         for (int r = 0; r < out.batch(); r++) {
-            vectors[plan.order()[from + r]] = card.vector(out, r);
+            vectors[plan.order()[from + r]] = out.vector(card, r);
         }
         pooling = System.nanoTime() - pooling;
         stats.batches.increment();
@@ -438,7 +429,8 @@ public final class Encoder implements Closeable {
         stats.inferenceNanos.add(inferenceNanos);
     }
 
-    public Tokens[] tokenize(List<String> texts, Role role) {
+    /** The model inputs of {@code texts} for {@code role}, prompted and tokenized (tests and benchmarks). */
+    Tokens[] tokenize(List<String> texts, Role role) {
         List<String> prompted = prompted(texts, role);
         try (Lease lease = lease()) {
             return nativeThread.call(() -> tokenizer.tokenize(prompted));

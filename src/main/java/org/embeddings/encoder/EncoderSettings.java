@@ -23,7 +23,7 @@ public record EncoderSettings(
         return new EncoderSettings(SessionSettings.defaults(), DEFAULT_TOKEN_BUDGET, 64);
     }
 
-    TokenBudgetBatcher batcher() {
+    public TokenBudgetBatcher batcher() {
         return new TokenBudgetBatcher(tokenBudget, maxBatch, queryTokenBudget);
     }
 }

@@ -17,11 +17,11 @@ import java.util.Locale;
  * tokenizers that do not parse. Exceptions this package made with client-safe messages pass through unchanged; any
  * other keeps its words out of the client message (they may hold paths) and stays as the detail for the log.
  */
-final class LoadFailures {
+public final class LoadFailures {
     private LoadFailures() {}
 
     /** The client-safe failure of loading model {@code name}, classified as above. */
-    static RuntimeException classify(String name, Throwable t) {
+    public static RuntimeException classify(String name, Throwable t) {
         if (t instanceof ModelLoadException
                 || t instanceof ModelUnavailableException
                 || t instanceof ModelMemoryLimitException
@@ -42,7 +42,7 @@ final class LoadFailures {
      * The failure of building the int8 form of model {@code name}: transient for the node's reasons (as
      * {@link #classify}), else broken, with the builder's words kept where {@code redaction} takes its paths out.
      */
-    static RuntimeException int8Build(String name, Throwable t, PathRedaction redaction) {
+    public static RuntimeException int8Build(String name, Throwable t, PathRedaction redaction) {
         if (t instanceof ModelMemoryLimitException || t instanceof ModelUnavailableException) {
             return (RuntimeException) t;
         }
@@ -58,7 +58,7 @@ final class LoadFailures {
     }
 
     /** Why a failure is the node's, in words for a client; null when it is not. */
-    static String resource(Throwable t) {
+    public static String resource(Throwable t) {
         int depth = 0;
         for (Throwable c = t; c != null && depth++ < 32; c = next(c)) {
             if (c instanceof OutOfMemoryError) {

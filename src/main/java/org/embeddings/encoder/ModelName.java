@@ -23,7 +23,7 @@ public final class ModelName {
         return n;
     }
 
-    static void check(String name) {
+    public static void check(String name) {
         if (name == null || VALID.matcher(name).matches() == false || name.contains("..")) {
             throw new InvalidInputException(
                     "invalid model name [" + name + "]: expected a Hugging Face model name without organisation, "

@@ -37,7 +37,7 @@ public final class NativeLibraries {
     private NativeLibraries() {}
 
     /** ONNX Runtime's one environment, created on first use on a thread with room for it (see the class notes). */
-    static OrtEnvironment ortEnvironment() {
+    public static OrtEnvironment ortEnvironment() {
         OrtEnvironment env = ortEnvironment;
         if (env != null) {
             return env;

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.embeddings.encoder.card.ModelCard;
 
 /**
  * One ONNX Runtime session for one model, shared by all callers (ORT sessions are thread-safe for {@code run}).
@@ -38,9 +39,15 @@ public final class OnnxModel implements Closeable {
     /**
      * Hidden states of one batch, flat, with the attention mask used to pad it; {@code seqLen} is the positions the
      * output has, fewer than the {@code paddedWidth} fed when the graph computes only the first ones
-     * ({@link FirstTokenPruning}), the mask then cut to match.
+     * ({@code int8.FirstTokenPruning}), the mask then cut to match.
      */
-    public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim, int paddedWidth) {}
+    public record Output(float[] hidden, long[] mask, int batch, int seqLen, int dim, int paddedWidth) {
+        /** Row {@code row}, pooled and (when the card says so) normalized as {@code card} says: one text's vector. */
+        public float[] vector(ModelCard card, int row) {
+            float[] v = card.pooling().pool(hidden, mask, row, seqLen, dim);
+            return card.normalize() ? Vectors.l2Normalize(v) : v;
+        }
+    }
 
     public OnnxModel(Path onnxFile, ModelCard card, SessionSettings settings) {
         this.env = NativeLibraries.ortEnvironment();

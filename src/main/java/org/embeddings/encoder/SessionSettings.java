@@ -25,7 +25,7 @@ public record SessionSettings(int intraOpThreads, boolean cuda, boolean allowSpi
         return new SessionSettings(Runtime.getRuntime().availableProcessors(), false);
     }
 
-    OrtSession.SessionOptions toOptions() throws OrtException {
+    public OrtSession.SessionOptions toOptions() throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);

@@ -1,6 +1,6 @@
 package org.embeddings.opensearch;
 
-import org.embeddings.encoder.Int8Name;
+import org.embeddings.encoder.int8.Int8Name;
 
 /**
  * The one rule of what an {@code embedding} field bound to a model (its mapping's {@code model}) takes: the vectors

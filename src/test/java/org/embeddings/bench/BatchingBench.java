@@ -11,13 +11,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSeam;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.OnnxModel;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TokenBudgetBatcher;
 import org.embeddings.encoder.Tokens;
 import org.embeddings.encoder.Vectors;
+import org.embeddings.encoder.models.ModelRegistry;
 
 /**
  * Length-aware batching against fixed-size padded batches, on the same texts, the same ONNX Runtime session and
@@ -45,12 +46,12 @@ public final class BatchingBench {
         }
         try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder(model);
-            Tokens[] tokens = encoder.tokenize(texts, Role.PASSAGE);
+            Tokens[] tokens = EncoderSeam.tokenize(encoder, texts, Role.PASSAGE);
             long realTokens = 0;
             for (Tokens t : tokens) {
                 realTokens += t.length();
             }
-            OnnxModel onnx = encoder.onnx();
+            OnnxModel onnx = EncoderSeam.onnx(encoder);
             System.out.printf(
                     Locale.ROOT,
                     "%s, %d SciFact documents, %.0f tokens on average, %d cores, EncoderSettings.defaults()%n",
@@ -58,7 +59,7 @@ public final class BatchingBench {
                     docs,
                     (double) realTokens / docs,
                     Runtime.getRuntime().availableProcessors());
-            encoder.encodeTokens(Arrays.copyOf(tokens, 8)); // warm-up
+            EncoderSeam.encodeTokens(encoder, Arrays.copyOf(tokens, 8)); // warm-up
             List<String> names = new ArrayList<>();
             List<TokenBudgetBatcher.Plan> plans = new ArrayList<>();
             for (String budget : System.getProperty("bench.budgets", "256,512,1024,2048,4096,8192")
@@ -78,7 +79,7 @@ public final class BatchingBench {
                 for (int p = 0; p < plans.size(); p++) {
                     long t0 = System.nanoTime();
                     TokenBudgetBatcher.Plan plan = plans.get(p);
-                    padded[p] += encoder.onNativeThread(() -> run(onnx, encoder, tokens, plan));
+                    padded[p] += EncoderSeam.onNativeThread(encoder, () -> run(onnx, encoder, tokens, plan));
                     seconds[p] += (System.nanoTime() - t0) / 1e9;
                 }
             }

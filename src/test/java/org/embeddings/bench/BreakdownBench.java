@@ -12,8 +12,8 @@ import java.util.Locale;
 import java.util.Map;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.it.RealNode;
 
 /**

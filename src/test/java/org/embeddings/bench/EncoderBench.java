@@ -21,10 +21,10 @@ import java.util.Locale;
 import java.util.Map;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelCard;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Pooling;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.models.ModelRegistry;
 
 /**
  * The plugin's encoder against a plain ONNX Runtime loop written the usual way (DJL tokenizer, one session with the

@@ -4,17 +4,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import org.embeddings.encoder.ActivationProbe;
-import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.Int8ModelFiles;
-import org.embeddings.encoder.Int8Quantizer;
-import org.embeddings.encoder.IntegerKernels;
-import org.embeddings.encoder.ModelCard;
-import org.embeddings.encoder.ModelFolders;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.card.CardCatalog;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.int8.ActivationProbe;
+import org.embeddings.encoder.int8.Int8ModelFiles;
+import org.embeddings.encoder.int8.Int8Quantizer;
+import org.embeddings.encoder.int8.IntegerKernels;
+import org.embeddings.encoder.models.ModelFolders;
+import org.embeddings.encoder.models.ModelRegistry;
 
 /**
  * What building {@code <name>-int8} costs at load, per model, and whether caching the file pays: the SHA-256 of the

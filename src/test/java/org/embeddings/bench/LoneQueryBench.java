@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Locale;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.SessionSettings;
+import org.embeddings.encoder.models.ModelRegistry;
 
 /**
  * What a lone query costs in process under each ONNX Runtime thread setting: one session per setting (intra-op

@@ -17,14 +17,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.embeddings.encoder.CardCatalog;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.Int8ModelFiles;
-import org.embeddings.encoder.Int8Quantizer;
-import org.embeddings.encoder.IntegerKernels;
-import org.embeddings.encoder.ModelCard;
-import org.embeddings.encoder.ModelFolders;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.card.CardCatalog;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.int8.Int8ModelFiles;
+import org.embeddings.encoder.int8.Int8Quantizer;
+import org.embeddings.encoder.int8.IntegerKernels;
+import org.embeddings.encoder.models.ModelFolders;
 
 /**
  * Where one ONNX Runtime run of a model spends its time, by operator type, with ONNX Runtime's own profiler: the

@@ -11,8 +11,8 @@ import java.util.Locale;
 import java.util.Set;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.models.ModelRegistry;
 
 /**
  * Encodes a BEIR dataset once with the in-process encoder (the code a node runs), so that every vector-format run

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.junit.Test;
 
 /**

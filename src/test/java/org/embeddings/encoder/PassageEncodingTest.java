@@ -7,6 +7,10 @@ import static org.junit.Assume.assumeTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.Passage;
+import org.embeddings.encoder.passages.PassageWindowsTest;
 import org.embeddings.testkit.RecipeReference;
 import org.junit.Test;
 

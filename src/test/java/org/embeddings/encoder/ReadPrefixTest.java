@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.embeddings.encoder.models.ModelFolders;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;

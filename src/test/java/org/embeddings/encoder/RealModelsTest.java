@@ -21,6 +21,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.testkit.RecipeReference;
 import org.junit.BeforeClass;
 import org.junit.Test;

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.embeddings.encoder.models.ModelFolders;
 
 /**
  * The real model folders the build lays out from Maven Central ({@code embeddings.test.models}), for tests that

@@ -18,6 +18,9 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import org.embeddings.encoder.models.ModelFolders;
+import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.encoder.models.ModelState;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -35,9 +38,9 @@ public class TinyModelEncoderTest {
             "[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "query",
             ":", "passage");
     static final int DIM = 4;
-    static final float[][] E = table(VOCAB.size(), 0.0);
+    public static final float[][] E = table(VOCAB.size(), 0.0);
     private static final float[][] P = table(64, 0.37);
-    static final List<String> BERT_INPUTS = List.of("input_ids", "attention_mask", "token_type_ids");
+    public static final List<String> BERT_INPUTS = List.of("input_ids", "attention_mask", "token_type_ids");
     private static final List<String> DECODER_INPUTS = List.of("input_ids", "attention_mask", "position_ids");
     /** Different lengths in an order the batcher changes, so that results must be put back in input order. */
     private static final List<String> TEXTS =
@@ -74,7 +77,7 @@ public class TinyModelEncoderTest {
         return t;
     }
 
-    static String tokenizerJson() {
+    public static String tokenizerJson() {
         JsonArray added = new JsonArray();
         JsonObject vocab = new JsonObject();
         for (int id = 0; id < VOCAB.size(); id++) {
@@ -136,14 +139,14 @@ public class TinyModelEncoderTest {
         Files.writeString(folder.resolve(ModelFolders.CARD_FILE), card);
     }
 
-    static String card(String pooling, String paddingSide, boolean normalize, int maxTokens, String output) {
+    public static String card(String pooling, String paddingSide, boolean normalize, int maxTokens, String output) {
         return String.format(Locale.ROOT, """
             {"dims": %d, "pooling": "%s", "normalize": %s, "max_tokens": %d, "padding_side": "%s",
              "prompts": {"query": "query: ", "passage": "passage: {text} away"},
              "onnx": {"output": "%s"}}""", DIM, pooling, normalize, maxTokens, paddingSide, output);
     }
 
-    static byte[] tokenModel(List<String> inputs) {
+    public static byte[] tokenModel(List<String> inputs) {
         return TinyOnnx.model(E, P, inputs, "last_hidden_state", 3);
     }
 

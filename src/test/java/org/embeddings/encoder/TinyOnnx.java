@@ -16,7 +16,7 @@ import java.util.List;
  *
  * <p>Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto).
  */
-final class TinyOnnx {
+public final class TinyOnnx {
     private static final int FLOAT = 1;
     private static final int INT64 = 7;
     private static final int ATTR_INT = 2;
@@ -39,7 +39,7 @@ final class TinyOnnx {
      * The model above with the embedding table {@code E} stored as external data in the file {@code location} beside
      * the model (its bytes are {@link #rawData}), as exporters store the weights of large models.
      */
-    static byte[] modelWithExternalEmbeddings(
+    public static byte[] modelWithExternalEmbeddings(
             float[][] embeddings, List<String> inputs, String output, String location) {
         return model(embeddings, null, inputs, output, 3, location);
     }
@@ -136,7 +136,7 @@ final class TinyOnnx {
     }
 
     /** A table's values as raw_data holds them: float32, little-endian, row after row. */
-    static byte[] rawData(float[][] values) {
+    public static byte[] rawData(float[][] values) {
         byte[] raw = new byte[values.length * values[0].length * 4];
         int i = 0;
         for (float[] row : values) {

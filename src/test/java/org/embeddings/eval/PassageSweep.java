@@ -11,16 +11,17 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import org.embeddings.encoder.Chunking;
-import org.embeddings.encoder.ChunkingStrategy;
 import org.embeddings.encoder.Encoder;
+import org.embeddings.encoder.EncoderSeam;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
-import org.embeddings.encoder.PassageCutter;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.SessionSettings;
-import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
+import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.ChunkingStrategy;
+import org.embeddings.encoder.passages.PassageCutter;
+import org.embeddings.encoder.passages.TextWindows;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
@@ -104,7 +105,7 @@ public final class PassageSweep {
                         for (float[] v : encoder.encode(bulk, Role.PASSAGE)) {
                             passages.add(new float[][] {v});
                         }
-                        for (Tokens t : encoder.tokenize(bulk, Role.PASSAGE)) {
+                        for (Tokens t : EncoderSeam.tokenize(encoder, bulk, Role.PASSAGE)) {
                             tokens[0] += t.length();
                             tokens[1] += t.length();
                         }
@@ -148,7 +149,7 @@ public final class PassageSweep {
                             }
                         }
                     }
-                    float[][] vectors = encoder.encodeTokens(missing.toArray(Tokens[]::new));
+                    float[][] vectors = EncoderSeam.encodeTokens(encoder, missing.toArray(Tokens[]::new));
                     for (int i = 0; i < vectors.length; i++) {
                         cache.put(new Key(missing.get(i).ids()), vectors[i]);
                         tokens[1] += missing.get(i).length();

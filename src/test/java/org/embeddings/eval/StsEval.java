@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.function.Function;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.it.RealNode;
 import org.embeddings.testkit.RecipeReference;
 

@@ -1,7 +1,7 @@
 package org.embeddings.opensearch.action;
 
 import java.io.IOException;
-import org.embeddings.encoder.ModelCard;
+import org.embeddings.encoder.card.ModelCard;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.common.io.stream.Writeable;

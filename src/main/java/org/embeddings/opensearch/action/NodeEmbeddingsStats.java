@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.embeddings.encoder.EncoderStats;
-import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.embeddings.opensearch.ingest.ReuseStats;
 import org.opensearch.core.common.io.stream.StreamInput;

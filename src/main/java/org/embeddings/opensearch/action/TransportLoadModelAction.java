@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.ModelName;
-import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.cluster.service.ClusterService;

@@ -2,7 +2,7 @@ package org.embeddings.opensearch.action;
 
 import java.util.Locale;
 import org.embeddings.encoder.ModelName;
-import org.embeddings.encoder.ModelRegistry;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.action.support.ActionFilters;
 import org.opensearch.cluster.service.ClusterService;

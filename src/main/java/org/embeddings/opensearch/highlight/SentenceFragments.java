@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.embeddings.encoder.Role;
-import org.embeddings.encoder.TextUnits;
+import org.embeddings.encoder.passages.TextUnits;
 import org.embeddings.opensearch.inference.InferenceService;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.core.action.ActionListener;

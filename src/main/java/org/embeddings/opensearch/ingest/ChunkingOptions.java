@@ -2,9 +2,9 @@ package org.embeddings.opensearch.ingest;
 
 import java.util.List;
 import java.util.Map;
-import org.embeddings.encoder.Chunking;
-import org.embeddings.encoder.ChunkingStrategy;
-import org.embeddings.encoder.ModelCard;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.ChunkingStrategy;
 import org.opensearch.ingest.ConfigurationUtils;
 
 /**

@@ -7,11 +7,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import org.embeddings.encoder.Chunking;
-import org.embeddings.encoder.ChunkingStrategy;
-import org.embeddings.encoder.RecipeFingerprint;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.Tokens;
+import org.embeddings.encoder.int8.RecipeFingerprint;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.ChunkingStrategy;
 
 /**
  * What a vector was made from, as 22 characters: the first 128 bits of a SHA-256, in URL-safe base64. Two equal
@@ -35,7 +35,7 @@ final class Digests {
     private static final byte TEXT = 't', DOCUMENT = 'd', WINDOW = 'w';
     private static final byte STRING = 's', ARRAY = 'a';
     /**
-     * The version of the code that cuts texts into windows ({@link org.embeddings.encoder.PassageCutter} and the
+     * The version of the code that cuts texts into windows ({@link org.embeddings.encoder.passages.PassageCutter} and the
      * strategies): raised when the same text and options would be cut differently, so that documents are cut again.
      */
     static final int CUTTING_VERSION = 1;

@@ -9,13 +9,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
-import org.embeddings.encoder.Chunking;
 import org.embeddings.encoder.InvalidInputException;
-import org.embeddings.encoder.Passage;
-import org.embeddings.encoder.PassageCutter;
-import org.embeddings.encoder.RecipeFingerprint;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.Tokens;
+import org.embeddings.encoder.int8.RecipeFingerprint;
+import org.embeddings.encoder.passages.Chunking;
+import org.embeddings.encoder.passages.Passage;
+import org.embeddings.encoder.passages.PassageCutter;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.WriteMapping;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -64,7 +64,7 @@ import org.opensearch.ingest.IngestDocumentWrapper;
  * the stored version's windows and the bulk's, so that only the windows whose text changed are encoded. The passages'
  * bytes are reserved once the slice is cut, before any is encoded; a slice counts an array's elements as its texts.
  * With a {@code title_field}, the document's title goes before every passage's text (see
- * {@link org.embeddings.encoder.PassageCutter}); a document without one has passages without it, and one whose title
+ * {@link org.embeddings.encoder.passages.PassageCutter}); a document without one has passages without it, and one whose title
  * is not a string fails alone. An unpaired surrogate in a text is read as U+FFFD, and spans still index the stored text
  * ({@link org.embeddings.encoder.UnpairedSurrogates}).
  */

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.embeddings.encoder.Passage;
+import org.embeddings.encoder.passages.Passage;
 
 /**
  * The nested objects the {@code embed} processor writes for a text's passages:

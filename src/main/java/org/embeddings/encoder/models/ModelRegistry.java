@@ -38,7 +38,6 @@ import org.embeddings.encoder.int8.Int8ModelFiles;
 import org.embeddings.encoder.int8.Int8Name;
 import org.embeddings.encoder.int8.Int8Quantizer;
 import org.embeddings.encoder.int8.IntegerKernels;
-import org.embeddings.encoder.int8.RecipeFingerprint;
 
 /**
  * Resolves a model name to a loaded {@link Encoder}, once per node, and runs every load on its own executor.

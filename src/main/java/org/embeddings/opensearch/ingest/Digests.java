@@ -9,7 +9,7 @@ import java.util.Base64;
 import java.util.List;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.Tokens;
-import org.embeddings.encoder.int8.RecipeFingerprint;
+import org.embeddings.encoder.models.RecipeFingerprint;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.ChunkingStrategy;
 

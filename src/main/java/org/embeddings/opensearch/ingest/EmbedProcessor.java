@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.Tokens;
-import org.embeddings.encoder.int8.RecipeFingerprint;
+import org.embeddings.encoder.models.RecipeFingerprint;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
 import org.embeddings.encoder.passages.PassageCutter;

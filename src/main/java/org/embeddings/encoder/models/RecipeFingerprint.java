@@ -1,4 +1,4 @@
-package org.embeddings.encoder.int8;
+package org.embeddings.encoder.models;
 
 import java.io.IOException;
 import java.io.InputStream;

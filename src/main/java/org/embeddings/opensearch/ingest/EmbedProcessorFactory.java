@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.embeddings.encoder.UnknownModelException;
+import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -118,8 +119,9 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         if (service == null) {
             throw new IllegalStateException("the embeddings plugin has not started yet");
         }
+        ModelCard card;
         try {
-            service.registry().installedCard(model);
+            card = service.registry().installedCard(model);
         } catch (UnknownModelException e) {
             if (ingestNode == false || appliedFromClusterState()) {
                 // no documents run here, or the pipeline was validated where the model is installed: this node
@@ -136,7 +138,7 @@ public final class EmbedProcessorFactory implements Processor.Factory {
             // a name that can never be a model (a path, say), or a broken card
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        return build(definition);
+        return build(definition, service, card);
     }
 
     /** A pipeline's {@code embed} options as read, before its model is resolved on this node. */
@@ -156,14 +158,19 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         if (service == null) {
             throw new IllegalStateException("the embeddings plugin has not started yet");
         }
-        String normalized;
+        ModelCard card;
         try {
-            normalized = service.registry().installedCard(definition.model()).name();
+            card = service.registry().installedCard(definition.model());
         } catch (IllegalArgumentException e) {
             throw ConfigurationUtils.newConfigurationException(EmbedProcessor.TYPE, tag, "model", e.getMessage());
         }
-        Chunking chunking = ChunkingOptions.chunking(
-                tag, definition.chunking(), service.registry().installedCard(normalized));
+        return build(definition, service, card);
+    }
+
+    /** The processor of {@code definition} for {@code card}, its model resolved once on this node. */
+    private EmbedProcessor build(Definition definition, InferenceService service, ModelCard card) {
+        String tag = definition.tag();
+        Chunking chunking = ChunkingOptions.chunking(tag, definition.chunking(), card);
         if (chunking != null) {
             Map<String, String> targetOfPath = new HashMap<>();
             for (String target : definition.fieldMap().values()) {
@@ -191,8 +198,8 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         return new EmbedProcessor(
                 tag,
                 definition.description(),
-                normalized,
-                service.registry().installedCard(normalized).dims(),
+                card.name(),
+                card.dims(),
                 definition.fieldMap(),
                 definition.ignoreMissing(),
                 chunking,

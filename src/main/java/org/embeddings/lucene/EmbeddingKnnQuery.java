@@ -1,7 +1,6 @@
 package org.embeddings.lucene;
 
 import java.io.IOException;
-import java.util.Objects;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.AcceptDocs;
 import org.apache.lucene.search.KnnFloatVectorQuery;
@@ -19,23 +18,19 @@ import org.apache.lucene.search.knn.KnnCollectorManager;
  * {@link #approximateSearch} (only when exact).
  */
 public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
-    private final int resultK;
-    private final float minScore;
-    private final boolean exact;
+    private final KnnSettings settings;
 
     public EmbeddingKnnQuery(
             String field, float[] target, int k, int numCandidates, Query filter, float minScore, boolean exact) {
         super(field, target, Math.max(k, numCandidates), filter);
-        this.resultK = k;
-        this.minScore = minScore;
-        this.exact = exact;
+        this.settings = new KnnSettings(k, minScore, exact);
     }
 
     @Override
     protected TopDocs approximateSearch(
             LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
             throws IOException {
-        if (exact) {
+        if (settings.exact()) {
             return exactSearch(context, acceptDocs.iterator(), null);
         }
         return super.approximateSearch(context, acceptDocs, visitedLimit, manager);
@@ -43,24 +38,21 @@ public final class EmbeddingKnnQuery extends KnnFloatVectorQuery {
 
     @Override
     protected TopDocs mergeLeafResults(TopDocs[] perLeafResults) {
-        return KnnResults.cut(super.mergeLeafResults(perLeafResults), resultK, minScore);
+        return settings.cut(super.mergeLeafResults(perLeafResults));
     }
 
     @Override
     public String toString(String field) {
-        return super.toString(field) + "[k=" + resultK + ", min_score=" + minScore + (exact ? ", exact" : "") + "]";
+        return super.toString(field) + settings;
     }
 
     @Override
     public boolean equals(Object o) {
-        return super.equals(o)
-                && resultK == ((EmbeddingKnnQuery) o).resultK
-                && minScore == ((EmbeddingKnnQuery) o).minScore
-                && exact == ((EmbeddingKnnQuery) o).exact;
+        return super.equals(o) && settings.equals(((EmbeddingKnnQuery) o).settings);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), resultK, minScore, exact);
+        return 31 * super.hashCode() + settings.hashCode();
     }
 }

@@ -2,7 +2,6 @@ package org.embeddings.lucene;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Objects;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.QueryTimeout;
@@ -29,9 +28,7 @@ import org.apache.lucene.search.knn.KnnCollectorManager;
  * accepts include the parents, which have none: the iterator is narrowed to documents with a vector.
  */
 public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnVectorQuery {
-    private final int resultK;
-    private final float minScore;
-    private final boolean exact;
+    private final KnnSettings settings;
 
     public NestedEmbeddingKnnQuery(
             String field,
@@ -43,16 +40,14 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
             float minScore,
             boolean exact) {
         super(field, target, childFilter, Math.max(k, numCandidates), parents);
-        this.resultK = k;
-        this.minScore = minScore;
-        this.exact = exact;
+        this.settings = new KnnSettings(k, minScore, exact);
     }
 
     @Override
     protected TopDocs approximateSearch(
             LeafReaderContext context, AcceptDocs acceptDocs, int visitedLimit, KnnCollectorManager manager)
             throws IOException {
-        if (exact) {
+        if (settings.exact()) {
             return exactSearch(context, acceptDocs.iterator(), null);
         }
         return super.approximateSearch(context, acceptDocs, visitedLimit, manager);
@@ -71,24 +66,21 @@ public final class NestedEmbeddingKnnQuery extends DiversifyingChildrenFloatKnnV
 
     @Override
     protected TopDocs mergeLeafResults(TopDocs[] perLeafResults) {
-        return KnnResults.cut(super.mergeLeafResults(perLeafResults), resultK, minScore);
+        return settings.cut(super.mergeLeafResults(perLeafResults));
     }
 
     @Override
     public String toString(String field) {
-        return super.toString(field) + "[k=" + resultK + ", min_score=" + minScore + (exact ? ", exact" : "") + "]";
+        return super.toString(field) + settings;
     }
 
     @Override
     public boolean equals(Object o) {
-        return super.equals(o)
-                && resultK == ((NestedEmbeddingKnnQuery) o).resultK
-                && minScore == ((NestedEmbeddingKnnQuery) o).minScore
-                && exact == ((NestedEmbeddingKnnQuery) o).exact;
+        return super.equals(o) && settings.equals(((NestedEmbeddingKnnQuery) o).settings);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), resultK, minScore, exact);
+        return 31 * super.hashCode() + settings.hashCode();
     }
 }

@@ -1,12 +1,13 @@
 package org.embeddings.lucene;
 
-import org.embeddings.encoder.Labels;
-
 /**
  * How one sub-query's scores are put on a common scale before a weighted sum. Each constant maps the scores of one
  * ranked window to non-negative values (Lucene requires scores that are not negative) and says what a document
  * missing from that window contributes: always 0, which is the window's lowest normalized value, so absence never
  * helps a document.
+ *
+ * <p>The names users type for the constants are read and written by the query layer, with the plugin's other option
+ * labels, so that this package depends on Lucene alone.
  */
 public enum Normalization {
     /** (s - min) / (max - min); a window whose scores are all equal maps to 1. */
@@ -72,12 +73,4 @@ public enum Normalization {
     };
 
     abstract float[] apply(float[] scores);
-
-    public String parseName() {
-        return Labels.of(this);
-    }
-
-    public static Normalization fromString(String name) {
-        return Labels.parse(Normalization.class, "normalization", name);
-    }
 }

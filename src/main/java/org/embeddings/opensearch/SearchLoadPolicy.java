@@ -8,6 +8,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.ModelName;
+import org.embeddings.opensearch.inference.SearchLoads;
 import org.embeddings.opensearch.ingest.EmbedProcessor;
 import org.opensearch.cluster.ClusterState;
 import org.opensearch.ingest.IngestMetadata;
@@ -24,7 +25,7 @@ import org.opensearch.ingest.PipelineConfiguration;
  * {@link EmbeddingFields}, pipelines by walking each pipeline's definition for {@code embed} processors at any depth
  * ({@code on_failure}, {@code foreach}).
  */
-public final class SearchLoadPolicy {
+public final class SearchLoadPolicy implements SearchLoads {
     private record Configured(long metadataVersion, String clusterUuid, Set<String> models) {}
 
     private final Supplier<ClusterState> state;
@@ -41,7 +42,7 @@ public final class SearchLoadPolicy {
         this.loadOnQuery = loadOnQuery;
     }
 
-    /** Whether a search may load {@code model} (a normalized name) on this node. */
+    @Override
     public boolean mayLoad(String model) {
         return loadOnQuery || configured().contains(model);
     }
@@ -71,7 +72,8 @@ public final class SearchLoadPolicy {
         return c.models();
     }
 
-    /** The 400 a search gets for a model it may not load: what the policy allows, and the switches that change it. */
+    /** What the policy allows, and the switches that change it. */
+    @Override
     public String refusal(String model) {
         return "model [" + model + "] is not loaded on this node, and a search loads only a model that an index's"
                 + " mapping binds, an ingest pipeline names, or embeddings.models.preload lists; load it with POST"

@@ -21,7 +21,6 @@ import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
 import org.embeddings.encoder.passages.PassageCutter;
 import org.embeddings.encoder.passages.TextWindows;
-import org.embeddings.opensearch.SearchLoadPolicy;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.unit.TimeValue;
 import org.opensearch.common.util.concurrent.AbstractRunnable;
@@ -50,7 +49,7 @@ import org.opensearch.threadpool.ThreadPool;
  *   <li><b>loads</b> ({@value #LOAD_POOL}) belong to the {@link ModelRegistry}: a request for a model that is not
  *       loaded gets the load's future and continues when it completes, so no request thread (search, write, or the
  *       two lanes') ever builds or waits for a model, and queries for other models keep their pace meanwhile. A search
- *       may start a load only as {@link SearchLoadPolicy} allows (else a 400 that names the switch); documents and the
+ *       may start a load only as {@link SearchLoads} allows (else a 400 that names the switch); documents and the
  *       embed API (a {@code cluster:admin} action) may load the model they name.</li>
  * </ul>
  * A full queue rejects the task with 429. Every listener is completed exactly once.
@@ -85,7 +84,7 @@ public final class InferenceService {
     private final Pools pools;
     private final QueryVectorCache cache;
     private final Limits limits;
-    private final SearchLoadPolicy loadPolicy;
+    private final SearchLoads loadPolicy;
     private final Supplier<BulkDeadlineFilter.Deadline> bulkDeadline;
     private final QueryBatcher batcher;
     private final LongAdder rejections = new LongAdder();
@@ -104,7 +103,7 @@ public final class InferenceService {
             Pools pools,
             QueryVectorCache cache,
             Limits limits,
-            SearchLoadPolicy loadPolicy,
+            SearchLoads loadPolicy,
             Supplier<BulkDeadlineFilter.Deadline> bulkDeadline) {
         this.registry = registry;
         this.pools = pools;
@@ -162,7 +161,7 @@ public final class InferenceService {
      * Encodes {@code texts} for {@code role} in the query lane, uncached: inference a search needs while it runs (a
      * highlighter's fetch-time sentences), which must not wait behind document batches. Completes on the query pool.
      * As for query texts, a model that is neither loaded nor loading is loaded (on the loader, never on this lane) only
-     * if the {@link SearchLoadPolicy} allows it, else a 400 naming the switch.
+     * if the {@link SearchLoads} allows it, else a 400 naming the switch.
      */
     public void embedInteractive(String model, Role role, List<String> texts, ActionListener<float[][]> listener) {
         ActionListener<float[][]> once = ActionListener.notifyOnce(listener);
@@ -416,7 +415,7 @@ public final class InferenceService {
     /**
      * Encodes one query text in the query lane, answering from the cache (on the calling thread) when it holds the
      * text. {@code timeout} is the search's own, or null for the node's default. A model that is neither loaded nor
-     * loading is loaded first only if the {@link SearchLoadPolicy} allows it; otherwise the query fails with a 400
+     * loading is loaded first only if the {@link SearchLoads} allows it; otherwise the query fails with a 400
      * naming the switch.
      */
     public void embedQuery(String model, String text, TimeValue timeout, ActionListener<float[]> listener) {

@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
+import org.embeddings.encoder.Labels;
 import org.embeddings.lucene.FusionQuery;
 import org.embeddings.lucene.Normalization;
 import org.embeddings.lucene.ScoreFusion;
@@ -247,9 +248,7 @@ public final class FusionQueryBuilder extends AbstractQueryBuilder<FusionQueryBu
             }
             case ScoreFusion.Linear linear -> {
                 builder.field(FusionQueryParser.METHOD.getPreferredName(), "linear");
-                builder.field(
-                        FusionQueryParser.NORMALIZATION.getPreferredName(),
-                        linear.normalization().parseName());
+                builder.field(FusionQueryParser.NORMALIZATION.getPreferredName(), Labels.of(linear.normalization()));
             }
         }
         builder.field(FusionQueryParser.WINDOW_SIZE.getPreferredName(), windowSize);

@@ -101,7 +101,7 @@ public final class FusionQueryParser {
                     new ScoreFusion.Linear(
                             s.normalization == null
                                     ? Normalization.MIN_MAX
-                                    : Normalization.fromString(s.normalization));
+                                    : Labels.parse(Normalization.class, "normalization", s.normalization));
                 default ->
                     throw new IllegalArgumentException(
                             "unknown [method] [" + s.method + "], expected [rrf] or [linear]");

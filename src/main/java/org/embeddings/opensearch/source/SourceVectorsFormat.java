@@ -126,21 +126,23 @@ final class SourceVectorsFormat extends StoredFieldsFormat {
         }
 
         /** Hands every field on, {@code _source} with its vectors restored. */
-        private final class Restoring extends StoredFieldVisitor {
-            private final StoredFieldVisitor out;
+        private final class Restoring extends FilterStoredFieldVisitor {
             private final int docID;
 
-            Restoring(StoredFieldVisitor out, int docID) {
-                this.out = out;
+            Restoring(StoredFieldVisitor in, int docID) {
+                super(in);
                 this.docID = docID;
             }
 
             @Override
             public void binaryField(FieldInfo fieldInfo, StoredFieldDataInput value) throws IOException {
                 if (SourceFieldMapper.NAME.equals(fieldInfo.name)) {
-                    super.binaryField(fieldInfo, value); // reads the bytes, then binaryField(FieldInfo, byte[])
+                    // the source has to be read to be restored: as StoredFieldVisitor's own default does
+                    byte[] bytes = new byte[value.getLength()];
+                    value.getDataInput().readBytes(bytes, 0, bytes.length);
+                    binaryField(fieldInfo, bytes);
                 } else {
-                    out.binaryField(fieldInfo, value);
+                    super.binaryField(fieldInfo, value);
                 }
             }
 
@@ -156,47 +158,15 @@ final class SourceVectorsFormat extends StoredFieldsFormat {
                                 : BytesRef.deepCopyOf(ref).bytes;
                     }
                 }
-                out.binaryField(fieldInfo, value);
-            }
-
-            @Override
-            public void stringField(FieldInfo fieldInfo, String value) throws IOException {
-                out.stringField(fieldInfo, value);
-            }
-
-            @Override
-            public void intField(FieldInfo fieldInfo, int value) throws IOException {
-                out.intField(fieldInfo, value);
-            }
-
-            @Override
-            public void longField(FieldInfo fieldInfo, long value) throws IOException {
-                out.longField(fieldInfo, value);
-            }
-
-            @Override
-            public void floatField(FieldInfo fieldInfo, float value) throws IOException {
-                out.floatField(fieldInfo, value);
-            }
-
-            @Override
-            public void doubleField(FieldInfo fieldInfo, double value) throws IOException {
-                out.doubleField(fieldInfo, value);
-            }
-
-            @Override
-            public Status needsField(FieldInfo fieldInfo) throws IOException {
-                return out.needsField(fieldInfo);
+                super.binaryField(fieldInfo, value);
             }
         }
     }
 
     /** Writes through to the wrapped writer; merges its segments from their stored bytes, markers kept. */
-    static final class Writer extends StoredFieldsWriter {
-        private final StoredFieldsWriter out;
-
-        Writer(StoredFieldsWriter out) {
-            this.out = out;
+    static final class Writer extends FilterStoredFieldsWriter {
+        Writer(StoredFieldsWriter in) {
+            super(in);
         }
 
         @Override
@@ -206,67 +176,7 @@ final class SourceVectorsFormat extends StoredFieldsFormat {
                     mergeState.storedFieldsReaders[i] = restoring.unwrap();
                 }
             }
-            return out.merge(mergeState);
-        }
-
-        @Override
-        public void startDocument() throws IOException {
-            out.startDocument();
-        }
-
-        @Override
-        public void finishDocument() throws IOException {
-            out.finishDocument();
-        }
-
-        @Override
-        public void writeField(FieldInfo info, int value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, long value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, float value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, double value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, StoredFieldDataInput value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, BytesRef value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void writeField(FieldInfo info, String value) throws IOException {
-            out.writeField(info, value);
-        }
-
-        @Override
-        public void finish(int numDocs) throws IOException {
-            out.finish(numDocs);
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.close();
-        }
-
-        @Override
-        public long ramBytesUsed() {
-            return out.ramBytesUsed();
+            return super.merge(mergeState);
         }
     }
 }

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.embeddings.eval.RetrievalMetrics;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * Every vector format on SciFact with real bge-small-en-v1.5 vectors (encoded once by {@code vectors encode}), on a

@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.embeddings.bench.VectorFile;
 import org.embeddings.bench.VectorsEncode;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
 
 /**

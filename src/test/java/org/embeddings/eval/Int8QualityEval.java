@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
 
 /**

@@ -16,7 +16,7 @@ import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelRegistry;
 import org.embeddings.encoder.Role;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
 
 /**

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.embeddings.testkit.BulkLoad;
+import org.embeddings.testkit.RealNode;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -366,14 +368,17 @@ public class ClusterIT {
         BulkLoad load = new BulkLoad(first, "replicated", "replicated", 8);
         load.awaitAcked(40, 120_000);
         nodes.get(2).kill();
-        int ackedAtKill = load.acked.size();
+        int ackedAtKill = load.acked().size();
         load.awaitAcked(ackedAtKill + 40, 120_000);
         load.close();
         assertTrue(
-                "ingest went on after the kill: " + ackedAtKill + " -> " + load.acked.size(),
-                load.acked.size() >= ackedAtKill + 40);
-        assertTrue(load.serverErrors.toString(), load.serverErrors.isEmpty());
-        assertTrue("a bulk went unanswered: " + load.unanswered, load.unanswered.isEmpty());
+                "ingest went on after the kill: " + ackedAtKill + " -> "
+                        + load.acked().size(),
+                load.acked().size() >= ackedAtKill + 40);
+        assertTrue(load.serverErrors().toString(), load.serverErrors().isEmpty());
+        assertTrue(
+                "a bulk went unanswered: " + load.unanswered(),
+                load.unanswered().isEmpty());
 
         RealNode.Response health = first.call(
                 "GET", "/_cluster/health/replicated?wait_for_nodes=2&wait_for_status=yellow&timeout=60s", null);
@@ -390,14 +395,14 @@ public class ClusterIT {
                 .getAsJsonObject("hits")
                 .getAsJsonArray("hits")
                 .forEach(h -> found.add(h.getAsJsonObject().get("_id").getAsString()));
-        for (String id : load.acked) {
+        for (String id : load.acked()) {
             assertTrue("acknowledged document " + id + " is lost", found.contains(id));
         }
         System.out.printf(
                 Locale.ROOT,
                 "cluster fault: %d acknowledged (%d before the kill), %d reported failed, all acknowledged found%n",
-                load.acked.size(),
+                load.acked().size(),
                 ackedAtKill,
-                load.failed.size());
+                load.failed().size());
     }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.embeddings.testkit.RealNode;
 
 /**
  * One index with an {@code embedding} field per {@code index_options} choice, the same vectors in each (no model:

@@ -2,6 +2,7 @@ package org.embeddings.bench;
 
 import java.nio.file.Path;
 import java.util.List;
+import org.embeddings.testkit.VectorsEncode;
 
 /** Entry point of {@code bench.sh vectors ...}. */
 public final class VectorsBench {

@@ -12,8 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.eval.RetrievalMetrics;
 import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * Every vector format on SciFact with real bge-small-en-v1.5 vectors (encoded once by {@code vectors encode}), on a

@@ -12,10 +12,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.bench.VectorFile;
-import org.embeddings.bench.VectorsEncode;
 import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.Spearman;
+import org.embeddings.testkit.StsPairs;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * The int8 quality figures (issue 12), through one real node, in three stages, cheapest first so that a run cut
@@ -140,7 +143,7 @@ public final class Int8Eval {
     private final List<String> docSample = new ArrayList<>();
     private final Map<String, String> queries = new LinkedHashMap<>();
     private final Map<String, Map<String, Integer>> qrels = new HashMap<>();
-    private final List<StsEval.Pair> pairs;
+    private final List<StsPairs.Pair> pairs;
     private final List<String> sentences;
 
     Int8Eval(RealNode node, Path data) throws Exception {
@@ -163,9 +166,9 @@ public final class Int8Eval {
                 queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
             }
         }
-        pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
+        pairs = StsPairs.read(data.resolve("stsb/sts-test.csv"));
         List<String> all = new ArrayList<>();
-        for (StsEval.Pair p : pairs) {
+        for (StsPairs.Pair p : pairs) {
             all.add(p.a());
             all.add(p.b());
         }

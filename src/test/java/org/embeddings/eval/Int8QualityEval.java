@@ -16,6 +16,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.Spearman;
+import org.embeddings.testkit.StsPairs;
 
 /**
  * The int8 quality lines, one-sided against fp32, through one real node, with the client batch sizes users use.
@@ -46,8 +49,8 @@ public final class Int8QualityEval {
     private static final Pattern PUNCTUATION = Pattern.compile("\\p{Punct}+");
 
     private final RealNode node;
-    private final List<StsEval.Pair> pairs;
-    private final List<StsEval.Pair> normalized;
+    private final List<StsPairs.Pair> pairs;
+    private final List<StsPairs.Pair> normalized;
     private final List<String> titles = new ArrayList<>();
     private final List<String> abstracts = new ArrayList<>();
     private final List<String> paraphraseQueries = new ArrayList<>();
@@ -57,9 +60,9 @@ public final class Int8QualityEval {
 
     Int8QualityEval(RealNode node, Path data) throws Exception {
         this.node = node;
-        this.pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
+        this.pairs = StsPairs.read(data.resolve("stsb/sts-test.csv"));
         this.normalized = pairs.stream()
-                .map(p -> new StsEval.Pair(p.gold(), normalize(p.a()), normalize(p.b())))
+                .map(p -> new StsPairs.Pair(p.gold(), normalize(p.a()), normalize(p.b())))
                 .toList();
         int i = 0;
         for (String line : Files.readAllLines(data.resolve("scifact/corpus.jsonl"))) {
@@ -70,7 +73,7 @@ public final class Int8QualityEval {
             }
         }
         LinkedHashSet<String> distinct = new LinkedHashSet<>();
-        for (StsEval.Pair p : pairs) {
+        for (StsPairs.Pair p : pairs) {
             distinct.add(p.a());
             distinct.add(p.b());
             if (p.gold() >= 4 && p.a().equals(p.b()) == false) {
@@ -209,7 +212,7 @@ public final class Int8QualityEval {
         return 100 * sum / queries.length;
     }
 
-    private static double spearman(float[][] v, List<StsEval.Pair> pairs) {
+    private static double spearman(float[][] v, List<StsPairs.Pair> pairs) {
         double[] gold = new double[pairs.size()];
         double[] predicted = new double[pairs.size()];
         for (int i = 0; i < pairs.size(); i++) {

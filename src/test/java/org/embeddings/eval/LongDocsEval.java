@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import org.embeddings.testkit.LongDocs;
 import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Long documents through a real node: for each model, the long-document set ({@link LongDocs#concatenated}, SciFact's

@@ -21,6 +21,8 @@ import org.embeddings.encoder.Role;
 import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
+import org.embeddings.testkit.LongDocs;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Runs a BEIR-format dataset (SciFact by default) through a real node: creates an index whose {@code embedding}

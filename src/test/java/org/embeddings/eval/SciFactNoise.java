@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.embeddings.bench.VectorFile;
-import org.embeddings.bench.VectorsEncode;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * How far SciFact's nDCG@10 moves when vectors move as little as an int8 form moves them: the noise floor under

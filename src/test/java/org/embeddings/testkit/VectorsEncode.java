@@ -1,4 +1,4 @@
-package org.embeddings.bench;
+package org.embeddings.testkit;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;

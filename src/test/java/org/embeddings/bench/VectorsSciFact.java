@@ -3,7 +3,6 @@ package org.embeddings.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.embeddings.testkit.BeirSet;
 import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RetrievalMetrics;
 import org.embeddings.testkit.VectorFile;
@@ -51,12 +51,7 @@ final class VectorsSciFact {
         String model = "bge-small-en-v1.5";
         VectorFile corpus = VectorFile.read(VectorsEncode.corpusFile("scifact", model));
         VectorFile queries = VectorFile.read(VectorsEncode.queriesFile("scifact", model));
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> qrelLines = Files.readAllLines(data.resolve("qrels/test.tsv"));
-        for (String line : qrelLines.subList(1, qrelLines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
+        Map<String, Map<String, Integer>> qrels = BeirSet.read(data).qrels();
         System.out.printf(
                 Locale.ROOT,
                 "SciFact: %d documents, %d test queries, %s vectors of %d dims%n",

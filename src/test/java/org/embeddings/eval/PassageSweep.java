@@ -22,6 +22,7 @@ import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.TextWindows;
 import org.embeddings.encoder.Tokens;
 import org.embeddings.testkit.LongDocs;
+import org.embeddings.testkit.Progress;
 import org.embeddings.testkit.RetrievalMetrics;
 
 /**
@@ -163,7 +164,7 @@ public final class PassageSweep {
                         passages.add(own);
                         count += own.length;
                     }
-                    SciFactEval.progress(config, Math.min(texts.size(), from + BULK), texts.size(), start);
+                    Progress.print(config, Math.min(texts.size(), from + BULK), texts.size(), start);
                 }
                 System.err.println();
                 double ndcg = 0;

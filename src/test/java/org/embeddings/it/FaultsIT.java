@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import org.embeddings.testkit.BulkLoad;
 import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.VectorLayout;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -64,7 +65,7 @@ public class FaultsIT {
                 .getAsJsonObject("properties");
         assertEquals(
                 "binary",
-                mapping.getAsJsonObject("hnsw_binary")
+                mapping.getAsJsonObject(VectorLayout.HNSW_BINARY.label())
                         .getAsJsonObject("index_options")
                         .get("quantization")
                         .getAsString());

@@ -4,11 +4,9 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.BreakIterator;
 import java.util.ArrayList;
@@ -32,11 +30,7 @@ public class ChunkingStrategiesTest {
 
     @BeforeClass
     public static void findModels() {
-        String dir = System.getProperty("embeddings.test.models");
-        models = dir == null ? null : Path.of(dir);
-        assumeTrue(
-                "no model folders at [" + dir + "]",
-                models != null && Files.isRegularFile(models.resolve("e5-small-v2/tokenizer.json")));
+        models = TestModelFiles.folder("e5-small-v2").getParent();
         System.setProperty("offline", "true");
         registry = new ModelRegistry(List.of(models), EncoderSettings.defaults());
     }

@@ -14,7 +14,7 @@ import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.models.ModelRegistry;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * Where a fresh {@code embed_knn} query's time goes, through one real node: SciFact documents in a field bound to

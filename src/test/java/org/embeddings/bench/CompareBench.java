@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * This plugin against OpenSearch 3.6.0 with ml-commons and neural-search ({@code src/scripts/mlcommons.sh}), in one

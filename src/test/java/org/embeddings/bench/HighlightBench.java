@@ -9,8 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.eval.LongDocs;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.LongDocs;
+import org.embeddings.testkit.RealNode;
 
 /**
  * What the {@code embedding} highlighter costs per returned hit, through a real node: SciFact documents indexed both

@@ -26,8 +26,8 @@ import org.embeddings.encoder.int8.Int8Quantizer.WeightMatMul;
 import org.embeddings.encoder.int8.SkipLayerNormFusion;
 import org.embeddings.encoder.models.ModelFolders;
 import org.embeddings.encoder.models.ModelRegistry;
-import org.embeddings.eval.StsEval;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.StsPairs;
 
 /**
  * Which weight matmuls stay fp32: each candidate recipe of {@link Int8Quantizer} measured against the fp32 model in
@@ -122,7 +122,7 @@ public final class Int8RecipeBench {
         List<String> speedSentences =
                 sentences.subList(0, Math.min(sentences.size(), Integer.getInteger("bench.speed.sentences", 600)));
         List<String> queries = scifactQueries(data);
-        List<StsEval.Pair> pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
+        List<StsPairs.Pair> pairs = StsPairs.read(data.resolve("stsb/sts-test.csv"));
 
         Path root = Files.createTempDirectory("int8-recipes");
         byte[] fp32 = Files.readAllBytes(modelsDir.resolve(model).resolve(ModelFolders.ONNX_FILE));
@@ -214,7 +214,7 @@ public final class Int8RecipeBench {
                     "x fp32");
             for (Map.Entry<String, Encoder> e : encoders.entrySet()) {
                 String label = e.getKey();
-                double sts = StsEval.evaluate(e.getValue(), pairs);
+                double sts = StsPairs.spearman(texts -> e.getValue().encode(texts, Role.NONE), pairs);
                 double[] sc = cosines(e.getValue().encode(sentences, Role.NONE), baseSentences);
                 double[] dc = cosines(e.getValue().encode(docs, Role.PASSAGE), baseDocs);
                 double[] qc = cosines(e.getValue().encode(queries, Role.QUERY), baseQueries);

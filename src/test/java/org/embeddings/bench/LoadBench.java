@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * Concurrent bulk ingest through the {@code embed} pipeline while {@code embed_knn} queries run, on a real node with

@@ -14,7 +14,7 @@ import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.models.ModelRegistry;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * A real node under the workloads of issue 6, in one run: bulk ingest through the {@code embed} pipeline against the

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /** The workloads and probes the node benchmarks share: bulk ingest, concurrent queries, resident and heap memory. */
 final class NodeWorkload {

@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
 
 /**
  * The query side of a node under pressure, on one real node with a small heap (768 MB unless

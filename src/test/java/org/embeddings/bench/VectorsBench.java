@@ -2,6 +2,9 @@ package org.embeddings.bench;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Collectors;
+import org.embeddings.testkit.VectorLayout;
+import org.embeddings.testkit.VectorsEncode;
 
 /** Entry point of {@code bench.sh vectors ...}. */
 public final class VectorsBench {
@@ -19,7 +22,11 @@ public final class VectorsBench {
             case "million" ->
                 VectorsMillion.run(
                         args.length > 1 ? Integer.parseInt(args[1]) : 1_000_000,
-                        List.of((args.length > 2 ? args[2] : String.join(",", VectorsMillion.OPTIONS.keySet()))
+                        List.of((args.length > 2
+                                        ? args[2]
+                                        : VectorLayout.formats().stream()
+                                                .map(VectorLayout::label)
+                                                .collect(Collectors.joining(",")))
                                 .split(",")));
             case "encode" ->
                 VectorsEncode.run(

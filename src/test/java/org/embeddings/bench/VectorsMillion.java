@@ -21,7 +21,6 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -29,7 +28,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.VectorLayout;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.core.common.bytes.BytesReference;
@@ -52,7 +52,8 @@ import org.opensearch.core.xcontent.XContentBuilder;
  * queries are 200 more vectors of the same process.
  *
  * <p>Usage: {@code NODE_HEAP="-Xms6g -Xmx6g" bench.sh vectors million [N] [OPTIONS]}, OPTIONS a comma-separated
- * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat,flat-int8,flat-int4,flat-binary}.
+ * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat,flat-int8,flat-int4,flat-binary}
+ * ({@link VectorLayout#formats}, all of them by default).
  */
 final class VectorsMillion {
     private VectorsMillion() {}
@@ -66,9 +67,6 @@ final class VectorsMillion {
     static final int K = 10;
     static final int BULK = 1000;
     static final long SEED = 20261130L;
-
-    /** The layouts compared, by name: {@link VectorsSciFact#OPTIONS}. */
-    static final Map<String, String> OPTIONS = VectorsSciFact.OPTIONS;
 
     /** The generator's fixed parts: latent centroids and the projection into {@link #DIMS} dims. */
     record Space(float[][] centroids, float[][] projection) {}
@@ -235,14 +233,10 @@ final class VectorsMillion {
                 "indices.memory.index_buffer_size=" + System.getProperty("million.index_buffer", "50%"))) {
             Http http = new Http(node.httpPort());
             for (String option : options) {
-                if (OPTIONS.containsKey(option) == false) {
-                    throw new IllegalArgumentException(
-                            "unknown option [" + option + "], expected some of " + OPTIONS.keySet());
-                }
+                VectorLayout layout = VectorLayout.format(option);
                 String index = "million-" + option;
                 node.call("DELETE", "/" + index, null);
-                String field = "{\"type\": \"embedding\", \"dims\": " + DIMS
-                        + (OPTIONS.get(option) == null ? "" : ", \"index_options\": " + OPTIONS.get(option)) + "}";
+                String field = layout.field(DIMS);
                 VectorsSciFact.check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1",
                                   "translog.durability": "async", "merge.scheduler.max_thread_count": 1},
@@ -282,7 +276,7 @@ final class VectorsMillion {
                         stats.get("search_path_bytes").getAsLong() / 1e6);
                 List<String[]> settings =
                         new ArrayList<>(List.of(new String[] {null, null}, new String[] {"100", null}));
-                if (OPTIONS.get(option) != null && OPTIONS.get(option).contains("quantization")) {
+                if (layout.quantized()) {
                     settings.add(new String[] {"100", "0"});
                 }
                 for (String[] setting : settings) {

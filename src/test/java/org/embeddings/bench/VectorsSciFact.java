@@ -3,7 +3,6 @@ package org.embeddings.bench;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,8 +11,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.eval.RetrievalMetrics;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BeirSet;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorLayout;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * Every vector format on SciFact with real bge-small-en-v1.5 vectors (encoded once by {@code vectors encode}), on a
@@ -28,33 +31,11 @@ import org.embeddings.it.RealNode;
 final class VectorsSciFact {
     private VectorsSciFact() {}
 
-    /**
-     * Every {@code index_options} layout the benchmarks compare, by name (the names {@code bench.sh vectors million}
-     * takes): name -> index_options (null: the field's default, float32 HNSW).
-     */
-    static final Map<String, String> OPTIONS = new LinkedHashMap<>();
-
-    static {
-        OPTIONS.put("hnsw", null);
-        OPTIONS.put("hnsw-int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
-        OPTIONS.put("hnsw-int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
-        OPTIONS.put("hnsw-binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
-        OPTIONS.put("flat", "{\"type\": \"flat\"}");
-        OPTIONS.put("flat-int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
-        OPTIONS.put("flat-int4", "{\"type\": \"flat\", \"quantization\": \"int4\"}");
-        OPTIONS.put("flat-binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
-    }
-
     static void run(int rounds, List<String> oversamples, Path data) throws Exception {
         String model = "bge-small-en-v1.5";
         VectorFile corpus = VectorFile.read(VectorsEncode.corpusFile("scifact", model));
         VectorFile queries = VectorFile.read(VectorsEncode.queriesFile("scifact", model));
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> qrelLines = Files.readAllLines(data.resolve("qrels/test.tsv"));
-        for (String line : qrelLines.subList(1, qrelLines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
+        Map<String, Map<String, Integer>> qrels = BeirSet.read(data).qrels();
         System.out.printf(
                 Locale.ROOT,
                 "SciFact: %d documents, %d test queries, %s vectors of %d dims%n",
@@ -63,12 +44,12 @@ final class VectorsSciFact {
                 model,
                 corpus.dims());
         try (RealNode node = RealNode.start("vectors-scifact", RealNode.port(77))) {
-            Map<String, String> indices = new LinkedHashMap<>();
+            Map<VectorLayout, String> indices = new LinkedHashMap<>();
             int n = 0;
-            for (Map.Entry<String, String> option : OPTIONS.entrySet()) {
+            for (VectorLayout layout : VectorLayout.formats()) {
                 String index = "scifact-" + n++;
-                indices.put(option.getKey(), index);
-                build(node, index, option.getValue(), corpus);
+                indices.put(layout, index);
+                build(node, index, layout, corpus);
             }
             System.out.printf(
                     Locale.ROOT,
@@ -83,7 +64,7 @@ final class VectorsSciFact {
                     "search MB",
                     "vs float");
             long floatSearchPath = 0;
-            for (Map.Entry<String, String> e : indices.entrySet()) {
+            for (Map.Entry<VectorLayout, String> e : indices.entrySet()) {
                 JsonObject p = vectorStats(node, e.getValue());
                 long store = node.call("GET", "/" + e.getValue() + "/_stats/store", null)
                         .body()
@@ -101,7 +82,7 @@ final class VectorsSciFact {
                 System.out.printf(
                         Locale.ROOT,
                         "%-26s %8.1f %8.1f %10.2f %10.2f %10.2f %12.2f %11.2f %9.3f%n",
-                        e.getKey(),
+                        e.getKey().label(),
                         t[0],
                         t[1],
                         store / 1e6,
@@ -121,24 +102,31 @@ final class VectorsSciFact {
                     "nDCG@10 (candidates 15)",
                     "nDCG@10 (candidates 100)",
                     "Recall@100");
-            for (Map.Entry<String, String> e : indices.entrySet()) {
-                boolean quantized = OPTIONS.get(e.getKey()) != null
-                        && OPTIONS.get(e.getKey()).contains("quantization");
+            for (Map.Entry<VectorLayout, String> e : indices.entrySet()) {
+                boolean quantized = e.getKey().quantized();
                 List<String> settings = new ArrayList<>();
                 settings.add(null);
                 if (quantized) {
                     settings.addAll(oversamples);
                 }
                 for (String oversample : settings) {
-                    quality(node, e.getKey(), e.getValue(), oversample, false, queries, qrels);
+                    quality(node, e.getKey().label(), quantized, e.getValue(), oversample, false, queries, qrels);
                 }
             }
-            quality(node, "exact float32 (ground)", indices.values().iterator().next(), null, true, queries, qrels);
+            quality(
+                    node,
+                    "exact float32 (ground)",
+                    false,
+                    indices.values().iterator().next(),
+                    null,
+                    true,
+                    queries,
+                    qrels);
 
             // latency: k = 10 with the default oversample, 100 candidates, formats interleaved round by round
-            Map<String, List<Double>> client = new LinkedHashMap<>();
+            Map<VectorLayout, List<Double>> client = new LinkedHashMap<>();
             indices.keySet().forEach(k -> client.put(k, new ArrayList<>()));
-            for (Map.Entry<String, String> e : indices.entrySet()) {
+            for (Map.Entry<VectorLayout, String> e : indices.entrySet()) {
                 for (int q = 0; q < queries.size(); q++) {
                     search(
                             node,
@@ -152,7 +140,7 @@ final class VectorsSciFact {
                 }
             }
             for (int round = 0; round < rounds; round++) {
-                for (Map.Entry<String, String> e : indices.entrySet()) {
+                for (Map.Entry<VectorLayout, String> e : indices.entrySet()) {
                     for (int q = 0; q < queries.size(); q++) {
                         long start = System.nanoTime();
                         search(node, e.getValue(), queries.vectors()[q], 10, 100, null, false, null);
@@ -168,22 +156,26 @@ final class VectorsSciFact {
                     "client p99 ms",
                     "p50 vs float");
             double floatP50 = Double.NaN;
-            for (String k : indices.keySet()) {
+            for (VectorLayout k : indices.keySet()) {
                 double c = percentile(client.get(k), 50);
                 if (Double.isNaN(floatP50)) {
                     floatP50 = c;
                 }
                 System.out.printf(
-                        Locale.ROOT, "%-26s %14.2f %14.2f %16.2f%n", k, c, percentile(client.get(k), 99), c / floatP50);
+                        Locale.ROOT,
+                        "%-26s %14.2f %14.2f %16.2f%n",
+                        k.label(),
+                        c,
+                        percentile(client.get(k), 99),
+                        c / floatP50);
             }
         }
     }
 
     private static final Map<String, double[]> BUILD_SECONDS = new HashMap<>();
 
-    private static void build(RealNode node, String index, String options, VectorFile corpus) throws Exception {
-        String field = "{\"type\": \"embedding\", \"dims\": " + corpus.dims()
-                + (options == null ? "" : ", \"index_options\": " + options) + "}";
+    private static void build(RealNode node, String index, VectorLayout layout, VectorFile corpus) throws Exception {
+        String field = layout.field(corpus.dims());
         check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
              "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", field)));
@@ -213,6 +205,7 @@ final class VectorsSciFact {
     private static void quality(
             RealNode node,
             String name,
+            boolean quantized,
             String index,
             String oversample,
             boolean exact,
@@ -229,7 +222,6 @@ final class VectorsSciFact {
             ndcg100 += RetrievalMetrics.ndcg(search(node, index, v, 10, 100, oversample, exact, null), judged, 10);
             recall += RetrievalMetrics.recall(search(node, index, v, 100, null, oversample, exact, null), judged, 100);
         }
-        boolean quantized = OPTIONS.get(name) != null && OPTIONS.get(name).contains("quantization");
         String label = oversample == null ? (exact ? "-" : "default") : oversample;
         System.out.printf(
                 Locale.ROOT,

@@ -2,9 +2,7 @@ package org.embeddings.encoder;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.embeddings.encoder.models.ModelRegistry;
@@ -23,7 +21,7 @@ public class PassageEncodingTest {
     @Test
     public void eachPassageHasTheVectorOfItsOwnSpan() {
         String dir = System.getProperty("embeddings.test.models");
-        assumeTrue("no model folders", dir != null && Files.isRegularFile(Path.of(dir, "e5-small-v2", "model.onnx")));
+        TestModelFiles.folder("e5-small-v2");
         System.setProperty("offline", "true");
         try (ModelRegistry registry = new ModelRegistry(List.of(Path.of(dir)), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder("e5-small-v2");

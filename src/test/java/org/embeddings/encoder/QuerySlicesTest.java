@@ -2,9 +2,7 @@ package org.embeddings.encoder;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,9 +21,7 @@ public class QuerySlicesTest {
     @Test
     public void afterAQueryDocumentSubBatchesRunInQuerySlicesWithTheSameVectors() {
         String dir = System.getProperty("embeddings.test.models");
-        assumeTrue(
-                "no model folders",
-                dir != null && Files.isRegularFile(Path.of(dir, "bge-small-en-v1.5", "model.onnx")));
+        TestModelFiles.folder("bge-small-en-v1.5");
         System.setProperty("offline", "true");
         EncoderSettings settings =
                 new EncoderSettings(SessionSettings.defaults(), TOKEN_BUDGET, 64, QUERY_TOKEN_BUDGET);

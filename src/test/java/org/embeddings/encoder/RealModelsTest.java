@@ -3,7 +3,6 @@ package org.embeddings.encoder;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -13,7 +12,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.io.IOException;
 import java.nio.LongBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,11 +53,7 @@ public class RealModelsTest {
 
     @BeforeClass
     public static void findModels() {
-        String dir = System.getProperty("embeddings.test.models");
-        models = dir == null ? null : Path.of(dir);
-        assumeTrue(
-                "no model folders at [" + dir + "]; run mvn generate-resources",
-                models != null && Files.isDirectory(models));
+        models = TestModelFiles.folder(RECIPES.get(0).name()).getParent();
         System.setProperty("offline", "true");
     }
 
@@ -74,9 +68,7 @@ public class RealModelsTest {
     }
 
     private static Path folder(String name) {
-        Path folder = models.resolve(name);
-        assumeTrue("model [" + name + "] not at " + folder, Files.isRegularFile(folder.resolve("model.onnx")));
-        return folder;
+        return TestModelFiles.folder(name);
     }
 
     /** The recipe, plainly: tokenize one text, run the graph on it alone, pool, normalize. */

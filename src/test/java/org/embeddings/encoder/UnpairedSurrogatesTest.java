@@ -3,9 +3,7 @@ package org.embeddings.encoder;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.embeddings.encoder.models.ModelRegistry;
@@ -38,9 +36,7 @@ public class UnpairedSurrogatesTest {
     @Test
     public void passageSpansIndexTheOriginalText() {
         String dir = System.getProperty("embeddings.test.models");
-        assumeTrue(
-                "no model folders",
-                dir != null && Files.isRegularFile(Path.of(dir, "bge-small-en-v1.5", "model.onnx")));
+        TestModelFiles.folder("bge-small-en-v1.5");
         System.setProperty("offline", "true");
         try (ModelRegistry registry = new ModelRegistry(List.of(Path.of(dir)), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder("bge-small-en-v1.5");

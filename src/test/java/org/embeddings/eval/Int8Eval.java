@@ -2,20 +2,23 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.bench.VectorFile;
-import org.embeddings.bench.VectorsEncode;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BeirSet;
+import org.embeddings.testkit.BulkIngest;
+import org.embeddings.testkit.Progress;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.Spearman;
+import org.embeddings.testkit.StsPairs;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * The int8 quality figures (issue 12), through one real node, in three stages, cheapest first so that a run cut
@@ -136,44 +139,29 @@ public final class Int8Eval {
     }
 
     private final RealNode node;
-    private final List<JsonObject> corpus = new ArrayList<>();
-    private final List<String> docSample = new ArrayList<>();
-    private final Map<String, String> queries = new LinkedHashMap<>();
-    private final Map<String, Map<String, Integer>> qrels = new HashMap<>();
-    private final List<StsEval.Pair> pairs;
+    private final Map<String, String> corpus;
+    private final List<String> docSample;
+    private final Map<String, String> queries;
+    private final Map<String, Map<String, Integer>> qrels;
+    private final List<StsPairs.Pair> pairs;
     private final List<String> sentences;
 
     Int8Eval(RealNode node, Path data) throws Exception {
         this.node = node;
-        for (String line : Files.readAllLines(data.resolve("scifact/corpus.jsonl"))) {
-            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            corpus.add(doc);
-            if (docSample.size() < Integer.getInteger("eval.docs", 300)) {
-                docSample.add(body(doc));
-            }
-        }
-        List<String> qrelLines = Files.readAllLines(data.resolve("scifact/qrels/test.tsv"));
-        for (String line : qrelLines.subList(1, qrelLines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
-        for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
-            JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-            if (qrels.containsKey(q.get("_id").getAsString())) {
-                queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
-            }
-        }
-        pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
+        BeirSet scifact = BeirSet.read(data.resolve("scifact"));
+        corpus = scifact.bodies();
+        docSample = corpus.values().stream()
+                .limit(Integer.getInteger("eval.docs", 300))
+                .toList();
+        queries = scifact.queries();
+        qrels = scifact.qrels();
+        pairs = StsPairs.read(data.resolve("stsb/sts-test.csv"));
         List<String> all = new ArrayList<>();
-        for (StsEval.Pair p : pairs) {
+        for (StsPairs.Pair p : pairs) {
             all.add(p.a());
             all.add(p.b());
         }
         sentences = all;
-    }
-
-    private static String body(JsonObject doc) {
-        return doc.get("title").getAsString() + " " + doc.get("text").getAsString();
     }
 
     /** STS Spearman of each form, and the cosine of its vectors to fp32 on sentences, queries and documents. */
@@ -227,32 +215,7 @@ public final class Int8Eval {
              "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", form)));
         check(node.call("PUT", "/_ingest/pipeline/" + index, String.format(Locale.ROOT, """
             {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", form)));
-        long start = System.nanoTime();
-        StringBuilder bulk = new StringBuilder();
-        int done = 0;
-        for (JsonObject doc : corpus) {
-            JsonObject source = new JsonObject();
-            source.addProperty("body", body(doc));
-            bulk.append("{\"index\":{\"_id\":")
-                    .append(doc.get("_id"))
-                    .append("}}\n")
-                    .append(source)
-                    .append('\n');
-            if (++done % BULK == 0 || done == corpus.size()) {
-                RealNode.Response r = node.call(
-                        "POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: "
-                            + r.text().substring(0, Math.min(2000, r.text().length())));
-                }
-                bulk.setLength(0);
-                SciFactEval.progress(form, done, corpus.size(), start);
-            }
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        System.err.println();
-        check(node.call("POST", "/" + index + "/_refresh", null));
+        double seconds = BulkIngest.bodies(node, index, index, corpus, BULK, form);
         return corpus.size() / seconds;
     }
 
@@ -281,7 +244,7 @@ public final class Int8Eval {
             check(r);
             List<RetrievalMetrics.Hit> run = RetrievalMetrics.hits(r.body());
             sum += RetrievalMetrics.ndcg(run, qrels.get(query.getKey()), 10);
-            SciFactEval.progress("queries", ++n, queries.size(), start);
+            Progress.print("queries", ++n, queries.size(), start);
         }
         System.err.println();
         return 100 * sum / n;

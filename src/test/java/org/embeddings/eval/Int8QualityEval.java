@@ -2,20 +2,21 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BeirSet;
+import org.embeddings.testkit.BulkIngest;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.Spearman;
+import org.embeddings.testkit.StsPairs;
 
 /**
  * The int8 quality lines, one-sided against fp32, through one real node, with the client batch sizes users use.
@@ -46,8 +47,8 @@ public final class Int8QualityEval {
     private static final Pattern PUNCTUATION = Pattern.compile("\\p{Punct}+");
 
     private final RealNode node;
-    private final List<StsEval.Pair> pairs;
-    private final List<StsEval.Pair> normalized;
+    private final List<StsPairs.Pair> pairs;
+    private final List<StsPairs.Pair> normalized;
     private final List<String> titles = new ArrayList<>();
     private final List<String> abstracts = new ArrayList<>();
     private final List<String> paraphraseQueries = new ArrayList<>();
@@ -57,20 +58,20 @@ public final class Int8QualityEval {
 
     Int8QualityEval(RealNode node, Path data) throws Exception {
         this.node = node;
-        this.pairs = StsEval.read(data.resolve("stsb/sts-test.csv"));
+        this.pairs = StsPairs.read(data.resolve("stsb/sts-test.csv"));
         this.normalized = pairs.stream()
-                .map(p -> new StsEval.Pair(p.gold(), normalize(p.a()), normalize(p.b())))
+                .map(p -> new StsPairs.Pair(p.gold(), normalize(p.a()), normalize(p.b())))
                 .toList();
-        int i = 0;
-        for (String line : Files.readAllLines(data.resolve("scifact/corpus.jsonl"))) {
-            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            if (i++ % 5 == 0 && doc.get("title").getAsString().isBlank() == false) {
-                titles.add(doc.get("title").getAsString());
-                abstracts.add(doc.get("text").getAsString());
+        BeirSet set = BeirSet.read(data.resolve("scifact"));
+        for (int i = 0; i < set.corpus().size(); i += 5) {
+            BeirSet.Doc doc = set.corpus().get(i);
+            if (doc.title().isBlank() == false) {
+                titles.add(doc.title());
+                abstracts.add(doc.text());
             }
         }
         LinkedHashSet<String> distinct = new LinkedHashSet<>();
-        for (StsEval.Pair p : pairs) {
+        for (StsPairs.Pair p : pairs) {
             distinct.add(p.a());
             distinct.add(p.b());
             if (p.gold() >= 4 && p.a().equals(p.b()) == false) {
@@ -79,7 +80,7 @@ public final class Int8QualityEval {
             }
         }
         this.stsCorpus = List.copyOf(distinct);
-        this.scifact = new SciFact(node, data);
+        this.scifact = new SciFact(node, set);
     }
 
     static String normalize(String s) {
@@ -209,7 +210,7 @@ public final class Int8QualityEval {
         return 100 * sum / queries.length;
     }
 
-    private static double spearman(float[][] v, List<StsEval.Pair> pairs) {
+    private static double spearman(float[][] v, List<StsPairs.Pair> pairs) {
         double[] gold = new double[pairs.size()];
         double[] predicted = new double[pairs.size()];
         for (int i = 0; i < pairs.size(); i++) {
@@ -266,26 +267,17 @@ public final class Int8QualityEval {
     /** SciFact through a node: ingest through an embed pipeline, exact embed_knn, stored vectors. */
     static final class SciFact {
         private final RealNode node;
-        private final List<JsonObject> corpus = new ArrayList<>();
-        private final Map<String, String> queries = new LinkedHashMap<>();
-        private final Map<String, Map<String, Integer>> qrels = new HashMap<>();
+        private final Map<String, String> corpus;
+        private final List<String> ids;
+        private final Map<String, String> queries;
+        private final Map<String, Map<String, Integer>> qrels;
 
-        SciFact(RealNode node, Path data) throws Exception {
+        SciFact(RealNode node, BeirSet set) {
             this.node = node;
-            for (String line : Files.readAllLines(data.resolve("scifact/corpus.jsonl"))) {
-                corpus.add(JsonParser.parseString(line).getAsJsonObject());
-            }
-            List<String> qrelLines = Files.readAllLines(data.resolve("scifact/qrels/test.tsv"));
-            for (String line : qrelLines.subList(1, qrelLines.size())) {
-                String[] f = line.split("\t");
-                qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-            }
-            for (String line : Files.readAllLines(data.resolve("scifact/queries.jsonl"))) {
-                JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-                if (qrels.containsKey(q.get("_id").getAsString())) {
-                    queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
-                }
-            }
+            this.corpus = set.bodies();
+            this.ids = List.copyOf(corpus.keySet());
+            this.queries = set.queries();
+            this.qrels = set.qrels();
         }
 
         /** Ingests the corpus through {@code form}, {@code bulk} documents per request; returns the index. */
@@ -296,36 +288,7 @@ public final class Int8QualityEval {
                  "mappings": {"properties": {"body": {"type": "text"}, "vec": {"type": "embedding", "model": "%s"}}}}""", form)));
             check(node.call("PUT", "/_ingest/pipeline/" + index, String.format(Locale.ROOT, """
                 {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", form)));
-            long start = System.nanoTime();
-            StringBuilder request = new StringBuilder();
-            int done = 0;
-            for (JsonObject doc : corpus) {
-                JsonObject source = new JsonObject();
-                source.addProperty(
-                        "body",
-                        doc.get("title").getAsString() + " " + doc.get("text").getAsString());
-                request.append("{\"index\":{\"_id\":")
-                        .append(doc.get("_id"))
-                        .append("}}\n")
-                        .append(source)
-                        .append('\n');
-                if (++done % bulk == 0 || done == corpus.size()) {
-                    RealNode.Response r = node.call(
-                            "POST",
-                            "/" + index + "/_bulk?pipeline=" + index,
-                            request.toString(),
-                            "application/x-ndjson");
-                    check(r);
-                    if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                        throw new IllegalStateException("bulk had errors: "
-                                + r.text().substring(0, Math.min(2000, r.text().length())));
-                    }
-                    request.setLength(0);
-                    SciFactEval.progress(form, done, corpus.size(), start);
-                }
-            }
-            System.err.println();
-            check(node.call("POST", "/" + index + "/_refresh", null));
+            BulkIngest.bodies(node, index, index, corpus, bulk, form);
             return index;
         }
 
@@ -356,12 +319,11 @@ public final class Int8QualityEval {
         /** Whether every document's stored vector is the same float for float in both indexes, and how many differ. */
         String sameVectors(String a, String b) throws Exception {
             int differ = 0;
-            for (int from = 0; from < corpus.size(); from += 500) {
-                JsonArray ids = new JsonArray();
-                corpus.subList(from, Math.min(corpus.size(), from + 500))
-                        .forEach(d -> ids.add(d.get("_id").getAsString()));
+            for (int from = 0; from < ids.size(); from += 500) {
+                JsonArray some = new JsonArray();
+                ids.subList(from, Math.min(ids.size(), from + 500)).forEach(some::add);
                 JsonObject body = new JsonObject();
-                body.add("ids", ids);
+                body.add("ids", some);
                 JsonArray docsA = docs(a, body);
                 JsonArray docsB = docs(b, body);
                 for (int i = 0; i < docsA.size(); i++) {

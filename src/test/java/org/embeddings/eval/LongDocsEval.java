@@ -9,7 +9,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BulkIngest;
+import org.embeddings.testkit.LongDocs;
+import org.embeddings.testkit.Progress;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Long documents through a real node: for each model, the long-document set ({@link LongDocs#concatenated}, SciFact's
@@ -162,7 +166,7 @@ public final class LongDocsEval {
                 sums.get(m.getKey())[0] += RetrievalMetrics.ndcg(run, judged, 10);
                 sums.get(m.getKey())[1] += RetrievalMetrics.recall(run, judged, 100);
             }
-            SciFactEval.progress("queries", ++n, docs.queries().size(), start);
+            Progress.print("queries", ++n, docs.queries().size(), start);
         }
         System.err.println();
         System.out.printf(Locale.ROOT, "%-30s %8s %11s%n", "method", "nDCG@10", "Recall@100");
@@ -182,10 +186,7 @@ public final class LongDocsEval {
     private void ingest(String model, String index, LongDocs docs, String label, boolean passages, boolean titled)
             throws Exception {
         long tokensBefore = tokens(model);
-        long start = System.nanoTime();
-        StringBuilder bulk = new StringBuilder();
-        int done = 0;
-        int total = docs.documents().size();
+        Map<String, JsonObject> sources = new LinkedHashMap<>();
         for (Map.Entry<String, String> doc : docs.documents().entrySet()) {
             JsonObject source = new JsonObject();
             source.addProperty("body", doc.getValue());
@@ -194,27 +195,11 @@ public final class LongDocsEval {
                 source.addProperty("title", title);
                 source.addProperty("text", LongDocs.untitled(doc.getValue(), title));
             }
-            bulk.append("{\"index\":{\"_id\":\"")
-                    .append(doc.getKey())
-                    .append("\"}}\n")
-                    .append(source)
-                    .append('\n');
-            if (++done % BULK == 0 || done == total) {
-                RealNode.Response r = node.call(
-                        "POST", "/" + index + "/_bulk?pipeline=" + index, bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: "
-                            + r.text().substring(0, Math.min(2000, r.text().length())));
-                }
-                bulk.setLength(0);
-                SciFactEval.progress("ingest", done, total, start);
-            }
+            sources.put(doc.getKey(), source);
         }
-        System.err.println();
-        double seconds = (System.nanoTime() - start) / 1e9;
+        int total = sources.size();
+        double seconds = BulkIngest.sources(node, index, index, sources, BULK, "ingest");
         long encoded = tokens(model) - tokensBefore;
-        check(node.call("POST", "/" + index + "/_refresh", null));
         // Lucene documents: parents plus their nested passages
         long luceneDocs = node.call("GET", "/" + index + "/_stats/docs", null)
                 .body()

@@ -22,6 +22,9 @@ import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.ChunkingStrategy;
 import org.embeddings.encoder.passages.PassageCutter;
 import org.embeddings.encoder.passages.TextWindows;
+import org.embeddings.testkit.LongDocs;
+import org.embeddings.testkit.Progress;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Chooses the chunking defaults by measurement, in process (the encoder and exact max-sim, no node): for each
@@ -162,7 +165,7 @@ public final class PassageSweep {
                         passages.add(own);
                         count += own.length;
                     }
-                    SciFactEval.progress(config, Math.min(texts.size(), from + BULK), texts.size(), start);
+                    Progress.print(config, Math.min(texts.size(), from + BULK), texts.size(), start);
                 }
                 System.err.println();
                 double ndcg = 0;

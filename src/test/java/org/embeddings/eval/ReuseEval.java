@@ -3,8 +3,6 @@ package org.embeddings.eval;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,7 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BeirSet;
+import org.embeddings.testkit.BulkIngest;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Inference paid once and vectors stored once, measured on SciFact through a real node, one run, in this order:
@@ -67,13 +68,8 @@ public final class ReuseEval {
         check(node.call("PUT", "/_ingest/pipeline/reuse", String.format(Locale.ROOT, """
             {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
         check(node.call("PUT", "/a", mapping("")));
-        Map<String, String> corpus = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
-            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            corpus.put(
-                    doc.get("_id").getAsString(),
-                    doc.get("title").getAsString() + " " + doc.get("text").getAsString());
-        }
+        BeirSet set = BeirSet.read(data);
+        Map<String, String> corpus = set.bodies();
         int limit = Integer.getInteger("eval.limit", corpus.size());
         Map<String, String> docs = new LinkedHashMap<>();
         corpus.entrySet().stream().limit(limit).forEach(e -> docs.put(e.getKey(), e.getValue()));
@@ -120,19 +116,8 @@ public final class ReuseEval {
                 .getAsJsonObject("vec")
                 .getAsJsonObject("primaries");
 
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> qrelLines = Files.readAllLines(data.resolve("qrels/test.tsv"));
-        for (String line : qrelLines.subList(1, qrelLines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
-        Map<String, String> queries = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
-            JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-            if (qrels.containsKey(q.get("_id").getAsString())) {
-                queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
-            }
-        }
+        Map<String, Map<String, Integer>> qrels = set.qrels();
+        Map<String, String> queries = set.queries();
         double[] exact = new double[2];
         double[] hnsw = new double[2];
         int sameHits = 0;
@@ -224,34 +209,9 @@ public final class ReuseEval {
         System.out.printf(Locale.ROOT, "%-58s %s%n", step, String.format(Locale.ROOT, format, args));
     }
 
+    /** Loads {@code docs} through the {@code reuse} pipeline; returns the seconds the bulks took. */
     private double ingest(String index, Map<String, String> docs, String what) throws Exception {
-        long start = System.nanoTime();
-        StringBuilder bulk = new StringBuilder();
-        int done = 0;
-        for (Map.Entry<String, String> doc : docs.entrySet()) {
-            JsonObject source = new JsonObject();
-            source.addProperty("body", doc.getValue());
-            bulk.append("{\"index\":{\"_id\":")
-                    .append(new com.google.gson.JsonPrimitive(doc.getKey()))
-                    .append("}}\n")
-                    .append(source)
-                    .append('\n');
-            if (++done % BULK == 0 || done == docs.size()) {
-                RealNode.Response r = node.call(
-                        "POST", "/" + index + "/_bulk?pipeline=reuse", bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: "
-                            + r.text().substring(0, Math.min(2000, r.text().length())));
-                }
-                bulk.setLength(0);
-                SciFactEval.progress(what, done, docs.size(), start);
-            }
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        System.err.println();
-        check(node.call("POST", "/" + index + "/_refresh", null));
-        return seconds;
+        return BulkIngest.bodies(node, index, "reuse", docs, BULK, what);
     }
 
     private void reindex(String from, String to) throws Exception {

@@ -2,7 +2,6 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -10,7 +9,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
-import org.embeddings.it.RealNode;
+import org.embeddings.testkit.BeirSet;
+import org.embeddings.testkit.BulkIngest;
+import org.embeddings.testkit.Progress;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.RetrievalMetrics;
 
 /**
  * Runs a BEIR-format dataset (SciFact by default) through a real node: creates an index whose {@code embedding}
@@ -53,52 +56,15 @@ public final class SciFactEval {
         check(node.call("PUT", "/_ingest/pipeline/beir", String.format(Locale.ROOT, """
             {"processors": [{"embed": {"model": "%s", "field_map": {"body": "vec"}}}]}""", model)));
 
-        List<String> corpus = Files.readAllLines(data.resolve("corpus.jsonl"));
+        BeirSet set = BeirSet.read(data);
         // -Deval.limit=N ingests only the first N documents: a smoke run of the whole command, not a score.
-        corpus = corpus.subList(0, Math.min(corpus.size(), Integer.getInteger("eval.limit", corpus.size())));
-        long start = System.nanoTime();
-        StringBuilder bulk = new StringBuilder();
-        int done = 0;
-        for (String line : corpus) {
-            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            JsonObject source = new JsonObject();
-            source.addProperty(
-                    "body",
-                    doc.get("title").getAsString() + " " + doc.get("text").getAsString());
-            bulk.append("{\"index\":{\"_id\":")
-                    .append(doc.get("_id"))
-                    .append("}}\n")
-                    .append(source)
-                    .append('\n');
-            if (++done % BULK == 0 || done == corpus.size()) {
-                RealNode.Response r = node.call(
-                        "POST", "/" + index + "/_bulk?pipeline=beir", bulk.toString(), "application/x-ndjson");
-                check(r);
-                if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
-                    throw new IllegalStateException("bulk had errors: "
-                            + r.text().substring(0, Math.min(2000, r.text().length())));
-                }
-                bulk.setLength(0);
-                progress("ingest", done, corpus.size(), start);
-            }
-        }
-        System.err.println();
-        double ingestSeconds = (System.nanoTime() - start) / 1e9;
-        check(node.call("POST", "/" + index + "/_refresh", null));
-
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> qrelLines = Files.readAllLines(data.resolve("qrels/test.tsv"));
-        for (String line : qrelLines.subList(1, qrelLines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
-        Map<String, String> queries = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
-            JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-            if (qrels.containsKey(q.get("_id").getAsString())) {
-                queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
-            }
-        }
+        Map<String, String> corpus = new LinkedHashMap<>();
+        set.bodies().entrySet().stream()
+                .limit(Integer.getInteger("eval.limit", set.corpus().size()))
+                .forEach(e -> corpus.put(e.getKey(), e.getValue()));
+        double ingestSeconds = BulkIngest.bodies(node, index, "beir", corpus, BULK, "ingest");
+        Map<String, Map<String, Integer>> qrels = set.qrels();
+        Map<String, String> queries = set.queries();
         System.out.printf(
                 Locale.ROOT,
                 "%n%s on %s: %d documents ingested in %.1f s (%.1f docs/s), %d queries%n",
@@ -175,7 +141,7 @@ public final class SciFactEval {
                 accumulate(sum, run, qrels.get(q.getKey()));
                 runs.get(m.getKey()).put(q.getKey(), run);
             }
-            progress("queries", ++n, queries.size(), start);
+            Progress.print("queries", ++n, queries.size(), start);
         }
         System.err.println();
         System.out.printf(Locale.ROOT, "%-36s %10s %12s %14s%n", "method", "nDCG@10", "Recall@100", "took ms/query");
@@ -229,20 +195,5 @@ public final class SciFactEval {
         if (r.status() >= 300) {
             throw new IllegalStateException(r.status() + " " + r.text());
         }
-    }
-
-    static void progress(String what, int done, int total, long startNanos) {
-        int width = 40;
-        int filled = (int) ((long) width * done / total);
-        double rate = done / ((System.nanoTime() - startNanos) / 1e9);
-        System.err.printf(
-                Locale.ROOT,
-                "\r%-8s [%s%s] %d/%d  %.1f/s",
-                what,
-                "=".repeat(filled),
-                " ".repeat(width - filled),
-                done,
-                total,
-                rate);
     }
 }

@@ -1,17 +1,17 @@
 package org.embeddings.eval;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.embeddings.bench.VectorFile;
-import org.embeddings.bench.VectorsEncode;
+import org.embeddings.testkit.BeirSet;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RetrievalMetrics;
+import org.embeddings.testkit.VectorFile;
+import org.embeddings.testkit.VectorsEncode;
 
 /**
  * How far SciFact's nDCG@10 moves when vectors move as little as an int8 form moves them: the noise floor under
@@ -53,7 +53,7 @@ public final class SciFactNoise {
         if (docs.ids().equals(docs8.ids()) == false || queries.ids().equals(queries8.ids()) == false) {
             throw new IllegalStateException("the two forms' vector files list other texts");
         }
-        Map<String, Map<String, Integer>> qrels = qrels(data.resolve("qrels/test.tsv"));
+        Map<String, Map<String, Integer>> qrels = BeirSet.read(data).qrels();
 
         double[] fp32 = perQuery(queries, docs.vectors(), qrels, docs.ids());
         double[] quantized = perQuery(queries8, docs8.vectors(), qrels, docs.ids());
@@ -182,16 +182,6 @@ public final class SciFactNoise {
         }
         Arrays.sort(means);
         return new double[] {means[(int) (0.025 * resamples)], means[(int) (0.975 * resamples) - 1]};
-    }
-
-    private static Map<String, Map<String, Integer>> qrels(Path tsv) throws Exception {
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> lines = Files.readAllLines(tsv);
-        for (String line : lines.subList(1, lines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], k -> new HashMap<>()).put(f[1], Integer.parseInt(f[2]));
-        }
-        return qrels;
     }
 
     private static double[] cosines(float[][] a, float[][] b) {

@@ -2,22 +2,18 @@ package org.embeddings.eval;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.models.ModelRegistry;
-import org.embeddings.it.RealNode;
-import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.StsPairs;
 
 /**
  * STSBenchmark (test split) end to end: both sentences of each pair encoded with role {@code none}, through a real
@@ -25,9 +21,7 @@ import org.embeddings.testkit.RecipeReference;
  * scored by cosine, and the Spearman correlation between those scores and the gold scores
  * compared with the model's published MTEB figure.
  *
- * <p>The file is read as raw lines split on tabs, with no quoting: column 5 is the gold score and columns 6 and 7
- * the sentences; some rows carry two more columns (their sources), which are ignored. Quote characters are part of
- * the sentences.
+ * <p>The pairs are read and scored by {@link StsPairs}.
  *
  * <p>Run from the project root after {@code mvn test-compile} (which also lays out {@code target/models}), one
  * model per JVM to keep memory low; the JNA properties are the ones the tests run with:
@@ -48,36 +42,14 @@ public final class StsEval {
         PUBLISHED.put("all-minilm-l6-v2", 82.03);
     }
 
-    private static final int BATCH = 64;
-
-    public record Pair(double gold, String a, String b) {}
-
-    public static List<Pair> read(Path file) throws IOException {
-        List<Pair> pairs = new ArrayList<>();
-        int line = 0;
-        for (String row : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            line++;
-            if (row.isEmpty()) {
-                continue;
-            }
-            String[] cols = row.split("\t", -1);
-            if (cols.length < 7) {
-                throw new IllegalArgumentException(
-                        file + ":" + line + " has " + cols.length + " columns, expected at least 7");
-            }
-            pairs.add(new Pair(Double.parseDouble(cols[4]), cols[5], cols[6]));
-        }
-        return pairs;
-    }
-
     /** Spearman x 100 between gold scores and the cosines of the model's vectors. */
-    public static double evaluate(Encoder encoder, List<Pair> pairs) {
-        return evaluate(texts -> encoder.encode(texts, Role.NONE), pairs);
+    public static double evaluate(Encoder encoder, List<StsPairs.Pair> pairs) {
+        return StsPairs.spearman(texts -> encoder.encode(texts, Role.NONE), pairs);
     }
 
     /** The same through a real node's {@code POST /_plugins/_embeddings/embed}, role {@code none}. */
-    static double evaluate(RealNode node, String model, List<Pair> pairs) {
-        return evaluate(
+    static double evaluate(RealNode node, String model, List<StsPairs.Pair> pairs) {
+        return StsPairs.spearman(
                 texts -> {
                     JsonObject body = new JsonObject();
                     body.addProperty("model", model);
@@ -107,21 +79,6 @@ public final class StsEval {
                 pairs);
     }
 
-    private static double evaluate(Function<List<String>, float[][]> encode, List<Pair> pairs) {
-        double[] gold = new double[pairs.size()];
-        double[] predicted = new double[pairs.size()];
-        for (int from = 0; from < pairs.size(); from += BATCH) {
-            List<Pair> chunk = pairs.subList(from, Math.min(pairs.size(), from + BATCH));
-            float[][] a = encode.apply(chunk.stream().map(Pair::a).toList());
-            float[][] b = encode.apply(chunk.stream().map(Pair::b).toList());
-            for (int i = 0; i < chunk.size(); i++) {
-                gold[from + i] = chunk.get(i).gold();
-                predicted[from + i] = RecipeReference.cosine(a[i], b[i]);
-            }
-        }
-        return 100 * Spearman.correlation(gold, predicted);
-    }
-
     public static void main(String[] args) throws Exception {
         Path models = Path.of("target/models");
         Path data = Path.of("../shared/data/stsb/sts-test.csv");
@@ -138,7 +95,7 @@ public final class StsEval {
         if (names.isEmpty()) {
             names.addAll(PUBLISHED.keySet());
         }
-        List<Pair> pairs = read(data);
+        List<StsPairs.Pair> pairs = StsPairs.read(data);
         System.out.printf(Locale.ROOT, "%d pairs from %s%n", pairs.size(), data);
         System.out.printf(
                 Locale.ROOT, "%-22s %9s %10s %7s %8s%n", "model", "spearman", "published", "delta", "seconds");

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.embeddings.testkit.RealNode;
 import org.junit.After;
 import org.junit.AfterClass;
 import org.junit.Before;

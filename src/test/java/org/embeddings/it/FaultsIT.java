@@ -11,6 +11,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.embeddings.testkit.BulkLoad;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.VectorLayout;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -62,7 +65,7 @@ public class FaultsIT {
                 .getAsJsonObject("properties");
         assertEquals(
                 "binary",
-                mapping.getAsJsonObject("hnsw_binary")
+                mapping.getAsJsonObject(VectorLayout.HNSW_BINARY.label())
                         .getAsJsonObject("index_options")
                         .get("quantization")
                         .getAsString());
@@ -71,8 +74,8 @@ public class FaultsIT {
         load.awaitAcked(40, 120_000);
         node.kill();
         load.close();
-        assertTrue("acked before the kill: " + load.acked.size(), load.acked.size() >= 40);
-        assertTrue(load.serverErrors.toString(), load.serverErrors.isEmpty());
+        assertTrue("acked before the kill: " + load.acked().size(), load.acked().size() >= 40);
+        assertTrue(load.serverErrors().toString(), load.serverErrors().isEmpty());
 
         awaitPortFree(node.httpPort());
         node.restart();
@@ -95,7 +98,7 @@ public class FaultsIT {
                 "documents without a vector",
                 withVector.size(),
                 count.body().getAsJsonObject().get("count").getAsInt());
-        for (String id : load.acked) {
+        for (String id : load.acked()) {
             assertTrue("acknowledged document " + id + " is lost", withVector.contains(id));
         }
 

@@ -12,6 +12,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
 import org.embeddings.testkit.TestTexts;
 import org.junit.AfterClass;

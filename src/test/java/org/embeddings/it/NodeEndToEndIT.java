@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.embeddings.testkit.RealNode;
 import org.embeddings.testkit.RecipeReference;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.embeddings.testkit.RealNode;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;

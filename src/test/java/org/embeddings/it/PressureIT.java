@@ -14,11 +14,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.embeddings.testkit.RealNode;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
-import org.junit.FixMethodOrder;
 import org.junit.Test;
-import org.junit.runners.MethodSorters;
 
 /**
  * Queries and documents under pressure on a real node: query texts of 512 KB leave the query
@@ -26,8 +25,9 @@ import org.junit.runners.MethodSorters;
  * bulk whose encoding outlasts its timeout fails at that deadline with 429 rather than running on; and a first query
  * whose model (an {@code -int8} form a mapping binds) must be built does not hold other models' queries: they are
  * answered while the build runs, and the query itself gets a 503 at its deadline instead of a 504 from a stalled lane.
+ * The tests share one node and run in any order: each sends texts of its own, and only the model-building test
+ * touches the {@code -int8} field, so no test finds what another left behind.
  */
-@FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class PressureIT {
     private static final long CACHE_BYTES = 64 * 1024;
     private static RealNode node;
@@ -89,7 +89,7 @@ public class PressureIT {
     }
 
     @Test
-    public void t1LongQueryTextsKeepTheCacheWithinItsBytes() throws Exception {
+    public void longQueryTextsKeepTheCacheWithinItsBytes() throws Exception {
         Random random = new Random(1);
         for (int i = 0; i < 40; i++) {
             RealNode.Response r = node.call("POST", "/docs/_search", query("vec", words(random, 512 * 1024), null));
@@ -106,7 +106,7 @@ public class PressureIT {
     }
 
     @Test
-    public void t2PastTheBoundOfWaitingQueriesAQueryGets429() throws Exception {
+    public void pastTheBoundOfWaitingQueriesAQueryGets429() throws Exception {
         Map<Integer, Integer> statuses = Collections.synchronizedMap(new TreeMap<>());
         List<String> reasons = Collections.synchronizedList(new ArrayList<>());
         List<Thread> clients = new ArrayList<>();
@@ -138,7 +138,7 @@ public class PressureIT {
     }
 
     @Test
-    public void t3ABulkWhoseEncodingOutlastsItsTimeoutFailsAtItsDeadlineWith429() throws Exception {
+    public void aBulkWhoseEncodingOutlastsItsTimeoutFailsAtItsDeadlineWith429() throws Exception {
         Random random = new Random(3);
         StringBuilder bulk = new StringBuilder();
         int docs = 120;
@@ -189,7 +189,7 @@ public class PressureIT {
     }
 
     @Test
-    public void t4AModelBuildingOnItsFirstQueryDoesNotHoldOtherModelsQueries() throws Exception {
+    public void aModelBuildingOnItsFirstQueryDoesNotHoldOtherModelsQueries() throws Exception {
         assertEquals(
                 200,
                 node.call("POST", "/docs/_search", query("vec", "warm up", null))

@@ -13,10 +13,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.embeddings.testkit.RealNode;
+import org.embeddings.testkit.VectorLayout;
 
 /**
- * One index with an {@code embedding} field per {@code index_options} choice, the same vectors in each (no model:
- * vectors given directly), and the hits of a fixed set of {@code query_vector} queries per field: what the
+ * One index with an {@code embedding} field per layout of the {@link VectorLayout} catalogue, named after it, the same
+ * vectors in each (no model: vectors given directly), and the hits of a fixed set of {@code query_vector} queries per field: what the
  * restart, relocation and force-merge tests compare before and after.
  *
  * <p>Documents come in tight groups of ten around random centroids, and each query lies near one centroid, so each
@@ -27,17 +29,13 @@ final class VectorOptionsWorkload {
     static final int DIMS = 64;
     static final int BATCH = 750;
     static final int GROUPS = 160;
-    static final Map<String, String> FIELDS = new LinkedHashMap<>();
+    /** Field name -> layout: every layout of the catalogue. */
+    static final Map<String, VectorLayout> FIELDS = new LinkedHashMap<>();
 
     static {
-        FIELDS.put("hnsw_none", null);
-        FIELDS.put("hnsw_m8", "{\"type\": \"hnsw\", \"m\": 8, \"ef_construction\": 64}");
-        FIELDS.put("hnsw_int8", "{\"type\": \"hnsw\", \"quantization\": \"int8\"}");
-        FIELDS.put("hnsw_int4", "{\"type\": \"hnsw\", \"quantization\": \"int4\"}");
-        FIELDS.put("hnsw_binary", "{\"type\": \"hnsw\", \"quantization\": \"binary\"}");
-        FIELDS.put("flat_none", "{\"type\": \"flat\"}");
-        FIELDS.put("flat_int8", "{\"type\": \"flat\", \"quantization\": \"int8\"}");
-        FIELDS.put("flat_binary", "{\"type\": \"flat\", \"quantization\": \"binary\"}");
+        for (VectorLayout layout : VectorLayout.values()) {
+            FIELDS.put(layout.label(), layout);
+        }
     }
 
     private final float[][] centroids = new float[GROUPS][DIMS];
@@ -65,17 +63,13 @@ final class VectorOptionsWorkload {
 
     void createIndex(RealNode node, String index, int shards, int replicas) throws Exception {
         StringBuilder properties = new StringBuilder();
-        for (Map.Entry<String, String> f : FIELDS.entrySet()) {
+        for (Map.Entry<String, VectorLayout> f : FIELDS.entrySet()) {
             properties
                     .append(properties.length() == 0 ? "" : ", ")
                     .append('"')
                     .append(f.getKey())
-                    .append("\": {\"type\": \"embedding\", \"dims\": ")
-                    .append(DIMS);
-            if (f.getValue() != null) {
-                properties.append(", \"index_options\": ").append(f.getValue());
-            }
-            properties.append('}');
+                    .append("\": ")
+                    .append(f.getValue().field(DIMS));
         }
         check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
             {"settings": {"number_of_shards": %d, "number_of_replicas": %d, "refresh_interval": "-1"},
@@ -193,9 +187,10 @@ final class VectorOptionsWorkload {
         return out;
     }
 
-    /** What each option must have written: graphs for hnsw, none for flat, a quantized copy when quantized. */
+    /** What each layout must have written: graphs for hnsw, none for flat, a quantized copy when quantized. */
     static void checkFormats(Map<String, JsonObject> stats, int segments) {
         for (Map.Entry<String, JsonObject> f : stats.entrySet()) {
+            VectorLayout layout = FIELDS.get(f.getKey());
             String why = f.getKey() + ": " + f.getValue();
             assertEquals(why, 2 * BATCH, f.getValue().get("vectors").getAsInt());
             assertEquals(why, segments, f.getValue().get("segments").getAsInt());
@@ -203,14 +198,9 @@ final class VectorOptionsWorkload {
                     why,
                     2L * BATCH * DIMS * Float.BYTES,
                     f.getValue().get("raw_bytes").getAsLong());
+            assertEquals(why, layout.graph(), f.getValue().get("graph_bytes").getAsLong() > 0);
             assertEquals(
-                    why,
-                    f.getKey().startsWith("flat"),
-                    f.getValue().get("graph_bytes").getAsLong() == 0);
-            assertEquals(
-                    why,
-                    f.getKey().endsWith("none") || f.getKey().endsWith("m8"),
-                    f.getValue().get("quantized_bytes").getAsLong() == 0);
+                    why, layout.quantized(), f.getValue().get("quantized_bytes").getAsLong() > 0);
         }
     }
 }

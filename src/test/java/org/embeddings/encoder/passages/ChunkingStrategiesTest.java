@@ -4,11 +4,9 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assume.assumeTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.BreakIterator;
 import java.util.ArrayList;
@@ -17,6 +15,7 @@ import java.util.Locale;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.ModelTokenizer;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.TestModelFiles;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.junit.AfterClass;
@@ -37,11 +36,7 @@ public class ChunkingStrategiesTest {
 
     @BeforeClass
     public static void findModels() {
-        String dir = System.getProperty("embeddings.test.models");
-        models = dir == null ? null : Path.of(dir);
-        assumeTrue(
-                "no model folders at [" + dir + "]",
-                models != null && Files.isRegularFile(models.resolve("e5-small-v2/tokenizer.json")));
+        models = TestModelFiles.folder("e5-small-v2").getParent();
         System.setProperty("offline", "true");
         registry = new ModelRegistry(List.of(models), EncoderSettings.defaults());
     }

@@ -1,4 +1,4 @@
-package org.embeddings.it;
+package org.embeddings.testkit;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
@@ -101,7 +101,8 @@ public final class RealNode implements AutoCloseable {
         return Path.of("src/scripts/node.sh").toAbsolutePath();
     }
 
-    static void run(List<String> command) throws IOException, InterruptedException {
+    /** Runs a script of {@code src/scripts} as {@link #run(List, Map)} does, with nothing added to its environment. */
+    public static void run(List<String> command) throws IOException, InterruptedException {
         run(command, Map.of());
     }
 

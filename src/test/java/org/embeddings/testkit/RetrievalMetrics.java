@@ -1,4 +1,4 @@
-package org.embeddings.eval;
+package org.embeddings.testkit;
 
 import com.google.gson.JsonElement;
 import java.util.ArrayList;
@@ -32,7 +32,8 @@ public final class RetrievalMetrics {
         return run;
     }
 
-    static List<Hit> ordered(List<Hit> run) {
+    /** The run in trec_eval's order: score descending, ties by document id descending. */
+    public static List<Hit> ordered(List<Hit> run) {
         return run.stream()
                 .sorted(Comparator.comparingDouble(Hit::score)
                         .reversed()
@@ -41,7 +42,7 @@ public final class RetrievalMetrics {
     }
 
     /** The exact-search score of two unit vectors (every model here normalizes): their dot product. */
-    static double dot(float[] a, float[] b) {
+    public static double dot(float[] a, float[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             s += a[i] * b[i];

@@ -1,9 +1,6 @@
-package org.embeddings.eval;
+package org.embeddings.testkit;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -30,17 +27,18 @@ public record LongDocs(
 
     /** The set as BEIR gives it, each document {@code title + " " + text} as MTEB indexes it. */
     public static LongDocs beir(Path data) throws IOException {
+        BeirSet set = BeirSet.read(data);
         Map<String, String> documents = new LinkedHashMap<>();
-        for (String[] doc : corpus(data)) {
+        for (String[] doc : corpus(set)) {
             documents.put(doc[0], doc[1] + " " + doc[2]);
         }
-        return new LongDocs(documents, testQueries(data, qrels(data)), qrels(data));
+        return new LongDocs(documents, set.queries(), set.qrels());
     }
 
     /** The title of every document of the BEIR set in {@code data}, by id. */
     public static Map<String, String> titles(Path data) throws IOException {
         Map<String, String> titles = new LinkedHashMap<>();
-        for (String[] doc : corpus(data)) {
+        for (String[] doc : corpus(BeirSet.read(data))) {
             titles.put(doc[0], doc[1]);
         }
         return titles;
@@ -99,7 +97,8 @@ public record LongDocs(
 
     private static LongDocs concatenated(
             Path data, String betweenSections, String afterTitle, long seed, int fewest, int most) throws IOException {
-        List<String[]> corpus = new ArrayList<>(corpus(data));
+        BeirSet set = BeirSet.read(data);
+        List<String[]> corpus = new ArrayList<>(corpus(set));
         Random random = new Random(seed);
         Collections.shuffle(corpus, random);
         Map<String, String> documents = new LinkedHashMap<>();
@@ -118,47 +117,19 @@ public record LongDocs(
             documents.put(id, body.toString());
         }
         Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        qrels(data).forEach((query, judged) -> {
+        set.qrels().forEach((query, judged) -> {
             Map<String, Integer> carried = new HashMap<>();
             judged.forEach((abs, grade) -> carried.merge(holder.get(abs), grade, Math::max));
             qrels.put(query, carried);
         });
-        return new LongDocs(documents, testQueries(data, qrels), qrels);
+        // the judged queries are the set's: every judgment carries over to some document
+        return new LongDocs(documents, set.queries(), qrels);
     }
 
-    /** {@code {id, title, text}} of every document, in file order. */
-    private static List<String[]> corpus(Path data) throws IOException {
-        List<String[]> out = new ArrayList<>();
-        for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
-            JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-            out.add(new String[] {
-                doc.get("_id").getAsString(),
-                doc.get("title").getAsString().strip(),
-                doc.get("text").getAsString().strip()
-            });
-        }
-        return out;
-    }
-
-    private static Map<String, Map<String, Integer>> qrels(Path data) throws IOException {
-        Map<String, Map<String, Integer>> qrels = new HashMap<>();
-        List<String> lines = Files.readAllLines(data.resolve("qrels/test.tsv"));
-        for (String line : lines.subList(1, lines.size())) {
-            String[] f = line.split("\t");
-            qrels.computeIfAbsent(f[0], q -> new HashMap<>()).put(f[1], Integer.parseInt(f[2].trim()));
-        }
-        return qrels;
-    }
-
-    private static Map<String, String> testQueries(Path data, Map<String, Map<String, Integer>> qrels)
-            throws IOException {
-        Map<String, String> queries = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
-            JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-            if (qrels.containsKey(q.get("_id").getAsString())) {
-                queries.put(q.get("_id").getAsString(), q.get("text").getAsString());
-            }
-        }
-        return queries;
+    /** {@code {id, title, text}} of every document, in file order, title and text stripped. */
+    private static List<String[]> corpus(BeirSet set) {
+        return set.corpus().stream()
+                .map(d -> new String[] {d.id(), d.title().strip(), d.text().strip()})
+                .toList();
     }
 }

@@ -1,4 +1,4 @@
-package org.embeddings.bench;
+package org.embeddings.testkit;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -11,11 +11,11 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.embeddings.it.RealNode;
 
 /**
- * Vectors saved once and read by every benchmark run: a count, the dims, then per vector its id (modified UTF-8)
- * and its floats, big-endian. Written to a temporary file and moved into place, so a file that exists is complete.
+ * Vectors saved once ({@link VectorsEncode}) and read by every benchmark and evaluation run: a count, the dims, then
+ * per vector its id (modified UTF-8) and its floats, big-endian. Written to a temporary file and moved into place, so
+ * a file that exists is complete.
  */
 public record VectorFile(List<String> ids, float[][] vectors) {
     public int size() {
@@ -26,7 +26,8 @@ public record VectorFile(List<String> ids, float[][] vectors) {
         return vectors.length == 0 ? 0 : vectors[0].length;
     }
 
-    void write(Path path) throws IOException {
+    /** Writes the file at {@code path} (its folders made), complete or not at all. */
+    public void write(Path path) throws IOException {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
         try (DataOutputStream out =
@@ -58,7 +59,7 @@ public record VectorFile(List<String> ids, float[][] vectors) {
             if ((i + 1) % 500 == 0 || i + 1 == size()) {
                 RealNode.Response r =
                         node.call("POST", "/" + index + "/_bulk", bulk.toString(), "application/x-ndjson");
-                VectorsSciFact.check(r);
+                check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
                     throw new IllegalStateException(
                             r.text().substring(0, Math.min(1000, r.text().length())));
@@ -66,7 +67,14 @@ public record VectorFile(List<String> ids, float[][] vectors) {
                 bulk.setLength(0);
             }
         }
-        VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
+        check(node.call("POST", "/" + index + "/_refresh", null));
+    }
+
+    private static void check(RealNode.Response r) {
+        if (r.status() >= 300) {
+            throw new IllegalStateException(r.status() + " "
+                    + r.text().substring(0, Math.min(2000, r.text().length())));
+        }
     }
 
     public static VectorFile read(Path path) throws IOException {

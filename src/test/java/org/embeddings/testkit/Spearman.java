@@ -1,4 +1,4 @@
-package org.embeddings.eval;
+package org.embeddings.testkit;
 
 import java.util.Arrays;
 import java.util.Comparator;

@@ -1,14 +1,10 @@
-package org.embeddings.bench;
+package org.embeddings.testkit;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
@@ -38,33 +34,21 @@ public final class VectorsEncode {
         Path models = Path.of(System.getProperty("embeddings.test.models", "target/models"));
         try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder(model);
+            BeirSet set = BeirSet.read(data);
             Path queries = queriesFile(dataset, model);
             if (Files.exists(queries) == false) {
-                Set<String> judged = new HashSet<>();
-                List<String> qrels = Files.readAllLines(data.resolve("qrels/test.tsv"));
-                qrels.subList(1, qrels.size()).forEach(l -> judged.add(l.split("\t")[0]));
-                List<String> ids = new ArrayList<>();
-                List<String> texts = new ArrayList<>();
-                for (String line : Files.readAllLines(data.resolve("queries.jsonl"))) {
-                    JsonObject q = JsonParser.parseString(line).getAsJsonObject();
-                    if (judged.contains(q.get("_id").getAsString())) {
-                        ids.add(q.get("_id").getAsString());
-                        texts.add(q.get("text").getAsString());
-                    }
-                }
-                new VectorFile(ids, encode(encoder, texts, Role.QUERY, "queries")).write(queries);
+                new VectorFile(
+                                List.copyOf(set.queries().keySet()),
+                                encode(encoder, List.copyOf(set.queries().values()), Role.QUERY, "queries"))
+                        .write(queries);
             }
             Path corpus = corpusFile(dataset, model);
             if (Files.exists(corpus) == false) {
-                List<String> ids = new ArrayList<>();
-                List<String> texts = new ArrayList<>();
-                for (String line : Files.readAllLines(data.resolve("corpus.jsonl"))) {
-                    JsonObject doc = JsonParser.parseString(line).getAsJsonObject();
-                    ids.add(doc.get("_id").getAsString());
-                    texts.add(doc.get("title").getAsString() + " "
-                            + doc.get("text").getAsString());
-                }
-                new VectorFile(ids, encode(encoder, texts, Role.PASSAGE, "corpus")).write(corpus);
+                Map<String, String> bodies = set.bodies();
+                new VectorFile(
+                                List.copyOf(bodies.keySet()),
+                                encode(encoder, List.copyOf(bodies.values()), Role.PASSAGE, "corpus"))
+                        .write(corpus);
             }
             System.out.printf(Locale.ROOT, "vectors of %s with %s: %s, %s%n", dataset, model, corpus, queries);
         }

@@ -1,4 +1,4 @@
-package org.embeddings.eval;
+package org.embeddings.testkit;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;

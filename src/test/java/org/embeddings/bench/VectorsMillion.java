@@ -19,8 +19,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -53,7 +55,9 @@ import org.opensearch.core.xcontent.XContentBuilder;
  *
  * <p>Usage: {@code NODE_HEAP="-Xms6g -Xmx6g" bench.sh vectors million [N] [OPTIONS]}, OPTIONS a comma-separated
  * subset of {@code hnsw,hnsw-int8,hnsw-int4,hnsw-binary,flat,flat-int8,flat-int4,flat-binary}
- * ({@link VectorLayout#formats}, all of them by default).
+ * ({@link VectorLayout#formats}, all of them by default). {@code -Dmillion.merge_workers=1,2} builds each option once
+ * per {@code index.embeddings.merge_workers} value, on an index of its own with the same vectors, and prints each
+ * force-merge's time as a ratio to the first value's.
  */
 final class VectorsMillion {
     private VectorsMillion() {}
@@ -213,6 +217,11 @@ final class VectorsMillion {
     }
 
     static void run(int n, List<String> options) throws Exception {
+        // index.embeddings.merge_workers values to compare, each on its own index of the same vectors
+        List<Integer> mergeWorkers = new ArrayList<>();
+        for (String w : System.getProperty("million.merge_workers", "1").split(",")) {
+            mergeWorkers.add(Integer.parseInt(w.trim()));
+        }
         Space centroids = space();
         float[][] queries = new float[QUERIES][];
         for (int q = 0; q < QUERIES; q++) {
@@ -232,79 +241,93 @@ final class VectorsMillion {
                 RealNode.port(78),
                 "indices.memory.index_buffer_size=" + System.getProperty("million.index_buffer", "50%"))) {
             Http http = new Http(node.httpPort());
+            Map<String, Double> mergeSeconds1 = new LinkedHashMap<>();
             for (String option : options) {
-                VectorLayout layout = VectorLayout.format(option);
-                String index = "million-" + option;
-                node.call("DELETE", "/" + index, null);
-                String field = layout.field(DIMS);
-                VectorsSciFact.check(node.call("PUT", "/" + index, String.format(Locale.ROOT, """
+                for (int workers : mergeWorkers) {
+                    VectorLayout layout = VectorLayout.format(option);
+                    String index = "million-" + option + "-w" + workers;
+                    node.call("DELETE", "/" + index, null);
+                    String field = layout.field(DIMS);
+                    VectorsSciFact.check(
+                            node.call("PUT", "/" + index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1",
-                                  "translog.durability": "async", "merge.scheduler.max_thread_count": 1},
-                     "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", field)));
-                long start = System.nanoTime();
-                ingest(http, index, centroids, n);
-                VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
-                double ingestSeconds = (System.nanoTime() - start) / 1e9;
-                JsonObject before = VectorsSciFact.vectorStats(node, index);
-                start = System.nanoTime();
-                forceMerge(node, index);
-                VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
-                // a commit, so that the merged-away segments leave the disk before the store is measured
-                VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
-                double mergeSeconds = (System.nanoTime() - start) / 1e9;
-                JsonObject stats = VectorsSciFact.vectorStats(node, index);
-                long store = node.call("GET", "/" + index + "/_stats/store", null)
-                        .body()
-                        .getAsJsonObject()
-                        .getAsJsonObject("_all")
-                        .getAsJsonObject("primaries")
-                        .getAsJsonObject("store")
-                        .get("size_in_bytes")
-                        .getAsLong();
-                System.out.printf(
-                        Locale.ROOT,
-                        "%n== %s: ingest %.0f s (%.0f vectors/s, %d segments), force-merge %.0f s; store %.0f MB; raw %.0f MB, quantized %.0f MB, graph %.0f MB, search path %.0f MB%n",
-                        option,
-                        ingestSeconds,
-                        n / ingestSeconds,
-                        before.get("segments").getAsInt(),
-                        mergeSeconds,
-                        store / 1e6,
-                        stats.get("raw_bytes").getAsLong() / 1e6,
-                        stats.get("quantized_bytes").getAsLong() / 1e6,
-                        stats.get("graph_bytes").getAsLong() / 1e6,
-                        stats.get("search_path_bytes").getAsLong() / 1e6);
-                List<String[]> settings =
-                        new ArrayList<>(List.of(new String[] {null, null}, new String[] {"100", null}));
-                if (layout.quantized()) {
-                    settings.add(new String[] {"100", "0"});
-                }
-                for (String[] setting : settings) {
-                    for (int q = 0; q < QUERIES; q++) {
-                        search(http, index, queries[q], setting[0], setting[1]); // warm: page cache, JIT
-                    }
-                    List<Double> latencies = new ArrayList<>();
-                    double recall = 0;
-                    for (int q = 0; q < QUERIES; q++) {
-                        long t = System.nanoTime();
-                        List<Integer> hits = search(http, index, queries[q], setting[0], setting[1]);
-                        latencies.add((System.nanoTime() - t) / 1e6);
-                        Set<Integer> exact = new HashSet<>();
-                        for (int id : gt[q]) {
-                            exact.add(id);
-                        }
-                        recall += hits.stream().filter(exact::contains).count() / (double) K;
-                    }
+                                  "translog.durability": "async", "merge.scheduler.max_thread_count": 1,
+                                  "index.embeddings.merge_workers": %d},
+                     "mappings": {"_source": {"excludes": ["vec"]}, "properties": {"vec": %s}}}""", workers, field)));
+                    long start = System.nanoTime();
+                    ingest(http, index, centroids, n);
+                    VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
+                    double ingestSeconds = (System.nanoTime() - start) / 1e9;
+                    JsonObject before = VectorsSciFact.vectorStats(node, index);
+                    start = System.nanoTime();
+                    forceMerge(node, index);
+                    VectorsSciFact.check(node.call("POST", "/" + index + "/_refresh", null));
+                    // a commit, so that the merged-away segments leave the disk before the store is measured
+                    VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
+                    double mergeSeconds = (System.nanoTime() - start) / 1e9;
+                    JsonObject stats = VectorsSciFact.vectorStats(node, index);
+                    long store = node.call("GET", "/" + index + "/_stats/store", null)
+                            .body()
+                            .getAsJsonObject()
+                            .getAsJsonObject("_all")
+                            .getAsJsonObject("primaries")
+                            .getAsJsonObject("store")
+                            .get("size_in_bytes")
+                            .getAsLong();
                     System.out.printf(
                             Locale.ROOT,
-                            "   num_candidates %-8s oversample %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n",
-                            setting[0] == null ? "default" : setting[0],
-                            setting[1] == null ? "default" : setting[1],
-                            recall / QUERIES,
-                            VectorsSciFact.percentile(latencies, 50),
-                            VectorsSciFact.percentile(latencies, 99));
+                            "%n== %s, merge_workers %d: ingest %.0f s (%.0f vectors/s, %d segments), force-merge %.0f s; store %.0f MB; raw %.0f MB, quantized %.0f MB, graph %.0f MB, search path %.0f MB%n",
+                            option,
+                            workers,
+                            ingestSeconds,
+                            n / ingestSeconds,
+                            before.get("segments").getAsInt(),
+                            mergeSeconds,
+                            store / 1e6,
+                            stats.get("raw_bytes").getAsLong() / 1e6,
+                            stats.get("quantized_bytes").getAsLong() / 1e6,
+                            stats.get("graph_bytes").getAsLong() / 1e6,
+                            stats.get("search_path_bytes").getAsLong() / 1e6);
+                    List<String[]> settings =
+                            new ArrayList<>(List.of(new String[] {null, null}, new String[] {"100", null}));
+                    if (layout.quantized()) {
+                        settings.add(new String[] {"100", "0"});
+                    }
+                    for (String[] setting : settings) {
+                        for (int q = 0; q < QUERIES; q++) {
+                            search(http, index, queries[q], setting[0], setting[1]); // warm: page cache, JIT
+                        }
+                        List<Double> latencies = new ArrayList<>();
+                        double recall = 0;
+                        for (int q = 0; q < QUERIES; q++) {
+                            long t = System.nanoTime();
+                            List<Integer> hits = search(http, index, queries[q], setting[0], setting[1]);
+                            latencies.add((System.nanoTime() - t) / 1e6);
+                            Set<Integer> exact = new HashSet<>();
+                            for (int id : gt[q]) {
+                                exact.add(id);
+                            }
+                            recall += hits.stream().filter(exact::contains).count() / (double) K;
+                        }
+                        System.out.printf(
+                                Locale.ROOT,
+                                "   num_candidates %-8s oversample %-8s recall@10 %.3f   p50 %.1f ms   p99 %.1f ms%n",
+                                setting[0] == null ? "default" : setting[0],
+                                setting[1] == null ? "default" : setting[1],
+                                recall / QUERIES,
+                                VectorsSciFact.percentile(latencies, 50),
+                                VectorsSciFact.percentile(latencies, 99));
+                    }
+                    node.call("DELETE", "/" + index, null);
+                    if (mergeSeconds1.putIfAbsent(option, mergeSeconds) != null) {
+                        System.out.printf(
+                                Locale.ROOT,
+                                "   force-merge with %d merge workers: %.2fx the time with %d%n",
+                                workers,
+                                mergeSeconds / mergeSeconds1.get(option),
+                                mergeWorkers.get(0));
+                    }
                 }
-                node.call("DELETE", "/" + index, null);
             }
         }
     }

@@ -42,8 +42,13 @@ public final class BulkIngest {
                     .append(doc.getValue())
                     .append('\n');
             if (++done % perBulk == 0 || done == sources.size()) {
+                // an evaluation measures quality, not the document lane's deadline: on a shared 2-core machine a bulk
+                // of long documents can take past the default minute, and would be answered with 429s
                 RealNode.Response r = node.call(
-                        "POST", "/" + index + "/_bulk?pipeline=" + pipeline, bulk.toString(), "application/x-ndjson");
+                        "POST",
+                        "/" + index + "/_bulk?timeout=30m&pipeline=" + pipeline,
+                        bulk.toString(),
+                        "application/x-ndjson");
                 check(r);
                 if (r.body().getAsJsonObject().get("errors").getAsBoolean()) {
                     throw new IllegalStateException("bulk had errors: " + cut(r.text()));

@@ -8,8 +8,8 @@ import java.util.List;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
-import org.embeddings.encoder.passages.PassageWindowsTest;
 import org.embeddings.testkit.RecipeReference;
+import org.embeddings.testkit.TestTexts;
 import org.junit.Test;
 
 /**
@@ -26,9 +26,9 @@ public class PassageEncodingTest {
         try (ModelRegistry registry = new ModelRegistry(List.of(Path.of(dir)), EncoderSettings.defaults())) {
             Encoder encoder = registry.encoder("e5-small-v2");
             List<String> texts = List.of(
-                    PassageWindowsTest.article(21, 3, 3, 6),
+                    TestTexts.article(21, 3, 3, 6),
                     "Tides are caused by the gravitational pull of the moon.",
-                    PassageWindowsTest.article(22, 2, 5, 8));
+                    TestTexts.article(22, 2, 5, 8));
             List<List<Passage>> passages = encoder.encodePassages(texts, Role.PASSAGE, new Chunking(96, 16));
             assertEquals(3, passages.size());
             assertTrue(passages.get(0).size() > 2 && passages.get(2).size() > 2);

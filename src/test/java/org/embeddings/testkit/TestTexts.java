@@ -32,4 +32,35 @@ public final class TestTexts {
         }
         return texts;
     }
+
+    private static final String[] ARTICLE_WORDS =
+            ("cells protein expression mice patients cohort receptor signaling pathway tumor growth "
+                            + "inhibition response treatment trial dose levels analysis significant increase reduced associated risk factor "
+                            + "disease model human clinical data results study gene mutation binding activity function")
+                    .split(" ");
+
+    /** Paragraphs of sentences of varied length, separated by blank lines, as a long article has. */
+    public static String article(long seed, int paragraphs, int minSentences, int maxSentences) {
+        Random random = new Random(seed);
+        StringBuilder sb = new StringBuilder();
+        for (int p = 0; p < paragraphs; p++) {
+            if (p > 0) {
+                sb.append("\n\n");
+            }
+            int sentences = minSentences + random.nextInt(maxSentences - minSentences + 1);
+            for (int s = 0; s < sentences; s++) {
+                if (s > 0) {
+                    sb.append(' ');
+                }
+                int words = 6 + random.nextInt(25);
+                for (int w = 0; w < words; w++) {
+                    String word = ARTICLE_WORDS[random.nextInt(ARTICLE_WORDS.length)];
+                    sb.append(w == 0 ? Character.toUpperCase(word.charAt(0)) + word.substring(1) : word);
+                    sb.append(w == words - 1 ? "" : random.nextInt(9) == 0 ? ", " : " ");
+                }
+                sb.append(random.nextInt(7) == 0 ? "?" : ".");
+            }
+        }
+        return sb.toString();
+    }
 }

@@ -18,6 +18,7 @@ import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TestModelFiles;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.testkit.TestTexts;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -124,7 +125,7 @@ public class ChunkingStrategiesTest {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
             try (Model model = Model.of(name)) {
                 // one paragraph: sentence ends are the only structure
-                String text = PassageWindowsTest.article(21, 1, 60, 60);
+                String text = TestTexts.article(21, 1, 60, 60);
                 List<String> sentences = units(text, TextUnits.sentences(text));
                 assertEquals(60, sentences.size());
                 int max = 128;
@@ -190,7 +191,7 @@ public class ChunkingStrategiesTest {
     public void aParagraphBreakEndsASentenceWindowInItsLastHalf() throws IOException {
         try (Model model = Model.of("bge-small-en-v1.5")) {
             // paragraphs of 128 to 254 tokens, no two of which fit one window: one window each, no overlap
-            String text = PassageWindowsTest.article(11, 3, 8, 8);
+            String text = TestTexts.article(11, 3, 8, 8);
             String[] paragraphs = text.split("\n\n");
             List<String> windows = windows(
                     model, text, model.cut(text, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)), 256);
@@ -220,7 +221,7 @@ public class ChunkingStrategiesTest {
                 // sections of 1 to 3 sentences separated by "###": several fit in one window
                 StringBuilder sb = new StringBuilder();
                 for (int p = 0; p < 40; p++) {
-                    sb.append(p == 0 ? "" : " ### ").append(PassageWindowsTest.article(100 + p, 1, 1, 3));
+                    sb.append(p == 0 ? "" : " ### ").append(TestTexts.article(100 + p, 1, 1, 3));
                 }
                 String text = sb.toString();
                 int max = 96;
@@ -251,7 +252,7 @@ public class ChunkingStrategiesTest {
     @Test
     public void blankLinesAreTheDefaultDelimiter() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
-            String text = PassageWindowsTest.article(3, 30, 1, 4);
+            String text = TestTexts.article(3, 30, 1, 4);
             int max = 128;
             List<String> windows = windows(
                     model,

@@ -10,7 +10,6 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.ModelTokenizer;
@@ -18,6 +17,7 @@ import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TestModelFiles;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.testkit.TestTexts;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -88,43 +88,15 @@ public class PassageWindowsTest {
         }
     }
 
-    private static final String[] WORDS =
-            ("cells protein expression mice patients cohort receptor signaling pathway tumor growth "
-                            + "inhibition response treatment trial dose levels analysis significant increase reduced associated risk factor "
-                            + "disease model human clinical data results study gene mutation binding activity function")
-                    .split(" ");
-
-    /** Paragraphs of sentences of varied length, separated by blank lines, as a long article has. */
-    public static String article(long seed, int paragraphs, int minSentences, int maxSentences) {
-        Random random = new Random(seed);
-        StringBuilder sb = new StringBuilder();
-        for (int p = 0; p < paragraphs; p++) {
-            if (p > 0) {
-                sb.append("\n\n");
-            }
-            int sentences = minSentences + random.nextInt(maxSentences - minSentences + 1);
-            for (int s = 0; s < sentences; s++) {
-                if (s > 0) {
-                    sb.append(' ');
-                }
-                int words = 6 + random.nextInt(25);
-                for (int w = 0; w < words; w++) {
-                    String word = WORDS[random.nextInt(WORDS.length)];
-                    sb.append(w == 0 ? Character.toUpperCase(word.charAt(0)) + word.substring(1) : word);
-                    sb.append(w == words - 1 ? "" : random.nextInt(9) == 0 ? ", " : " ");
-                }
-                sb.append(random.nextInt(7) == 0 ? "?" : ".");
-            }
-        }
-        return sb.toString();
-    }
-
     @Test
     public void everyWindowFitsWhenTokenizedAsTheModelReadsIt() throws IOException {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
             try (Model model = Model.of(name)) {
                 for (int maxTokens : new int[] {64, 256, 512}) {
-                    List<String> texts = List.of(article(1, 12, 2, 9), article(2, 3, 20, 30), article(3, 40, 1, 3));
+                    List<String> texts = List.of(
+                            TestTexts.article(1, 12, 2, 9),
+                            TestTexts.article(2, 3, 20, 30),
+                            TestTexts.article(3, 40, 1, 3));
                     List<PassageCutter.Cut> cuts = model.cut(texts, maxTokens, maxTokens / 8);
                     for (int t = 0; t < texts.size(); t++) {
                         PassageCutter.Cut cut = cuts.get(t);
@@ -165,7 +137,7 @@ public class PassageWindowsTest {
     @Test
     public void windowsEndOnParagraphBreaksOrSentenceEndsAndCoverTheText() throws IOException {
         try (Model model = Model.of("bge-small-en-v1.5")) {
-            String text = article(7, 30, 1, 12);
+            String text = TestTexts.article(7, 30, 1, 12);
             int overlap = 32;
             PassageCutter.Cut cut = model.cut(List.of(text), 256, overlap).get(0);
             int paragraphEnds = 0;
@@ -216,7 +188,7 @@ public class PassageWindowsTest {
         try (Model model = Model.of("bge-small-en-v1.5")) {
             // 3 paragraphs of 128 to 254 tokens, no two of which fit one 256-token window: each window is one
             // paragraph (its break is the window's last paragraph break in its last half), with no overlap
-            String text = article(11, 3, 8, 8);
+            String text = TestTexts.article(11, 3, 8, 8);
             String[] paragraphs = text.split("\n\n");
             for (int p = 0; p < paragraphs.length; p++) {
                 int tokens = model.textTokens(paragraphs[p]);
@@ -235,7 +207,7 @@ public class PassageWindowsTest {
     public void aSentenceEndAtALineBreakWinsOverALaterSentenceEndInsideALine() throws IOException {
         try (Model model = Model.of("bge-small-en-v1.5")) {
             // one paragraph per line (the same 3 paragraphs of 128 to 254 tokens): each window is one line
-            String text = article(11, 3, 8, 8).replace("\n\n", "\n");
+            String text = TestTexts.article(11, 3, 8, 8).replace("\n\n", "\n");
             String[] lines = text.split("\n");
             PassageCutter.Cut cut = model.cut(List.of(text), 256, 32).get(0);
             assertEquals(lines.length, cut.starts().length);
@@ -259,7 +231,7 @@ public class PassageWindowsTest {
     public void withLeadsAWindowInsideAParagraphIsReadAfterItsFirstSentence() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             // paragraphs of one to two windows; each window inside one reads its first sentence first
-            String text = article(31, 4, 16, 18);
+            String text = TestTexts.article(31, 4, 16, 18);
             Chunking leads = new Chunking(new ChunkingStrategy.ByTokens(), 256, 32, 256, true);
             PassageCutter.Cut cut = new PassageCutter(
                             model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
@@ -295,7 +267,7 @@ public class PassageWindowsTest {
             assertTrue("some windows start inside a paragraph: " + led, led > 0);
             assertEquals(text.length(), cut.ends()[cut.ends().length - 1]);
             // a paragraph longer than two windows (a text without paragraphs) has no lead to read
-            String oneParagraph = article(32, 1, 60, 60);
+            String oneParagraph = TestTexts.article(32, 1, 60, 60);
             PassageCutter.Cut plain = new PassageCutter(
                             model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
                     .cut(List.of(oneParagraph))
@@ -313,7 +285,7 @@ public class PassageWindowsTest {
     public void aTitleHeadsEveryPassageWithinTheWindowAndSpansStayInTheText() throws IOException {
         try (Model model = Model.of("e5-small-v2")) {
             String title = "Tidal forces of the moon and the sun";
-            String text = article(5, 6, 3, 8);
+            String text = TestTexts.article(5, 6, 3, 8);
             List<String> texts = List.of(text, text, "Short text that fits.");
             List<PassageCutter.Cut> cuts = new PassageCutter(
                             model.tokenizer,
@@ -348,7 +320,7 @@ public class PassageWindowsTest {
                             .getIds(),
                     cuts.get(2).tokens()[0].ids());
             // a title longer than half a window is cut to its first tokens that fill that half: windows keep text
-            String longTitle = article(6, 1, 12, 12);
+            String longTitle = TestTexts.article(6, 1, 12, 12);
             PassageCutter.Cut cut = new PassageCutter(
                             model.tokenizer,
                             model.card.prompt(),
@@ -433,8 +405,8 @@ public class PassageWindowsTest {
             assertEquals(defaults.maxTokens(), whole.maxTokens());
             assertEquals(defaults.overlapTokens(), whole.overlapTokens());
             // one text between a window and the model's limit, one past the limit
-            String between = article(11, 4, 4, 4);
-            String longer = article(12, 12, 4, 6);
+            String between = TestTexts.article(11, 4, 4, 4);
+            String longer = TestTexts.article(12, 12, 4, 6);
             int betweenTokens = model.inputTokens(between);
             assertTrue(betweenTokens + " tokens", betweenTokens > defaults.maxTokens() && betweenTokens <= 512);
             assertTrue(model.inputTokens(longer) > 512);

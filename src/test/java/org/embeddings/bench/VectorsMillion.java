@@ -266,14 +266,7 @@ final class VectorsMillion {
                     VectorsSciFact.check(node.call("POST", "/" + index + "/_flush", null));
                     double mergeSeconds = (System.nanoTime() - start) / 1e9;
                     JsonObject stats = VectorsSciFact.vectorStats(node, index);
-                    long store = node.call("GET", "/" + index + "/_stats/store", null)
-                            .body()
-                            .getAsJsonObject()
-                            .getAsJsonObject("_all")
-                            .getAsJsonObject("primaries")
-                            .getAsJsonObject("store")
-                            .get("size_in_bytes")
-                            .getAsLong();
+                    long store = node.storeBytes(index);
                     System.out.printf(
                             Locale.ROOT,
                             "%n== %s, merge_workers %d: ingest %.0f s (%.0f vectors/s, %d segments), force-merge %.0f s; store %.0f MB; raw %.0f MB, quantized %.0f MB, graph %.0f MB, search path %.0f MB%n",

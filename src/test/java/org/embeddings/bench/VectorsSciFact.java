@@ -66,14 +66,7 @@ final class VectorsSciFact {
             long floatSearchPath = 0;
             for (Map.Entry<VectorLayout, String> e : indices.entrySet()) {
                 JsonObject p = vectorStats(node, e.getValue());
-                long store = node.call("GET", "/" + e.getValue() + "/_stats/store", null)
-                        .body()
-                        .getAsJsonObject()
-                        .getAsJsonObject("_all")
-                        .getAsJsonObject("primaries")
-                        .getAsJsonObject("store")
-                        .get("size_in_bytes")
-                        .getAsLong();
+                long store = node.storeBytes(e.getValue());
                 long searchPath = p.get("search_path_bytes").getAsLong();
                 if (floatSearchPath == 0) {
                     floatSearchPath = searchPath;

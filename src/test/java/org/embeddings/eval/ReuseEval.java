@@ -105,8 +105,8 @@ public final class ReuseEval {
             check(node.call("POST", "/" + index + "/_forcemerge?max_num_segments=1", null));
             check(node.call("POST", "/" + index + "/_refresh", null));
         }
-        long storeB = store("b");
-        long storeC = store("c");
+        long storeB = node.storeBytes("b");
+        long storeC = node.storeBytes("c");
         JsonObject vectorsB = node.call("GET", "/_plugins/_embeddings/vectors/b", null)
                 .body()
                 .getAsJsonObject()
@@ -255,17 +255,6 @@ public final class ReuseEval {
             v.forEach(x -> bits.add(Float.floatToIntBits(x.getAsFloat())));
             out.put(doc.getAsJsonObject().get("_id").getAsString(), bits);
         }
-    }
-
-    private long store(String index) throws Exception {
-        return node.call("GET", "/" + index + "/_stats/store", null)
-                .body()
-                .getAsJsonObject()
-                .getAsJsonObject("_all")
-                .getAsJsonObject("primaries")
-                .getAsJsonObject("store")
-                .get("size_in_bytes")
-                .getAsLong();
     }
 
     private static String knn(String text, int k, int candidates, boolean exact) {

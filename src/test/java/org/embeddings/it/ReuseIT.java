@@ -182,8 +182,8 @@ public class ReuseIT {
             assertOk(node.call("POST", "/" + index + "/_refresh", null));
         }
         checkSameSources(bodies);
-        long derived = storeBytes("s-derived");
-        long whole = storeBytes("s-whole");
+        long derived = node.storeBytes("s-derived");
+        long whole = node.storeBytes("s-whole");
         assertTrue(
                 "vectors stored once: " + derived + " bytes against " + whole + " with vectors in the source",
                 derived < 0.8 * whole);
@@ -506,17 +506,6 @@ public class ReuseIT {
                 .getAsJsonArray("hits")
                 .forEach(h -> ids.add(h.getAsJsonObject().get("_id").getAsString()));
         return ids;
-    }
-
-    private static long storeBytes(String index) throws Exception {
-        return node.call("GET", "/" + index + "/_stats/store", null)
-                .body()
-                .getAsJsonObject()
-                .getAsJsonObject("_all")
-                .getAsJsonObject("primaries")
-                .getAsJsonObject("store")
-                .get("size_in_bytes")
-                .getAsLong();
     }
 
     /** The node's {@code ingest} counters of the model. */

@@ -166,6 +166,18 @@ public final class RealNode implements AutoCloseable {
     }
 
     /** The raw body of a request without a body, for checks that JSON parsing would hide. */
+    /** The store size of {@code index}'s primaries, in bytes, as {@code _stats/store} reports it. */
+    public long storeBytes(String index) throws IOException, InterruptedException {
+        return call("GET", "/" + index + "/_stats/store", null)
+                .body()
+                .getAsJsonObject()
+                .getAsJsonObject("_all")
+                .getAsJsonObject("primaries")
+                .getAsJsonObject("store")
+                .get("size_in_bytes")
+                .getAsLong();
+    }
+
     public String raw(String method, String path) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
                 .timeout(TIMEOUT)

@@ -5,7 +5,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.text.BreakIterator;
@@ -13,10 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.embeddings.encoder.EncoderSettings;
-import org.embeddings.encoder.ModelTokenizer;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TestModelFiles;
-import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.testkit.TestTexts;
 import org.junit.AfterClass;
@@ -49,40 +46,8 @@ public class ChunkingStrategiesTest {
         }
     }
 
-    /** A model's tokenizer and card, and an independent untruncating tokenizer to check against. */
-    private record Model(ModelCard card, ModelTokenizer tokenizer, HuggingFaceTokenizer independent)
-            implements AutoCloseable {
-        static Model of(String name) throws IOException {
-            ModelCard card = registry.installedCard(name);
-            Path json = models.resolve(name).resolve("tokenizer.json");
-            HuggingFaceTokenizer plain = HuggingFaceTokenizer.builder()
-                    .optTokenizerPath(json)
-                    .optAddSpecialTokens(true)
-                    .optTruncation(false)
-                    .optPadding(false)
-                    .build();
-            return new Model(card, new ModelTokenizer(json, card.maxTokens()), plain);
-        }
-
-        PassageCutter.Cut cut(String text, Chunking chunking) {
-            return new PassageCutter(tokenizer, card.prompt(), Role.PASSAGE, chunking, TextWindows.Ends.DEFAULT)
-                    .cut(List.of(text))
-                    .get(0);
-        }
-
-        int inputTokens(String window) {
-            return independent.encode(card.prompt().apply(Role.PASSAGE, window)).getIds().length;
-        }
-
-        int textTokens(String text) {
-            return independent.encode(text, false, false).getIds().length;
-        }
-
-        @Override
-        public void close() {
-            tokenizer.close();
-            independent.close();
-        }
+    private static PassageCutter.Cut cut(TokenizerModel model, String text, Chunking chunking) {
+        return model.cut(List.of(text), chunking).get(0);
     }
 
     /** The texts of the units as {@link TextUnits} cuts them, stripped, blank ones left out. */
@@ -99,15 +64,15 @@ public class ChunkingStrategiesTest {
     }
 
     /** Each window's text, with a check that every window fits as the model reads it and is the model's input. */
-    private static List<String> windows(Model model, String text, PassageCutter.Cut cut, int maxTokens) {
+    private static List<String> windows(TokenizerModel model, String text, PassageCutter.Cut cut, int maxTokens) {
         List<String> out = new ArrayList<>();
         for (int w = 0; w < cut.starts().length; w++) {
             String window = text.substring(cut.starts()[w], cut.ends()[w]);
             int counted = model.inputTokens(window);
             assertTrue("window of " + counted + " tokens > " + maxTokens, counted <= maxTokens);
             assertArrayEquals(
-                    model.independent
-                            .encode(model.card.prompt().apply(Role.PASSAGE, window))
+                    model.independent()
+                            .encode(model.card().prompt().apply(Role.PASSAGE, window))
                             .getIds(),
                     cut.tokens()[w].ids());
             out.add(window);
@@ -123,14 +88,14 @@ public class ChunkingStrategiesTest {
     @Test
     public void sentencesArePackedWholeWithOneSentenceOfOverlap() throws IOException {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
-            try (Model model = Model.of(name)) {
+            try (TokenizerModel model = TokenizerModel.of(registry, models, name)) {
                 // one paragraph: sentence ends are the only structure
                 String text = TestTexts.article(21, 1, 60, 60);
                 List<String> sentences = units(text, TextUnits.sentences(text));
                 assertEquals(60, sentences.size());
                 int max = 128;
                 Chunking chunking = new Chunking(new ChunkingStrategy.BySentences(1), max, 16);
-                List<String> windows = windows(model, text, model.cut(text, chunking), max);
+                List<String> windows = windows(model, text, cut(model, text, chunking), max);
                 assertTrue(windows.size() > 5);
                 int next = 0; // the first sentence not yet in a window
                 for (int w = 0; w < windows.size(); w++) {
@@ -163,7 +128,7 @@ public class ChunkingStrategiesTest {
 
                 // without overlap, windows follow each other sentence after sentence
                 List<String> apart = windows(
-                        model, text, model.cut(text, new Chunking(new ChunkingStrategy.BySentences(0), max, 16)), max);
+                        model, text, cut(model, text, new Chunking(new ChunkingStrategy.BySentences(0), max, 16)), max);
                 assertEquals(text, String.join(" ", apart));
             }
         }
@@ -171,13 +136,13 @@ public class ChunkingStrategiesTest {
 
     @Test
     public void aSentenceLongerThanTheWindowIsCutIntoTokenWindowsInsideIt() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             String longSentence =
                     "Protein" + " binding protein".repeat(150); // a capital after the period: a new sentence
             String text = "A short opening sentence. " + longSentence + ". A short closing sentence.";
             int max = 64;
             List<String> windows = windows(
-                    model, text, model.cut(text, new Chunking(new ChunkingStrategy.BySentences(1), max, 8)), max);
+                    model, text, cut(model, text, new Chunking(new ChunkingStrategy.BySentences(1), max, 8)), max);
             assertTrue(windows.size() > 4);
             assertEquals("A short opening sentence.", windows.get(0));
             assertEquals("A short closing sentence.", windows.get(windows.size() - 1));
@@ -189,12 +154,12 @@ public class ChunkingStrategiesTest {
 
     @Test
     public void aParagraphBreakEndsASentenceWindowInItsLastHalf() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             // paragraphs of 128 to 254 tokens, no two of which fit one window: one window each, no overlap
             String text = TestTexts.article(11, 3, 8, 8);
             String[] paragraphs = text.split("\n\n");
             List<String> windows = windows(
-                    model, text, model.cut(text, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)), 256);
+                    model, text, cut(model, text, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)), 256);
             assertEquals(List.of(paragraphs), windows);
             // one paragraph per line: a line end after a sentence ends a sentence window in its last half too
             String lines = text.replace("\n\n", "\n");
@@ -203,7 +168,7 @@ public class ChunkingStrategiesTest {
                     windows(
                             model,
                             lines,
-                            model.cut(lines, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)),
+                            cut(model, lines, new Chunking(new ChunkingStrategy.BySentences(1), 256, 32)),
                             256));
             // and a heading without punctuation ends its unit at the blank line
             assertEquals(
@@ -217,7 +182,7 @@ public class ChunkingStrategiesTest {
     @Test
     public void delimitedPiecesArePackedUpToTheWindowAndNeverCut() throws IOException {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
-            try (Model model = Model.of(name)) {
+            try (TokenizerModel model = TokenizerModel.of(registry, models, name)) {
                 // sections of 1 to 3 sentences separated by "###": several fit in one window
                 StringBuilder sb = new StringBuilder();
                 for (int p = 0; p < 40; p++) {
@@ -228,7 +193,7 @@ public class ChunkingStrategiesTest {
                 Chunking chunking = new Chunking(new ChunkingStrategy.ByDelimiter("###"), max, 12);
                 List<String> pieces = units(text, TextUnits.delimited(text, "###"));
                 assertEquals(40, pieces.size());
-                List<String> windows = windows(model, text, model.cut(text, chunking), max);
+                List<String> windows = windows(model, text, cut(model, text, chunking), max);
                 assertTrue(windows.size() > 3 && windows.size() < 40);
                 int p = 0;
                 for (String window : windows) {
@@ -251,13 +216,14 @@ public class ChunkingStrategiesTest {
 
     @Test
     public void blankLinesAreTheDefaultDelimiter() throws IOException {
-        try (Model model = Model.of("e5-small-v2")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "e5-small-v2")) {
             String text = TestTexts.article(3, 30, 1, 4);
             int max = 128;
             List<String> windows = windows(
                     model,
                     text,
-                    model.cut(
+                    cut(
+                            model,
                             text,
                             new Chunking(
                                     new ChunkingStrategy.ByDelimiter(ChunkingStrategy.ByDelimiter.DEFAULT_DELIMITER),

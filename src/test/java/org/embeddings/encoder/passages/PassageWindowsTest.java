@@ -6,16 +6,13 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.InvalidInputException;
-import org.embeddings.encoder.ModelTokenizer;
 import org.embeddings.encoder.Role;
 import org.embeddings.encoder.TestModelFiles;
-import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.testkit.TestTexts;
 import org.junit.AfterClass;
@@ -47,57 +44,20 @@ public class PassageWindowsTest {
         }
     }
 
-    /** A model's tokenizer and card, without its ONNX session. */
-    private record Model(ModelCard card, ModelTokenizer tokenizer, HuggingFaceTokenizer independent)
-            implements AutoCloseable {
-        static Model of(String name) throws IOException {
-            ModelCard card = registry.installedCard(name);
-            Path json = models.resolve(name).resolve("tokenizer.json");
-            HuggingFaceTokenizer plain = HuggingFaceTokenizer.builder()
-                    .optTokenizerPath(json)
-                    .optAddSpecialTokens(true)
-                    .optTruncation(false)
-                    .optPadding(false)
-                    .build();
-            return new Model(card, new ModelTokenizer(json, card.maxTokens()), plain);
-        }
-
-        List<PassageCutter.Cut> cut(List<String> texts, int maxTokens, int overlap) {
-            return new PassageCutter(
-                            tokenizer,
-                            card.prompt(),
-                            Role.PASSAGE,
-                            new Chunking(maxTokens, overlap),
-                            TextWindows.Ends.DEFAULT)
-                    .cut(texts);
-        }
-
-        /** The window's token count as the model reads it, by a tokenizer that never truncates. */
-        int inputTokens(String window) {
-            return independent.encode(card.prompt().apply(Role.PASSAGE, window)).getIds().length;
-        }
-
-        int textTokens(String text) {
-            return independent.encode(text, false, false).getIds().length;
-        }
-
-        @Override
-        public void close() {
-            tokenizer.close();
-            independent.close();
-        }
+    private static List<PassageCutter.Cut> cut(TokenizerModel model, List<String> texts, int maxTokens, int overlap) {
+        return model.cut(texts, new Chunking(maxTokens, overlap));
     }
 
     @Test
     public void everyWindowFitsWhenTokenizedAsTheModelReadsIt() throws IOException {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
-            try (Model model = Model.of(name)) {
+            try (TokenizerModel model = TokenizerModel.of(registry, models, name)) {
                 for (int maxTokens : new int[] {64, 256, 512}) {
                     List<String> texts = List.of(
                             TestTexts.article(1, 12, 2, 9),
                             TestTexts.article(2, 3, 20, 30),
                             TestTexts.article(3, 40, 1, 3));
-                    List<PassageCutter.Cut> cuts = model.cut(texts, maxTokens, maxTokens / 8);
+                    List<PassageCutter.Cut> cuts = cut(model, texts, maxTokens, maxTokens / 8);
                     for (int t = 0; t < texts.size(); t++) {
                         PassageCutter.Cut cut = cuts.get(t);
                         assertTrue(
@@ -111,8 +71,8 @@ public class PassageWindowsTest {
                             assertEquals(
                                     "the encoder's input is the window as counted", counted, cut.tokens()[w].length());
                             assertArrayEquals(
-                                    model.independent
-                                            .encode(model.card.prompt().apply(Role.PASSAGE, window))
+                                    model.independent()
+                                            .encode(model.card().prompt().apply(Role.PASSAGE, window))
                                             .getIds(),
                                     cut.tokens()[w].ids());
                             if (counted
@@ -136,10 +96,10 @@ public class PassageWindowsTest {
 
     @Test
     public void windowsEndOnParagraphBreaksOrSentenceEndsAndCoverTheText() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             String text = TestTexts.article(7, 30, 1, 12);
             int overlap = 32;
-            PassageCutter.Cut cut = model.cut(List.of(text), 256, overlap).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 256, overlap).get(0);
             int paragraphEnds = 0;
             for (int w = 0; w < cut.starts().length; w++) {
                 int start = cut.starts()[w];
@@ -185,7 +145,7 @@ public class PassageWindowsTest {
 
     @Test
     public void aParagraphBreakInTheLastPartWinsOverALaterSentenceEnd() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             // 3 paragraphs of 128 to 254 tokens, no two of which fit one 256-token window: each window is one
             // paragraph (its break is the window's last paragraph break in its last half), with no overlap
             String text = TestTexts.article(11, 3, 8, 8);
@@ -195,7 +155,7 @@ public class PassageWindowsTest {
                 assertTrue("fixture: " + tokens, tokens > 128 && tokens <= 254);
                 assertTrue("fixture", p == 0 || tokens + model.textTokens(paragraphs[p - 1]) > 254);
             }
-            PassageCutter.Cut cut = model.cut(List.of(text), 256, 32).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 256, 32).get(0);
             assertEquals(paragraphs.length, cut.starts().length);
             for (int p = 0; p < paragraphs.length; p++) {
                 assertEquals(paragraphs[p], text.substring(cut.starts()[p], cut.ends()[p]));
@@ -205,19 +165,19 @@ public class PassageWindowsTest {
 
     @Test
     public void aSentenceEndAtALineBreakWinsOverALaterSentenceEndInsideALine() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             // one paragraph per line (the same 3 paragraphs of 128 to 254 tokens): each window is one line
             String text = TestTexts.article(11, 3, 8, 8).replace("\n\n", "\n");
             String[] lines = text.split("\n");
-            PassageCutter.Cut cut = model.cut(List.of(text), 256, 32).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 256, 32).get(0);
             assertEquals(lines.length, cut.starts().length);
             for (int p = 0; p < lines.length; p++) {
                 assertEquals(lines[p], text.substring(cut.starts()[p], cut.ends()[p]));
             }
             // without the rule, a window runs on into the next line up to its latest sentence end
             PassageCutter.Cut before = new PassageCutter(
-                            model.tokenizer,
-                            model.card.prompt(),
+                            model.tokenizer(),
+                            model.card().prompt(),
                             Role.PASSAGE,
                             new Chunking(256, 32),
                             new TextWindows.Ends(0.5f, 0.5f, false))
@@ -229,12 +189,12 @@ public class PassageWindowsTest {
 
     @Test
     public void withLeadsAWindowInsideAParagraphIsReadAfterItsFirstSentence() throws IOException {
-        try (Model model = Model.of("e5-small-v2")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "e5-small-v2")) {
             // paragraphs of one to two windows; each window inside one reads its first sentence first
             String text = TestTexts.article(31, 4, 16, 18);
             Chunking leads = new Chunking(new ChunkingStrategy.ByTokens(), 256, 32, 256, true);
             PassageCutter.Cut cut = new PassageCutter(
-                            model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
+                            model.tokenizer(), model.card().prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
                     .cut(List.of(text))
                     .get(0);
             int led = 0;
@@ -257,8 +217,8 @@ public class PassageWindowsTest {
                 String read = inside ? lead + " " + window : window;
                 assertArrayEquals(
                         "window " + w + (inside ? " reads its paragraph's lead first" : " starts a paragraph"),
-                        model.independent
-                                .encode(model.card.prompt().apply(Role.PASSAGE, read))
+                        model.independent()
+                                .encode(model.card().prompt().apply(Role.PASSAGE, read))
                                 .getIds(),
                         cut.tokens()[w].ids());
                 assertTrue(cut.tokens()[w].length() <= 256);
@@ -269,10 +229,10 @@ public class PassageWindowsTest {
             // a paragraph longer than two windows (a text without paragraphs) has no lead to read
             String oneParagraph = TestTexts.article(32, 1, 60, 60);
             PassageCutter.Cut plain = new PassageCutter(
-                            model.tokenizer, model.card.prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
+                            model.tokenizer(), model.card().prompt(), Role.PASSAGE, leads, TextWindows.Ends.DEFAULT)
                     .cut(List.of(oneParagraph))
                     .get(0);
-            assertArrayEquals(model.cut(List.of(oneParagraph), 256, 32).get(0).starts(), plain.starts());
+            assertArrayEquals(cut(model, List.of(oneParagraph), 256, 32).get(0).starts(), plain.starts());
             for (int w = 0; w < plain.starts().length; w++) {
                 assertEquals(
                         model.inputTokens(oneParagraph.substring(plain.starts()[w], plain.ends()[w])),
@@ -283,13 +243,13 @@ public class PassageWindowsTest {
 
     @Test
     public void aTitleHeadsEveryPassageWithinTheWindowAndSpansStayInTheText() throws IOException {
-        try (Model model = Model.of("e5-small-v2")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "e5-small-v2")) {
             String title = "Tidal forces of the moon and the sun";
             String text = TestTexts.article(5, 6, 3, 8);
             List<String> texts = List.of(text, text, "Short text that fits.");
             List<PassageCutter.Cut> cuts = new PassageCutter(
-                            model.tokenizer,
-                            model.card.prompt(),
+                            model.tokenizer(),
+                            model.card().prompt(),
                             Role.PASSAGE,
                             new Chunking(128, 16),
                             TextWindows.Ends.DEFAULT)
@@ -303,7 +263,7 @@ public class PassageWindowsTest {
                 String window = text.substring(titled.starts()[w], titled.ends()[w]);
                 assertArrayEquals(
                         "window " + w + " is read as its title, a space, and its text",
-                        model.independent
+                        model.independent()
                                 .encode("passage: " + title + " " + window)
                                 .getIds(),
                         titled.tokens()[w].ids());
@@ -312,18 +272,18 @@ public class PassageWindowsTest {
             }
             assertEquals(text.length(), titled.ends()[titled.ends().length - 1]);
             // a text without a title is cut as before; a short one with a title is one passage: title and text
-            assertArrayEquals(model.cut(List.of(text), 128, 16).get(0).starts(), plain.starts());
+            assertArrayEquals(cut(model, List.of(text), 128, 16).get(0).starts(), plain.starts());
             assertArrayEquals(new int[] {0}, cuts.get(2).starts());
             assertArrayEquals(
-                    model.independent
+                    model.independent()
                             .encode("passage: " + title + " Short text that fits.")
                             .getIds(),
                     cuts.get(2).tokens()[0].ids());
             // a title longer than half a window is cut to its first tokens that fill that half: windows keep text
             String longTitle = TestTexts.article(6, 1, 12, 12);
             PassageCutter.Cut cut = new PassageCutter(
-                            model.tokenizer,
-                            model.card.prompt(),
+                            model.tokenizer(),
+                            model.card().prompt(),
                             Role.PASSAGE,
                             new Chunking(64, 8),
                             TextWindows.Ends.DEFAULT)
@@ -343,25 +303,25 @@ public class PassageWindowsTest {
 
     @Test
     public void aTextThatFitsIsOnePassageSpanningAllOfIt() throws IOException {
-        try (Model model = Model.of("e5-small-v2")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "e5-small-v2")) {
             String text = "  Tides are caused by the moon.\n\nAnd, to a lesser degree, by the sun.  ";
-            PassageCutter.Cut cut = model.cut(List.of(text), 64, 8).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 64, 8).get(0);
             assertArrayEquals(new int[] {0}, cut.starts());
             assertArrayEquals(new int[] {text.length()}, cut.ends());
-            assertArrayEquals(model.independent.encode("passage: " + text).getIds(), cut.tokens()[0].ids());
+            assertArrayEquals(model.independent().encode("passage: " + text).getIds(), cut.tokens()[0].ids());
             // exactly at the limit: still one window; one token more: two
             String words = "alpha ".repeat(64 - 4).trim();
-            assertEquals(1, model.cut(List.of(words), 64, 8).get(0).starts().length);
-            assertEquals(2, model.cut(List.of(words + " alpha"), 64, 8).get(0).starts().length);
+            assertEquals(1, cut(model, List.of(words), 64, 8).get(0).starts().length);
+            assertEquals(2, cut(model, List.of(words + " alpha"), 64, 8).get(0).starts().length);
         }
     }
 
     @Test
     public void textWithoutWordBoundariesIsCutBetweenTokensAndStillFits() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             // CJK characters are one token each with no whitespace between them
             String text = "漢字仮名交じり文は空白を使わない。".repeat(60);
-            PassageCutter.Cut cut = model.cut(List.of(text), 64, 16).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 64, 16).get(0);
             assertTrue(cut.starts().length > 5);
             for (int w = 0; w < cut.starts().length; w++) {
                 assertTrue(model.inputTokens(text.substring(cut.starts()[w], cut.ends()[w])) <= 64);
@@ -372,13 +332,13 @@ public class PassageWindowsTest {
 
     @Test
     public void spansAreJavaOffsetsAlsoPastCharactersOutsideTheBasicPlane() throws IOException {
-        try (Model model = Model.of("bge-small-en-v1.5")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "bge-small-en-v1.5")) {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < 200; i++) {
                 sb.append("Emoji 😀 number ").append(i).append(" sits in 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text. ");
             }
             String text = sb.toString().trim();
-            PassageCutter.Cut cut = model.cut(List.of(text), 64, 8).get(0);
+            PassageCutter.Cut cut = cut(model, List.of(text), 64, 8).get(0);
             for (int w = 0; w < cut.starts().length; w++) {
                 String window = text.substring(cut.starts()[w], cut.ends()[w]);
                 assertTrue(
@@ -397,11 +357,11 @@ public class PassageWindowsTest {
 
     @Test
     public void withWholeTokensATextTheModelReadsWholeStaysWholeAndOnlyALongerOneIsCut() throws IOException {
-        try (Model model = Model.of("e5-small-v2")) {
-            Chunking defaults = Chunking.defaults(model.card);
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "e5-small-v2")) {
+            Chunking defaults = Chunking.defaults(model.card());
             assertEquals(
                     "by default every text longer than a window is cut", defaults.maxTokens(), defaults.wholeTokens());
-            Chunking whole = Chunking.of(null, null, model.card.maxTokens(), model.card);
+            Chunking whole = Chunking.of(null, null, model.card().maxTokens(), model.card());
             assertEquals(defaults.maxTokens(), whole.maxTokens());
             assertEquals(defaults.overlapTokens(), whole.overlapTokens());
             // one text between a window and the model's limit, one past the limit
@@ -412,15 +372,15 @@ public class PassageWindowsTest {
             assertTrue(model.inputTokens(longer) > 512);
             List<String> texts = List.of(between, longer);
             List<PassageCutter.Cut> cuts = new PassageCutter(
-                            model.tokenizer, model.card.prompt(), Role.PASSAGE, whole, TextWindows.Ends.DEFAULT)
+                            model.tokenizer(), model.card().prompt(), Role.PASSAGE, whole, TextWindows.Ends.DEFAULT)
                     .cut(texts);
             PassageCutter.Cut kept = cuts.get(0);
             assertArrayEquals(new int[] {0}, kept.starts());
             assertArrayEquals(new int[] {between.length()}, kept.ends());
             assertArrayEquals(
                     "encoded as a plain encode would",
-                    model.independent
-                            .encode(model.card.prompt().apply(Role.PASSAGE, between))
+                    model.independent()
+                            .encode(model.card().prompt().apply(Role.PASSAGE, between))
                             .getIds(),
                     kept.tokens()[0].ids());
             PassageCutter.Cut cut = cuts.get(1);
@@ -431,24 +391,28 @@ public class PassageWindowsTest {
             // the defaults cut the same text between the two limits
             assertEquals(
                     2,
-                    model.cut(List.of(between), defaults.maxTokens(), defaults.overlapTokens())
+                    cut(model, List.of(between), defaults.maxTokens(), defaults.overlapTokens())
                             .get(0)
                             .starts()
                             .length);
             // whole_tokens between the window and the text: cut
-            Chunking below = Chunking.of(null, null, betweenTokens - 1, model.card);
+            Chunking below = Chunking.of(null, null, betweenTokens - 1, model.card());
             assertEquals(
                     2,
                     new PassageCutter(
-                                    model.tokenizer, model.card.prompt(), Role.PASSAGE, below, TextWindows.Ends.DEFAULT)
+                                    model.tokenizer(),
+                                    model.card().prompt(),
+                                    Role.PASSAGE,
+                                    below,
+                                    TextWindows.Ends.DEFAULT)
                             .cut(List.of(between))
                             .get(0)
                             .starts()
                             .length);
-            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(null, null, 513, model.card))
+            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(null, null, 513, model.card()))
                     .getMessage()
                     .contains("[whole_tokens] [513] exceeds the token limit [512]"));
-            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(128, null, 100, model.card))
+            assertTrue(assertThrows(InvalidInputException.class, () -> Chunking.of(128, null, 100, model.card()))
                     .getMessage()
                     .contains("[whole_tokens] must be at least [max_tokens] (128)"));
         }
@@ -456,9 +420,9 @@ public class PassageWindowsTest {
 
     @Test
     public void windowSizeIsCheckedAgainstTheModelAndThePrompt() throws IOException {
-        try (Model model = Model.of("all-minilm-l6-v2")) {
+        try (TokenizerModel model = TokenizerModel.of(registry, models, "all-minilm-l6-v2")) {
             InvalidInputException e =
-                    assertThrows(InvalidInputException.class, () -> new Chunking(300, 10).checkFits(model.card));
+                    assertThrows(InvalidInputException.class, () -> new Chunking(300, 10).checkFits(model.card()));
             assertTrue(
                     e.getMessage(),
                     e.getMessage().contains("[max_tokens]") && e.getMessage().contains("256"));

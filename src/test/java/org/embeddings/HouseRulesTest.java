@@ -42,11 +42,17 @@ public class HouseRulesTest {
     private static final Path TEST = Path.of("src/test/java");
     private static final String ROOT = "org.embeddings";
     private static final Pattern PACKAGE = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
+    /** An identifier that no dot or word character precedes: a name used unqualified. */
+    private static final Pattern BARE_NAME = Pattern.compile("(?<![\\w.])[A-Za-z_$][\\w$]*");
+
     private static final Pattern IMPORT =
             Pattern.compile("^import (?:static )?(org\\.embeddings\\.[\\w.]+);", Pattern.MULTILINE);
 
-    /** One source file: its package, simple name, and code without comments and string literals. */
-    private record Source(Path path, String pkg, String name, String text, String code) {
+    /**
+     * One source file: its package, simple name, its code without imports, comments and string literals, and the
+     * names that code uses unqualified (each a candidate reference to a class of its own package).
+     */
+    private record Source(Path path, String pkg, String name, String text, String code, Set<String> bareNames) {
         String fqn() {
             return pkg + "." + name;
         }
@@ -151,15 +157,12 @@ public class HouseRulesTest {
             if (other == s || other.fqn().equals(s.fqn())) {
                 continue;
             }
-            String code = s.code().replaceAll("(?m)^import [^;]+;", "");
+            String code = s.code();
             if (code.contains(other.fqn() + ".")
                     || code.contains(other.fqn() + ";")
                     || code.contains(other.fqn() + " ")) {
                 out.add(other.fqn());
-            } else if (other.pkg().equals(s.pkg())
-                    && Pattern.compile("(?<![\\w.])" + other.name() + "\\b")
-                            .matcher(code)
-                            .find()) {
+            } else if (other.pkg().equals(s.pkg()) && s.bareNames().contains(other.name())) {
                 out.add(other.fqn());
             }
         }
@@ -246,17 +249,24 @@ public class HouseRulesTest {
                 Matcher pkg = PACKAGE.matcher(text);
                 assertTrue(p + " has a package", pkg.find());
                 String name = p.getFileName().toString().replace(".java", "");
-                out.add(new Source(p, pkg.group(1), name, text, code(text)));
+                String code = code(text);
+                Set<String> bare = new TreeSet<>();
+                Matcher names = BARE_NAME.matcher(code);
+                while (names.find()) {
+                    bare.add(names.group());
+                }
+                out.add(new Source(p, pkg.group(1), name, text, code, bare));
             }
         }
         return out;
     }
 
-    /** {@code text} without comments, text blocks and string literals. */
+    /** {@code text} without comments, text blocks, string literals and import lines. */
     private static String code(String text) {
         return text.replaceAll("(?s)/\\*.*?\\*/", " ")
                 .replaceAll("//[^\\n]*", " ")
                 .replaceAll("(?s)\"\"\".*?\"\"\"", "\"\"")
-                .replaceAll("\"(?:\\\\.|[^\"\\\\])*\"", "\"\"");
+                .replaceAll("\"(?:\\\\.|[^\"\\\\])*\"", "\"\"")
+                .replaceAll("(?m)^import [^;]+;", "");
     }
 }

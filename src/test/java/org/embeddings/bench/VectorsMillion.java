@@ -243,11 +243,11 @@ final class VectorsMillion {
             Http http = new Http(node.httpPort());
             Map<String, Double> mergeSeconds1 = new LinkedHashMap<>();
             for (String option : options) {
+                VectorLayout layout = VectorLayout.format(option);
+                String field = layout.field(DIMS);
                 for (int workers : mergeWorkers) {
-                    VectorLayout layout = VectorLayout.format(option);
                     String index = "million-" + option + "-w" + workers;
                     node.call("DELETE", "/" + index, null);
-                    String field = layout.field(DIMS);
                     VectorsSciFact.check(
                             node.call("PUT", "/" + index, String.format(Locale.ROOT, """
                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1",

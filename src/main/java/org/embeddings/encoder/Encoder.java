@@ -29,6 +29,9 @@ public final class Encoder implements Closeable {
     private final ModelCard card;
     private final ModelTokenizer tokenizer;
     private final OnnxModel model;
+    /** Runs an interactive batch of one text: {@link #model} itself, or its {@link LoneQuerySession}. */
+    private final OnnxModel lone;
+
     private final TokenBudgetBatcher batcher;
     private final NativeThread nativeThread;
     private final EncoderStats stats = new EncoderStats();
@@ -46,9 +49,24 @@ public final class Encoder implements Closeable {
             OnnxModel model,
             TokenBudgetBatcher batcher,
             NativeThread nativeThread) {
+        this(card, tokenizer, model, model, batcher, nativeThread);
+    }
+
+    /**
+     * Takes ownership of all parts, {@code lone} included: the session that runs an interactive batch of one text
+     * ({@link LoneQuerySession}; {@code model} where there is none).
+     */
+    public Encoder(
+            ModelCard card,
+            ModelTokenizer tokenizer,
+            OnnxModel model,
+            OnnxModel lone,
+            TokenBudgetBatcher batcher,
+            NativeThread nativeThread) {
         this.card = card;
         this.tokenizer = tokenizer;
         this.model = model;
+        this.lone = lone;
         this.batcher = batcher;
         this.nativeThread = nativeThread;
     }
@@ -64,6 +82,11 @@ public final class Encoder implements Closeable {
     /** The model's ONNX session, for benchmarks that compare batching policies on the very same session. */
     OnnxModel onnx() {
         return model;
+    }
+
+    /** Whether a query that comes alone runs on a session of its own ({@link LoneQuerySession}). */
+    public boolean hasLoneSession() {
+        return lone != model;
     }
 
     /** Encodes one text. */
@@ -121,7 +144,13 @@ public final class Encoder implements Closeable {
                     float[][] vectors = new float[tokens.length][];
                     long pooling = 0;
                     for (int b = 0; b < plan.batches(); b++) {
-                        pooling += runRows(tokens, plan, plan.bounds()[b], plan.bounds()[b + 1], vectors);
+                        int from = plan.bounds()[b];
+                        int to = plan.bounds()[b + 1];
+                        OnnxModel session = to - from == 1 ? lone : model;
+                        pooling += runRows(session, tokens, plan, from, to, vectors);
+                        if (session != model) {
+                            stats.interactiveLoneRuns.increment();
+                        }
                     }
                     long ran = System.nanoTime();
                     countEncode(tokens, ran - tokenized);
@@ -367,7 +396,7 @@ public final class Encoder implements Closeable {
                             : to;
                     int rows = from;
                     nativeThread.call(lane, () -> {
-                        runRows(tokens, plan, rows, end, vectors);
+                        runRows(model, tokens, plan, rows, end, vectors);
                         return null;
                     });
                     from = end;
@@ -392,9 +421,13 @@ public final class Encoder implements Closeable {
         }
     }
 
-    /** Runs rows {@code [from, to)} of {@code plan}'s order as one batch; returns the nanoseconds spent pooling. */
-    private long runRows(Tokens[] tokens, TokenBudgetBatcher.Plan plan, int from, int to, float[][] vectors) {
-        OnnxModel.Output out = model.run(tokens, plan.order(), from, to);
+    /**
+     * Runs rows {@code [from, to)} of {@code plan}'s order as one batch on {@code session}; returns the nanoseconds
+     * spent pooling.
+     */
+    private long runRows(
+            OnnxModel session, Tokens[] tokens, TokenBudgetBatcher.Plan plan, int from, int to, float[][] vectors) {
+        OnnxModel.Output out = session.run(tokens, plan.order(), from, to);
         if (out.dim() != card.dims()) {
             throw new ModelLoadException(
                     "model [" + card.name() + "] produced " + out.dim() + " dims, its card says " + card.dims());
@@ -521,9 +554,15 @@ public final class Encoder implements Closeable {
         try {
             nativeThread.call(() -> {
                 try {
-                    model.close();
+                    if (lone != model) {
+                        lone.close();
+                    }
                 } finally {
-                    tokenizer.close();
+                    try {
+                        model.close();
+                    } finally {
+                        tokenizer.close();
+                    }
                 }
                 return null;
             });

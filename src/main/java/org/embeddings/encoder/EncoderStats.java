@@ -19,9 +19,14 @@ public final class EncoderStats {
     final LongAdder interactiveTokenizeNanos = new LongAdder();
     final LongAdder interactiveRunNanos = new LongAdder();
     final LongAdder interactivePoolNanos = new LongAdder();
+    final LongAdder interactiveLoneRuns = new LongAdder();
 
-    /** Interactive encodes and the nanoseconds of each of their stages, summed. */
-    public record Stages(long encodes, long waitNanos, long tokenizeNanos, long runNanos, long poolNanos) {}
+    /**
+     * Interactive encodes and the nanoseconds of each of their stages, summed; {@code loneRuns}: their ONNX runs of
+     * one text that the lone-query session ran ({@link LoneQuerySession}).
+     */
+    public record Stages(
+            long encodes, long waitNanos, long tokenizeNanos, long runNanos, long poolNanos, long loneRuns) {}
 
     public record Snapshot(
             long requests,
@@ -45,6 +50,7 @@ public final class EncoderStats {
                         interactiveWaitNanos.sum(),
                         interactiveTokenizeNanos.sum(),
                         interactiveRunNanos.sum(),
-                        interactivePoolNanos.sum()));
+                        interactivePoolNanos.sum(),
+                        interactiveLoneRuns.sum()));
     }
 }

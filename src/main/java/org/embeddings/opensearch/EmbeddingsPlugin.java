@@ -125,6 +125,15 @@ public final class EmbeddingsPlugin extends Plugin
     public static final Setting<Integer> INTRA_OP_THREADS =
             Setting.intSetting("embeddings.onnx.intra_op_threads", 0, 0, Setting.Property.NodeScope);
 
+    /**
+     * Intra-op threads of an int8 model's second session, which runs a query that comes alone (0: no second session).
+     * It is built only with fewer threads than {@link #INTRA_OP_THREADS} and kept only when it gives the same vectors
+     * bit for bit; it costs the int8 file's bytes once more (docs/performance.md: a lone int8 query in about 0.7x the
+     * time on one thread).
+     */
+    public static final Setting<Integer> LONE_QUERY_THREADS =
+            Setting.intSetting("embeddings.onnx.lone_query_threads", 1, 0, Setting.Property.NodeScope);
+
     public static final Setting<Integer> TOKEN_BUDGET =
             Setting.intSetting("embeddings.batch.token_budget", 512, 16, Setting.Property.NodeScope);
     /**
@@ -245,6 +254,7 @@ public final class EmbeddingsPlugin extends Plugin
     public List<Setting<?>> getSettings() {
         return List.of(
                 INTRA_OP_THREADS,
+                LONE_QUERY_THREADS,
                 ALLOW_SPINNING,
                 TOKEN_BUDGET,
                 QUERY_TOKEN_BUDGET,
@@ -330,7 +340,8 @@ public final class EmbeddingsPlugin extends Plugin
                 TOKEN_BUDGET.get(settings),
                 MAX_BATCH.get(settings),
                 QUERY_TOKEN_BUDGET.get(settings),
-                QUERY_BURST.get(settings));
+                QUERY_BURST.get(settings),
+                LONE_QUERY_THREADS.get(settings));
         List<Path> roots = modelRoots(environment);
         LOGGER.info("embedding models are read from {}", roots);
         ModelRegistry models = new ModelRegistry(

@@ -21,6 +21,7 @@ import java.util.function.LongSupplier;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.LoadFailures;
+import org.embeddings.encoder.LoneQuerySession;
 import org.embeddings.encoder.ModelLoadException;
 import org.embeddings.encoder.ModelMemoryLimitException;
 import org.embeddings.encoder.ModelName;
@@ -29,6 +30,7 @@ import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.OnnxModel;
 import org.embeddings.encoder.PathRedaction;
+import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.encoder.card.CardCatalog;
 import org.embeddings.encoder.card.ModelCard;
@@ -257,12 +259,19 @@ public final class ModelRegistry implements Closeable {
             Path onnx = base.isPresent()
                     ? int8File(name, folder, card, reservation)
                     : folder.resolve(ModelFolders.ONNX_FILE);
-            reservation.resize(ModelFiles.bytes(onnx));
+            // an int8 form may get a lone-query session: a second copy of its weights, reserved until the check
+            // that keeps it has run
+            Optional<SessionSettings> lone = base.isPresent() ? settings.loneQuerySession() : Optional.empty();
+            long sessionBytes = ModelFiles.bytes(onnx);
+            reservation.resize(lone.isPresent() ? 2 * sessionBytes : sessionBytes);
             if (loading.cancelled().get()) {
                 throw cancelled(name);
             }
             Path tokenizer = tokenizerFile(name, folder);
-            Encoder encoder = open(name, tokenizer, onnx, card);
+            Encoder encoder = open(name, tokenizer, onnx, card, lone);
+            if (encoder.hasLoneSession() == false) {
+                reservation.resize(sessionBytes);
+            }
             recipes.put(
                     name,
                     new LoadedRecipe(
@@ -437,14 +446,27 @@ public final class ModelRegistry implements Closeable {
         return tokenizerFile;
     }
 
-    private Encoder open(String name, Path tokenizerFile, Path onnx, ModelCard card) {
+    /**
+     * Opens the model's sessions and tokenizer on a native thread of its own; with {@code lone}, the settings of a
+     * {@link LoneQuerySession} to try beside the batch session.
+     */
+    private Encoder open(String name, Path tokenizerFile, Path onnx, ModelCard card, Optional<SessionSettings> lone) {
         NativeThread thread = new NativeThread(name, settings.queryBurst());
         try {
             return thread.call(() -> {
                 ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());
                 try {
                     OnnxModel model = new OnnxModel(onnx, card, settings.session());
-                    return new Encoder(card, tokenizer, model, settings.batcher(), thread);
+                    try {
+                        OnnxModel alone = lone.isEmpty()
+                                ? model
+                                : LoneQuerySession.open(onnx, card, tokenizer, model, lone.get())
+                                        .orElse(model);
+                        return new Encoder(card, tokenizer, model, alone, settings.batcher(), thread);
+                    } catch (RuntimeException e) {
+                        model.close();
+                        throw e;
+                    }
                 } catch (RuntimeException e) {
                     tokenizer.close();
                     throw e;

@@ -57,7 +57,12 @@ public record NodeEmbeddingsStats(
                     in.readVLong(),
                     in.readVLong(),
                     new EncoderStats.Stages(
-                            in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong()));
+                            in.readVLong(),
+                            in.readVLong(),
+                            in.readVLong(),
+                            in.readVLong(),
+                            in.readVLong(),
+                            in.readVLong()));
         }
 
         @Override
@@ -66,7 +71,9 @@ public record NodeEmbeddingsStats(
                 out.writeVLong(v);
             }
             EncoderStats.Stages q = queryStages;
-            for (long v : new long[] {q.encodes(), q.waitNanos(), q.tokenizeNanos(), q.runNanos(), q.poolNanos()}) {
+            for (long v :
+                    new long[] {q.encodes(), q.waitNanos(), q.tokenizeNanos(), q.runNanos(), q.poolNanos(), q.loneRuns()
+                    }) {
                 out.writeVLong(v);
             }
         }
@@ -87,6 +94,7 @@ public record NodeEmbeddingsStats(
                     .field("tokenize_nanos", queryStages.tokenizeNanos())
                     .field("run_nanos", queryStages.runNanos())
                     .field("pool_nanos", queryStages.poolNanos())
+                    .field("lone_runs", queryStages.loneRuns())
                     .endObject()
                     .endObject();
         }

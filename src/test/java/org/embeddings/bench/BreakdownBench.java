@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
@@ -242,26 +244,63 @@ public final class BreakdownBench {
         return s[(int) (s.length * p)];
     }
 
-    /** In this JVM, each query encoded alone by fp32 and int8 in turn; milliseconds per query. */
-    private static double[][] inProcess(Path models, String base, List<String> queries) {
+    /**
+     * In this JVM, each query encoded alone by fp32 and int8 in turn, the way a node encodes a query (one interactive
+     * task, with the node's default lone-query session); milliseconds per query.
+     */
+    private static double[][] inProcess(Path models, String base, List<String> queries) throws Exception {
         double[][] ms = new double[2][queries.size()];
-        try (ModelRegistry registry = new ModelRegistry(List.of(models), EncoderSettings.defaults())) {
+        EncoderSettings defaults = EncoderSettings.defaults();
+        EncoderSettings asANode = new EncoderSettings(
+                defaults.session(),
+                defaults.tokenBudget(),
+                defaults.maxBatch(),
+                defaults.queryTokenBudget(),
+                defaults.queryBurst(),
+                1);
+        try (ModelRegistry registry = new ModelRegistry(List.of(models), asANode)) {
             Encoder fp32 = registry.encoder(base);
             Encoder int8 = registry.encoder(base + "-int8");
             for (int w = 0; w < 20; w++) {
-                fp32.encode(queries.get(w), Role.QUERY);
-                int8.encode(queries.get(w), Role.QUERY);
+                alone(fp32, queries.get(w));
+                alone(int8, queries.get(w));
             }
             for (int i = 0; i < queries.size(); i++) {
                 Encoder[] order = i % 2 == 0 ? new Encoder[] {fp32, int8} : new Encoder[] {int8, fp32};
                 for (Encoder e : order) {
                     long s = System.nanoTime();
-                    e.encode(queries.get(i), Role.QUERY);
+                    alone(e, queries.get(i));
                     ms[e == fp32 ? 0 : 1][i] = (System.nanoTime() - s) / 1e6;
                 }
             }
+            System.out.printf(
+                    Locale.ROOT,
+                    "in process: int8 %s a lone-query session%n",
+                    int8.hasLoneSession() ? "has" : "has no");
         }
         return ms;
+    }
+
+    /** One query through the query path's encode, waited for. */
+    private static float[] alone(Encoder encoder, String text) throws Exception {
+        CompletableFuture<float[]> out = new CompletableFuture<>();
+        encoder.encodeInteractive(Role.QUERY, new Encoder.Interactive() {
+            @Override
+            public List<String> take() {
+                return List.of(text);
+            }
+
+            @Override
+            public void done(List<String> texts, float[][] vectors) {
+                out.complete(vectors[0]);
+            }
+
+            @Override
+            public void failed(List<String> texts, Exception e) {
+                out.completeExceptionally(e);
+            }
+        });
+        return out.get(60, TimeUnit.SECONDS);
     }
 
     private static JsonObject stats(RealNode node) throws Exception {
@@ -288,6 +327,13 @@ public final class BreakdownBench {
                         - (b == null ? 0 : b.get(e.getKey()).getAsDouble());
                 System.out.printf(Locale.ROOT, "  %-24s %.3f%n", e.getKey().replace("_nanos", ""), d / queries / 1e6);
             }
+        }
+        if (a.has("lone_runs")) {
+            double lone = a.get("lone_runs").getAsDouble()
+                    - (b == null || b.has("lone_runs") == false
+                            ? 0
+                            : b.get("lone_runs").getAsDouble());
+            System.out.printf(Locale.ROOT, "  %-24s %.0f%n", "runs on the lone session", lone);
         }
         System.out.printf(Locale.ROOT, "  over %.0f encoded query batches%n", queries);
     }

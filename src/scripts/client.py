@@ -137,6 +137,7 @@ def main():
                 with lock:
                     errors[0] += 1
 
+    before = encoder_stats(args)
     threads = [threading.Thread(target=worker) for _ in range(args.clients)]
     t0 = time.perf_counter()
     for t in threads:
@@ -144,11 +145,40 @@ def main():
     for t in threads:
         t.join()
     qps = done[0] / (time.perf_counter() - t0)
-    print(json.dumps({"side": args.side, "model": args.model if args.side == "ours" else args.model_id,
-                      "ingest_docs_per_s": round(ingest, 2),
-                      "p50_ms": round(statistics.median(lone), 2),
-                      "p99_ms": round(lone[int(len(lone) * 0.99) - 1], 2),
-                      "qps": round(qps, 2), "errors": errors[0]}))
+    figures = {"side": args.side, "model": args.model if args.side == "ours" else args.model_id,
+               "ingest_docs_per_s": round(ingest, 2),
+               "p50_ms": round(statistics.median(lone), 2),
+               "p99_ms": round(lone[int(len(lone) * 0.99) - 1], 2),
+               "qps": round(qps, 2), "errors": errors[0]}
+    after = encoder_stats(args)
+    if before and after:
+        # what the model's thread did during the many-client phase: how many queries one encode took, and where its
+        # time went (the plugin's own timers)
+        d = {k: after[k] - before[k] for k in after if k in before}
+        if d.get("encodes"):
+            figures["many_clients"] = {
+                "queries_per_encode": round(d["texts"] / d["encodes"], 2),
+                "padded_per_real_token": round(d["padded_tokens"] / max(1, d["tokens"]), 2),
+                "run_ms_per_query": round(d["run_nanos"] / 1e6 / max(1, d["texts"]), 2),
+                "tokenize_ms_per_query": round(d["tokenize_nanos"] / 1e6 / max(1, d["texts"]), 2),
+                "model_thread_busy": round((d["run_nanos"] + d["tokenize_nanos"]) / 1e9 / args.seconds, 2)}
+    print(json.dumps(figures))
+
+
+def encoder_stats(args):
+    """This plugin's counters of the model (ours only): texts, tokens and the query stages' nanoseconds."""
+    if args.side != "ours":
+        return None
+    status, body = call(args.url, "GET", "/_plugins/_embeddings/stats")
+    if status != 200:
+        return None
+    model = next(iter(body["nodes"].values()))["models"].get(args.model)
+    if model is None:
+        return None
+    stages = model["query_stages"]
+    return {"texts": model["texts"], "tokens": model["tokens"], "padded_tokens": model["padded_tokens"],
+            "encodes": stages["encodes"], "run_nanos": stages["run_nanos"],
+            "tokenize_nanos": stages["tokenize_nanos"]}
 
 
 if __name__ == "__main__":

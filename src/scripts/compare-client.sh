@@ -12,7 +12,7 @@ docs=${1:-1000}; queries=${2:-300}; clients=${3:-16}; seconds=${4:-30}
 data=${DATA_DIR:-$EMBEDDINGS_ROOT/../shared/data}
 ensure_built
 out=$BUILD_DIR/compare-client; mkdir -p "$out"; rm -f "$out"/*.json
-flags=$(grep -o -w -E 'avx512_vnni|avx_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')
+flags=$(grep -o -w -E 'avx512_vnni|avx_vnni|avx512f|avx2|amx_int8' /proc/cpuinfo | sort -u | tr '\n' ' ')
 echo "== CPU: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), flags: $flags"
 
 node="$BUILD_DIR/bench-nodes/compare-client"; http=$((PORT_BASE + 88)); mkdir -p "$node"
@@ -41,4 +41,7 @@ for key, label in (("ingest_docs_per_s", "ingest docs/s"), ("p50_ms", "query p50
                    ("p99_ms", "query p99 ms, 1 client"), ("qps", "queries/s, many clients")):
     a, b, c = theirs[key], ours["bge-small-en-v1.5"][key], ours["bge-small-en-v1.5-int8"][key]
     print(f"| {label} | {a} | {b} | {c} | {c / a:.2f}x |")
+for m, figures in ours.items():
+    if "many_clients" in figures:
+        print(f"ours {m}, many clients, the model's thread: {json.dumps(figures['many_clients'])}")
 PY

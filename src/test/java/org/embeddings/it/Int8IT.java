@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -180,6 +181,27 @@ public class Int8IT {
         assertEquals(
                 "glacier",
                 hits.getAsJsonArray("hits").get(0).getAsJsonObject().get("_id").getAsString());
+        // the search encoded its text alone (on the lone-query session where the node has one); the embed API encodes
+        // the same text in the document lane on the batch session: the same vector, so the same score, bit for bit
+        float[] vector = embed("query", List.of("what shapes mountain valleys"))[0];
+        JsonObject byVector = ok(node.call(
+                        "POST",
+                        "/int8/_search",
+                        "{\"query\": {\"embed_knn\": {\"vec\": {\"query_vector\": " + Arrays.toString(vector)
+                                + ", \"k\": 2}}}}"))
+                .getAsJsonObject("hits");
+        assertEquals(
+                hits.getAsJsonArray("hits")
+                        .get(0)
+                        .getAsJsonObject()
+                        .get("_score")
+                        .getAsFloat(),
+                byVector.getAsJsonArray("hits")
+                        .get(0)
+                        .getAsJsonObject()
+                        .get("_score")
+                        .getAsFloat(),
+                0f);
 
         List<Path> files = int8Files();
         assertEquals(files.toString(), 1, files.size());
@@ -192,7 +214,15 @@ public class Int8IT {
                 .getAsJsonObject()
                 .getAsJsonObject("models")
                 .getAsJsonObject(INT8);
-        assertEquals(Files.size(files.get(0)), model.get("model_bytes").getAsLong());
+        // an int8 model with a lone-query session counts its weights twice: the batch session's and the lone one's
+        boolean lone = model.get("lone_query_session").getAsBoolean();
+        assertEquals(
+                (lone ? 2 : 1) * Files.size(files.get(0)),
+                model.get("model_bytes").getAsLong());
+        assertEquals(
+                "the query_text search ran on the lone-query session",
+                lone ? 1 : 0,
+                model.getAsJsonObject("query_stages").get("lone_runs").getAsLong());
 
         // a restart loads the int8 model from the file written before
         long written = Files.getLastModifiedTime(files.get(0)).toMillis();

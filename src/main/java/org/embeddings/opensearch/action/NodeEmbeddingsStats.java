@@ -45,6 +45,7 @@ public record NodeEmbeddingsStats(
             long batches,
             long inferenceMillis,
             long modelBytes,
+            boolean loneQuerySession,
             EncoderStats.Stages queryStages)
             implements Writeable, ToXContent {
         Model(StreamInput in) throws IOException {
@@ -56,6 +57,7 @@ public record NodeEmbeddingsStats(
                     in.readVLong(),
                     in.readVLong(),
                     in.readVLong(),
+                    in.readBoolean(),
                     new EncoderStats.Stages(
                             in.readVLong(),
                             in.readVLong(),
@@ -70,6 +72,7 @@ public record NodeEmbeddingsStats(
             for (long v : new long[] {requests, texts, tokens, paddedTokens, batches, inferenceMillis, modelBytes}) {
                 out.writeVLong(v);
             }
+            out.writeBoolean(loneQuerySession);
             EncoderStats.Stages q = queryStages;
             for (long v :
                     new long[] {q.encodes(), q.waitNanos(), q.tokenizeNanos(), q.runNanos(), q.poolNanos(), q.loneRuns()
@@ -88,6 +91,7 @@ public record NodeEmbeddingsStats(
                     .field("batches", batches)
                     .field("inference_millis", inferenceMillis)
                     .field("model_bytes", modelBytes)
+                    .field("lone_query_session", loneQuerySession)
                     .startObject("query_stages")
                     .field("encodes", queryStages.encodes())
                     .field("wait_nanos", queryStages.waitNanos())
@@ -221,6 +225,7 @@ public record NodeEmbeddingsStats(
                                 s.batches(),
                                 s.inferenceNanos() / 1_000_000,
                                 registry.loadedBytes(name),
+                                encoder.hasLoneSession(),
                                 s.interactive()));
             });
         }

@@ -24,7 +24,8 @@ public record Chunking(ChunkingStrategy strategy, int maxTokens, int overlapToke
     public static final int MIN_MAX_TOKENS = 16;
 
     /** The strategy of {@code "chunking": {}}. */
-    public static final ChunkingStrategy DEFAULT_STRATEGY = new ChunkingStrategy.ByTokens();
+    public static final ChunkingStrategy DEFAULT_STRATEGY =
+            new ChunkingStrategy.ByDelimiter(ChunkingStrategy.ByDelimiter.DEFAULT_DELIMITER);
     /** Whether {@code "chunking": {}} reads a window inside a paragraph after the paragraph's lead sentence. */
     public static final boolean DEFAULT_LEADS = false;
 

@@ -686,8 +686,12 @@ public class PassagesIT {
                 "{\"strategy\": \"words\"}",
                 "unknown [strategy] [words], expected one of [tokens, sentences, delimiter]");
         bad.put(
-                "{\"overlap_sentences\": 1}",
+                "{\"strategy\": \"tokens\", \"overlap_sentences\": 1}",
                 "[overlap_sentences] applies to [strategy] [sentences] only, not [tokens]");
+        // without a strategy, the option is checked against the default's
+        bad.put(
+                "{\"overlap_sentences\": 1}",
+                "[overlap_sentences] applies to [strategy] [sentences] only, not [delimiter]");
         bad.put(
                 "{\"strategy\": \"sentences\", \"delimiter\": \"##\"}",
                 "[delimiter] applies to [strategy] [delimiter] only, not [sentences]");

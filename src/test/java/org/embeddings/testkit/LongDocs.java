@@ -52,18 +52,36 @@ public record LongDocs(
         return document.substring(title.length() + 1);
     }
 
-    /** A set by name: {@code longdocs}, {@code longdocs-runon}, {@code longdocs-alt}, or {@code scifact} (BEIR). */
+    /**
+     * A set by name: {@code longdocs}, {@code longdocs-runon}, {@code longdocs-alt}, {@code longdocs-untitled},
+     * {@code longdocs-untitled-runon}, or {@code scifact} (BEIR).
+     */
     public static LongDocs named(String name, Path data) throws IOException {
         return switch (name) {
             case "longdocs" -> concatenated(data);
             case "longdocs-runon" -> runOn(data);
             case "longdocs-alt" -> alternative(data);
+            case "longdocs-untitled" -> untitled(data, "\n\n");
+            case "longdocs-untitled-runon" -> untitled(data, " ");
             case "scifact" -> beir(data);
             default ->
-                throw new IllegalArgumentException(
-                        "unknown set [" + name + "], expected longdocs, longdocs-runon, longdocs-alt or scifact");
+                throw new IllegalArgumentException("unknown set [" + name + "], expected longdocs, longdocs-runon,"
+                        + " longdocs-alt, longdocs-untitled, longdocs-untitled-runon or scifact");
         };
     }
+
+    /**
+     * A third construction: the abstracts' texts alone, without their titles, {@value #UNTITLED_MIN} to
+     * {@value #UNTITLED_MAX} to a document (seed {@value #UNTITLED_SEED}), separated by {@code between}. Without
+     * titles a passage loses the words that name its topic, and without blank lines ({@code " "}) only sentence ends
+     * mark where one abstract stops: the hardest layout for a chunker.
+     */
+    public static LongDocs untitled(Path data, String between) throws IOException {
+        return concatenated(data, between, null, UNTITLED_SEED, UNTITLED_MIN, UNTITLED_MAX);
+    }
+
+    public static final long UNTITLED_SEED = 68;
+    public static final int UNTITLED_MIN = 3, UNTITLED_MAX = 8;
 
     /** The long-document set built from the BEIR set in {@code data}. */
     public static LongDocs concatenated(Path data) throws IOException {
@@ -95,6 +113,7 @@ public record LongDocs(
         return concatenated(data, betweenSections, afterTitle, SEED, PER_DOCUMENT, PER_DOCUMENT);
     }
 
+    /** {@code afterTitle} null: no title. */
     private static LongDocs concatenated(
             Path data, String betweenSections, String afterTitle, long seed, int fewest, int most) throws IOException {
         BeirSet set = BeirSet.read(data);
@@ -108,10 +127,11 @@ public record LongDocs(
             String id = String.format(Locale.ROOT, "long-%04d", documents.size());
             StringBuilder body = new StringBuilder();
             for (String[] abs : corpus.subList(from, Math.min(corpus.size(), from + count))) {
-                body.append(body.isEmpty() ? "" : betweenSections)
-                        .append(abs[1])
-                        .append(afterTitle)
-                        .append(abs[2]);
+                body.append(body.isEmpty() ? "" : betweenSections);
+                if (afterTitle != null) {
+                    body.append(abs[1]).append(afterTitle);
+                }
+                body.append(abs[2]);
                 holder.put(abs[0], id);
             }
             documents.put(id, body.toString());

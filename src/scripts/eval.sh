@@ -11,7 +11,8 @@
 #   eval.sh longdocs [MODEL...]         long documents (SciFact abstracts four to a document) and SciFact itself
 #                                       through a real node: whole-document vector vs passages vs BM25 vs fusion
 #                                       (docs/passages.md); -Deval.sets=longdocs|scifact, -Deval.chunking='{...}'
-#   eval.sh sweep MODEL longdocs|longdocs-runon|scifact CONFIG...
+#   eval.sh sweep MODEL SET CONFIG...   SET: longdocs, longdocs-runon, longdocs-alt, longdocs-untitled,
+#                                       longdocs-untitled-runon or scifact;
 #                                       chunking sweep in process (encoder + exact max-sim, no node); CONFIG is
 #                                       max_tokens:overlap_tokens[:tail] or whole (see docs/passages.md)
 #   eval.sh scifact-noise MODEL [SEEDS] in process: how far SciFact nDCG@10 moves when every fp32 vector is turned by

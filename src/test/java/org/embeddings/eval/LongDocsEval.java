@@ -25,8 +25,8 @@ import org.embeddings.testkit.RetrievalMetrics;
  * normalized scores, and RRF), and nDCG@10 and Recall@100 are printed as pytrec_eval computes them.
  *
  * <p>Usage: {@code src/scripts/eval.sh longdocs [MODEL...]} (default: the three Maven Central models);
- * {@code -Deval.sets=longdocs,scifact} chooses the sets ({@link LongDocs#named}: also {@code longdocs-alt} and
- * {@code longdocs-runon}), {@code -Deval.indexing=whole,passages,titled} the ways of indexing (each method runs when
+ * {@code -Deval.sets=longdocs,scifact} chooses the sets ({@link LongDocs#named}: also {@code longdocs-alt},
+ * {@code longdocs-runon}, {@code longdocs-untitled} and {@code longdocs-untitled-runon}), {@code -Deval.indexing=whole,passages,titled} the ways of indexing (each method runs when
  * its index is built; BM25 on any; {@code titled}, on SciFact only and skipped on the long sets: passages of the text
  * with chunking's {@code title_field} giving each document's title), {@code -Deval.node.settings=a=b,c=d} adds node
  * settings (for example {@code embeddings.onnx.intra_op_threads=1}).

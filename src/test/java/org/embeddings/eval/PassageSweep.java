@@ -38,7 +38,7 @@ import org.embeddings.testkit.RetrievalMetrics;
  * passage, as {@code "title_field"} does.
  * Windows whose tokens are identical across configurations are encoded once (their vectors would be identical).
  *
- * <p>Usage: {@code src/scripts/eval.sh sweep MODEL longdocs|longdocs-runon|longdocs-alt|scifact CONFIG...}, e.g.
+ * <p>Usage: {@code src/scripts/eval.sh sweep MODEL SET CONFIG...} (SET as {@link LongDocs#named} knows it), e.g.
  * {@code eval.sh sweep bge-small-en-v1.5 longdocs whole 256:32 512:64:0.25 sentences:256:1 delimiter:256}
  * (see {@link #chunking} for the configurations of each strategy)
  */

@@ -2,7 +2,8 @@
 # This plugin against ml-commons with an independent-style client (src/scripts/client.py: Python urllib, one
 # connection per request): one side at a time on this machine, both heaps 1 GB, our query cache off. Ours is run
 # as -int8 and fp32 (bge-small-en-v1.5, BGE's query instruction on role query), ml-commons with its fp32 model and no
-# query instruction (which leans against us). Prints each side's figures and the ratios, and the CPU's flags.
+# query instruction (which leans against us). Each side gets a warm-up pass first, whose figures are discarded.
+# Prints each side's figures and the ratios, and the CPU's flags.
 #   compare-client.sh [DOCS] [QUERIES] [CLIENTS] [SECONDS]   (defaults 1000 300 16 30)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,12 @@ node="$BUILD_DIR/bench-nodes/compare-client"; http=$((PORT_BASE + 88)); mkdir -p
 NODE_HEAP="-Xms1g -Xmx1g" "$here/node.sh" start "$node" "$http" $((PORT_BASE + 188)) \
   embeddings.query_cache.max_bytes=0b >/dev/null
 trap '"$here/node.sh" stop "$node" || true' EXIT
+# A warm-up pass before each measured side (a throwaway index, the same model, a few of every request), so no side
+# is measured on a node that has just started or a model session that has not run yet; its figures are discarded.
+warm=(--docs 200 --queries 50 --clients 4 --seconds 5)
 for model in bge-small-en-v1.5-int8 bge-small-en-v1.5; do
+  python3 "$here/client.py" --url "http://127.0.0.1:$http" --side ours --model "$model" --index "w-${model//./_}" \
+    --data "$data" "${warm[@]}" >/dev/null
   python3 "$here/client.py" --url "http://127.0.0.1:$http" --side ours --model "$model" --index "c-${model//./_}" \
     --data "$data" --docs "$docs" --queries "$queries" --clients "$clients" --seconds "$seconds" | tee "$out/ours-$model.json"
 done
@@ -27,6 +33,8 @@ done
 
 model_id=$("$here/mlcommons.sh" start | tail -n1 | sed 's/^MODEL_ID=//')
 trap '"$here/mlcommons.sh" stop || true' EXIT
+python3 "$here/client.py" --url "http://127.0.0.1:${MLC_HTTP_PORT:-$((PORT_BASE + 95))}" --side mlcommons \
+  --model-id "$model_id" --index w-mlcommons --data "$data" "${warm[@]}" >/dev/null
 python3 "$here/client.py" --url "http://127.0.0.1:${MLC_HTTP_PORT:-$((PORT_BASE + 95))}" --side mlcommons \
   --model-id "$model_id" --index c-mlcommons --data "$data" --docs "$docs" --queries "$queries" \
   --clients "$clients" --seconds "$seconds" | tee "$out/mlcommons.json"

@@ -33,9 +33,10 @@ done
 
 model_id=$("$here/mlcommons.sh" start | tail -n1 | sed 's/^MODEL_ID=//')
 trap '"$here/mlcommons.sh" stop || true' EXIT
-python3 "$here/client.py" --url "http://127.0.0.1:${MLC_HTTP_PORT:-$((PORT_BASE + 95))}" --side mlcommons \
+mlc_url="http://127.0.0.1:${MLC_HTTP_PORT:-$((PORT_BASE + 95))}"
+python3 "$here/client.py" --url "$mlc_url" --side mlcommons \
   --model-id "$model_id" --index w-mlcommons --data "$data" "${warm[@]}" >/dev/null
-python3 "$here/client.py" --url "http://127.0.0.1:${MLC_HTTP_PORT:-$((PORT_BASE + 95))}" --side mlcommons \
+python3 "$here/client.py" --url "$mlc_url" --side mlcommons \
   --model-id "$model_id" --index c-mlcommons --data "$data" --docs "$docs" --queries "$queries" \
   --clients "$clients" --seconds "$seconds" | tee "$out/mlcommons.json"
 

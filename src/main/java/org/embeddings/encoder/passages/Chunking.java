@@ -12,9 +12,10 @@ import org.embeddings.encoder.card.ModelCard;
  * window that starts inside a paragraph is read after the paragraph's first sentence (see {@link PassageCutter}).
  *
  * <p>The defaults were chosen by measurement (docs/passages.md): windows much longer than a paragraph blur unrelated
- * text into one vector, much shorter ones lose the context a passage needs; 192 tokens scored above 256 for every
- * model and layout of long documents measured, most where nothing but sentence ends marks where one part of a
- * document stops, and within 0.2 of it on short ones. A model with a lower limit than the
+ * text into one vector, much shorter ones lose the context a passage needs. With the default strategy, 192 tokens
+ * scored above 256 for every model and layout of long documents measured, most where nothing but sentence ends marks
+ * where one part of a document stops; with {@code tokens} on text that has blank lines it did not for every model,
+ * since a shorter window that crosses a blank line mixes more of the next part into it. A model with a lower limit than the
  * default window gets windows of its limit. By default every text longer than one window is cut
  * ({@code wholeTokens == maxTokens}); a larger {@code wholeTokens}, up to the model's limit, keeps the texts the
  * model reads whole as one passage, for fewer vectors at a small measured cost (0.2 to 0.3 nDCG@10 on SciFact).

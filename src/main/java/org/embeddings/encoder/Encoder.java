@@ -4,6 +4,8 @@ import java.io.Closeable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
@@ -15,7 +17,9 @@ import org.embeddings.encoder.passages.TextWindows;
  * prompt for the role, tokenize (truncating to the card's limit), cut into length-sorted sub-batches under a token
  * budget, run the ONNX graph, pool each row by the card's strategy, L2-normalize when the card says so.
  * Results come back in input order. Thread-safe; one instance per model per node. All native work runs on the
- * model's {@link NativeThread}, one sub-batch per task, in the caller's {@link Lane}.
+ * model's {@link NativeThread}, one sub-batch per task, in the caller's {@link Lane}; a document job runs as many
+ * sub-batches at once as that thread has workers. A text's vector does not depend on which sub-batch or worker ran
+ * it (the batch-invariance tests), so how the work is spread changes speed only.
  *
  * <p>Lifecycle: every call and every {@link Job} holds a lease on the encoder while it uses the native session.
  * {@link #retire} (a model being unloaded) refuses new leases with a {@link ModelUnavailableException} and closes the
@@ -82,6 +86,11 @@ public final class Encoder implements Closeable {
     /** The model's ONNX session, for benchmarks that compare batching policies on the very same session. */
     OnnxModel onnx() {
         return model;
+    }
+
+    /** The threads this model's native work runs on (tests of their concurrency). */
+    NativeThread nativeThread() {
+        return nativeThread;
     }
 
     /** Whether a query that comes alone runs on a session of its own ({@link LoneQuerySession}). */
@@ -379,27 +388,24 @@ public final class Encoder implements Closeable {
         }
 
         /**
-         * Runs the next sub-batch on the model's native thread, in this job's lane; a bulk sub-batch runs in the
-         * batcher's query slices, each its own native call, while queries arrive.
+         * Runs the next sub-batches on the model's native thread, in this job's lane: as many at once as it has
+         * workers, each a chain of the batcher's query slices, one native task per slice, while queries arrive (the
+         * choice is made again before each slice). Returns once all of them ran; a failure of one is thrown after
+         * the others ended.
          */
         public void step() {
             if (done()) {
                 throw new IllegalStateException("the job is done");
             }
-            int b = next++;
+            int first = next;
+            int last = nativeThread.onWorker() ? first + 1 : Math.min(plan.batches(), first + nativeThread.workers());
+            next = last;
             long start = System.nanoTime();
-            int to = plan.bounds()[b + 1];
             try {
-                for (int from = plan.bounds()[b]; from < to; ) {
-                    int end = lane == Lane.BULK && nativeThread.interactiveWithin(QUERIES_ARRIVING_NANOS)
-                            ? batcher.slice(tokens, plan, from, to)
-                            : to;
-                    int rows = from;
-                    nativeThread.call(lane, () -> {
-                        runRows(model, tokens, plan, rows, end, vectors);
-                        return null;
-                    });
-                    from = end;
+                if (last - first == 1) {
+                    runSubBatch(first);
+                } else {
+                    runSubBatches(first, last);
                 }
             } catch (RuntimeException | Error e) {
                 lease.close();
@@ -409,6 +415,95 @@ public final class Encoder implements Closeable {
             if (done()) {
                 lease.close();
                 countEncode(tokens, nanos);
+            }
+        }
+
+        /** Runs sub-batch {@code b}, a native call per slice, on the calling thread's turn. */
+        private void runSubBatch(int b) {
+            int to = plan.bounds()[b + 1];
+            for (int from = plan.bounds()[b]; from < to; ) {
+                int end = sliceEnd(from, to);
+                int rows = from;
+                nativeThread.call(lane, () -> {
+                    runRows(model, tokens, plan, rows, end, vectors);
+                    return null;
+                });
+                from = end;
+            }
+        }
+
+        /** Runs sub-batches {@code [first, last)} at once, each a chain of slices that submits its next slice. */
+        private void runSubBatches(int first, int last) {
+            List<Chain> chains = new ArrayList<>(last - first);
+            for (int b = first; b < last; b++) {
+                Chain chain = new Chain(plan.bounds()[b + 1]);
+                chains.add(chain);
+                chain.submit(plan.bounds()[b]);
+            }
+            Throwable failure = null;
+            for (Chain chain : chains) {
+                try {
+                    chain.done.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    chains.forEach(c -> c.cancelled = true);
+                    throw new IllegalStateException("interrupted while waiting for native code", e);
+                } catch (ExecutionException e) {
+                    failure = failure == null ? e.getCause() : failure;
+                }
+            }
+            if (failure instanceof RuntimeException r) {
+                throw r;
+            }
+            if (failure instanceof Error err) {
+                throw err;
+            }
+            if (failure != null) {
+                throw new IllegalStateException(failure);
+            }
+        }
+
+        /** Where the slice that starts at row {@code from} of a sub-batch ending at row {@code to} ends. */
+        private int sliceEnd(int from, int to) {
+            return lane == Lane.BULK && nativeThread.interactiveWithin(QUERIES_ARRIVING_NANOS)
+                    ? batcher.slice(tokens, plan, from, to)
+                    : to;
+        }
+
+        /** One sub-batch run as a chain of slice tasks; {@link #done} completes after its last slice or a failure. */
+        private final class Chain {
+            private final int to;
+            private final CompletableFuture<Void> done = new CompletableFuture<>();
+            private volatile boolean cancelled;
+
+            private Chain(int to) {
+                this.to = to;
+            }
+
+            private void submit(int from) {
+                try {
+                    nativeThread.submit(lane, () -> runFrom(from));
+                } catch (RuntimeException | Error e) {
+                    done.completeExceptionally(e);
+                }
+            }
+
+            private void runFrom(int from) {
+                try {
+                    if (cancelled) {
+                        done.cancel(false);
+                        return;
+                    }
+                    int end = sliceEnd(from, to);
+                    runRows(model, tokens, plan, from, end, vectors);
+                    if (end < to) {
+                        submit(end);
+                    } else {
+                        done.complete(null);
+                    }
+                } catch (RuntimeException | Error e) {
+                    done.completeExceptionally(e);
+                }
             }
         }
 
@@ -552,7 +647,7 @@ public final class Encoder implements Closeable {
             closed = true;
         }
         try {
-            nativeThread.call(() -> {
+            nativeThread.callExclusive(() -> {
                 try {
                     if (lone != model) {
                         lone.close();

@@ -7,7 +7,8 @@ import java.util.Optional;
  * slices document sub-batches run in while queries arrive, see {@link TokenBudgetBatcher}; at or above
  * {@code tokenBudget} a slice is the whole sub-batch), and {@code queryBurst}: how many query tasks may run in a row on
  * a model's {@link NativeThread} while document work waits; {@code loneQueryThreads}: the intra-op threads of an int8
- * model's second session for queries that come alone (0: none; see {@link LoneQuerySession}).
+ * model's second session for queries that come alone (0: none; see {@link LoneQuerySession}); {@code workers}: the
+ * threads of a model's {@link NativeThread}, which run that many session runs at once.
  */
 public record EncoderSettings(
         SessionSettings session,
@@ -15,7 +16,8 @@ public record EncoderSettings(
         int maxBatch,
         int queryTokenBudget,
         int queryBurst,
-        int loneQueryThreads) {
+        int loneQueryThreads,
+        int workers) {
     public static final int DEFAULT_TOKEN_BUDGET = 512;
     public static final int DEFAULT_QUERY_TOKEN_BUDGET = 128;
 
@@ -32,9 +34,22 @@ public record EncoderSettings(
         this(session, tokenBudget, maxBatch, queryTokenBudget, queryBurst, 0);
     }
 
+    public EncoderSettings(
+            SessionSettings session,
+            int tokenBudget,
+            int maxBatch,
+            int queryTokenBudget,
+            int queryBurst,
+            int loneQueryThreads) {
+        this(session, tokenBudget, maxBatch, queryTokenBudget, queryBurst, loneQueryThreads, 1);
+    }
+
     public EncoderSettings {
         if (loneQueryThreads < 0) {
             throw new InvalidInputException("lone-query threads must be at least 0, got " + loneQueryThreads);
+        }
+        if (workers < 1) {
+            throw new InvalidInputException("native workers must be at least 1, got " + workers);
         }
     }
 

@@ -121,9 +121,23 @@ public final class EmbeddingsPlugin extends Plugin
     /** The pool where HNSW merge workers beyond the merging thread run ({@link VectorCodecService#MERGE_WORKERS}). */
     public static final String MERGE_POOL = "embeddings_merge";
 
-    /** ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors. */
+    /**
+     * ONNX Runtime intra-op threads per inference; 0 means the node's allocated processors shared out among the
+     * {@link #WORKERS}, at least one each.
+     */
     public static final Setting<Integer> INTRA_OP_THREADS =
             Setting.intSetting("embeddings.onnx.intra_op_threads", 0, 0, Setting.Property.NodeScope);
+
+    /**
+     * Session runs a model does at once (the threads of its native worker pool). 0 means: the allocated processors
+     * divided by {@link #INTRA_OP_THREADS} where that is set, else the allocated processors up to
+     * {@value #AUTO_WORKERS_CAP}; 1 on CUDA. On 2 cores two runs of one thread each encode 1.4x the documents and
+     * 1.8x the queries of one run of two threads, with the same vectors (docs/performance.md).
+     */
+    public static final Setting<Integer> WORKERS =
+            Setting.intSetting("embeddings.onnx.workers", 0, 0, Setting.Property.NodeScope);
+
+    static final int AUTO_WORKERS_CAP = 4;
 
     /**
      * Intra-op threads of an int8 model's second session, which runs a query that comes alone (0: no second session).
@@ -255,6 +269,7 @@ public final class EmbeddingsPlugin extends Plugin
         return List.of(
                 INTRA_OP_THREADS,
                 LONE_QUERY_THREADS,
+                WORKERS,
                 ALLOW_SPINNING,
                 TOKEN_BUDGET,
                 QUERY_TOKEN_BUDGET,
@@ -341,7 +356,8 @@ public final class EmbeddingsPlugin extends Plugin
                 MAX_BATCH.get(settings),
                 QUERY_TOKEN_BUDGET.get(settings),
                 QUERY_BURST.get(settings),
-                LONE_QUERY_THREADS.get(settings));
+                LONE_QUERY_THREADS.get(settings),
+                workers(settings));
         List<Path> roots = modelRoots(environment);
         LOGGER.info("embedding models are read from {}", roots);
         ModelRegistry models = new ModelRegistry(
@@ -404,9 +420,24 @@ public final class EmbeddingsPlugin extends Plugin
         }
     }
 
-    private static int intraOpThreads(Settings settings) {
+    static int intraOpThreads(Settings settings) {
         int configured = INTRA_OP_THREADS.get(settings);
-        return configured > 0 ? configured : OpenSearchExecutors.allocatedProcessors(settings);
+        return configured > 0
+                ? configured
+                : Math.max(1, OpenSearchExecutors.allocatedProcessors(settings) / workers(settings));
+    }
+
+    static int workers(Settings settings) {
+        int configured = WORKERS.get(settings);
+        if (configured > 0) {
+            return configured;
+        }
+        if (CUDA.get(settings)) {
+            return 1;
+        }
+        int processors = OpenSearchExecutors.allocatedProcessors(settings);
+        int intraOp = INTRA_OP_THREADS.get(settings);
+        return intraOp > 0 ? Math.max(1, processors / intraOp) : Math.min(processors, AUTO_WORKERS_CAP);
     }
 
     /** Installed models first, then the models bundled in the plugin's own directory. */

@@ -6,14 +6,17 @@ import static org.junit.Assert.assertThrows;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import org.junit.Test;
 
 /**
  * The order in which a model's native thread runs work: queries before waiting documents, but never more than the
  * burst of queries in a row while documents wait, so that a constant stream of queries cannot starve documents; a
- * closed thread runs what was queued and refuses the rest.
+ * closed thread runs what was queued and refuses the rest; several workers run tasks at once, except an exclusive
+ * task, which runs alone.
  */
 public class NativeThreadTest {
     /** Queues {@code lane} work from its own thread and waits until the native thread holds one more waiting task. */
@@ -93,5 +96,57 @@ public class NativeThreadTest {
         assertEquals(Integer.valueOf(3), thread.call(() -> 3));
         thread.close();
         assertThrows(ModelUnavailableException.class, () -> thread.call(() -> 4));
+    }
+
+    @Test
+    public void workersRunTasksAtOnce() throws Exception {
+        try (NativeThread thread = new NativeThread("workers", 1, 2)) {
+            CyclicBarrier both = new CyclicBarrier(2);
+            // each task finishes only once the other has started: with one worker the barrier times out
+            Callable<Integer> meet = () -> both.await(30, TimeUnit.SECONDS);
+            List<Thread> callers = new ArrayList<>();
+            List<Integer> arrivals = Collections.synchronizedList(new ArrayList<>());
+            for (int i = 0; i < 2; i++) {
+                Thread t = new Thread(() -> arrivals.add(thread.call(Lane.BULK, meet)));
+                t.start();
+                callers.add(t);
+            }
+            for (Thread t : callers) {
+                t.join(60_000);
+            }
+            assertEquals(List.of(0, 1), arrivals.stream().sorted().toList());
+            assertEquals(2, thread.mostAtOnce());
+        }
+    }
+
+    @Test
+    public void anExclusiveTaskWaitsForRunningTasksAndRunsAlone() throws Exception {
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        try (NativeThread thread = new NativeThread("exclusive", 1, 2)) {
+            CountDownLatch gate = new CountDownLatch(1);
+            CountDownLatch started = new CountDownLatch(1);
+            Thread running = new Thread(() -> thread.call(Lane.BULK, () -> {
+                started.countDown();
+                gate.await();
+                return ran.add("running");
+            }));
+            running.start();
+            started.await(30, TimeUnit.SECONDS);
+            Thread closer = new Thread(() -> thread.callExclusive(() -> ran.add("exclusive")));
+            closer.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (thread.waiting() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            // a second worker is idle, yet neither the exclusive task nor one queued after it may start
+            Thread later = submit(thread, Lane.INTERACTIVE, "later", ran);
+            Thread.sleep(100);
+            assertEquals(List.of(), ran);
+            gate.countDown();
+            for (Thread t : List.of(running, closer, later)) {
+                t.join(30_000);
+            }
+        }
+        assertEquals(List.of("running", "exclusive", "later"), ran);
     }
 }

@@ -451,7 +451,7 @@ public final class ModelRegistry implements Closeable {
      * {@link LoneQuerySession} to try beside the batch session.
      */
     private Encoder open(String name, Path tokenizerFile, Path onnx, ModelCard card, Optional<SessionSettings> lone) {
-        NativeThread thread = new NativeThread(name, settings.queryBurst());
+        NativeThread thread = new NativeThread(name, settings.queryBurst(), settings.workers());
         try {
             return thread.call(() -> {
                 ModelTokenizer tokenizer = new ModelTokenizer(tokenizerFile, card.maxTokens());

@@ -88,6 +88,11 @@ public final class Encoder implements Closeable {
         return model;
     }
 
+    /** Session runs this model does at once: its native thread's workers. */
+    public int workers() {
+        return nativeThread.workers();
+    }
+
     /** The threads this model's native work runs on (tests of their concurrency). */
     NativeThread nativeThread() {
         return nativeThread;

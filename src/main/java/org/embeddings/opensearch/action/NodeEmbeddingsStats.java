@@ -46,6 +46,7 @@ public record NodeEmbeddingsStats(
             long inferenceMillis,
             long modelBytes,
             boolean loneQuerySession,
+            int nativeWorkers,
             EncoderStats.Stages queryStages)
             implements Writeable, ToXContent {
         Model(StreamInput in) throws IOException {
@@ -58,6 +59,7 @@ public record NodeEmbeddingsStats(
                     in.readVLong(),
                     in.readVLong(),
                     in.readBoolean(),
+                    in.readVInt(),
                     new EncoderStats.Stages(
                             in.readVLong(),
                             in.readVLong(),
@@ -73,6 +75,7 @@ public record NodeEmbeddingsStats(
                 out.writeVLong(v);
             }
             out.writeBoolean(loneQuerySession);
+            out.writeVInt(nativeWorkers);
             EncoderStats.Stages q = queryStages;
             for (long v :
                     new long[] {q.encodes(), q.waitNanos(), q.tokenizeNanos(), q.runNanos(), q.poolNanos(), q.loneRuns()
@@ -92,6 +95,7 @@ public record NodeEmbeddingsStats(
                     .field("inference_millis", inferenceMillis)
                     .field("model_bytes", modelBytes)
                     .field("lone_query_session", loneQuerySession)
+                    .field("native_workers", nativeWorkers)
                     .startObject("query_stages")
                     .field("encodes", queryStages.encodes())
                     .field("wait_nanos", queryStages.waitNanos())
@@ -226,6 +230,7 @@ public record NodeEmbeddingsStats(
                                 s.inferenceNanos() / 1_000_000,
                                 registry.loadedBytes(name),
                                 encoder.hasLoneSession(),
+                                encoder.workers(),
                                 s.interactive()));
             });
         }

@@ -100,6 +100,7 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
                         120,
                         133_000_000,
                         true,
+                        2,
                         new org.embeddings.encoder.EncoderStats.Stages(2, 10, 20, 30, 40, 1)));
         Map<String, NodeEmbeddingsStats.Percentiles> latency = new LinkedHashMap<>();
         latency.put("query_wait_millis", new NodeEmbeddingsStats.Percentiles(new double[] {0.5, 1.5, 9}));

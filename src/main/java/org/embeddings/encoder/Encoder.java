@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
@@ -29,6 +31,11 @@ import org.embeddings.encoder.passages.TextWindows;
 public final class Encoder implements Closeable {
     /** Queries count as arriving for this long after the last one came: document work yields in slices meanwhile. */
     static final long QUERIES_ARRIVING_NANOS = 1_000_000_000L;
+    /**
+     * Sub-batches a document job's step runs per worker: enough that the workers seldom wait for each other at the
+     * step's end, few enough that the caller checks its deadline every few hundred milliseconds.
+     */
+    static final int SUB_BATCHES_PER_WORKER = 4;
 
     private final ModelCard card;
     private final ModelTokenizer tokenizer;
@@ -393,24 +400,27 @@ public final class Encoder implements Closeable {
         }
 
         /**
-         * Runs the next sub-batches on the model's native thread, in this job's lane: as many at once as it has
-         * workers, each a chain of the batcher's query slices, one native task per slice, while queries arrive (the
-         * choice is made again before each slice). Returns once all of them ran; a failure of one is thrown after
-         * the others ended.
+         * Runs the next sub-batches on the model's native thread, in this job's lane: up to
+         * {@value #SUB_BATCHES_PER_WORKER} per worker, as many at once as it has workers, each a chain of the
+         * batcher's query slices, one native task per slice, while queries arrive (the choice is made again before
+         * each slice). A worker that ends a sub-batch takes the next one not yet taken, so that a short sub-batch
+         * leaves no worker idle until the step's last ones. Returns once all of them ran; a failure of one is thrown
+         * after the others ended, and no sub-batch starts after it.
          */
         public void step() {
             if (done()) {
                 throw new IllegalStateException("the job is done");
             }
             int first = next;
-            int last = nativeThread.onWorker() ? first + 1 : Math.min(plan.batches(), first + nativeThread.workers());
+            int workers = nativeThread.onWorker() ? 1 : nativeThread.workers();
+            int last = workers == 1 ? first + 1 : Math.min(plan.batches(), first + workers * SUB_BATCHES_PER_WORKER);
             next = last;
             long start = System.nanoTime();
             try {
                 if (last - first == 1) {
                     runSubBatch(first);
                 } else {
-                    runSubBatches(first, last);
+                    runSubBatches(first, last, Math.min(workers, last - first));
                 }
             } catch (RuntimeException | Error e) {
                 lease.close();
@@ -437,21 +447,23 @@ public final class Encoder implements Closeable {
             }
         }
 
-        /** Runs sub-batches {@code [first, last)} at once, each a chain of slices that submits its next slice. */
-        private void runSubBatches(int first, int last) {
-            List<Chain> chains = new ArrayList<>(last - first);
-            for (int b = first; b < last; b++) {
-                Chain chain = new Chain(plan.bounds()[b + 1]);
-                chains.add(chain);
-                chain.submit(plan.bounds()[b]);
+        /** Runs sub-batches {@code [first, last)} in {@code chains} chains at once, each taking the next not taken. */
+        private void runSubBatches(int first, int last, int chains) {
+            AtomicInteger taken = new AtomicInteger(first);
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Chain> running = new ArrayList<>(chains);
+            for (int c = 0; c < chains; c++) {
+                Chain chain = new Chain(taken, last, stop);
+                running.add(chain);
+                chain.nextSubBatch();
             }
             Throwable failure = null;
-            for (Chain chain : chains) {
+            for (Chain chain : running) {
                 try {
                     chain.done.get();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    chains.forEach(c -> c.cancelled = true);
+                    stop.set(true);
                     throw new IllegalStateException("interrupted while waiting for native code", e);
                 } catch (ExecutionException e) {
                     failure = failure == null ? e.getCause() : failure;
@@ -475,28 +487,46 @@ public final class Encoder implements Closeable {
                     : to;
         }
 
-        /** One sub-batch run as a chain of slice tasks; {@link #done} completes after its last slice or a failure. */
+        /**
+         * Sub-batches run one after another as a chain of slice tasks, each submitting the next; {@link #done}
+         * completes when no sub-batch is left to take, or at the first failure.
+         */
         private final class Chain {
-            private final int to;
+            private final AtomicInteger taken;
+            private final int last;
+            private final AtomicBoolean stop;
             private final CompletableFuture<Void> done = new CompletableFuture<>();
-            private volatile boolean cancelled;
+            /** The end row of the sub-batch this chain runs; passed from task to task through the queue's lock. */
+            private int to;
 
-            private Chain(int to) {
-                this.to = to;
+            private Chain(AtomicInteger taken, int last, AtomicBoolean stop) {
+                this.taken = taken;
+                this.last = last;
+                this.stop = stop;
+            }
+
+            private void nextSubBatch() {
+                int b = stop.get() ? last : taken.getAndIncrement();
+                if (b >= last) {
+                    done.complete(null);
+                    return;
+                }
+                to = plan.bounds()[b + 1];
+                submit(plan.bounds()[b]);
             }
 
             private void submit(int from) {
                 try {
                     nativeThread.submit(lane, () -> runFrom(from));
                 } catch (RuntimeException | Error e) {
-                    done.completeExceptionally(e);
+                    fail(e);
                 }
             }
 
             private void runFrom(int from) {
                 try {
-                    if (cancelled) {
-                        done.cancel(false);
+                    if (stop.get()) {
+                        done.complete(null);
                         return;
                     }
                     int end = sliceEnd(from, to);
@@ -504,11 +534,16 @@ public final class Encoder implements Closeable {
                     if (end < to) {
                         submit(end);
                     } else {
-                        done.complete(null);
+                        nextSubBatch();
                     }
                 } catch (RuntimeException | Error e) {
-                    done.completeExceptionally(e);
+                    fail(e);
                 }
+            }
+
+            private void fail(Throwable e) {
+                stop.set(true);
+                done.completeExceptionally(e);
             }
         }
 

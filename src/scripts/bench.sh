@@ -18,6 +18,8 @@
 #                                               API p50s interleaved; the node's query stage timers; in-process encode
 #   bench.sh lone-query [MODEL] [QUERIES]       in process: one query alone under each ONNX Runtime thread setting
 #                                               (intra-op 1 or all cores, sleeping or spinning), fp32 and int8
+#   bench.sh workers [MODEL] [DOCS] [QUERIES] [ROUNDS]  in process: one worker with all cores' threads vs one worker
+#                                               per core of one thread: documents, single queries, query batches
 #   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one
 #                                               query alone, 32 sentences, 8 documents
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
@@ -52,6 +54,7 @@ case "$what" in
   int8-recipes) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.Int8RecipeBench "$@" ;;
   lone-query) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LoneQueryBench "$@" ;;
   breakdown) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BreakdownBench "$@" ;;
+  workers) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.WorkersBench "$@" ;;
   op-profile) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.OpProfileBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
   ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;

@@ -5,6 +5,7 @@
 # query instruction (which leans against us). Each side gets a warm-up pass first, whose figures are discarded.
 # Prints each side's figures and the ratios, and the CPU's flags.
 #   compare-client.sh [DOCS] [QUERIES] [CLIENTS] [SECONDS]   (defaults 1000 300 16 30)
+#   NODE_SETTINGS="key=value ..." adds node settings to our side (e.g. embeddings.onnx.workers=1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -18,7 +19,7 @@ echo "== CPU: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), flags:
 
 node="$BUILD_DIR/bench-nodes/compare-client"; http=$((PORT_BASE + 88)); mkdir -p "$node"
 NODE_HEAP="-Xms1g -Xmx1g" "$here/node.sh" start "$node" "$http" $((PORT_BASE + 188)) \
-  embeddings.query_cache.max_bytes=0b >/dev/null
+  embeddings.query_cache.max_bytes=0b ${NODE_SETTINGS:-} >/dev/null
 trap '"$here/node.sh" stop "$node" || true' EXIT
 # A warm-up pass before each measured side (a throwaway index, the same model, a few of every request), so no side
 # is measured on a node that has just started or a model session that has not run yet; its figures are discarded.

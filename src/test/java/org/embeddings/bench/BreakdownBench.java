@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.testkit.RealNode;
 
@@ -35,7 +36,8 @@ import org.embeddings.testkit.RealNode;
  *
  * <p>With {@code -Dbench.baseline.zip=ZIP} (in BENCH_OPTS), a second node runs another build's plugin zip on the same
  * documents, and every round sends each kind of request to both nodes in a rotating order: the two builds' p50s and
- * their ratio come from the same run.
+ * their ratio come from the same run. With {@code -Dbench.baseline.settings=k=v,...} instead, the second node runs
+ * this build with those node settings (for example {@code embeddings.onnx.workers=1}).
  *
  * <p>Usage: {@code src/scripts/bench.sh breakdown [MODEL] [DOCS] [ROUNDS]} (defaults bge-small-en-v1.5-int8, 5183,
  * 300).
@@ -75,6 +77,13 @@ public final class BreakdownBench {
         List<Subject> subjects = new ArrayList<>();
         try {
             subjects.add(subject("this build", RealNode.start("bench-breakdown", RealNode.port(84)), rounds));
+            String baselineSettings = System.getProperty("bench.baseline.settings");
+            if (baselineZip == null && baselineSettings != null) {
+                subjects.add(subject(
+                        "baseline",
+                        RealNode.start("bench-breakdown-baseline", RealNode.port(85), baselineSettings.split(",")),
+                        rounds));
+            }
             if (baselineZip != null) {
                 subjects.add(subject(
                         "baseline",
@@ -251,13 +260,17 @@ public final class BreakdownBench {
     private static double[][] inProcess(Path models, String base, List<String> queries) throws Exception {
         double[][] ms = new double[2][queries.size()];
         EncoderSettings defaults = EncoderSettings.defaults();
+        // a node's default layout: a worker per core up to 4, the cores shared out as intra-op threads
+        int cores = Runtime.getRuntime().availableProcessors();
+        int workers = Math.min(cores, 4);
         EncoderSettings asANode = new EncoderSettings(
-                defaults.session(),
+                new SessionSettings(Math.max(1, cores / workers), false),
                 defaults.tokenBudget(),
                 defaults.maxBatch(),
                 defaults.queryTokenBudget(),
                 defaults.queryBurst(),
-                1);
+                1,
+                workers);
         try (ModelRegistry registry = new ModelRegistry(List.of(models), asANode)) {
             Encoder fp32 = registry.encoder(base);
             Encoder int8 = registry.encoder(base + "-int8");

@@ -255,7 +255,7 @@ public final class BreakdownBench {
 
     /**
      * In this JVM, each query encoded alone by fp32 and int8 in turn, the way a node encodes a query (one interactive
-     * task, with the node's default lone-query session); milliseconds per query.
+     * task, with the node's default workers and lone-query session); milliseconds per query.
      */
     private static double[][] inProcess(Path models, String base, List<String> queries) throws Exception {
         double[][] ms = new double[2][queries.size()];
@@ -288,8 +288,9 @@ public final class BreakdownBench {
             }
             System.out.printf(
                     Locale.ROOT,
-                    "in process: int8 %s a lone-query session%n",
-                    int8.hasLoneSession() ? "has" : "has no");
+                    "in process: %d workers, int8 %s%n",
+                    int8.workers(),
+                    int8.hasLoneSession() ? "with a lone-query session" : "without a lone-query session");
         }
         return ms;
     }

@@ -527,7 +527,7 @@ public final class ScaleOutBench {
         System.out.println("settings: every node " + heap + "; ingest and coordinating nodes"
                 + " embeddings.models.preload: [" + MODEL + "] and the plugin's bundled " + MODEL_FILES
                 + " (its -int8 form built at load); the data node: the bundled model removed, no preload;"
-                + " embeddings.onnx.intra_op_threads: default (the node's allocated processors); other settings"
+                + " embeddings.onnx.workers and intra_op_threads: default (one worker of one thread on a pinned core); other settings"
                 + " default. Each core runs one ingest node; both cores are shared by the data node, the"
                 + " coordinating node and this client (taskset -c 0-1). Indices: 1 shard, 0 replicas (one data"
                 + " node); pipeline " + PIPELINE);

@@ -20,7 +20,7 @@ import java.util.concurrent.FutureTask;
  * making progress under a constant stream of queries (they get at least one task in {@code burst + 1}), and a query
  * waits for at most one more bulk task (a slice of {@code query_token_budget} tokens while queries arrive). Several
  * workers run tasks at once on the same session and tokenizer, which ONNX Runtime and the Hugging Face tokenizer
- * allow: on few cores, two sessions runs of one intra-op thread each do more than one run of two threads, because a
+ * allow: on few cores, two session runs of one intra-op thread each do more than one run of two threads, because a
  * run's many small operators each wake and wait for every intra-op thread (docs/performance.md). Callers block until
  * their task is done, so it adds one thread hop per task and changes nothing else.
  *

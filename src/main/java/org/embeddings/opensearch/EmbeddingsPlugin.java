@@ -131,8 +131,8 @@ public final class EmbeddingsPlugin extends Plugin
     /**
      * Session runs a model does at once (the threads of its native worker pool). 0 means: the allocated processors
      * divided by {@link #INTRA_OP_THREADS} where that is set, else the allocated processors up to
-     * {@value #AUTO_WORKERS_CAP}; 1 on CUDA. On 2 cores two runs of one thread each encode 1.4x the documents and
-     * 1.8x the queries of one run of two threads, with the same vectors (docs/performance.md).
+     * {@value #AUTO_WORKERS_CAP}; 1 on CUDA. In process on 2 cores, two runs of one thread each encoded 1.4x the int8
+     * documents and 1.5x to 2.5x the queries of one run of two threads, with the same vectors (docs/performance.md).
      */
     public static final Setting<Integer> WORKERS =
             Setting.intSetting("embeddings.onnx.workers", 0, 0, Setting.Property.NodeScope);

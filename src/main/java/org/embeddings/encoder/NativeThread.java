@@ -45,6 +45,8 @@ public final class NativeThread implements Closeable {
     private int running;
     /** The most tasks that ran at once so far; guarded by {@code this}. */
     private int mostAtOnce;
+    /** Whether a task runs an exclusive task in place ({@link #exclusiveInPlace}); guarded by {@code this}. */
+    private boolean exclusiveInPlace;
     /** Whether the running task is exclusive; guarded by {@code this}. */
     private boolean exclusiveRunning;
 
@@ -107,9 +109,7 @@ public final class NativeThread implements Closeable {
     /** Runs {@code task} once no other task runs, with none starting until it ends (closing what tasks use). */
     public <T> T callExclusive(Callable<T> task) {
         if (onWorker()) {
-            // a task calling in (a lease released in a task closing a retired model): its own work is over, and
-            // no other holds a lease, so nothing else runs on what it closes
-            return inPlace(task);
+            return exclusiveInPlace(task);
         }
         FutureTask<T> queued = new FutureTask<>(task);
         synchronized (this) {
@@ -120,6 +120,37 @@ public final class NativeThread implements Closeable {
             notifyAll();
         }
         return await(queued);
+    }
+
+    /**
+     * An exclusive task called from a task (a lease released in a task, closing a retired model): queueing it would
+     * wait for the calling task, so it runs in place, once the other workers' running tasks ended (a task whose
+     * caller gave up may still run) and with none starting until it is done. No task waits for another, so this
+     * wait ends.
+     */
+    private <T> T exclusiveInPlace(Callable<T> task) {
+        synchronized (this) {
+            exclusiveInPlace = true;
+            boolean interrupted = false;
+            while (running > 1) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            return inPlace(task);
+        } finally {
+            synchronized (this) {
+                exclusiveInPlace = false;
+                notifyAll();
+            }
+        }
     }
 
     /**
@@ -222,7 +253,7 @@ public final class NativeThread implements Closeable {
 
     /** The task to start now, or null to wait; the caller holds the lock. */
     private FutureTask<?> take() {
-        if (exclusiveRunning) {
+        if (exclusiveRunning || exclusiveInPlace) {
             return null;
         }
         if (exclusive.isEmpty() == false) {

@@ -149,4 +149,35 @@ public class NativeThreadTest {
         }
         assertEquals(List.of("running", "exclusive", "later"), ran);
     }
+
+    @Test
+    public void anExclusiveTaskCalledFromATaskWaitsForTheOtherWorkers() throws Exception {
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        try (NativeThread thread = new NativeThread("exclusive-in-place", 1, 2)) {
+            CountDownLatch gate = new CountDownLatch(1);
+            CountDownLatch started = new CountDownLatch(1);
+            Thread running = new Thread(() -> thread.call(Lane.BULK, () -> {
+                started.countDown();
+                gate.await();
+                return ran.add("running");
+            }));
+            running.start();
+            started.await(30, TimeUnit.SECONDS);
+            // a task on the second worker closes something in place, as a released lease closes a retired model
+            Thread closing =
+                    new Thread(() -> thread.call(Lane.BULK, () -> thread.callExclusive(() -> ran.add("exclusive"))));
+            closing.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (thread.mostAtOnce() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            Thread.sleep(100);
+            assertEquals("the exclusive task waits for the running one", List.of(), ran);
+            gate.countDown();
+            for (Thread t : List.of(running, closing)) {
+                t.join(30_000);
+            }
+        }
+        assertEquals(List.of("running", "exclusive"), ran);
+    }
 }

@@ -17,7 +17,8 @@
 #   bench.sh breakdown [MODEL] [DOCS] [ROUNDS]  a real node: match, query_vector, cached and fresh query_text, embed
 #                                               API p50s interleaved; the node's query stage timers; in-process encode
 #   bench.sh lone-query [MODEL] [QUERIES]       in process: one query alone under each ONNX Runtime thread setting
-#                                               (intra-op 1 or all cores, sleeping or spinning), fp32 and int8
+#                                               (intra-op 1 or all cores, sleeping or spinning), fp32 and int8;
+#                                               then warm against cold (after reading -Dbench.evict.mb=64 MB)
 #   bench.sh workers [MODEL] [DOCS] [QUERIES] [ROUNDS]  in process: one worker with all cores' threads vs one worker
 #                                               per core of one thread: documents, single queries, query batches
 #   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one

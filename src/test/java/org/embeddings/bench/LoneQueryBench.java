@@ -18,6 +18,11 @@ import org.embeddings.encoder.models.ModelRegistry;
  * setting, and whether every setting gives the same vector, bit for bit, as the node's default (all cores, no
  * spinning).
  *
+ * <p>Then, for each form on one thread (a node's worker on these cores), warm against cold: every query encoded
+ * twice in a row, the second run timed (its weights were just read), then once more after reading
+ * {@code -Dbench.evict.mb} (64) MB of other memory, as a node's search, HTTP and client do between two queries.
+ * The difference is what fetching the model's weights from memory costs a lone query.
+ *
  * <p>Usage: {@code src/scripts/bench.sh lone-query [MODEL] [QUERIES]} (defaults bge-small-en-v1.5, 300).
  */
 public final class LoneQueryBench {
@@ -85,10 +90,49 @@ public final class LoneQueryBench {
                         s[count / 2] / d[count / 2],
                         same[i] ? "yes" : "no");
             }
+            warmAgainstCold(settings, queries, Integer.getInteger("bench.evict.mb", 64));
         } finally {
             for (Setting s : settings) {
                 s.registry().close();
             }
+        }
+    }
+
+    /** Keeps the JIT from dropping the reads that evict the caches. */
+    private static volatile long sink;
+
+    private static void warmAgainstCold(List<Setting> settings, List<String> queries, int evictMb) throws Exception {
+        byte[] other = new byte[evictMb << 20];
+        System.out.printf(
+                Locale.ROOT,
+                "%n| one thread, sleeping | warm p50 ms | after reading %d MB p50 ms | cold / warm |%n|---|---|---|---|%n",
+                evictMb);
+        for (Setting s : settings) {
+            if (s.name().endsWith(", 1 threads, sleep") == false) {
+                continue;
+            }
+            double[] warm = new double[queries.size()];
+            double[] cold = new double[queries.size()];
+            for (int q = 0; q < queries.size(); q++) {
+                String text = queries.get(q);
+                s.encoder().encode(text, Role.QUERY);
+                long start = System.nanoTime();
+                s.encoder().encode(text, Role.QUERY);
+                warm[q] = (System.nanoTime() - start) / 1e6;
+                long sum = 0;
+                for (int i = 0; i < other.length; i += 64) {
+                    sum += other[i]++;
+                }
+                sink += sum;
+                start = System.nanoTime();
+                s.encoder().encode(text, Role.QUERY);
+                cold[q] = (System.nanoTime() - start) / 1e6;
+            }
+            Arrays.sort(warm);
+            Arrays.sort(cold);
+            double w = warm[warm.length / 2];
+            double c = cold[cold.length / 2];
+            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", s.name(), w, c, c / w);
         }
     }
 }

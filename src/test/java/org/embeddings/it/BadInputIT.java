@@ -264,6 +264,25 @@ public class BadInputIT {
                 400,
                 "[3] dims");
         expect(g, "vector given directly with NaN", put("/docs/_doc/v2", "{\"small\": [1, \"NaN\", 3]}"), 400, "small");
+        // finite components whose squared magnitude a float cannot hold: cosine would score them infinite or NaN
+        expect(
+                g,
+                "vector given directly with components of 1e20 (cosine)",
+                put("/docs/_doc/v3", "{\"small\": [1e20, 1e20, 1e20]}"),
+                400,
+                "squared magnitude overflows");
+        expect(
+                g,
+                "vector given directly with components of 1e-30 (cosine)",
+                put("/docs/_doc/v4", "{\"small\": [1e-30, 0, 0]}"),
+                400,
+                "underflows a float to 0");
+        expect(
+                g,
+                "vector given directly, all zeros (cosine)",
+                put("/docs/_doc/v5", "{\"small\": [0, 0, 0]}"),
+                400,
+                "all zeros");
         List<Item> mixed = bulk("/docs/_bulk?pipeline=embed", """
             {"index":{"_id":"b1"}}
             {"body":"good one"}
@@ -450,6 +469,18 @@ public class BadInputIT {
                 "sources [body] and [title] both write target [vec]");
         expect(
                 g,
+                "a target that is its source",
+                put("/_ingest/pipeline/self", pipeline("{\"body\": \"body\"}")),
+                400,
+                "target [body] of source [body] is the source itself");
+        expect(
+                g,
+                "a target inside its source",
+                put("/_ingest/pipeline/inside", pipeline("{\"body\": \"body.vec\"}")),
+                400,
+                "lies inside the source");
+        expect(
+                g,
                 "with chunking, two targets on one passage path",
                 put("/_ingest/pipeline/dup2", """
             {"processors": [{"embed": {"model": "bge-small-en-v1.5", "chunking": {},
@@ -457,6 +488,7 @@ public class BadInputIT {
                 400,
                 "share the passage path [p]");
         assertEquals(404, node.call("GET", "/_ingest/pipeline/dup", null).status());
+        assertEquals(404, node.call("GET", "/_ingest/pipeline/self", null).status());
 
         assertEquals(List.of("ok1", "w1", "w3"), ids("t-docs"));
         assertVector("t-docs", "ok1", "vec");
@@ -542,6 +574,18 @@ public class BadInputIT {
                 search("q-docs", "{\"embed_knn\": {\"small\": {\"query_text\": \"x\", \"model\": \"nope\"}}}"),
                 400,
                 "unknown model [nope]");
+        expect(
+                g,
+                "query_vector whose squared magnitude overflows (cosine)",
+                search("q-docs", "{\"embed_knn\": {\"small\": {\"query_vector\": [1e20, 1, 1]}}}"),
+                400,
+                "cannot search with this [query_vector]: its squared magnitude overflows");
+        expect(
+                g,
+                "query_vector of components of 1e-30 (cosine)",
+                search("q-docs", "{\"embed_knn\": {\"small\": {\"query_vector\": [1e-30, 1e-30, 0]}}}"),
+                400,
+                "underflows a float to 0");
         expect(
                 g,
                 "query k = 0",

@@ -96,6 +96,16 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         Map<String, String> sourceOfTarget = new HashMap<>();
         for (Map.Entry<String, Object> e : rawMap.entrySet()) {
             if (e.getValue() instanceof String target && target.isBlank() == false) {
+                if (target.equals(e.getKey()) || target.startsWith(e.getKey() + ".")) {
+                    // the source holds text (a string or strings), so it cannot also hold the vector or fields
+                    throw ConfigurationUtils.newConfigurationException(
+                            EmbedProcessor.TYPE,
+                            tag,
+                            "field_map",
+                            "target [" + target + "] of source [" + e.getKey() + "] "
+                                    + (target.equals(e.getKey()) ? "is the source itself" : "lies inside the source")
+                                    + "; the vector needs a field of its own beside the text");
+                }
                 String other = sourceOfTarget.putIfAbsent(target, e.getKey());
                 if (other != null) {
                     throw ConfigurationUtils.newConfigurationException(

@@ -17,6 +17,7 @@ import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.lucene.VectorFormat;
+import org.embeddings.lucene.VectorMagnitude;
 import org.embeddings.opensearch.source.SourceVectorField;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.FieldMapper;
@@ -221,6 +222,11 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             return similarity.function;
         }
 
+        /** The similarity as the mapping names it: {@code cosine}, {@code dot_product} or {@code l2_norm}. */
+        public String similarity() {
+            return similarity.label;
+        }
+
         @Override
         public String typeName() {
             return CONTENT_TYPE;
@@ -304,9 +310,10 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             throw new MapperParsingException(
                     "field [" + name() + "] of type [embedding] takes one vector per document");
         }
-        if (similarity == Similarity.COSINE && isZero(vector)) {
-            throw new MapperParsingException(
-                    "field [" + name() + "] uses cosine similarity and cannot index an all-zero vector");
+        String unscorable = VectorMagnitude.problem(vector, similarity.function);
+        if (unscorable != null) {
+            throw new MapperParsingException("field [" + name() + "] uses " + similarity.label
+                    + " similarity and cannot index this vector: " + unscorable);
         }
         boolean exact = true;
         if (similarity == Similarity.COSINE && indexOptions.quantization().quantized()) {
@@ -318,15 +325,6 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             exact = Arrays.equals(sent, vector);
         }
         context.doc().addWithKey(name(), new SourceVectorField(fieldType().name(), vector, luceneType, exact));
-    }
-
-    private static boolean isZero(float[] v) {
-        for (float x : v) {
-            if (x != 0f) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The whole JSON array is one vector, so the document parser must hand it over unsplit. */

@@ -10,6 +10,7 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.UnknownModelException;
+import org.embeddings.lucene.VectorMagnitude;
 import org.embeddings.opensearch.EmbeddingFields;
 import org.embeddings.opensearch.ModelBinding;
 import org.embeddings.opensearch.inference.InferenceService;
@@ -236,6 +237,14 @@ public final class EmbedKnnQueryBuilder extends AbstractQueryBuilder<EmbedKnnQue
                     "[" + NAME + "] field [" + field + "] has [" + embedding.dims() + "] dims but "
                             + (queryText == null ? "[query_vector] has [" : "model [" + model + "] produces [")
                             + vector.length + "]");
+        }
+        String unscorable = VectorMagnitude.problem(vector, embedding.similarityFunction());
+        if (unscorable != null) {
+            throw new QueryShardException(
+                    context,
+                    "[" + NAME + "] field [" + field + "] uses " + embedding.similarity() + " similarity and cannot"
+                            + " search with this " + (queryText == null ? "[query_vector]" : "query's vector") + ": "
+                            + unscorable);
         }
         if (model != null && ModelBinding.takesQueriesOf(embedding.model(), model) == false) {
             throw new QueryShardException(

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
 import org.embeddings.encoder.Encoder;
 import org.embeddings.encoder.EncoderSettings;
 import org.embeddings.encoder.Role;
@@ -20,8 +21,11 @@ import org.embeddings.encoder.models.ModelRegistry;
  *
  * <p>Then, for each form on one thread (a node's worker on these cores), warm against cold: every query encoded
  * twice in a row, the second run timed (its weights were just read), then once more after reading
- * {@code -Dbench.evict.mb} (64) MB of other memory, as a node's search, HTTP and client do between two queries.
- * The difference is what fetching the model's weights from memory costs a lone query.
+ * {@code -Dbench.evict.mb} (64) MB of other memory, as a node's search, HTTP and client do between two queries,
+ * then once more after a pause of {@code -Dbench.pause.ms} (10) ms with the thread parked, and once more after the
+ * same pause spent spinning (the core busy, touching no memory): between two queries at one client a node waits for
+ * the next request about that long. The difference is what fetching the model's weights from memory costs a lone
+ * query, and the two pauses tell whether it comes from the core going idle or from time alone.
  *
  * <p>Usage: {@code src/scripts/bench.sh lone-query [MODEL] [QUERIES]} (defaults bge-small-en-v1.5, 300).
  */
@@ -90,7 +94,11 @@ public final class LoneQueryBench {
                         s[count / 2] / d[count / 2],
                         same[i] ? "yes" : "no");
             }
-            warmAgainstCold(settings, queries, Integer.getInteger("bench.evict.mb", 64));
+            warmAgainstCold(
+                    settings,
+                    queries,
+                    Integer.getInteger("bench.evict.mb", 64),
+                    Integer.getInteger("bench.pause.ms", 10));
         } finally {
             for (Setting s : settings) {
                 s.registry().close();
@@ -101,38 +109,67 @@ public final class LoneQueryBench {
     /** Keeps the JIT from dropping the reads that evict the caches. */
     private static volatile long sink;
 
-    private static void warmAgainstCold(List<Setting> settings, List<String> queries, int evictMb) throws Exception {
+    private static void warmAgainstCold(List<Setting> settings, List<String> queries, int evictMb, int pauseMs)
+            throws Exception {
         byte[] other = new byte[evictMb << 20];
         System.out.printf(
                 Locale.ROOT,
-                "%n| one thread, sleeping | warm p50 ms | after reading %d MB p50 ms | cold / warm |%n|---|---|---|---|%n",
-                evictMb);
+                "%n| one thread, sleeping | warm p50 ms | after reading %d MB | after %d ms parked | after %d ms spinning"
+                        + " | parked / warm |%n|---|---|---|---|---|---|%n",
+                evictMb,
+                pauseMs,
+                pauseMs);
         for (Setting s : settings) {
             if (s.name().endsWith(", 1 threads, sleep") == false) {
                 continue;
             }
-            double[] warm = new double[queries.size()];
-            double[] cold = new double[queries.size()];
+            double[][] ms = new double[4][queries.size()];
             for (int q = 0; q < queries.size(); q++) {
                 String text = queries.get(q);
                 s.encoder().encode(text, Role.QUERY);
-                long start = System.nanoTime();
-                s.encoder().encode(text, Role.QUERY);
-                warm[q] = (System.nanoTime() - start) / 1e6;
-                long sum = 0;
-                for (int i = 0; i < other.length; i += 64) {
-                    sum += other[i]++;
+                for (int k = 0; k < 4; k++) {
+                    switch (k) {
+                        case 1 -> {
+                            long sum = 0;
+                            for (int i = 0; i < other.length; i += 64) {
+                                sum += other[i]++;
+                            }
+                            sink += sum;
+                        }
+                        case 2 -> pause(pauseMs, false);
+                        case 3 -> pause(pauseMs, true);
+                        default -> {}
+                    }
+                    long start = System.nanoTime();
+                    s.encoder().encode(text, Role.QUERY);
+                    ms[k][q] = (System.nanoTime() - start) / 1e6;
                 }
-                sink += sum;
-                start = System.nanoTime();
-                s.encoder().encode(text, Role.QUERY);
-                cold[q] = (System.nanoTime() - start) / 1e6;
             }
-            Arrays.sort(warm);
-            Arrays.sort(cold);
-            double w = warm[warm.length / 2];
-            double c = cold[cold.length / 2];
-            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", s.name(), w, c, c / w);
+            double[] p50 = new double[4];
+            for (int k = 0; k < 4; k++) {
+                Arrays.sort(ms[k]);
+                p50[k] = ms[k][queries.size() / 2];
+            }
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %.2f | %.2f | %.2f | %.2f | %.2fx |%n",
+                    s.name(),
+                    p50[0],
+                    p50[1],
+                    p50[2],
+                    p50[3],
+                    p50[2] / p50[0]);
+        }
+    }
+
+    private static void pause(int ms, boolean spin) {
+        long end = System.nanoTime() + ms * 1_000_000L;
+        for (long left = end - System.nanoTime(); left > 0; left = end - System.nanoTime()) {
+            if (spin) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(left);
+            }
         }
     }
 }

@@ -23,6 +23,8 @@
 #                                               per core of one thread: documents, single queries, query batches
 #   bench.sh op-profile [MODEL]                 ONNX Runtime's profiler: fp32 and int8 time per operator type, one
 #                                               query alone, 32 sentences, 8 documents
+#   bench.sh run-memory [MODEL...]              native memory one run of 128, 256, 512 tokens takes, against the
+#                                               estimate embeddings.onnx.max_run_memory is checked with (RunMemory)
 #   bench.sh layer-norm [ROWS] [WIDTH] [ROUNDS]  ONNX Runtime's LayerNormalization vs SkipLayerNormalization kernels
 #   bench.sh ingest-heap [MODEL]                the heap of one in-flight embed document, by how its vector is held
 #   bench.sh ingest-ab BASELINE_ZIP [DOCS] [ROUNDS]  this build vs another build's zip, two nodes, interleaved rounds:
@@ -57,6 +59,7 @@ case "$what" in
   breakdown) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.BreakdownBench "$@" ;;
   workers) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.WorkersBench "$@" ;;
   op-profile) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.OpProfileBench "$@" ;;
+  run-memory) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.RunMemoryBench "$@" ;;
   layer-norm) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.LayerNormBench "$@" ;;
   ingest-heap) exec java ${BENCH_OPTS:-} --add-opens java.base/java.util=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.time=ALL-UNNAMED "${props[@]}" -cp "$cp" org.embeddings.bench.IngestHeapBench "$@" ;;
   ingest-ab) exec java ${BENCH_OPTS:-} "${props[@]}" -cp "$cp" org.embeddings.bench.IngestAbBench "$@" ;;

@@ -44,6 +44,9 @@ public final class Encoder implements Closeable {
     private final OnnxModel lone;
 
     private final TokenBudgetBatcher batcher;
+    /** Which texts are too long to run on this node ({@code embeddings.onnx.max_run_memory}). */
+    private final RunMemory runMemory;
+
     private final NativeThread nativeThread;
     private final EncoderStats stats = new EncoderStats();
     /** Guards the lease count and the lifecycle flags below. */
@@ -63,10 +66,7 @@ public final class Encoder implements Closeable {
         this(card, tokenizer, model, model, batcher, nativeThread);
     }
 
-    /**
-     * Takes ownership of all parts, {@code lone} included: the session that runs an interactive batch of one text
-     * ({@link LoneQuerySession}; {@code model} where there is none).
-     */
+    /** As the six-argument constructor, with no bound on a run's working memory. */
     public Encoder(
             ModelCard card,
             ModelTokenizer tokenizer,
@@ -74,7 +74,24 @@ public final class Encoder implements Closeable {
             OnnxModel lone,
             TokenBudgetBatcher batcher,
             NativeThread nativeThread) {
+        this(card, tokenizer, model, lone, batcher, RunMemory.unbounded(card.name(), card.dims()), nativeThread);
+    }
+
+    /**
+     * Takes ownership of all parts, {@code lone} included: the session that runs an interactive batch of one text
+     * ({@link LoneQuerySession}; {@code model} where there is none). A text whose run would need more working memory
+     * than {@code runMemory} allows is refused with a 400 before anything runs.
+     */
+    public Encoder(
+            ModelCard card,
+            ModelTokenizer tokenizer,
+            OnnxModel model,
+            OnnxModel lone,
+            TokenBudgetBatcher batcher,
+            RunMemory runMemory,
+            NativeThread nativeThread) {
         this.card = card;
+        this.runMemory = runMemory;
         this.tokenizer = tokenizer;
         this.model = model;
         this.lone = lone;
@@ -138,6 +155,15 @@ public final class Encoder implements Closeable {
 
         /** The encode failed; the texts taken, if any, are the caller's to fail. */
         void failed(List<String> texts, Exception e);
+
+        /**
+         * The text at {@code position} of those taken is refused ({@link RunMemory}: too long to run on this node):
+         * true if the caller failed it alone, so that the others still run and {@link #done} gets a null vector at
+         * its position; false (the default) to fail the whole encode with {@code refusal}.
+         */
+        default boolean refusedAlone(int position, RuntimeException refusal) {
+            return false;
+        }
     }
 
     /**
@@ -161,24 +187,51 @@ public final class Encoder implements Closeable {
                     }
                     Tokens[] tokens = tokenizer.tokenize(prompted(texts, role));
                     long tokenized = System.nanoTime();
-                    TokenBudgetBatcher.Plan plan = batcher.plan(tokens);
-                    float[][] vectors = new float[tokens.length][];
+                    Tokens[] runs = tokens;
+                    int[] at = null; // where each text that runs sits among those taken, when some are refused
+                    List<Integer> refused = runMemory.refused(tokens);
+                    if (refused.isEmpty() == false) {
+                        for (int i : refused) {
+                            // queries ride together: the message is the refused query's own, not the batch's
+                            RuntimeException refusal = runMemory.refusal(tokens[i].length(), i, 1);
+                            if (work.refusedAlone(i, refusal) == false) {
+                                throw refusal;
+                            }
+                        }
+                        runs = new Tokens[tokens.length - refused.size()];
+                        at = new int[runs.length];
+                        for (int i = 0, j = 0; i < tokens.length; i++) {
+                            if (refused.contains(i) == false) {
+                                runs[j] = tokens[i];
+                                at[j++] = i;
+                            }
+                        }
+                    }
+                    TokenBudgetBatcher.Plan plan = batcher.plan(runs);
+                    float[][] ran = new float[runs.length][];
                     long pooling = 0;
                     for (int b = 0; b < plan.batches(); b++) {
                         int from = plan.bounds()[b];
                         int to = plan.bounds()[b + 1];
                         OnnxModel session = to - from == 1 ? lone : model;
-                        pooling += runRows(session, tokens, plan, from, to, vectors);
+                        pooling += runRows(session, runs, plan, from, to, ran);
                         if (session != model) {
                             stats.interactiveLoneRuns.increment();
                         }
                     }
-                    long ran = System.nanoTime();
-                    countEncode(tokens, ran - tokenized);
+                    float[][] vectors = ran;
+                    if (at != null) {
+                        vectors = new float[tokens.length][];
+                        for (int j = 0; j < at.length; j++) {
+                            vectors[at[j]] = ran[j];
+                        }
+                    }
+                    long done = System.nanoTime();
+                    countEncode(runs, done - tokenized);
                     stats.interactive.increment();
                     stats.interactiveWaitNanos.add(start - submitted);
                     stats.interactiveTokenizeNanos.add(tokenized - start);
-                    stats.interactiveRunNanos.add(ran - tokenized - pooling);
+                    stats.interactiveRunNanos.add(done - tokenized - pooling);
                     stats.interactivePoolNanos.add(pooling);
                     work.done(texts, vectors);
                 } catch (RuntimeException | Error e) {
@@ -377,6 +430,12 @@ public final class Encoder implements Closeable {
             this.tokens = tokens;
             this.lane = lane;
             this.lease = lease;
+            List<Integer> refused = runMemory.refused(tokens);
+            if (refused.isEmpty() == false) {
+                lease.close();
+                int i = refused.get(0);
+                throw runMemory.refusal(tokens[i].length(), i, tokens.length);
+            }
             this.plan = batcher.plan(tokens);
             this.vectors = new float[tokens.length][];
             if (plan.batches() == 0) {

@@ -202,6 +202,18 @@ public final class EmbeddingsPlugin extends Plugin
      */
     public static final Setting<ByteSizeValue> MAX_LOADED_BYTES = Setting.byteSizeSetting(
             "embeddings.models.max_loaded_bytes", new ByteSizeValue(2, ByteSizeUnit.GB), Setting.Property.NodeScope);
+    /**
+     * The most native working memory one session run may need ({@link org.embeddings.encoder.RunMemory}): a text whose
+     * run would need more is refused with a 400 before anything runs, since that memory is outside the heap and its
+     * breakers and a long text on a long-context model needs gigabytes. Each of the {@link #WORKERS} may hold this much
+     * at once.
+     */
+    public static final Setting<ByteSizeValue> MAX_RUN_MEMORY = Setting.byteSizeSetting(
+            "embeddings.onnx.max_run_memory",
+            new ByteSizeValue(EncoderSettings.DEFAULT_MAX_RUN_BYTES, ByteSizeUnit.BYTES),
+            new ByteSizeValue(1, ByteSizeUnit.MB),
+            new ByteSizeValue(Long.MAX_VALUE, ByteSizeUnit.BYTES),
+            Setting.Property.NodeScope);
     /** Models to load when the node starts instead of on first use; searches may load them (SearchLoadPolicy). */
     public static final Setting<List<String>> PRELOAD =
             Setting.listSetting("embeddings.models.preload", List.of(), s -> s, Setting.Property.NodeScope);
@@ -281,6 +293,7 @@ public final class EmbeddingsPlugin extends Plugin
                 MAX_WAITING_QUERIES,
                 DOCUMENT_TIMEOUT,
                 MAX_LOADED_BYTES,
+                MAX_RUN_MEMORY,
                 PRELOAD,
                 BREAKER_LIMIT,
                 LOAD_ON_QUERY,
@@ -357,7 +370,8 @@ public final class EmbeddingsPlugin extends Plugin
                 QUERY_TOKEN_BUDGET.get(settings),
                 QUERY_BURST.get(settings),
                 LONE_QUERY_THREADS.get(settings),
-                workers(settings));
+                workers(settings),
+                MAX_RUN_MEMORY.get(settings).getBytes());
         List<Path> roots = modelRoots(environment);
         LOGGER.info("embedding models are read from {}", roots);
         ModelRegistry models = new ModelRegistry(

@@ -30,6 +30,7 @@ import org.embeddings.encoder.ModelUnavailableException;
 import org.embeddings.encoder.NativeThread;
 import org.embeddings.encoder.OnnxModel;
 import org.embeddings.encoder.PathRedaction;
+import org.embeddings.encoder.RunMemory;
 import org.embeddings.encoder.SessionSettings;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.encoder.card.CardCatalog;
@@ -462,7 +463,8 @@ public final class ModelRegistry implements Closeable {
                                 ? model
                                 : LoneQuerySession.open(onnx, card, tokenizer, model, lone.get())
                                         .orElse(model);
-                        return new Encoder(card, tokenizer, model, alone, settings.batcher(), thread);
+                        return new Encoder(
+                                card, tokenizer, model, alone, settings.batcher(), settings.runMemory(card), thread);
                     } catch (RuntimeException e) {
                         model.close();
                         throw e;
@@ -566,6 +568,11 @@ public final class ModelRegistry implements Closeable {
      * {@code name} is unknown or known but not installed here, and with the file and problem when its card is
      * malformed.
      */
+    /** The bound this node puts on one run of {@code card}'s model ({@code embeddings.onnx.max_run_memory}). */
+    public RunMemory runMemory(ModelCard card) {
+        return settings.runMemory(card);
+    }
+
     public ModelCard installedCard(String name) {
         String n = ModelName.normalize(name);
         if (states.get(n) instanceof ModelState.Loaded loaded) {

@@ -527,6 +527,9 @@ public final class InferenceService {
                     for (int i = 0; i < vectors.length; i++) {
                         PendingQuery q = live.get(i);
                         float[] vector = vectors[i];
+                        if (vector == null) {
+                            continue; // refused alone (refusedAlone)
+                        }
                         cache.put(q.key, vector);
                         try {
                             pools.queryResponder().execute(() -> q.respond(vector));
@@ -541,6 +544,12 @@ public final class InferenceService {
                 public void failed(List<String> texts, Exception e) {
                     Exception translated = translate(e);
                     live.forEach(q -> q.fail(translated));
+                }
+
+                @Override
+                public boolean refusedAlone(int position, RuntimeException refusal) {
+                    live.get(position).fail(refusal);
+                    return true;
                 }
             });
         } catch (RuntimeException e) {

@@ -1,17 +1,22 @@
 package org.embeddings.opensearch.ingest;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
+import org.embeddings.encoder.RunMemory;
 import org.embeddings.encoder.Tokens;
+import org.embeddings.encoder.models.ModelRegistry;
 import org.embeddings.encoder.models.RecipeFingerprint;
 import org.embeddings.encoder.passages.Chunking;
 import org.embeddings.encoder.passages.Passage;
@@ -419,7 +424,54 @@ public final class EmbedProcessor extends AbstractProcessor {
                     }
                     write(slice, slots, bytes);
                 }
+
+                @Override
+                public void onFailure(Exception e) {
+                    if (ModelRegistry.unwrap(e) instanceof RunMemory.TextTooLongException tooLong) {
+                        withoutTooLong(slice, slots, pending, at, tooLong, bytes);
+                    } else {
+                        super.onFailure(e);
+                    }
+                }
             });
+        }
+
+        /**
+         * A text of the slice is too long to run on this node: its documents fail alone with a 400 and the rest of the
+         * slice is encoded again without them (what they reserved is given back when the rest is written).
+         */
+        private void withoutTooLong(
+                List<Document> slice,
+                List<Slot> slots,
+                List<Slot> pending,
+                List<Integer> at,
+                RunMemory.TextTooLongException tooLong,
+                long bytes) {
+            Set<Document> refused = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (int i = 0; i < pending.size(); i++) {
+                if (at.get(i) == tooLong.position()) {
+                    Slot slot = pending.get(i);
+                    if (refused.add(slot.document)) {
+                        fail(
+                                List.of(slot.document),
+                                new InvalidInputException("[embed] the text for target field [" + slot.text.target()
+                                        + "]: " + tooLong.alone()));
+                    }
+                }
+            }
+            List<Document> rest = new ArrayList<>(slice.size());
+            for (Document document : slice) {
+                if (refused.contains(document) == false) {
+                    rest.add(document);
+                }
+            }
+            List<Slot> restSlots = new ArrayList<>(slots.size());
+            for (Slot slot : slots) {
+                if (refused.contains(slot.document) == false) {
+                    restSlots.add(slot);
+                }
+            }
+            encodeTexts(rest, restSlots, bytes);
         }
 
         /** A chunked slice: document digests, reuse of whole documents, then cutting and reuse of windows. */

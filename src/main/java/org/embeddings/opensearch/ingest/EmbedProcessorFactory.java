@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.embeddings.encoder.RunMemory;
 import org.embeddings.encoder.UnknownModelException;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.passages.Chunking;
@@ -182,6 +183,15 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         String tag = definition.tag();
         Chunking chunking = ChunkingOptions.chunking(tag, definition.chunking(), card);
         if (chunking != null) {
+            int window = Math.max(chunking.maxTokens(), chunking.wholeTokens());
+            RunMemory memory = service.registry().runMemory(card);
+            if (memory.tooLong(window)) {
+                throw ConfigurationUtils.newConfigurationException(
+                        EmbedProcessor.TYPE,
+                        tag,
+                        "chunking",
+                        memory.windowsRefusal(window).getMessage());
+            }
             Map<String, String> targetOfPath = new HashMap<>();
             for (String target : definition.fieldMap().values()) {
                 int dot = target.lastIndexOf('.');

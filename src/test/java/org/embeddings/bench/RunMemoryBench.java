@@ -1,0 +1,97 @@
+package org.embeddings.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.embeddings.encoder.NativeLibraries;
+import org.embeddings.encoder.RunMemory;
+import org.embeddings.encoder.SessionSettings;
+import org.embeddings.encoder.card.CardCatalog;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.models.ModelFolders;
+
+/**
+ * What one ONNX Runtime run of a text costs in native memory against {@link RunMemory}'s estimate: per model, one
+ * session of one intra-op thread runs a 16-token text, then texts of 128, 256 and 512 tokens, each once, in that
+ * order; after each the process's resident set ({@code VmRSS}) is read. The arena keeps what a run took, so the growth
+ * over the 16-token run is the working memory of the longest run so far.
+ *
+ * <p>Usage: {@code src/scripts/bench.sh run-memory [MODEL...]} (default bge-small-en-v1.5 all-minilm-l6-v2).
+ */
+public final class RunMemoryBench {
+    public static void main(String[] args) throws Exception {
+        List<String> models = args.length > 0 ? List.of(args) : List.of("bge-small-en-v1.5", "all-minilm-l6-v2");
+        Path root = Path.of(System.getProperty("embeddings.test.models", "target/models"));
+        OrtEnvironment env = NativeLibraries.ortEnvironment();
+        System.out.printf(
+                Locale.ROOT,
+                "%n| model | tokens | RSS growth over 16 tokens | estimate | growth / estimate |%n"
+                        + "|---|---|---|---|---|%n");
+        for (String model : models) {
+            ModelCard card = ModelCard.fromJson(CardCatalog.bundled(model).orElseThrow());
+            RunMemory estimate = RunMemory.unbounded(model, card.dims());
+            try (OrtSession.SessionOptions options = new SessionSettings(1, false).toOptions();
+                    OrtSession session = env.createSession(
+                            root.resolve(model).resolve(ModelFolders.ONNX_FILE).toString(), options)) {
+                run(env, session, 16);
+                long base = rssBytes();
+                for (int tokens : new int[] {128, 256, 512}) {
+                    run(env, session, tokens);
+                    long grown = rssBytes() - base;
+                    long estimated = estimate.bytes(1, tokens);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "| %s | %d | %.1f MB | %.1f MB | %.2f |%n",
+                            model,
+                            tokens,
+                            grown / 1048576.0,
+                            estimated / 1048576.0,
+                            (double) grown / estimated);
+                }
+            }
+        }
+    }
+
+    /** One run of a text of {@code tokens} tokens ([CLS], the same word, [SEP]; every model here reads BERT ids). */
+    private static void run(OrtEnvironment env, OrtSession session, int tokens) throws Exception {
+        long[] ids = new long[tokens];
+        Arrays.fill(ids, 2000);
+        ids[0] = 101;
+        ids[tokens - 1] = 102;
+        long[] mask = new long[tokens];
+        Arrays.fill(mask, 1);
+        long[] shape = {1, tokens};
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        try {
+            feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+            if (session.getInputNames().contains("attention_mask")) {
+                feed.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            }
+            if (session.getInputNames().contains("token_type_ids")) {
+                feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[tokens]), shape));
+            }
+            try (OrtSession.Result ignored = session.run(feed)) {
+                // only the memory the run took matters
+            }
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static long rssBytes() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+}

@@ -22,7 +22,7 @@ public record EncoderSettings(
         int workers,
         long maxRunBytes) {
     public static final int DEFAULT_TOKEN_BUDGET = 512;
-    /** 1 GB: no 512-token model comes near it; a 768-wide model runs texts of up to about 1,900 tokens alone. */
+    /** 1 GB: no 512-token model comes near it; a 768-wide model runs texts of up to 1,847 tokens alone. */
     public static final long DEFAULT_MAX_RUN_BYTES = 1L << 30;
 
     public static final int DEFAULT_QUERY_TOKEN_BUDGET = 128;

@@ -10,7 +10,7 @@ import java.util.Locale;
  * <p>A run of {@code batch} texts padded to {@code length} tokens holds, besides the weights, the attention scores of
  * every head ({@code batch x heads x length x length} floats, alive two to three times over: scores, masked scores,
  * probabilities) and the per-token activations ({@code batch x length x} a few times the hidden size). The quadratic
- * term is what matters: a 512-token text costs bge-small-en-v1.5 about 40 MB, but an 8,192-token text costs a
+ * term is what matters: a 512-token text costs bge-small-en-v1.5 a few tens of MB, but an 8,192-token text costs a
  * 768-wide model several gigabytes of native memory, outside the heap and its circuit breakers, enough to have the
  * operating system kill the node. Sub-batches of several texts stay small (the batcher's token budget caps their
  * padded tokens), so a run's size is set by its longest text, and a text that is over the bound alone can never run.

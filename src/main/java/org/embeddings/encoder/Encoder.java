@@ -191,17 +191,19 @@ public final class Encoder implements Closeable {
                     int[] at = null; // where each text that runs sits among those taken, when some are refused
                     List<Integer> refused = runMemory.refused(tokens);
                     if (refused.isEmpty() == false) {
+                        boolean[] out = new boolean[tokens.length];
                         for (int i : refused) {
                             // queries ride together: the message is the refused query's own, not the batch's
-                            RuntimeException refusal = runMemory.refusal(tokens[i].length(), i, 1);
+                            RuntimeException refusal = runMemory.refusal(tokens[i].length());
                             if (work.refusedAlone(i, refusal) == false) {
                                 throw refusal;
                             }
+                            out[i] = true;
                         }
                         runs = new Tokens[tokens.length - refused.size()];
                         at = new int[runs.length];
                         for (int i = 0, j = 0; i < tokens.length; i++) {
-                            if (refused.contains(i) == false) {
+                            if (out[i] == false) {
                                 runs[j] = tokens[i];
                                 at[j++] = i;
                             }
@@ -433,8 +435,7 @@ public final class Encoder implements Closeable {
             List<Integer> refused = runMemory.refused(tokens);
             if (refused.isEmpty() == false) {
                 lease.close();
-                int i = refused.get(0);
-                throw runMemory.refusal(tokens[i].length(), i, tokens.length);
+                throw runMemory.refusal(tokens, refused);
             }
             this.plan = batcher.plan(tokens);
             this.vectors = new float[tokens.length][];

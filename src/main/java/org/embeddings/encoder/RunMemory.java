@@ -1,8 +1,11 @@
 package org.embeddings.encoder;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The working memory ONNX Runtime needs for one run of a transformer encoder, and the bound a node puts on it.
@@ -83,23 +86,34 @@ public final class RunMemory {
     public List<Integer> refused(Tokens[] tokens) {
         List<Integer> refused = new ArrayList<>(0);
         for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] != null && tooLong(tokens[i].length())) {
+            if (tooLong(tokens[i].length())) {
                 refused.add(i);
             }
         }
         return refused;
     }
 
-    /** The 400 for a text of {@code tokens} tokens at {@code position} of {@code count} texts. */
-    public TextTooLongException refusal(int tokens, int position, int count) {
-        String advice = "cut it into passages with [chunking], or raise the setting";
-        return new TextTooLongException(
-                describe(
-                        "text " + (count == 1 ? "" : "[" + position + "] ") + "of " + tokens + " tokens",
-                        tokens,
-                        advice),
-                describe("text of " + tokens + " tokens", tokens, advice),
-                position);
+    /**
+     * The 400 for the texts at {@code refused} (non-empty) of {@code tokens}: its message names the first by its
+     * position (unless it is the only text), and it keeps each one's own message for a caller that fails them apart.
+     */
+    public TextTooLongException refusal(Tokens[] tokens, List<Integer> refused) {
+        Map<Integer, String> each = new LinkedHashMap<>();
+        for (int i : refused) {
+            each.put(i, textMessage("text of " + tokens[i].length() + " tokens is", tokens[i].length()));
+        }
+        int first = refused.get(0);
+        String message = tokens.length == 1
+                ? each.get(first)
+                : textMessage(
+                        "text [" + first + "] of " + tokens[first].length() + " tokens is", tokens[first].length());
+        return new TextTooLongException(message, each);
+    }
+
+    /** The 400 for one text of {@code tokens} tokens, named by no position. */
+    public TextTooLongException refusal(int tokens) {
+        String message = textMessage("text of " + tokens + " tokens is", tokens);
+        return new TextTooLongException(message, Map.of(0, message));
     }
 
     /** The 400 for passage windows of up to {@code tokens} tokens, when one of them alone is over the bound. */
@@ -110,12 +124,17 @@ public final class RunMemory {
                 "lower [max_tokens], or raise the setting"));
     }
 
+    private String textMessage(String subject, int tokens) {
+        return describe(subject, tokens, "cut it into passages with [chunking], or raise the setting");
+    }
+
+    /** {@code subject} names what is refused, with its verb. */
     private String describe(String subject, int tokens, String advice) {
         return String.format(
                 Locale.ROOT,
                 "%s too long for model [%s] on this node: one run of %d tokens needs about %s of ONNX Runtime working"
                         + " memory, over [embeddings.onnx.max_run_memory] (%s), which allows at most %d tokens; %s",
-                subject.endsWith(" are") ? subject : subject + " is",
+                subject,
                 model,
                 tokens,
                 megabytes(bytes(1, tokens)),
@@ -129,25 +148,26 @@ public final class RunMemory {
         return bytes >= Long.MAX_VALUE ? "unbounded" : String.format(Locale.ROOT, "%,d MB", mb);
     }
 
-    /** A text over the bound: the caller's error (a 400), naming the text's position in its call. */
+    /**
+     * Texts over the bound: the caller's error (a 400). Its message names the first; each refused text's position in
+     * the call maps to its own message, without the position, for a caller that fails each its own way.
+     */
     public static final class TextTooLongException extends InvalidInputException {
-        private final String alone;
-        private final int position;
+        private final Map<Integer, String> each;
 
-        TextTooLongException(String message, String alone, int position) {
+        TextTooLongException(String message, Map<Integer, String> each) {
             super(message);
-            this.alone = alone;
-            this.position = position;
+            this.each = Map.copyOf(each);
         }
 
-        /** The message without the text's position: for a caller that names the text its own way. */
-        public String alone() {
-            return alone;
+        /** The positions of the refused texts among the texts of the call. */
+        public Set<Integer> positions() {
+            return each.keySet();
         }
 
-        /** The text's position among the texts of the call that was refused. */
-        public int position() {
-            return position;
+        /** The message of the text at {@code position}, without its position; null for a text not refused. */
+        public String alone(int position) {
+            return each.get(position);
         }
     }
 }

@@ -11,6 +11,7 @@ import static org.junit.Assert.assertTrue;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.embeddings.encoder.models.ModelRegistry;
@@ -54,8 +55,9 @@ public class RunMemoryTest {
     @Test
     public void theRefusalNamesTheTextTheModelTheSettingAndWhatFits() {
         RunMemory memory = new RunMemory("bge-small-en-v1.5", 384, BOUND);
-        RunMemory.TextTooLongException e = memory.refusal(500, 2, 3);
-        assertEquals(2, e.position());
+        Tokens[] texts = {tokens(20), tokens(30), tokens(500)};
+        RunMemory.TextTooLongException e = memory.refusal(texts, memory.refused(texts));
+        assertEquals(Set.of(2), e.positions());
         assertTrue(
                 e.getMessage(),
                 e.getMessage()
@@ -63,7 +65,11 @@ public class RunMemoryTest {
                                 "text [2] of 500 tokens is too long for model" + " [bge-small-en-v1.5] on this node"));
         assertTrue(e.getMessage(), e.getMessage().contains("[embeddings.onnx.max_run_memory] (20 MB)"));
         assertTrue(e.getMessage(), e.getMessage().contains("at most " + memory.longestText() + " tokens"));
-        assertTrue(e.alone(), e.alone().startsWith("text of 500 tokens"));
+        assertTrue(e.alone(2), e.alone(2).startsWith("text of 500 tokens"));
+        assertNull(e.alone(0));
+        RunMemory.TextTooLongException one = memory.refusal(new Tokens[] {tokens(500)}, List.of(0));
+        assertEquals(e.alone(2), one.getMessage());
+        assertEquals(one.getMessage(), memory.refusal(500).getMessage());
         assertTrue(e instanceof InvalidInputException);
         String windows = memory.windowsRefusal(400).getMessage();
         assertTrue(windows, windows.startsWith("passage windows of up to 400 tokens are too long for model"));
@@ -95,7 +101,7 @@ public class RunMemoryTest {
             RunMemory.TextTooLongException e = assertThrows(
                     RunMemory.TextTooLongException.class,
                     () -> encoder.encode(List.of(SHORT, LONG, SHORT), Role.PASSAGE));
-            assertEquals(1, e.position());
+            assertEquals(Set.of(1), e.positions());
             assertTrue(e.getMessage(), e.getMessage().startsWith("text [1] of 512 tokens is too long"));
             assertEquals("nothing ran", batches, encoder.stats().snapshot().batches());
 
@@ -153,5 +159,9 @@ public class RunMemoryTest {
             Exception whole = failed.get(30, TimeUnit.SECONDS);
             assertTrue(String.valueOf(whole), whole instanceof RunMemory.TextTooLongException);
         }
+    }
+
+    private static Tokens tokens(int length) {
+        return new Tokens(new long[length], new long[length]);
     }
 }

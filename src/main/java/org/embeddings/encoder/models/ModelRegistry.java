@@ -563,16 +563,16 @@ public final class ModelRegistry implements Closeable {
         return cards.card(n);
     }
 
-    /**
-     * The card of a model this node can run; fails with a 4xx-mapped error naming the installed models when
-     * {@code name} is unknown or known but not installed here, and with the file and problem when its card is
-     * malformed.
-     */
     /** The bound this node puts on one run of {@code card}'s model ({@code embeddings.onnx.max_run_memory}). */
     public RunMemory runMemory(ModelCard card) {
         return settings.runMemory(card);
     }
 
+    /**
+     * The card of a model this node can run; fails with a 4xx-mapped error naming the installed models when
+     * {@code name} is unknown or known but not installed here, and with the file and problem when its card is
+     * malformed.
+     */
     public ModelCard installedCard(String name) {
         String n = ModelName.normalize(name);
         if (states.get(n) instanceof ModelState.Loaded loaded) {

@@ -437,8 +437,8 @@ public final class EmbedProcessor extends AbstractProcessor {
         }
 
         /**
-         * A text of the slice is too long to run on this node: its documents fail alone with a 400 and the rest of the
-         * slice is encoded again without them (what they reserved is given back when the rest is written).
+         * Texts of the slice are too long to run on this node: their documents fail alone with a 400 and the rest of
+         * the slice is encoded again without them, once (what they reserved is given back when the rest is written).
          */
         private void withoutTooLong(
                 List<Document> slice,
@@ -449,14 +449,13 @@ public final class EmbedProcessor extends AbstractProcessor {
                 long bytes) {
             Set<Document> refused = Collections.newSetFromMap(new IdentityHashMap<>());
             for (int i = 0; i < pending.size(); i++) {
-                if (at.get(i) == tooLong.position()) {
-                    Slot slot = pending.get(i);
-                    if (refused.add(slot.document)) {
-                        fail(
-                                List.of(slot.document),
-                                new InvalidInputException("[embed] the text for target field [" + slot.text.target()
-                                        + "]: " + tooLong.alone()));
-                    }
+                String alone = tooLong.alone(at.get(i));
+                Slot slot = pending.get(i);
+                if (alone != null && refused.add(slot.document)) {
+                    fail(
+                            List.of(slot.document),
+                            new InvalidInputException(
+                                    "[embed] the text for target field [" + slot.text.target() + "]: " + alone));
                 }
             }
             List<Document> rest = new ArrayList<>(slice.size());

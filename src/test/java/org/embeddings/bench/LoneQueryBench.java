@@ -20,7 +20,7 @@ import org.embeddings.encoder.models.ModelRegistry;
  * spinning).
  *
  * <p>Then, for each form on one thread (a node's worker on these cores), warm against cold: every query encoded
- * twice in a row, the second run timed (its weights were just read), then once more after reading
+ * once untimed, then timed right after (its weights were just read), then once more after reading
  * {@code -Dbench.evict.mb} (64) MB of other memory, as a node's search, HTTP and client do between two queries,
  * then once more after a pause of {@code -Dbench.pause.ms} (10) ms with the thread parked, and once more after the
  * same pause spent spinning (the core busy, touching no memory): between two queries at one client a node waits for

@@ -779,9 +779,88 @@ public class BadInputIT {
                                 "{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"index_options\": {\"type\": \"ivf\"}}}")),
                 400,
                 "ivf");
-        for (String index : List.of("m0", "m1", "m2", "m3", "m4", "m5", "m6")) {
+        expect(
+                g,
+                "mapping `embedding` with multi-fields",
+                put(
+                        "/m7",
+                        mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"fields\": "
+                                + "{\"raw\": {\"type\": \"keyword\"}}}}")),
+                400,
+                "can't have multi-fields");
+        expect(
+                g,
+                "mapping `embedding` as a text field's multi-field",
+                put(
+                        "/m8",
+                        mapping("{\"body\": {\"type\": \"text\", \"fields\": "
+                                + "{\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\"}}}}")),
+                400,
+                "can't be a multi-field");
+        expect(
+                g,
+                "mapping text `copy_to` an `embedding` field",
+                put(
+                        "/m9",
+                        mapping("{\"body\": {\"type\": \"text\", \"copy_to\": \"v\"}, "
+                                + "\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\"}}")),
+                400,
+                "field [body] of type [text] can't [copy_to] [v]");
+        expect(
+                g,
+                "mapping `embedding` `copy_to` a keyword",
+                put(
+                        "/m10",
+                        mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"copy_to\": \"k\"}, "
+                                + "\"k\": {\"type\": \"keyword\"}}")),
+                400,
+                "it is of type [keyword]");
+        expect(
+                g,
+                "mapping `embedding` `copy_to` an unmapped field",
+                put("/m11", mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"copy_to\": \"w\"}}")),
+                400,
+                "it is not mapped");
+        expect(
+                g,
+                "mapping `embedding` `copy_to` one of other dims",
+                put(
+                        "/m12",
+                        mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"copy_to\": \"w\"}, "
+                                + "\"w\": {\"type\": \"embedding\", \"dims\": 4}}")),
+                400,
+                "it has [4] dims");
+        expect(
+                g,
+                "mapping `embedding` `copy_to` one bound to another model",
+                put(
+                        "/m13",
+                        mapping("{\"v\": {\"type\": \"embedding\", \"model\": \"bge-small-en-v1.5\", "
+                                + "\"copy_to\": \"w\"}, "
+                                + "\"w\": {\"type\": \"embedding\", \"model\": \"e5-small-v2\"}}")),
+                400,
+                "bound to model [e5-small-v2]");
+        for (String index :
+                List.of("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13")) {
             assertEquals(index, 404, node.call("GET", "/" + index, null).status());
         }
+
+        // added later to an index that holds vectors: refused, and the index keeps its mapping and documents
+        ok(put(
+                "/m14",
+                mapping("{\"body\": {\"type\": \"text\"}, \"vec\": {\"type\": \"embedding\", "
+                        + "\"model\": \"bge-small-en-v1.5\"}}")));
+        ok(put("/m14/_doc/1?pipeline=embed&refresh=true", "{\"body\": \"plants make food from light\"}"));
+        expect(
+                g,
+                "mapping update: text `copy_to` an `embedding` field",
+                put("/m14/_mapping", "{\"properties\": {\"title\": {\"type\": \"text\", \"copy_to\": \"vec\"}}}"),
+                400,
+                "field [title] of type [text] can't [copy_to] [vec]");
+        RealNode.Response kept = node.call("GET", "/m14/_mapping", null);
+        check("m14 mapping unchanged", kept.text().contains("title") == false, kept.text());
+        assertEquals(List.of("1"), ids("m14"));
+        assertVector("m14", "1", "vec");
     }
 
     // ---- REST APIs

@@ -95,6 +95,58 @@ public class EmbeddingsSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(similarity.getMessage(), similarity.getMessage().contains("manhattan"));
     }
 
+    public void testCopyToLinksAreCheckedOnTheWholeMapping() {
+        // a vector copied into an embedding field of the same dims is indexed there too
+        client().admin().indices().prepareCreate("copies").setMapping("""
+                        {"properties": {"v": {"type": "embedding", "dims": 3, "copy_to": "w"},
+                          "w": {"type": "embedding", "dims": 3, "similarity": "l2_norm"}}}""").get();
+        client().prepareIndex("copies")
+                .setId("1")
+                .setSource("{\"v\": [1, 2, 3]}", XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        SearchResponse copied = client().prepareSearch("copies")
+                .setQuery(
+                        QueryBuilders.wrapperQuery("{\"embed_knn\": {\"w\": {\"query_vector\": [1, 2, 3], \"k\": 1}}}"))
+                .get();
+        assertEquals(1, copied.getHits().getTotalHits().value());
+        assertEquals(1.0f, copied.getHits().getAt(0).getScore(), 0.0f);
+
+        // the check runs on the merged mapping: a link added before or after its other end is refused alike
+        client().admin()
+                .indices()
+                .prepareCreate("links")
+                .setMapping("{\"properties\": {\"title\": {\"type\": \"text\", \"copy_to\": \"v\"}}}")
+                .get();
+        IllegalArgumentException target = expectThrows(
+                IllegalArgumentException.class,
+                () -> client().admin()
+                        .indices()
+                        .preparePutMapping("links")
+                        .setSource(
+                                "{\"properties\": {\"v\": {\"type\": \"embedding\", \"dims\": 3}}}", XContentType.JSON)
+                        .get());
+        assertTrue(
+                target.getMessage(), target.getMessage().contains("field [title] of type [text] can't [copy_to] [v]"));
+        client().admin()
+                .indices()
+                .preparePutMapping("links")
+                .setSource("{\"properties\": {\"u\": {\"type\": \"embedding\", \"dims\": 3}}}", XContentType.JSON)
+                .get();
+        IllegalArgumentException source = expectThrows(
+                IllegalArgumentException.class,
+                () -> client().admin()
+                        .indices()
+                        .preparePutMapping("links")
+                        .setSource(
+                                "{\"properties\": {\"body\": {\"type\": \"keyword\", \"copy_to\": \"u\"}}}",
+                                XContentType.JSON)
+                        .get());
+        assertTrue(
+                source.getMessage(),
+                source.getMessage().contains("field [body] of type [keyword] can't [copy_to] [u]"));
+    }
+
     public void testProcessorAndQueryThroughAnInstalledModel() throws Exception {
         TestModels.install(getInstanceFromNode(Environment.class), "bge-small-en-v1.5");
         client().admin()

@@ -22,7 +22,9 @@ import org.embeddings.opensearch.source.SourceVectorField;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.FieldMapper;
 import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.mapper.Mapper;
 import org.opensearch.index.mapper.MapperParsingException;
+import org.opensearch.index.mapper.MappingLookup;
 import org.opensearch.index.mapper.ParametrizedFieldMapper;
 import org.opensearch.index.mapper.ParseContext;
 import org.opensearch.index.mapper.SourceValueFetcher;
@@ -38,6 +40,10 @@ import org.opensearch.search.lookup.SearchLookup;
  * ({@link IndexOptions}: graph or not, HNSW parameters, quantization), which the plugin's codec turns into the
  * field's Lucene vector format. A value of the wrong length, or with NaN or infinite components, fails the document
  * with a 400 naming the field; the rest of a bulk is unaffected.
+ *
+ * <p>A vector has no other form, so the field has no multi-fields and is no multi-field, and {@code copy_to} links
+ * it only to another {@code embedding} field of its dims ({@link #doValidate}); anything else would fail every
+ * document that uses it, so it is refused with the mapping.
  *
  * <p>The dims are always part of the stored mapping, also for a field bound to a model, so that a node that does
  * not have that model's files (or card) still applies the mapping: a mapping with both {@code model} and
@@ -66,7 +72,14 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
 
     /** Parses mappings; needs the model registry to take a model-bound field's dims from its card. */
     public static ParametrizedFieldMapper.TypeParser typeParser(Supplier<ModelRegistry> registry) {
-        return new ParametrizedFieldMapper.TypeParser((name, context) -> new Builder(name, registry));
+        return new ParametrizedFieldMapper.TypeParser((name, context) -> {
+            if (context.isWithinMultiField()) {
+                throw new MapperParsingException("field [" + name + "] of type [embedding] can't be a multi-field: "
+                        + "its parent's value is not a vector; map it as a field of its own and fill it with the "
+                        + "[embed] processor");
+            }
+            return new Builder(name, registry);
+        });
     }
 
     public static final class Builder extends ParametrizedFieldMapper.Builder {
@@ -125,8 +138,12 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             IndexOptions.checkCodecOwner(name, options, context.indexSettings());
             EmbeddingFieldType type =
                     new EmbeddingFieldType(buildFullName(context), d, sim, m, options, meta.getValue());
-            return new EmbeddingFieldMapper(
-                    name, type, multiFieldsBuilder.build(this, context), copyTo.build(), d, sim, m, options, registry);
+            MultiFields multiFields = multiFieldsBuilder.build(this, context);
+            if (multiFields.iterator().hasNext()) {
+                throw new MapperParsingException("field [" + name + "] of type [embedding] can't have multi-fields "
+                        + "([fields]): a vector has no other form to index");
+            }
+            return new EmbeddingFieldMapper(name, type, multiFields, copyTo.build(), d, sim, m, options, registry);
         }
 
         /**
@@ -325,6 +342,51 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
             exact = Arrays.equals(sent, vector);
         }
         context.doc().addWithKey(name(), new SourceVectorField(fieldType().name(), vector, luceneType, exact));
+    }
+
+    /**
+     * Refuses at mapping time the {@code copy_to} links that would fail every document that uses them: a vector
+     * copied anywhere but into an {@code embedding} field of the same dims (and, where both are bound, the same
+     * model), and any other field's value copied into this one, which is text or a number, never a vector.
+     * OpenSearch runs this on the merged mapping, so the order in which the fields are added does not matter.
+     */
+    @Override
+    protected void doValidate(MappingLookup mappers) {
+        for (String target : copyTo().copyToFields()) {
+            String problem = copyTargetProblem(mappers.getMapper(target));
+            if (problem != null) {
+                throw new IllegalArgumentException("field [" + name() + "] of type [embedding] can't [copy_to] ["
+                        + target + "]: " + problem + "; copy a vector only into an [embedding] field of [" + dims
+                        + "] dims");
+            }
+        }
+        for (Mapper mapper : mappers) {
+            if (mapper instanceof FieldMapper source
+                    && (source instanceof EmbeddingFieldMapper) == false
+                    && source.copyTo().copyToFields().contains(name())) {
+                throw new IllegalArgumentException("field [" + source.name() + "] of type ["
+                        + source.typeName() + "] can't [copy_to] [" + name() + "], of type [embedding]: it takes "
+                        + "vectors, not copies of other fields; fill it from text with the [embed] processor");
+            }
+        }
+    }
+
+    /** Why a copy of this field's vector can't land in {@code target}, or null where it can. */
+    private String copyTargetProblem(Mapper target) {
+        if (target == null) {
+            return "it is not mapped, and a vector can't be mapped dynamically";
+        }
+        if (target instanceof EmbeddingFieldMapper == false) {
+            return "it is of type [" + target.typeName() + "], which can't hold a vector";
+        }
+        EmbeddingFieldMapper vectors = (EmbeddingFieldMapper) target;
+        if (vectors.dims != dims) {
+            return "it has [" + vectors.dims + "] dims, this field [" + dims + "]";
+        }
+        if (model != null && vectors.model != null && model.equals(vectors.model) == false) {
+            return "it is bound to model [" + vectors.model + "], this field to [" + model + "]";
+        }
+        return null;
     }
 
     /** The whole JSON array is one vector, so the document parser must hand it over unsplit. */

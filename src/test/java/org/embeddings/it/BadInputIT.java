@@ -481,6 +481,12 @@ public class BadInputIT {
                 "lies inside the source");
         expect(
                 g,
+                "a target that is another entry's source",
+                put("/_ingest/pipeline/chain", pipeline("{\"body\": \"vec\", \"vec\": \"vec2\"}")),
+                400,
+                "target [vec] of source [body] overlaps source [vec]");
+        expect(
+                g,
                 "with chunking, two targets on one passage path",
                 put("/_ingest/pipeline/dup2", """
             {"processors": [{"embed": {"model": "bge-small-en-v1.5", "chunking": {},
@@ -488,6 +494,7 @@ public class BadInputIT {
                 400,
                 "share the passage path [p]");
         assertEquals(404, node.call("GET", "/_ingest/pipeline/dup", null).status());
+        assertEquals(404, node.call("GET", "/_ingest/pipeline/chain", null).status());
         assertEquals(404, node.call("GET", "/_ingest/pipeline/self", null).status());
 
         assertEquals(List.of("ok1", "w1", "w3"), ids("t-docs"));
@@ -913,6 +920,15 @@ public class BadInputIT {
                         "{\"model\": \"bge-small-en-v1.5\", \"role\": \"query\", \"texts\": {\"a\": \"b\"}}"),
                 400,
                 "texts");
+        expect(
+                g,
+                "embed API with a number among the texts",
+                node.call(
+                        "POST",
+                        embed,
+                        "{\"model\": \"bge-small-en-v1.5\", \"role\": \"query\", \"texts\": [\"a\", 5]}"),
+                400,
+                "[texts][1] must be a string, got [VALUE_NUMBER]");
         expect(g, "embed API with malformed JSON", node.call("POST", embed, "{\"model\": "), 400, "");
         expect(
                 g,

@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.embeddings.testkit.RealNode;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -153,6 +155,7 @@ public class PressureIT {
         assertEquals(r.text(), 200, r.status());
         Map<Integer, Integer> statuses = new TreeMap<>();
         List<String> acknowledged = new ArrayList<>();
+        Set<String> reasons = new TreeSet<>();
         for (JsonElement item : r.body().getAsJsonObject().getAsJsonArray("items")) {
             JsonObject result = item.getAsJsonObject().getAsJsonObject("index");
             int status = result.get("status").getAsInt();
@@ -162,8 +165,17 @@ public class PressureIT {
             } else {
                 String reason = result.getAsJsonObject("error").get("reason").getAsString();
                 assertTrue(reason, reason.contains("did not finish within the bulk's timeout [1s]"));
+                reasons.add(reason);
             }
         }
+        // a slice that began says its own texts were too slow (retrying cannot help); one still queued says it
+        // waited behind the others
+        assertTrue(
+                reasons.toString(),
+                reasons.stream()
+                        .allMatch(x -> x.contains("takes longer than that on this node; send fewer or shorter texts")
+                                || x.contains("waited behind other batches in the document lane; retry later")));
+        assertTrue(reasons.toString(), reasons.stream().anyMatch(x -> x.contains("takes longer than that")));
         assertTrue(statuses.toString(), statuses.keySet().stream().allMatch(s -> s == 201 || s == 429));
         assertTrue("120 documents of 512 tokens take seconds: " + statuses, statuses.getOrDefault(429, 0) > 0);
         // every acknowledged document holds its vector, and no refused one was written
@@ -185,7 +197,13 @@ public class PressureIT {
                 .getAsLong();
         assertEquals(acknowledged.size(), withVector);
         assertTrue(nodeStats().get("document_timeouts").getAsLong() > 0);
-        System.out.printf(Locale.ROOT, "bulk of %d long documents, timeout 1s: %s in %d ms%n", docs, statuses, millis);
+        System.out.printf(
+                Locale.ROOT,
+                "bulk of %d long documents, timeout 1s: %s in %d ms; reasons: %s%n",
+                docs,
+                statuses,
+                millis,
+                reasons);
     }
 
     @Test

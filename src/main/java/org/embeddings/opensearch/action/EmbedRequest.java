@@ -3,6 +3,7 @@ package org.embeddings.opensearch.action;
 import static org.opensearch.action.ValidateActions.addValidationError;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.embeddings.encoder.Role;
@@ -12,6 +13,7 @@ import org.opensearch.core.ParseField;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.ObjectParser;
+import org.opensearch.core.xcontent.XContentParseException;
 import org.opensearch.core.xcontent.XContentParser;
 
 /**
@@ -37,7 +39,31 @@ public final class EmbedRequest extends ActionRequest {
     static {
         PARSER.declareString((b, v) -> b.model = v, MODEL);
         PARSER.declareString((b, v) -> b.role = v, ROLE);
-        PARSER.declareStringArray((b, v) -> b.texts = v, TEXTS);
+        PARSER.declareField(
+                (b, v) -> b.texts = v, EmbedRequest::parseTexts, TEXTS, ObjectParser.ValueType.STRING_ARRAY);
+    }
+
+    /**
+     * One string (one text, OpenSearch's convention for arrays) or an array of strings. A number or a boolean is
+     * refused rather than read as its text, as the {@code embed} processor refuses a source field that is not a
+     * string: a text that is not one is a client's mistake, not something to embed.
+     */
+    private static List<String> parseTexts(XContentParser parser) throws IOException {
+        if (parser.currentToken() == XContentParser.Token.VALUE_STRING) {
+            return List.of(parser.text());
+        }
+        List<String> texts = new ArrayList<>();
+        for (XContentParser.Token token = parser.nextToken();
+                token != XContentParser.Token.END_ARRAY;
+                token = parser.nextToken()) {
+            if (token != XContentParser.Token.VALUE_STRING) {
+                throw new XContentParseException(
+                        parser.getTokenLocation(),
+                        "[texts][" + texts.size() + "] must be a string, got [" + token + "]");
+            }
+            texts.add(parser.text());
+        }
+        return texts;
     }
 
     private final String model;

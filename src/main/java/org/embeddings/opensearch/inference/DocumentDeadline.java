@@ -15,15 +15,31 @@ final class DocumentDeadline {
     private final long deadlineNanos;
     private final TimeValue limit;
     private final String source;
+    private final String longer;
     private final AtomicBoolean claimed = new AtomicBoolean();
+    private volatile boolean started;
 
-    /**
-     * @param source where the limit comes from, for the message: {@code "the bulk's timeout"} or the node setting
-     */
-    DocumentDeadline(long deadlineNanos, TimeValue limit, String source) {
+    private DocumentDeadline(long deadlineNanos, TimeValue limit, String source, String longer) {
         this.deadlineNanos = deadlineNanos;
         this.limit = limit;
         this.source = source;
+        this.longer = longer;
+    }
+
+    /** The deadline of a batch that works for a bulk with {@code timeout}, which ends at {@code nanos}. */
+    static DocumentDeadline ofBulk(long nanos, TimeValue timeout) {
+        return new DocumentDeadline(nanos, timeout, "the bulk's timeout", "give the bulk a longer [timeout]");
+    }
+
+    /** The deadline of a batch queued at {@code queuedNanos} with no bulk of its own: the node's limit. */
+    static DocumentDeadline ofNode(long queuedNanos, TimeValue limit) {
+        return new DocumentDeadline(
+                queuedNanos + limit.nanos(), limit, "embeddings.document.timeout", "raise embeddings.document.timeout");
+    }
+
+    /** The batch left the lane's queue and began encoding; a deadline passed after this is its own work's. */
+    void started() {
+        started = true;
     }
 
     long remainingNanos(long nowNanos) {
@@ -43,13 +59,24 @@ final class DocumentDeadline {
         return claimed.get();
     }
 
-    /** The failure of a batch whose deadline passed: a 429, the node being too busy to encode it in time. */
+    /**
+     * The failure of a batch whose deadline passed: a 429, whose reason says whether the batch waited behind others
+     * (retrying later helps) or began and its own texts take longer than the limit on this node (only a smaller
+     * batch or a longer limit helps).
+     */
     OpenSearchStatusException exceeded(String model, int texts, boolean stillLoading) {
-        String why = stillLoading ? "model [" + model + "] is still loading" : "the document lane is busy";
+        String why;
+        if (stillLoading) {
+            why = "model [" + model + "] is still loading; retry later, or " + longer;
+        } else if (started) {
+            why = "encoding " + (texts == 1 ? "it" : "them") + " takes longer than that on this node; send fewer or"
+                    + " shorter texts at a time, or " + longer;
+        } else {
+            why = "it waited behind other batches in the document lane; retry later, or " + longer;
+        }
         return new OpenSearchStatusException(
                 "encoding " + texts + (texts == 1 ? " text" : " texts") + " with model [" + model
-                        + "] did not finish within " + source + " [" + limit + "]: " + why
-                        + "; retry later, or give the request a longer timeout",
+                        + "] did not finish within " + source + " [" + limit + "]: " + why,
                 RestStatus.TOO_MANY_REQUESTS);
     }
 

@@ -272,11 +272,8 @@ public final class InferenceService {
         long queued = System.nanoTime();
         BulkDeadlineFilter.Deadline bulk = bulkDeadline.get();
         DocumentDeadline deadline = bulk != null
-                ? new DocumentDeadline(bulk.nanos(), bulk.timeout(), "the bulk's timeout")
-                : new DocumentDeadline(
-                        queued + limits.documentTimeout().nanos(),
-                        limits.documentTimeout(),
-                        "embeddings.document.timeout");
+                ? DocumentDeadline.ofBulk(bulk.nanos(), bulk.timeout())
+                : DocumentDeadline.ofNode(queued, limits.documentTimeout());
         AtomicReference<Scheduler.ScheduledCancellable> timer = new AtomicReference<>();
         ActionListener<T> once = ActionListener.runBefore(ActionListener.notifyOnce(listener), () -> {
             Scheduler.ScheduledCancellable t = timer.get();
@@ -319,6 +316,7 @@ public final class InferenceService {
                             return; // answered at its deadline while it waited for the pool
                         }
                         documentWait.record(start - queued);
+                        deadline.started();
                         T result = work.apply(encoder, deadline);
                         documentInference.record(System.nanoTime() - start);
                         if (deadline.claim()) {

@@ -125,6 +125,20 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                         "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]");
             }
         }
+        for (Map.Entry<String, String> e : fieldMap.entrySet()) {
+            for (String source : fieldMap.keySet()) {
+                String target = e.getValue();
+                if (target.equals(source) || target.startsWith(source + ".") || source.startsWith(target + ".")) {
+                    // a source read from a target holds a vector (or nothing), never text: every document would fail
+                    throw ConfigurationUtils.newConfigurationException(
+                            EmbedProcessor.TYPE,
+                            tag,
+                            "field_map",
+                            "target [" + target + "] of source [" + e.getKey() + "] overlaps source [" + source
+                                    + "]; a vector is not text to embed, so each target needs a field of its own");
+                }
+            }
+        }
         Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking, reuse);
         InferenceService service = inference.get();
         if (service == null) {

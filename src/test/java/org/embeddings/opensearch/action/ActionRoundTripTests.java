@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.opensearch.ExceptionsHelper;
 import org.opensearch.Version;
 import org.opensearch.action.IndicesRequest;
 import org.opensearch.cluster.ClusterName;
@@ -45,6 +46,24 @@ public class ActionRoundTripTests extends OpenSearchTestCase {
             assertEquals(request, EmbedRequest.parse(parser));
         }
         assertNull(request.validate());
+    }
+
+    public void testEmbedRequestTextsAreStrings() throws IOException {
+        String one = "{\"model\": \"m\", \"role\": \"query\", \"texts\": \"one text\"}";
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, one)) {
+            assertEquals(List.of("one text"), EmbedRequest.parse(parser).texts());
+        }
+        for (String bad : List.of("5", "true", "null", "[\"a\"]", "{\"a\": \"b\"}")) {
+            String json = "{\"model\": \"m\", \"role\": \"query\", \"texts\": [\"ok\", " + bad + "]}";
+            try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                    NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+                Exception e = expectThrows(Exception.class, () -> EmbedRequest.parse(parser));
+                assertTrue(
+                        bad + ": " + ExceptionsHelper.stackTrace(e),
+                        ExceptionsHelper.stackTrace(e).contains("[texts][1] must be a string"));
+            }
+        }
     }
 
     public void testEmbedRequestValidationNamesEveryProblem() {

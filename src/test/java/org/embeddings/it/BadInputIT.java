@@ -296,11 +296,39 @@ public class BadInputIT {
         row(g, "| bulk of good, empty-text, wrong-dims, good | 201, 400, 400, 201 | " + statuses(mixed) + " |");
         check("mixed bulk", statuses(mixed).equals(List.of(201, 400, 400, 201)), mixed.toString());
 
-        assertEquals(List.of("b1", "b4", "big", "ctl", "kept", "m2"), ids("docs"));
-        for (String id : List.of("b1", "b4", "big", "ctl", "kept")) {
+        // the processor's own failure handling: ignore_failure stores the bad document as it came, on_failure runs
+        // its processors on it; in a bulk (the batch path) as for one document
+        ok(put("/_ingest/pipeline/ignoring", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"}, "ignore_failure": true}}]}"""));
+        ok(put("/_ingest/pipeline/handling", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "vec"},
+              "on_failure": [{"set": {"field": "title", "value": "{{_ingest.on_failure_message}}"}}]}}]}"""));
+        for (String pipeline : List.of("ignoring", "handling")) {
+            List<Item> handled = bulk("/docs/_bulk?pipeline=" + pipeline, """
+                {"index":{"_id":"PIPELINE-1"}}
+                {"body":"good one"}
+                {"index":{"_id":"PIPELINE-2"}}
+                {"body":""}
+                """.replace("PIPELINE", pipeline));
+            row(
+                    g,
+                    "| bulk of good, empty-text through `embed` with "
+                            + (pipeline.equals("ignoring") ? "`ignore_failure`" : "`on_failure`") + " | 201, 201 | "
+                            + statuses(handled) + " |");
+            check(pipeline + " bulk", statuses(handled).equals(List.of(201, 201)), handled.toString());
+        }
+
+        assertEquals(
+                List.of("b1", "b4", "big", "ctl", "handling-1", "handling-2", "ignoring-1", "ignoring-2", "kept", "m2"),
+                ids("docs"));
+        for (String id : List.of("b1", "b4", "big", "ctl", "kept", "ignoring-1", "handling-1")) {
             assertVector("docs", id, "vec");
         }
         assertFalse(source("docs", "m2").has("vec"));
+        assertFalse(source("docs", "ignoring-2").has("vec"));
+        JsonObject handled = source("docs", "handling-2");
+        assertFalse(handled.has("vec"));
+        assertTrue(handled.toString(), handled.get("title").getAsString().contains("is empty; nothing to embed"));
     }
 
     // ---- ingest: targets, resolved through aliases, data streams, date math and templates

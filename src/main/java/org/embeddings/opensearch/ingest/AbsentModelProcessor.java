@@ -59,10 +59,11 @@ final class AbsentModelProcessor extends AbstractProcessor {
         try {
             processor = resolve();
         } catch (RuntimeException e) {
-            for (IngestDocumentWrapper document : documents) {
-                document.update(null, e);
+            List<IngestDocumentWrapper> answers = EmbedProcessor.answers(documents);
+            for (IngestDocumentWrapper document : answers) {
+                document.update(document.getIngestDocument(), e);
             }
-            handler.accept(documents);
+            handler.accept(answers);
             return;
         }
         processor.batchExecute(documents, handler);

@@ -178,8 +178,23 @@ public final class EmbedProcessor extends AbstractProcessor {
         }
     }
 
+    /**
+     * The wrappers this processor answers with: new ones, as OpenSearch's own processors answer, never the caller's.
+     * A {@code CompoundProcessor} with {@code ignore_failure} goes on with the wrapper it handed over for a document
+     * that failed here, so a failure recorded on that one would fail the document all the same.
+     */
+    static List<IngestDocumentWrapper> answers(List<IngestDocumentWrapper> documents) {
+        List<IngestDocumentWrapper> answers = new ArrayList<>(documents.size());
+        for (IngestDocumentWrapper w : documents) {
+            answers.add(
+                    new IngestDocumentWrapper(w.getSlot(), w.getChildSlot(), w.getIngestDocument(), w.getException()));
+        }
+        return answers;
+    }
+
     @Override
-    public void batchExecute(List<IngestDocumentWrapper> documents, Consumer<List<IngestDocumentWrapper>> handler) {
+    public void batchExecute(List<IngestDocumentWrapper> given, Consumer<List<IngestDocumentWrapper>> handler) {
+        List<IngestDocumentWrapper> documents = answers(given);
         Map<String, WriteMapping> mappings = new HashMap<>();
         List<Document> checked = new ArrayList<>();
         for (IngestDocumentWrapper wrapper : documents) {

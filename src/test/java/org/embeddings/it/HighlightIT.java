@@ -324,5 +324,17 @@ public class HighlightIT {
         assertEquals(r.text(), 400, r.status());
         assertTrue(r.text(), r.text().contains("unknown option [sentences]"));
         assertNotNull(r.body());
+
+        Map<String, String> bad = Map.of(
+                "{\"passages\": \"nope\"}", "[passages] [nope] is not a [nested] field of index [long]",
+                "{\"passages\": \"body\"}", "[passages] [body] is not a [nested] field of index [long]",
+                "{\"encode_sentences\": true, \"model\": \"../x\"}", "[model] invalid model name [../x]");
+        for (Map.Entry<String, String> option : bad.entrySet()) {
+            RealNode.Response refused =
+                    node.call("POST", "/long/_search", String.format(Locale.ROOT, """
+                {"query": %s, "highlight": {"fields": {"body": {"type": "embedding", "options": %s}}}}""", nested(QUERY), option.getKey()));
+            assertEquals(option.getKey() + ": " + refused.text(), 400, refused.status());
+            assertTrue(option.getKey() + ": " + refused.text(), refused.text().contains(option.getValue()));
+        }
     }
 }

@@ -133,6 +133,15 @@ public final class EmbeddingHighlighter implements Highlighter {
      */
     private static KnnTargets.Target passageTarget(
             QueryShardContext shard, List<KnnTargets.Target> targets, HighlightOptions options) {
+        if (options.passages() != null) {
+            ObjectMapper named = shard.getObjectMapper(options.passages());
+            if (named == null || named.nested().isNested() == false) {
+                throw new IllegalArgumentException("[" + NAME + "] highlighter: [" + HighlightOptions.PASSAGES + "] ["
+                        + options.passages() + "] is not a [nested] field of index ["
+                        + shard.index().getName()
+                        + "]; name the nested path the passages were written to");
+            }
+        }
         KnnTargets.Target found = null;
         for (KnnTargets.Target target : targets) {
             int dot = target.field().lastIndexOf('.');

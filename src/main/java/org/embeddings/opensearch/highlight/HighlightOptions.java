@@ -2,6 +2,7 @@ package org.embeddings.opensearch.highlight;
 
 import java.util.List;
 import java.util.Map;
+import org.embeddings.encoder.ModelName;
 
 /**
  * The {@code options} of an {@code embedding} highlight field, parsed once per field:
@@ -13,7 +14,8 @@ import java.util.Map;
  *   <li>{@code model}: the model those sentences are encoded with (default: the model bound to the vector field the
  *       query searched).
  * </ul>
- * An unknown option or a value of the wrong type is a 400 naming it.
+ * An unknown option, a value of the wrong type, a name that can never be a model's, or a {@code passages} path the
+ * index does not map as {@code nested} is a 400 naming it.
  */
 record HighlightOptions(String passages, boolean encodeSentences, String model) {
     static final String PASSAGES = "passages", ENCODE_SENTENCES = "encode_sentences", MODEL = "model";
@@ -34,7 +36,16 @@ record HighlightOptions(String passages, boolean encodeSentences, String model) 
             throw new IllegalArgumentException("[" + EmbeddingHighlighter.NAME + "] highlighter: [" + ENCODE_SENTENCES
                     + "] must be true or false, got [" + encode + "]");
         }
-        return new HighlightOptions(string(options, PASSAGES), (Boolean) encode, string(options, MODEL));
+        String model = string(options, MODEL);
+        if (model != null) {
+            try {
+                model = ModelName.normalize(model);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "[" + EmbeddingHighlighter.NAME + "] highlighter: [" + MODEL + "] " + e.getMessage());
+            }
+        }
+        return new HighlightOptions(string(options, PASSAGES), (Boolean) encode, model);
     }
 
     private static String string(Map<String, Object> options, String key) {

@@ -24,7 +24,8 @@ import org.embeddings.encoder.card.ModelCard;
  * ({@code input_ids}, {@code attention_mask}, {@code token_type_ids}, {@code position_ids}), the card's output must
  * exist, its rank must fit the pooling (3 for token pooling, 2 for already pooled output), and its last dimension,
  * where the graph fixes it, must be the card's dims. A mismatch fails with what the graph actually has. At call time
- * it only pads a batch to its longest text, on the card's padding side, and runs.
+ * it only pads a batch to its longest text, on the card's padding side, and runs; a run large enough to pin much of
+ * the arena gives its memory back when it ends ({@link RunMemory#releases}).
  */
 public final class OnnxModel implements Closeable {
     private static final Set<String> FEEDABLE = Set.of("input_ids", "attention_mask", "token_type_ids", "position_ids");
@@ -35,6 +36,9 @@ public final class OnnxModel implements Closeable {
     private final String output;
     private final int outputRank;
     private final boolean padLeft;
+    private final RunMemory memory;
+    /** Run options of a run that gives its memory back: ONNX Runtime shrinks the CPU arena when it ends. */
+    private final OrtSession.RunOptions releasing;
 
     /**
      * Hidden states of one batch, flat, with the attention mask used to pad it; {@code seqLen} is the positions the
@@ -93,6 +97,9 @@ public final class OnnxModel implements Closeable {
             }
             this.output = card.output();
             this.padLeft = card.paddingSide() == ModelCard.PaddingSide.LEFT;
+            this.memory = RunMemory.unbounded(card.name(), card.dims());
+            this.releasing = new OrtSession.RunOptions();
+            releasing.addRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
         } catch (OrtException | RuntimeException e) {
             close();
             throw e instanceof ModelLoadException m
@@ -143,7 +150,8 @@ public final class OnnxModel implements Closeable {
             if (inputs.contains("position_ids")) {
                 feed.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape));
             }
-            try (OrtSession.Result result = session.run(feed, names)) {
+            boolean release = memory.releases(batch, seqLen);
+            try (OrtSession.Result result = release ? session.run(feed, names, releasing) : session.run(feed, names)) {
                 Map<String, Output> outputs = new HashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {
                     long[] outShape = ((TensorInfo) e.getValue().getInfo()).getShape();
@@ -184,6 +192,10 @@ public final class OnnxModel implements Closeable {
             session.close();
         } catch (OrtException e) {
             throw new IllegalStateException(e);
+        } finally {
+            if (releasing != null) {
+                releasing.close();
+            }
         }
     }
 }

@@ -23,10 +23,19 @@ import java.util.Set;
  * 32 (bge-small-en-v1.5's are exactly that), so the estimate is exact for the narrowest and about twice the real
  * figure for models with heads of 64 or 128, never below it. Contract: {@link #refused} names every text whose
  * single-text run is over the bound; the encoder runs none of them.
+ *
+ * <p>ONNX Runtime keeps what a run took in its session's arena for the next run. That is right for the runs a node
+ * makes all day (a 512-token text of bge-small-en-v1.5 keeps about 30 MB per session), but a long text of a
+ * long-context model would pin up to the bound, per worker, for the rest of the node's life. So a run estimated above
+ * {@link #RELEASE_ABOVE_BYTES} gives its memory back when it ends ({@link #releases}; {@code OnnxModel} asks ONNX
+ * Runtime to shrink the arena after it), at the cost of allocating it afresh the next time.
  */
 public final class RunMemory {
     /** The narrowest attention head of any catalog model, in dims (see the class notes). */
     static final int NARROWEST_HEAD = 32;
+
+    /** Runs estimated above this give their working memory back when they end (see the class notes). */
+    public static final long RELEASE_ABOVE_BYTES = 256L << 20;
 
     private final String model;
     private final int hidden;
@@ -56,6 +65,11 @@ public final class RunMemory {
         double perText = 3 * heads * (double) length * length + 16.0 * hidden * length;
         double total = 4 * batch * perText;
         return total >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) total;
+    }
+
+    /** Whether a run of {@code batch} texts padded to {@code length} tokens gives its memory back when it ends. */
+    public boolean releases(int batch, int length) {
+        return bytes(batch, length) > RELEASE_ABOVE_BYTES;
     }
 
     /** The longest text, in tokens, that runs alone within the bound. */

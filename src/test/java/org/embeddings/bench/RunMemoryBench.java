@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.embeddings.encoder.NativeLibraries;
+import org.embeddings.encoder.OnnxModel;
 import org.embeddings.encoder.RunMemory;
 import org.embeddings.encoder.SessionSettings;
+import org.embeddings.encoder.Tokens;
 import org.embeddings.encoder.card.CardCatalog;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelFolders;
@@ -22,7 +24,9 @@ import org.embeddings.encoder.models.ModelFolders;
  * What one ONNX Runtime run of a text costs in native memory against {@link RunMemory}'s estimate: per model, one
  * session of one intra-op thread runs a 16-token text, then texts of 128, 256 and 512 tokens, each once, in that
  * order; after each the process's resident set ({@code VmRSS}) is read. The arena keeps what a run took, so the growth
- * over the 16-token run is the working memory of the longest run so far.
+ * over the 16-token run is the working memory of the longest run so far. A second table runs the encoder's own
+ * {@link OnnxModel}: 8 texts of 512 tokens (over {@link RunMemory#RELEASE_ABOVE_BYTES}: the arena shrinks after it),
+ * then 5 (under it: the arena keeps it).
  *
  * <p>Usage: {@code src/scripts/bench.sh run-memory [MODEL...]} (default bge-small-en-v1.5 all-minilm-l6-v2).
  */
@@ -58,6 +62,45 @@ public final class RunMemoryBench {
                 }
             }
         }
+        System.out.printf(
+                Locale.ROOT,
+                "%n| model | run, in this order | estimate | gives its memory back | RSS growth over 16 tokens |%n"
+                        + "|---|---|---|---|---|%n");
+        for (String model : models) {
+            ModelCard card = ModelCard.fromJson(CardCatalog.bundled(model).orElseThrow());
+            RunMemory estimate = RunMemory.unbounded(model, card.dims());
+            try (OnnxModel onnx = new OnnxModel(
+                    root.resolve(model).resolve(ModelFolders.ONNX_FILE), card, new SessionSettings(1, false))) {
+                batch(onnx, 1, 16);
+                long base = rssBytes();
+                for (int texts : new int[] {8, 5}) {
+                    batch(onnx, texts, 512);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "| %s | %d x 512 tokens | %.1f MB | %s | %.1f MB |%n",
+                            model,
+                            texts,
+                            estimate.bytes(texts, 512) / 1048576.0,
+                            estimate.releases(texts, 512) ? "yes" : "no",
+                            (rssBytes() - base) / 1048576.0);
+                }
+            }
+        }
+    }
+
+    /** One run of {@code texts} texts of {@code tokens} tokens through the encoder's own {@link OnnxModel}. */
+    private static void batch(OnnxModel onnx, int texts, int tokens) {
+        Tokens[] batch = new Tokens[texts];
+        int[] order = new int[texts];
+        for (int i = 0; i < texts; i++) {
+            long[] ids = new long[tokens];
+            Arrays.fill(ids, 2000);
+            ids[0] = 101;
+            ids[tokens - 1] = 102;
+            batch[i] = new Tokens(ids, new long[tokens]);
+            order[i] = i;
+        }
+        onnx.run(batch, order, 0, texts);
     }
 
     /** One run of a text of {@code tokens} tokens ([CLS], the same word, [SEP]; every model here reads BERT ids). */

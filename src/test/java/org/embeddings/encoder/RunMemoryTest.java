@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.embeddings.encoder.card.CardCatalog;
+import org.embeddings.encoder.card.ModelCard;
+import org.embeddings.encoder.models.ModelFolders;
 import org.embeddings.encoder.models.ModelRegistry;
 import org.junit.Test;
 
@@ -159,6 +162,59 @@ public class RunMemoryTest {
             Exception whole = failed.get(30, TimeUnit.SECONDS);
             assertTrue(String.valueOf(whole), whole instanceof RunMemory.TextTooLongException);
         }
+    }
+
+    @Test
+    public void aRunLargeEnoughToPinTheArenaGivesItsMemoryBack() throws Exception {
+        Path folder = TestModelFiles.folder("bge-small-en-v1.5");
+        ModelCard card =
+                ModelCard.fromJson(CardCatalog.bundled("bge-small-en-v1.5").orElseThrow());
+        RunMemory estimate = RunMemory.unbounded(card.name(), card.dims());
+        assertFalse(estimate.releases(5, 512));
+        assertTrue(estimate.releases(8, 512));
+        try (OnnxModel model =
+                new OnnxModel(folder.resolve(ModelFolders.ONNX_FILE), card, new SessionSettings(1, false))) {
+            run(model, 1, 16);
+            long base = residentBytes();
+            run(model, 8, 512);
+            long left = residentBytes() - base;
+            run(model, 5, 512);
+            long kept = residentBytes() - base;
+            // a run above the threshold shrinks the arena when it ends, and its memory goes back to the system...
+            assertTrue(
+                    "left after 8 x 512: " + (left >> 20) + " MB, of " + (estimate.bytes(8, 512) >> 20)
+                            + " MB estimated",
+                    left < estimate.bytes(8, 512) / 8);
+            // ...where the arena keeps what a smaller run took (about 0.6 of the estimate, RunMemoryBench)
+            assertTrue(
+                    "kept after 5 x 512: " + (kept >> 20) + " MB, of " + (estimate.bytes(5, 512) >> 20)
+                            + " MB estimated",
+                    kept > estimate.bytes(5, 512) / 4);
+        }
+    }
+
+    /** One run of {@code batch} texts of {@code length} tokens ([CLS], one word repeated, [SEP]). */
+    private static void run(OnnxModel model, int batch, int length) {
+        Tokens[] texts = new Tokens[batch];
+        int[] order = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            long[] ids = new long[length];
+            java.util.Arrays.fill(ids, 2000);
+            ids[0] = 101;
+            ids[length - 1] = 102;
+            texts[i] = new Tokens(ids, new long[length]);
+            order[i] = i;
+        }
+        assertEquals(batch, model.run(texts, order, 0, batch).batch());
+    }
+
+    private static long residentBytes() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
     private static Tokens tokens(int length) {

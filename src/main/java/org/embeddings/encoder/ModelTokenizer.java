@@ -80,7 +80,7 @@ public final class ModelTokenizer implements Closeable {
      * {@code limit} tokens (special tokens included) instead of truncating it.
      */
     public Tokens[] tokenizeWithin(List<String> texts, int limit) {
-        Encoding[] encodings = tokenizer.batchEncode(texts, true, false);
+        Encoding[] encodings = encode(texts);
         Tokens[] out = new Tokens[encodings.length];
         for (int i = 0; i < encodings.length; i++) {
             long[] ids = encodings[i].getIds();
@@ -142,12 +142,23 @@ public final class ModelTokenizer implements Closeable {
             }
         }
         if (whole.isEmpty() == false) {
-            Encoding[] encodings = tokenizer.batchEncode(whole, true, false);
+            Encoding[] encodings = encode(whole);
             for (int i = 0; i < encodings.length; i++) {
                 out[at.get(i)] = new Tokens(encodings[i].getIds(), encodings[i].getTypeIds());
             }
         }
         return out;
+    }
+
+    /**
+     * The encodings of {@code texts}, in order. One text (a lone query) is encoded on the calling thread: the batch
+     * call hands even one text to the tokenizer library's own thread pool and waits for it, a wake-up that cost a
+     * lone SciFact query about 0.15 ms at p50 here when the call came after a 10 ms pause, as a node's queries do.
+     */
+    private Encoding[] encode(List<String> texts) {
+        return texts.size() == 1
+                ? new Encoding[] {tokenizer.encode(texts.get(0), true, false)}
+                : tokenizer.batchEncode(texts, true, false);
     }
 
     /** Each text tokenized whole, without the read prefix: the reference {@link #tokenize} must equal. */

@@ -875,8 +875,27 @@ public class BadInputIT {
                                 + "\"w\": {\"type\": \"embedding\", \"model\": \"e5-small-v2\"}}")),
                 400,
                 "bound to model [e5-small-v2]");
-        for (String index :
-                List.of("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13")) {
+        expect(
+                g,
+                "mapping `embedding` with `index: false`",
+                put("/m15", mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"index\": false}}")),
+                400,
+                "is always indexed for [embed_knn]");
+        expect(
+                g,
+                "mapping `embedding` with `store: true`",
+                put("/m16", mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"store\": true}}")),
+                400,
+                "can't be stored apart");
+        expect(
+                g,
+                "mapping `embedding` with `doc_values: true`",
+                put("/m17", mapping("{\"v\": {\"type\": \"embedding\", \"dims\": 3, \"doc_values\": true}}")),
+                400,
+                "has no [doc_values]");
+        for (String index : List.of(
+                "m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11", "m12", "m13", "m15", "m16",
+                "m17")) {
             assertEquals(index, 404, node.call("GET", "/" + index, null).status());
         }
 

@@ -43,7 +43,8 @@ import org.opensearch.search.lookup.SearchLookup;
  *
  * <p>A vector has no other form, so the field has no multi-fields and is no multi-field, and {@code copy_to} links
  * it only to another {@code embedding} field of its dims ({@link #doValidate}); anything else would fail every
- * document that uses it, so it is refused with the mapping.
+ * document that uses it, so it is refused with the mapping. It is always indexed, never stored apart and has no doc
+ * values; {@code index}, {@code store} and {@code doc_values} are accepted with those values only.
  *
  * <p>The dims are always part of the stored mapping, also for a field bound to a model, so that a node that does
  * not have that model's files (or card) still applies the mapping: a mapping with both {@code model} and
@@ -100,6 +101,21 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
                         (builder, name, value) -> builder.field(name, IndexOptions.toMap(value)),
                         v -> IndexOptions.toMap(v).toString());
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+        // OpenSearch drops these three with only a deprecation warning where a mapper does not declare them, so that
+        // "index": false would quietly leave the graph; each takes its one meaningful value, and the other is a 400
+        private final Parameter<Boolean> index = Parameter.indexParam(m -> true, true)
+                .setValidator(v -> refuseUnless(
+                        v,
+                        "is always indexed for [embed_knn]; for no HNSW graph, set "
+                                + "[index_options] to {\"type\": \"flat\"}"));
+        private final Parameter<Boolean> store = Parameter.storeParam(m -> false, false)
+                .setValidator(v -> refuseUnless(
+                        v == false, "can't be stored apart: its vector is read back from the" + " source"));
+        private final Parameter<Boolean> docValues = Parameter.docValuesParam(m -> false, false)
+                .setValidator(v -> refuseUnless(
+                        v == false,
+                        "has no [doc_values]: its vectors are in Lucene's vector"
+                                + " files, searched with [embed_knn]"));
         private final Supplier<ModelRegistry> registry;
 
         public Builder(String name, Supplier<ModelRegistry> registry) {
@@ -109,7 +125,13 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(dims, similarity, model, indexOptions, meta);
+            return List.of(dims, similarity, model, indexOptions, meta, index, store, docValues);
+        }
+
+        private void refuseUnless(boolean ok, String why) {
+            if (ok == false) {
+                throw new MapperParsingException("field [" + name + "] of type [embedding] " + why);
+            }
         }
 
         @Override

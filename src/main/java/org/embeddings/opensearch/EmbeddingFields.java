@@ -24,6 +24,7 @@ import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.index.mapper.DynamicTemplate;
 import org.opensearch.index.mapper.MapperParsingException;
+import org.opensearch.index.mapper.MapperService;
 
 /**
  * Which model an {@code embedding} field is bound to, read from the mappings in the cluster state, so that the
@@ -92,7 +93,12 @@ public final class EmbeddingFields {
                 return null;
             }
             Parsed parsed = parsed(write);
-            return new WriteMapping(write.getIndex().getName(), true, parsed.fields(), parsed.dynamic());
+            return new WriteMapping(
+                    write.getIndex().getName(),
+                    true,
+                    parsed.fields(),
+                    parsed.dynamic(),
+                    MapperService.INDEX_MAPPING_NESTED_DOCS_LIMIT_SETTING.get(write.getSettings()));
         }
         Map<String, MappedField> fields = new HashMap<>();
         List<DynamicTemplate> dynamic = new ArrayList<>();
@@ -100,7 +106,7 @@ public final class EmbeddingFields {
             collect("", mapping, fields);
             dynamic.addAll(dynamicTemplates(mapping));
         }
-        return new WriteMapping(resolved, false, Map.copyOf(fields), List.copyOf(dynamic));
+        return new WriteMapping(resolved, false, Map.copyOf(fields), List.copyOf(dynamic), Long.MAX_VALUE);
     }
 
     /** Every model an {@code embedding} field of some index is bound to, in the given cluster state. */

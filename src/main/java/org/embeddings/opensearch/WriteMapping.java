@@ -15,9 +15,16 @@ import org.opensearch.index.mapper.DynamicTemplate;
  * @param exists           whether that index exists yet (else the mapping is its templates')
  * @param fields           dotted path to mapped field
  * @param dynamicTemplates the mapping's dynamic templates, in order
+ * @param nestedObjectsLimit the most nested documents one document may hold there
+ *     ({@code index.mapping.nested_objects.limit}); {@code Long.MAX_VALUE} for an index the write will create, whose
+ *     templates may set it
  */
 public record WriteMapping(
-        String index, boolean exists, Map<String, MappedField> fields, List<DynamicTemplate> dynamicTemplates) {
+        String index,
+        boolean exists,
+        Map<String, MappedField> fields,
+        List<DynamicTemplate> dynamicTemplates,
+        long nestedObjectsLimit) {
 
     /** How a dynamic template maps a field: the template's name, the field's type, and its model (or null). */
     public record DynamicField(String template, String type, String model) {}

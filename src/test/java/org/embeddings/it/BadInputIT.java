@@ -318,6 +318,34 @@ public class BadInputIT {
             check(pipeline + " bulk", statuses(handled).equals(List.of(201, 201)), handled.toString());
         }
 
+        // more passages than the index allows nested documents: refused before any window is encoded, and alone
+        ok(put("/nested-few", """
+            {"settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.mapping.nested_objects.limit": 5},
+             "mappings": {"properties": {"body": {"type": "text"}, "p": {"type": "nested", "properties": {
+               "vec": {"type": "embedding", "model": "bge-small-en-v1.5"}}}}}}"""));
+        ok(put("/_ingest/pipeline/few", """
+            {"processors": [{"embed": {"model": "bge-small-en-v1.5", "field_map": {"body": "p.vec"},
+              "chunking": {"max_tokens": 32, "overlap_tokens": 0}}}]}"""));
+        List<Item> nested = bulk("/nested-few/_bulk?pipeline=few", """
+            {"index":{"_id":"short"}}
+            {"body":"Rivers begin in the mountains."}
+            {"index":{"_id":"long"}}
+            {"body":"%s"}
+            """.replace(
+                        "%s", "Rivers carry silt from the mountains down to the delta where it settles. ".repeat(40)));
+        row(
+                g,
+                "| bulk of a short text and one cut into more passages than `index.mapping.nested_objects.limit` (5) | "
+                        + "201, 400 naming the limit | " + statuses(nested) + ": "
+                        + shorten(nested.get(1).reason())
+                        + " |");
+        check(
+                "nested limit bulk",
+                statuses(nested).equals(List.of(201, 400))
+                        && nested.get(1).reason().contains("more than index [nested-few] allows nested documents"),
+                nested.toString());
+        assertEquals(List.of("short"), ids("nested-few"));
+
         assertEquals(
                 List.of("b1", "b4", "big", "ctl", "handling-1", "handling-2", "ignoring-1", "ignoring-2", "kept", "m2"),
                 ids("docs"));

@@ -535,9 +535,67 @@ public final class EmbedProcessor extends AbstractProcessor {
                         cuts.add(flat.subList(at, at + n));
                         at += n;
                     }
-                    encodeWindows(slice, slots, toCut, cuts, recipe);
+                    Set<Document> over = overNestedLimit(slots, toCut, cuts);
+                    if (over.isEmpty()) {
+                        encodeWindows(slice, slots, toCut, cuts, recipe);
+                        return;
+                    }
+                    List<Slot> keptToCut = new ArrayList<>(toCut.size());
+                    List<List<PassageCutter.Cut>> keptCuts = new ArrayList<>(toCut.size());
+                    for (int c = 0; c < toCut.size(); c++) {
+                        if (over.contains(toCut.get(c).document) == false) {
+                            keptToCut.add(toCut.get(c));
+                            keptCuts.add(cuts.get(c));
+                        }
+                    }
+                    encodeWindows(
+                            slice.stream()
+                                    .filter(d -> over.contains(d) == false)
+                                    .toList(),
+                            slots.stream()
+                                    .filter(s -> over.contains(s.document) == false)
+                                    .toList(),
+                            keptToCut,
+                            keptCuts,
+                            recipe);
                 }
             });
+        }
+
+        /**
+         * Fails, with a 400 and before anything is reserved or encoded, each document that would hold more passages
+         * than its index allows nested documents ({@code index.mapping.nested_objects.limit}): indexing would refuse
+         * it after its every window had been encoded, and no retry could change that. Returns those documents.
+         */
+        private Set<Document> overNestedLimit(
+                List<Slot> slots, List<Slot> cutSlots, List<List<PassageCutter.Cut>> cuts) {
+            Map<Document, Long> passages = new IdentityHashMap<>();
+            for (Slot slot : slots) {
+                if (slot.passages != null) {
+                    passages.merge(slot.document, (long) slot.passages.size(), Long::sum);
+                }
+            }
+            for (int c = 0; c < cutSlots.size(); c++) {
+                long n = 0;
+                for (PassageCutter.Cut cut : cuts.get(c)) {
+                    n += cut.tokens().length;
+                }
+                passages.merge(cutSlots.get(c).document, n, Long::sum);
+            }
+            Set<Document> over = Collections.newSetFromMap(new IdentityHashMap<>());
+            passages.forEach((document, n) -> {
+                WriteMapping mapping = document.mapping();
+                if (mapping != null && n > mapping.nestedObjectsLimit()) {
+                    over.add(document);
+                    fail(
+                            List.of(document),
+                            new InvalidInputException("[embed] the document cuts into " + n + " passages, more than"
+                                    + " index [" + mapping.index() + "] allows nested documents in one document ("
+                                    + mapping.nestedObjectsLimit() + ", index.mapping.nested_objects.limit); cut"
+                                    + " it into several documents, raise [chunking] [max_tokens], or raise the limit"));
+                }
+            });
+            return over;
         }
 
         /**

@@ -4,7 +4,6 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import java.nio.LongBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -15,10 +14,10 @@ import org.embeddings.encoder.NativeLibraries;
 import org.embeddings.encoder.OnnxModel;
 import org.embeddings.encoder.RunMemory;
 import org.embeddings.encoder.SessionSettings;
-import org.embeddings.encoder.Tokens;
 import org.embeddings.encoder.card.CardCatalog;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelFolders;
+import org.embeddings.testkit.SizedRuns;
 
 /**
  * What one ONNX Runtime run of a text costs in native memory against {@link RunMemory}'s estimate: per model, one
@@ -46,10 +45,10 @@ public final class RunMemoryBench {
                     OrtSession session = env.createSession(
                             root.resolve(model).resolve(ModelFolders.ONNX_FILE).toString(), options)) {
                 run(env, session, 16);
-                long base = rssBytes();
+                long base = SizedRuns.residentBytes();
                 for (int tokens : new int[] {128, 256, 512}) {
                     run(env, session, tokens);
-                    long grown = rssBytes() - base;
+                    long grown = SizedRuns.residentBytes() - base;
                     long estimated = estimate.bytes(1, tokens);
                     System.out.printf(
                             Locale.ROOT,
@@ -71,10 +70,10 @@ public final class RunMemoryBench {
             RunMemory estimate = RunMemory.unbounded(model, card.dims());
             try (OnnxModel onnx = new OnnxModel(
                     root.resolve(model).resolve(ModelFolders.ONNX_FILE), card, new SessionSettings(1, false))) {
-                batch(onnx, 1, 16);
-                long base = rssBytes();
+                SizedRuns.run(onnx, 1, 16);
+                long base = SizedRuns.residentBytes();
                 for (int texts : new int[] {8, 5}) {
-                    batch(onnx, texts, 512);
+                    SizedRuns.run(onnx, texts, 512);
                     System.out.printf(
                             Locale.ROOT,
                             "| %s | %d x 512 tokens | %.1f MB | %s | %.1f MB |%n",
@@ -82,33 +81,15 @@ public final class RunMemoryBench {
                             texts,
                             estimate.bytes(texts, 512) / 1048576.0,
                             estimate.releases(texts, 512) ? "yes" : "no",
-                            (rssBytes() - base) / 1048576.0);
+                            (SizedRuns.residentBytes() - base) / 1048576.0);
                 }
             }
         }
     }
 
-    /** One run of {@code texts} texts of {@code tokens} tokens through the encoder's own {@link OnnxModel}. */
-    private static void batch(OnnxModel onnx, int texts, int tokens) {
-        Tokens[] batch = new Tokens[texts];
-        int[] order = new int[texts];
-        for (int i = 0; i < texts; i++) {
-            long[] ids = new long[tokens];
-            Arrays.fill(ids, 2000);
-            ids[0] = 101;
-            ids[tokens - 1] = 102;
-            batch[i] = new Tokens(ids, new long[tokens]);
-            order[i] = i;
-        }
-        onnx.run(batch, order, 0, texts);
-    }
-
     /** One run of a text of {@code tokens} tokens ([CLS], the same word, [SEP]; every model here reads BERT ids). */
     private static void run(OrtEnvironment env, OrtSession session, int tokens) throws Exception {
-        long[] ids = new long[tokens];
-        Arrays.fill(ids, 2000);
-        ids[0] = 101;
-        ids[tokens - 1] = 102;
+        long[] ids = SizedRuns.oneWord(tokens).ids();
         long[] mask = new long[tokens];
         Arrays.fill(mask, 1);
         long[] shape = {1, tokens};
@@ -127,14 +108,5 @@ public final class RunMemoryBench {
         } finally {
             feed.values().forEach(OnnxTensor::close);
         }
-    }
-
-    private static long rssBytes() throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 }

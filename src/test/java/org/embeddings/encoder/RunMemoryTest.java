@@ -18,6 +18,7 @@ import org.embeddings.encoder.card.CardCatalog;
 import org.embeddings.encoder.card.ModelCard;
 import org.embeddings.encoder.models.ModelFolders;
 import org.embeddings.encoder.models.ModelRegistry;
+import org.embeddings.testkit.SizedRuns;
 import org.junit.Test;
 
 /**
@@ -174,12 +175,12 @@ public class RunMemoryTest {
         assertTrue(estimate.releases(8, 512));
         try (OnnxModel model =
                 new OnnxModel(folder.resolve(ModelFolders.ONNX_FILE), card, new SessionSettings(1, false))) {
-            run(model, 1, 16);
-            long base = residentBytes();
-            run(model, 8, 512);
-            long left = residentBytes() - base;
-            run(model, 5, 512);
-            long kept = residentBytes() - base;
+            SizedRuns.run(model, 1, 16);
+            long base = SizedRuns.residentBytes();
+            assertEquals(8, SizedRuns.run(model, 8, 512).batch());
+            long left = SizedRuns.residentBytes() - base;
+            assertEquals(5, SizedRuns.run(model, 5, 512).batch());
+            long kept = SizedRuns.residentBytes() - base;
             // a run above the threshold shrinks the arena when it ends, and its memory goes back to the system...
             assertTrue(
                     "left after 8 x 512: " + (left >> 20) + " MB, of " + (estimate.bytes(8, 512) >> 20)
@@ -191,30 +192,6 @@ public class RunMemoryTest {
                             + " MB estimated",
                     kept > estimate.bytes(5, 512) / 4);
         }
-    }
-
-    /** One run of {@code batch} texts of {@code length} tokens ([CLS], one word repeated, [SEP]). */
-    private static void run(OnnxModel model, int batch, int length) {
-        Tokens[] texts = new Tokens[batch];
-        int[] order = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            long[] ids = new long[length];
-            java.util.Arrays.fill(ids, 2000);
-            ids[0] = 101;
-            ids[length - 1] = 102;
-            texts[i] = new Tokens(ids, new long[length]);
-            order[i] = i;
-        }
-        assertEquals(batch, model.run(texts, order, 0, batch).batch());
-    }
-
-    private static long residentBytes() throws java.io.IOException {
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
     private static Tokens tokens(int length) {

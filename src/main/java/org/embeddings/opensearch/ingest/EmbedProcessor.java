@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.embeddings.encoder.InvalidInputException;
 import org.embeddings.encoder.Role;
@@ -473,19 +474,18 @@ public final class EmbedProcessor extends AbstractProcessor {
                                     "[embed] the text for target field [" + slot.text.target() + "]: " + alone));
                 }
             }
-            List<Document> rest = new ArrayList<>(slice.size());
-            for (Document document : slice) {
-                if (refused.contains(document) == false) {
-                    rest.add(document);
+            encodeTexts(without(slice, d -> d, refused), without(slots, s -> s.document, refused), bytes);
+        }
+
+        /** {@code items} less those of the {@code failed} documents, in order. */
+        private static <T> List<T> without(List<T> items, Function<T, Document> documentOf, Set<Document> failed) {
+            List<T> kept = new ArrayList<>(items.size());
+            for (T item : items) {
+                if (failed.contains(documentOf.apply(item)) == false) {
+                    kept.add(item);
                 }
             }
-            List<Slot> restSlots = new ArrayList<>(slots.size());
-            for (Slot slot : slots) {
-                if (refused.contains(slot.document) == false) {
-                    restSlots.add(slot);
-                }
-            }
-            encodeTexts(rest, restSlots, bytes);
+            return kept;
         }
 
         /** A chunked slice: document digests, reuse of whole documents, then cutting and reuse of windows. */
@@ -540,22 +540,16 @@ public final class EmbedProcessor extends AbstractProcessor {
                         encodeWindows(slice, slots, toCut, cuts, recipe);
                         return;
                     }
-                    List<Slot> keptToCut = new ArrayList<>(toCut.size());
                     List<List<PassageCutter.Cut>> keptCuts = new ArrayList<>(toCut.size());
                     for (int c = 0; c < toCut.size(); c++) {
                         if (over.contains(toCut.get(c).document) == false) {
-                            keptToCut.add(toCut.get(c));
                             keptCuts.add(cuts.get(c));
                         }
                     }
                     encodeWindows(
-                            slice.stream()
-                                    .filter(d -> over.contains(d) == false)
-                                    .toList(),
-                            slots.stream()
-                                    .filter(s -> over.contains(s.document) == false)
-                                    .toList(),
-                            keptToCut,
+                            without(slice, d -> d, over),
+                            without(slots, s -> s.document, over),
+                            without(toCut, s -> s.document, over),
                             keptCuts,
                             recipe);
                 }

@@ -97,16 +97,6 @@ public final class EmbedProcessorFactory implements Processor.Factory {
         Map<String, String> sourceOfTarget = new HashMap<>();
         for (Map.Entry<String, Object> e : rawMap.entrySet()) {
             if (e.getValue() instanceof String target && target.isBlank() == false) {
-                if (target.equals(e.getKey()) || target.startsWith(e.getKey() + ".")) {
-                    // the source holds text (a string or strings), so it cannot also hold the vector or fields
-                    throw ConfigurationUtils.newConfigurationException(
-                            EmbedProcessor.TYPE,
-                            tag,
-                            "field_map",
-                            "target [" + target + "] of source [" + e.getKey() + "] "
-                                    + (target.equals(e.getKey()) ? "is the source itself" : "lies inside the source")
-                                    + "; the vector needs a field of its own beside the text");
-                }
                 String other = sourceOfTarget.putIfAbsent(target, e.getKey());
                 if (other != null) {
                     throw ConfigurationUtils.newConfigurationException(
@@ -125,18 +115,26 @@ public final class EmbedProcessorFactory implements Processor.Factory {
                         "target of [" + e.getKey() + "] must be a field name, got [" + e.getValue() + "]");
             }
         }
+        // a source holds text (a string or strings), so no target may be, hold or lie inside any source: its own
+        // would lose the text to the vector, another's would be read as a vector (or nothing), never text
         for (Map.Entry<String, String> e : fieldMap.entrySet()) {
+            String target = e.getValue();
             for (String source : fieldMap.keySet()) {
-                String target = e.getValue();
-                if (target.equals(source) || target.startsWith(source + ".") || source.startsWith(target + ".")) {
-                    // a source read from a target holds a vector (or nothing), never text: every document would fail
-                    throw ConfigurationUtils.newConfigurationException(
-                            EmbedProcessor.TYPE,
-                            tag,
-                            "field_map",
-                            "target [" + target + "] of source [" + e.getKey() + "] overlaps source [" + source
-                                    + "]; a vector is not text to embed, so each target needs a field of its own");
+                boolean same = target.equals(source);
+                boolean inside = target.startsWith(source + ".");
+                if (same == false && inside == false && source.startsWith(target + ".") == false) {
+                    continue;
                 }
+                String why = source.equals(e.getKey()) && (same || inside)
+                        ? (same ? "is the source itself" : "lies inside the source")
+                                + "; the vector needs a field of its own beside the text"
+                        : "overlaps source [" + source + "]; a vector is not text to embed, so each target needs a"
+                                + " field of its own";
+                throw ConfigurationUtils.newConfigurationException(
+                        EmbedProcessor.TYPE,
+                        tag,
+                        "field_map",
+                        "target [" + target + "] of source [" + e.getKey() + "] " + why);
             }
         }
         Definition definition = new Definition(tag, description, model, fieldMap, ignoreMissing, rawChunking, reuse);

@@ -106,16 +106,15 @@ public final class EmbeddingFieldMapper extends ParametrizedFieldMapper {
         private final Parameter<Boolean> index = Parameter.indexParam(m -> true, true)
                 .setValidator(v -> refuseUnless(
                         v,
-                        "is always indexed for [embed_knn]; for no HNSW graph, set "
-                                + "[index_options] to {\"type\": \"flat\"}"));
+                        "is always indexed for [embed_knn]; "
+                                + "for no HNSW graph, set [index_options] to {\"type\": \"flat\"}"));
         private final Parameter<Boolean> store = Parameter.storeParam(m -> false, false)
-                .setValidator(v -> refuseUnless(
-                        v == false, "can't be stored apart: its vector is read back from the" + " source"));
+                .setValidator(v ->
+                        refuseUnless(v == false, "can't be stored apart: its vector is read back from the source"));
         private final Parameter<Boolean> docValues = Parameter.docValuesParam(m -> false, false)
                 .setValidator(v -> refuseUnless(
                         v == false,
-                        "has no [doc_values]: its vectors are in Lucene's vector"
-                                + " files, searched with [embed_knn]"));
+                        "has no [doc_values]: its vectors are in Lucene's vector files, searched with [embed_knn]"));
         private final Supplier<ModelRegistry> registry;
 
         public Builder(String name, Supplier<ModelRegistry> registry) {
